@@ -1,0 +1,109 @@
+"""Start the client: `python ClientLauncher.py <server_host> <server_port> <rtp_port> <video_file>`.
+
+With `--headless` there is no window: SETUP, PLAY, receive until `--frames N` complete frames
+or the end of the stream (no packet for `--idle` seconds), TEARDOWN, then ONE line of JSON on
+stdout with what was received. Exit status 0 when the session ran, 1 with a one-line error on
+stderr when it could not (server down, 404, port in use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+import time
+
+from RtspClient import ClientError, RtspClient
+
+log = logging.getLogger(__name__)
+
+IDLE_END = 2.0  # seconds without a packet that mean the stream has ended
+POLL = 0.05
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    saved = open(args.save, "wb") if args.save else None  # noqa: SIM115 (closed in finally)
+    done = threading.Event()
+    delivered = 0
+
+    def on_frame(frame: bytes, _timestamp: int) -> None:
+        nonlocal delivered
+        if done.is_set():
+            return  # frames past --frames are neither counted nor saved
+        delivered += 1
+        if saved is not None:
+            saved.write(frame)
+        if args.frames and delivered >= args.frames:
+            done.set()
+
+    client = RtspClient(
+        args.server_host, args.server_port, args.rtp_port, args.video_file, on_frame=on_frame
+    )
+    try:
+        client.setup()
+        client.play()
+        played_at = time.monotonic()
+        while not done.wait(POLL):
+            if time.monotonic() - (client.last_packet_at or played_at) > args.idle:
+                break
+        client.stop_receiving()
+        client.receiver.flush()  # a frame still incomplete at the end is a dropped frame
+        try:
+            client.teardown()
+        except ClientError as exc:  # the session ran; the server may be gone by now
+            log.warning("TEARDOWN failed: %s", exc)
+    except ClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+        if saved is not None:
+            saved.close()
+    summary = client.summary()
+    summary["frames"] = delivered
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def run_player(args: argparse.Namespace) -> int:
+    from tkinter import Tk
+
+    from Client import Client
+
+    root = Tk()
+    Client(root, args.server_host, args.server_port, args.rtp_port, args.video_file)
+    root.mainloop()
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="RTSP/RTP MJPEG client (the lab's player).")
+    parser.add_argument("server_host", help="the RTSP server's address")
+    parser.add_argument("server_port", type=int, help="the RTSP server's port")
+    parser.add_argument("rtp_port", type=int, help="local UDP port to receive RTP on")
+    parser.add_argument("video_file", help="the file to play, e.g. movie.Mjpeg")
+    parser.add_argument("--headless", action="store_true", help="no window; print JSON stats")
+    parser.add_argument("--frames", type=int, default=0, help="stop after N complete frames")
+    parser.add_argument("--save", metavar="OUT", help="write the frames received as raw MJPEG")
+    parser.add_argument(
+        "--idle", type=float, default=IDLE_END,
+        help=f"seconds without a packet that end the stream ({IDLE_END:g})",
+    )  # fmt: skip
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return run_headless(args) if args.headless else run_player(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The client's RTP half without the socket: datagrams in, complete JPEG frames out.
+
+`RtpReceiver.receive(datagram, source_ip)` is everything the client does with one UDP
+datagram: accept it only from the RTSP server's address and from one SSRC, parse it
+(`RtpPacket.decode`), count it, and hand its payload to the `FrameAssembler`. Nothing here
+raises on bad input: a datagram that is not RTP, or comes from elsewhere, is counted and
+skipped. The socket and the thread that feed it live in `RtspClient`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from Fragmentation import FrameAssembler
+from RtpPacket import PT_JPEG, RtpError, RtpPacket
+
+log = logging.getLogger(__name__)
+
+SEQ_MOD = 1 << 16
+# Sequence numbers remembered to tell a duplicate from a new packet: a few 4K frames' worth.
+DUPLICATE_WINDOW = 4096
+
+
+class SeqUnwrapper:
+    """Extends 16-bit RTP sequence numbers to a count that does not wrap (RFC 3550 A.1).
+
+    Each number is placed nearest the highest one seen so far, so 65535 followed by 0 is
+    65535 then 65536, and a packet a little late across the wrap lands just below it.
+    """
+
+    def __init__(self) -> None:
+        self.highest: int | None = None
+
+    def extend(self, seq: int) -> int:
+        if self.highest is None:
+            self.highest = seq
+            return seq
+        delta = (seq - self.highest) % SEQ_MOD
+        if delta >= SEQ_MOD // 2:
+            delta -= SEQ_MOD  # behind the highest: reordered or duplicate
+        ext = self.highest + delta
+        self.highest = max(self.highest, ext)
+        return ext
+
+
+@dataclass
+class ReceptionStats:
+    packets: int = 0  # RTP packets accepted (duplicates included)
+    bytes: int = 0  # their size on the wire, RTP header included
+    duplicates: int = 0
+    malformed: int = 0  # datagrams that are not valid RTP
+    foreign: int = 0  # valid RTP from another address, SSRC or payload type
+    first_seq: int | None = None  # extended
+    highest_seq: int | None = None  # extended
+
+    @property
+    def expected(self) -> int:
+        if self.first_seq is None or self.highest_seq is None:
+            return 0
+        return self.highest_seq - self.first_seq + 1
+
+    @property
+    def lost_packets(self) -> int:
+        """Expected minus received, from sequence numbers (RFC 3550 A.3); never negative."""
+        return max(0, self.expected - (self.packets - self.duplicates))
+
+
+class RtpReceiver:
+    """Accepts RTP datagrams from one source and reassembles its frames."""
+
+    def __init__(self, server_ip: str | None, assembler: FrameAssembler | None = None) -> None:
+        self.server_ip = server_ip  # None accepts any address (tests only)
+        self.ssrc: int | None = None  # locked to the first valid packet's SSRC
+        self.assembler = assembler or FrameAssembler()
+        self.stats = ReceptionStats()
+        self.last_timestamp: int | None = None  # RTP timestamp of the last frame delivered
+        self._unwrapper = SeqUnwrapper()
+        self._recent: set[int] = set()
+        self._recent_order: deque[int] = deque()
+
+    def receive(self, datagram: bytes, source_ip: str) -> bytes | None:
+        """Take one datagram; return the frame it completes, if any."""
+        if self.server_ip is not None and source_ip != self.server_ip:
+            self._foreign("address %s", source_ip)
+            return None
+        packet = RtpPacket()
+        try:
+            packet.decode(datagram)
+        except RtpError as exc:
+            self.stats.malformed += 1
+            if self.stats.malformed == 1:
+                log.warning("skipping a malformed RTP datagram from %s: %s", source_ip, exc)
+            return None
+        if packet.payloadType() != PT_JPEG:
+            self._foreign("payload type %d", packet.payloadType())
+            return None
+        if self.ssrc is None:
+            self.ssrc = packet.ssrc()
+        elif packet.ssrc() != self.ssrc:
+            self._foreign("SSRC %08X", packet.ssrc())
+            return None
+
+        stats = self.stats
+        stats.packets += 1
+        stats.bytes += len(datagram)
+        ext = self._unwrapper.extend(packet.seqNum())
+        if stats.first_seq is None or ext < stats.first_seq:
+            stats.first_seq = ext
+        stats.highest_seq = self._unwrapper.highest
+        if self._seen(ext):
+            stats.duplicates += 1
+            return None
+        frame = self.assembler.push(ext, packet.timestamp(), packet.marker(), packet.getPayload())
+        if frame is not None:
+            self.last_timestamp = packet.timestamp()
+        return frame
+
+    def flush(self) -> None:
+        self.assembler.flush()
+
+    def summary(self) -> dict[str, int]:
+        asm = self.assembler.stats
+        return {
+            "frames": asm.frames,
+            "dropped_frames": asm.dropped_frames,
+            "packets": self.stats.packets,
+            "lost_packets": self.stats.lost_packets,
+            "bytes": self.stats.bytes,
+            "duplicates": self.stats.duplicates,
+            "late_packets": asm.late_packets,
+            "malformed": self.stats.malformed,
+            "foreign": self.stats.foreign,
+        }
+
+    def _seen(self, ext: int) -> bool:
+        if ext in self._recent:
+            return True
+        self._recent.add(ext)
+        self._recent_order.append(ext)
+        if len(self._recent_order) > DUPLICATE_WINDOW:
+            self._recent.discard(self._recent_order.popleft())
+        return False
+
+    def _foreign(self, what: str, value: object) -> None:
+        self.stats.foreign += 1
+        if self.stats.foreign == 1:
+            log.warning("ignoring RTP from " + what + " (not this session's)", value)

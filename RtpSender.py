@@ -1,0 +1,78 @@
+"""The server's RTP source for one session: SSRC, sequence numbers and timestamps (RFC 3550).
+
+Pure: it turns a frame into the packets to send and keeps the numbering; the socket, the clock
+and the thread are `ServerWorker`'s. SSRC, first sequence number and timestamp origin are random
+per session, as RFC 3550 §5.1 asks (so that a known-plaintext start helps no one and sessions
+do not collide), and injectable so tests are exact.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from Fragmentation import fragment
+from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, RTP_VERSION, RtpPacket
+
+RTP_CLOCK_RATE = 90_000  # Hz, for every video payload (RFC 3551 §5)
+SEQ_MOD = 1 << 16
+TIMESTAMP_MOD = 1 << 32
+
+# 1500 Ethernet MTU - 20 IPv4 - 8 UDP = 1472; 1400 leaves room for tunnels and IP options.
+DEFAULT_MAX_PACKET = 1400
+MIN_MAX_PACKET = 256  # a header and a useful slice of JPEG
+MAX_MAX_PACKET = 65_507  # 65535 - 20 IPv4 - 8 UDP: the largest UDP payload
+
+
+class RtpSender:
+    """Numbers and packetizes the frames of one RTP stream."""
+
+    def __init__(
+        self,
+        fps: float,
+        max_packet: int = DEFAULT_MAX_PACKET,
+        *,
+        ssrc: int | None = None,
+        first_seq: int | None = None,
+        timestamp_origin: int | None = None,
+    ) -> None:
+        if fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        if not MIN_MAX_PACKET <= max_packet <= MAX_MAX_PACKET:
+            raise ValueError(
+                f"max packet size must be {MIN_MAX_PACKET}..{MAX_MAX_PACKET}, got {max_packet}"
+            )
+        self.fps = fps
+        self.max_payload = max_packet - RTP_HEADER_SIZE
+        self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
+        self.next_seq = secrets.randbits(16) if first_seq is None else first_seq
+        self.timestamp_origin = (
+            secrets.randbits(32) if timestamp_origin is None else timestamp_origin
+        )
+        self.frames_sent = 0  # the media clock: frame k has timestamp origin + k/fps
+        self.packets_sent = 0
+        self.octets_sent = 0  # payload octets, as RFC 3550 §6.4.1 counts them for SR
+
+    def timestamp(self, frame_index: int) -> int:
+        """RTP timestamp of the frame_index-th frame sent: origin + index * 90000 / fps."""
+        return (self.timestamp_origin + round(frame_index * RTP_CLOCK_RATE / self.fps)) % (
+            TIMESTAMP_MOD
+        )
+
+    def packetize(self, frame: bytes) -> list[bytes]:
+        """The packets of the next frame: one timestamp, consecutive numbers, M on the last."""
+        timestamp = self.timestamp(self.frames_sent)
+        payloads = fragment(frame, self.max_payload)
+        last = len(payloads) - 1
+        packets = []
+        for i, payload in enumerate(payloads):
+            packet = RtpPacket()
+            packet.encode(
+                RTP_VERSION, 0, 0, 0, self.next_seq, int(i == last), PT_JPEG, self.ssrc,
+                payload, timestamp=timestamp,
+            )  # fmt: skip
+            packets.append(packet.getPacket())
+            self.next_seq = (self.next_seq + 1) % SEQ_MOD
+        self.frames_sent += 1
+        self.packets_sent += len(packets)
+        self.octets_sent += len(frame)
+        return packets

@@ -1,0 +1,140 @@
+"""The RTSP server: `python Server.py <rtsp_port> [--root DIR] [--fps N] [--mtu BYTES] [-v]`.
+
+It accepts RTSP connections and gives each one a `ServerWorker` thread (the lab's shape), which
+streams MJPEG files from the served root as RTP over UDP to that client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from RtpSender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
+from RtspSession import StreamConfig
+from ServerWorker import ServerWorker
+
+log = logging.getLogger(__name__)
+
+LISTEN_BACKLOG = 16
+
+
+class Server:
+    """Listens on `host:port` and runs one worker per connection until `close()`."""
+
+    def __init__(self, port: int, config: StreamConfig, host: str = "") -> None:
+        self.config = config
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.listener.bind((host, port))
+        except OSError:
+            self.listener.close()
+            raise
+        self.listener.listen(LISTEN_BACKLOG)
+        self.port = self.listener.getsockname()[1]
+        self.workers: list[ServerWorker] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+
+    def serve_forever(self) -> None:
+        log.info(
+            "serving %s on RTSP port %d at %g fps, RTP packets up to %d bytes",
+            self.config.root, self.port, self.config.fps, self.config.max_packet,
+        )  # fmt: skip
+        while not self._closed.is_set():
+            try:
+                connection, address = self.listener.accept()
+            except OSError:
+                break  # the listener was closed
+            try:
+                worker = ServerWorker(connection, address, self.config)
+            except OSError as exc:
+                log.warning("cannot serve %s:%d: %s", *address, exc)
+                connection.close()
+                continue
+            with self._lock:
+                self.workers = [w for w in self.workers if not w.finished.is_set()]
+                self.workers.append(worker)
+            worker.run()
+
+    def active_workers(self) -> list[ServerWorker]:
+        with self._lock:
+            return [w for w in self.workers if not w.finished.is_set()]
+
+    def close(self) -> None:
+        """Stop accepting and end every session."""
+        self._closed.set()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
+        for worker in self.active_workers():
+            try:
+                worker.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            worker.thread.join(timeout=5)
+
+
+def packet_size(text: str) -> int:
+    value = int(text)
+    if not MIN_MAX_PACKET <= value <= MAX_MAX_PACKET:
+        raise argparse.ArgumentTypeError(f"must be {MIN_MAX_PACKET}..{MAX_MAX_PACKET}")
+    return value
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="RTSP server streaming MJPEG as RTP over UDP.")
+    parser.add_argument("rtsp_port", type=int, help="TCP port for RTSP (the lab uses 1025+)")
+    parser.add_argument(
+        "--root", type=Path, default=Path.cwd(),
+        help="folder served (default: the current one); names are also looked up in its video/",
+    )  # fmt: skip
+    parser.add_argument("--fps", type=positive, default=20.0, help="frames per second (20)")
+    parser.add_argument(
+        "--mtu", type=packet_size, default=DEFAULT_MAX_PACKET,
+        help=f"largest RTP packet sent, in bytes ({DEFAULT_MAX_PACKET})",
+    )  # fmt: skip
+    parser.add_argument("--host", default="", help="address to listen on (default: all)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.root.is_dir():
+        print(f"error: --root {args.root} is not a folder", file=sys.stderr)
+        return 2
+    config = StreamConfig(root=args.root.resolve(), fps=args.fps, max_packet=args.mtu)
+    try:
+        server = Server(args.rtsp_port, config, args.host)
+    except OSError as exc:
+        print(f"error: cannot listen on port {args.rtsp_port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

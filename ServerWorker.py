@@ -1,0 +1,149 @@
+"""One client's connection: the RTSP dialogue on its thread, and the RTP stream on another.
+
+The lab's shape: `Server` accepts a connection and starts a `ServerWorker`, whose thread reads
+requests (`recvRtspRequest`) and answers them (`processRtspRequest`, `replyRtsp`); PLAY starts a
+second thread (`sendRtp`) that streams until PAUSE, TEARDOWN, the end of the file, or the
+client going away. The decisions are `RtspSession`'s; this module owns sockets and threads.
+
+Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and
+a socket error ends this session alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+from Pacer import Pacer
+from RtspMessage import RequestReader, RtspError, RtspRequest, RtspResponse
+from RtspSession import PAUSE, PLAY, TEARDOWN, RtspSession, StreamConfig
+
+log = logging.getLogger(__name__)
+dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
+
+RECV_SIZE = 4096
+
+
+class ServerWorker:
+    def __init__(
+        self, connection: socket.socket, address: tuple[str, int], config: StreamConfig
+    ) -> None:
+        self.connection = connection
+        self.address = address
+        self.rtp_socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp_socket.bind((connection.getsockname()[0], 0))
+        self.session = RtspSession(config, address[0], self.rtp_socket.getsockname()[1])
+        self.reader = RequestReader()
+        self.thread = threading.Thread(
+            target=self.recvRtspRequest, name=f"rtsp-{address[0]}:{address[1]}", daemon=True
+        )
+        self._streamer: threading.Thread | None = None
+        self._stop_stream = threading.Event()
+        self.finished = threading.Event()  # set when the connection is closed and freed
+
+    def run(self) -> None:
+        self.thread.start()
+
+    # -- RTSP ----------------------------------------------------------------------------
+
+    def recvRtspRequest(self) -> None:
+        """Read requests until the client closes the connection."""
+        log.info("connection from %s:%d", *self.address)
+        try:
+            while True:
+                data = self.connection.recv(RECV_SIZE)
+                if not data:
+                    break
+                for item in self.reader.feed(data):
+                    if isinstance(item, RtspError):
+                        self.replyRtsp(self.session.error_response(item))
+                    else:
+                        self.processRtspRequest(item)
+        except OSError as exc:
+            log.info("connection from %s:%d lost: %s", *self.address, exc)
+        except Exception:
+            log.exception("RTSP worker for %s:%d failed", *self.address)
+        finally:
+            self.close()
+
+    def processRtspRequest(self, request: RtspRequest) -> None:
+        dialogue.debug("Data received:\n%s", request.encode().decode("utf-8", "replace"))
+        try:
+            response = self.session.handle(request)
+            if response.status == 200 and request.method in (PAUSE, TEARDOWN):
+                self.stopStream()  # not one packet after the reply that says it stopped
+                if request.method == TEARDOWN:
+                    self.session.close()
+        except Exception:
+            log.exception("fault answering %s", request.method)
+            response = self.session.error_response(RtspError(500, "server fault"))
+        self.replyRtsp(response)
+        if response.status == 200 and request.method == PLAY:
+            self.startStream()
+
+    def replyRtsp(self, response: RtspResponse) -> None:
+        data = response.encode()
+        dialogue.debug("Reply sent:\n%s", data.decode("utf-8", "replace"))
+        self.connection.sendall(data)
+
+    # -- RTP -----------------------------------------------------------------------------
+
+    def startStream(self) -> None:
+        """Start streaming, unless it already runs (PLAY while playing changes nothing)."""
+        if self._streamer is not None and self._streamer.is_alive():
+            return
+        media = self.session.media
+        if media.frameNbr() >= media.frame_count:
+            media.seek(0)  # played to the end: PLAY starts the video again
+        self._stop_stream.clear()
+        self._streamer = threading.Thread(
+            target=self.sendRtp, name=f"rtp-{self.session.session_id}", daemon=True
+        )
+        self._streamer.start()
+
+    def stopStream(self) -> None:
+        self._stop_stream.set()
+        if self._streamer is not None and self._streamer is not threading.current_thread():
+            self._streamer.join()
+        self._streamer = None
+
+    def sendRtp(self) -> None:
+        """Send frames on the pacer's clock until stopped or the file ends."""
+        session = self.session
+        media, sender, destination = session.media, session.sender, session.rtp_destination
+        pacer = Pacer(sender.fps)
+        pacer.start(time.monotonic())
+        try:
+            while not self._stop_stream.is_set():
+                frame = media.nextFrame()
+                if not frame:
+                    log.info("session %s: end of %s", session.session_id, session.path.name)
+                    return
+                packets = sender.packetize(frame)
+                for first, end, send_at in pacer.next_frame(len(packets), time.monotonic()):
+                    delay = send_at - time.monotonic()
+                    if delay > 0 and self._stop_stream.wait(delay):
+                        return
+                    for packet in packets[first:end]:
+                        self.rtp_socket.sendto(packet, destination)
+        except OSError as exc:
+            log.warning("session %s: RTP stream to %s:%d stopped: %s", session.session_id,
+                        *destination, exc)  # fmt: skip
+        except Exception:
+            log.exception("session %s: RTP stream failed", session.session_id)
+
+    # -- the end -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the stream and free everything: TEARDOWN or not, the client is gone."""
+        self.stopStream()
+        self.session.close()
+        for sock in (self.rtp_socket, self.connection):
+            try:
+                sock.close()
+            except OSError:
+                pass
+        log.info("connection from %s:%d closed", *self.address)
+        self.finished.set()

@@ -1,0 +1,266 @@
+"""Server and headless client on loopback: every frame byte-identical, errors, isolation."""
+
+import concurrent.futures
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import (
+    ROOT,
+    client_command,
+    frame_hashes,
+    free_port,
+    run_client,
+    running_server,
+)
+from MakeVideo import make_clip
+from RtspMessage import ResponseReader
+
+FAST = 100.0  # fps for tests: the lab's 20 fps would only make them slow
+
+
+def test_the_labs_movie_at_288p_arrives_byte_identical(tmp_path, lab_movie):
+    saved = tmp_path / "out.mjpeg"
+    with running_server(ROOT, fps=FAST) as server:
+        code, summary, err = run_client(server.port, "movie.Mjpeg", "--save", str(saved))
+    assert code == 0, err
+    source = frame_hashes(lab_movie)
+    assert frame_hashes(saved) == source
+    assert summary["frames"] == len(source) == 200
+    assert summary["dropped_frames"] == 0 and summary["lost_packets"] == 0
+    assert summary["packets"] >= 200 and summary["bytes"] > lab_movie.stat().st_size
+    assert summary["seconds"] > 0
+
+
+def test_a_4k_clip_arrives_byte_identical(tmp_path):
+    clip = tmp_path / "uhd.mjpeg"
+    make_clip(clip, 3840, 2160, 8, fmt="mjpeg")
+    saved = tmp_path / "out.mjpeg"
+    with running_server(tmp_path, fps=10) as server:
+        code, summary, err = run_client(server.port, "uhd.mjpeg", "--save", str(saved))
+    assert code == 0, err
+    assert frame_hashes(saved) == frame_hashes(clip)
+    assert summary["packets"] > 8 * 200  # fragmented: hundreds of packets a frame
+    assert summary["lost_packets"] == 0
+
+
+def test_frames_option_stops_after_n_frames_and_tears_down(tmp_path):
+    saved = tmp_path / "out.mjpeg"
+    with running_server(ROOT, fps=FAST) as server:
+        code, summary, err = run_client(
+            server.port, "video/movie.Mjpeg", "--frames", "10", "--save", str(saved)
+        )
+        assert code == 0, err
+        assert summary["frames"] == 10
+        assert frame_hashes(saved) == frame_hashes(ROOT / "video" / "movie.Mjpeg")[:10]
+        wait_until(lambda: not server.active_workers())
+
+
+def test_five_sessions_at_once_each_get_their_whole_stream(tmp_path):
+    clip = tmp_path / "clip.mjpeg"
+    make_clip(clip, 640, 360, 60, fmt="mjpeg")
+    source = frame_hashes(clip)
+    with running_server(tmp_path, fps=40) as server:
+
+        def one(n):
+            out = tmp_path / f"out{n}.mjpeg"
+            return run_client(server.port, "clip.mjpeg", "--save", str(out)), out
+
+        with concurrent.futures.ThreadPoolExecutor(5) as pool:
+            results = list(pool.map(one, range(5)))
+    for (code, summary, err), out in results:
+        assert code == 0, err
+        assert summary["frames"] == len(source)
+        assert frame_hashes(out) == source
+
+
+@pytest.mark.parametrize("name", ["../secret.Mjpeg", "%2e%2e/secret.Mjpeg", "/etc/passwd"])
+def test_traversal_gets_404_and_nothing_is_streamed(tmp_path, name):
+    root = tmp_path / "root"
+    root.mkdir()
+    make_clip(tmp_path / "secret.Mjpeg", 64, 48, 3, fmt="lab")
+    rtp_port = free_port()
+    with running_server(root) as server, rtsp_connection(server.port) as rtsp:
+        reply = rtsp.ask(f"SETUP {name} RTSP/1.0\r\nCSeq: 1\r\n"
+                         f"Transport: RTP/UDP; client_port= {rtp_port}\r\n\r\n")  # fmt: skip
+        assert reply.status == 404
+        assert rtsp.ask("PLAY x RTSP/1.0\r\nCSeq: 2\r\nSession: 1\r\n\r\n").status == 455
+        assert datagrams_arriving(rtp_port, 0.5) == 0
+    with running_server(root) as server:
+        code, summary, err = run_client(server.port, name)
+    assert code == 1 and summary is None
+    assert "404" in err and len(err.strip().splitlines()) == 1
+
+
+def test_client_errors_are_one_line_and_nonzero():
+    dead = free_port(socket.SOCK_STREAM)
+    code, _, err = run_client(dead, "movie.Mjpeg")
+    assert code == 1 and "cannot connect" in err and len(err.strip().splitlines()) == 1
+
+    with running_server(ROOT) as server, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("", 0))
+        command = client_command(server.port, "movie.Mjpeg", rtp_port=busy.getsockname()[1])
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1 and "cannot use RTP port" in done.stderr
+
+
+def test_the_server_reads_requests_as_a_stream_and_survives_bad_ones():
+    rtp_port = free_port()
+    with running_server(ROOT, fps=FAST) as server, rtsp_connection(server.port) as rtsp:
+        # malformed first: answered, and the connection goes on
+        assert rtsp.ask("GARBAGE\r\n\r\n").status == 400
+        assert rtsp.ask("FLY movie.Mjpeg RTSP/1.0\r\nCSeq: 1\r\n\r\n").status == 501
+        # a SETUP split over three sends, with bare LF and headers in another order and case
+        setup = f"SETUP movie.Mjpeg RTSP/1.0\ntransport: RTP/UDP; client_port= {rtp_port}\ncseq: 2\n\n"
+        for part in (setup[:7], setup[7:40], setup[40:]):
+            rtsp.sock.sendall(part.encode())
+            time.sleep(0.05)
+        reply = rtsp.read_reply()
+        assert (reply.status, reply.cseq) == (200, 2)
+        sid = reply.session
+        # PLAY and PAUSE pipelined in one send
+        rtsp.sock.sendall(
+            f"PLAY movie.Mjpeg RTSP/1.0\r\nCSeq: 3\r\nSession: {sid}\r\n\r\n"
+            f"PAUSE movie.Mjpeg RTSP/1.0\r\nCSeq: 4\r\nSession: {sid}\r\n\r\n".encode()
+        )
+        assert [(r.status, r.cseq) for r in rtsp.read_replies(2)] == [(200, 3), (200, 4)]
+        assert rtsp.ask(f"PAUSE x RTSP/1.0\r\nCSeq: 5\r\nSession: {sid}\r\n\r\n").status == 455
+        assert rtsp.ask(f"PLAY x RTSP/1.0\r\nCSeq: 6\r\nSession: 42\r\n\r\n").status == 454
+        # an endless header line: 400, and the session goes on
+        rtsp.sock.sendall(b"OPTIONS * RTSP/1.0\r\nX: " + b"a" * 100_000 + b"\r\n\r\n")
+        assert rtsp.read_reply().status == 400
+        assert rtsp.ask(f"PLAY x RTSP/1.0\r\nCSeq: 7\r\nSession: {sid}\r\n\r\n").status == 200
+        reply = rtsp.ask(f"TEARDOWN x RTSP/1.0\r\nCSeq: 8\r\nSession: {sid}\r\n\r\n")
+        assert (reply.status, reply.session) == (200, sid)
+        assert rtsp.ask(f"TEARDOWN x RTSP/1.0\r\nCSeq: 9\r\nSession: {sid}\r\n\r\n").status == 455
+
+
+def test_a_client_that_disconnects_without_teardown_ends_its_session(tmp_path):
+    threads_before = threading.active_count()
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtp.bind(("127.0.0.1", 0))
+    rtp.settimeout(2)
+    with running_server(ROOT, fps=FAST) as server:
+        with rtsp_connection(server.port) as rtsp:
+            sid = rtsp.ask(
+                "SETUP movie.Mjpeg RTSP/1.0\r\nCSeq: 1\r\n"
+                f"Transport: RTP/UDP; client_port= {rtp.getsockname()[1]}\r\n\r\n"
+            ).session
+            assert rtsp.ask(f"PLAY m RTSP/1.0\r\nCSeq: 2\r\nSession: {sid}\r\n\r\n").status == 200
+            rtp.recv(65536)  # streaming
+        wait_until(lambda: not server.active_workers())
+        wait_until(lambda: threading.active_count() <= threads_before + 1)  # + the acceptor
+        datagrams_arriving(rtp, 0.05)  # what was sent before the session ended
+        assert datagrams_arriving(rtp, 0.3) == 0
+    rtp.close()
+
+
+def test_the_end_of_the_file_stops_the_stream_and_play_starts_it_again(tmp_path):
+    make_clip(tmp_path / "short.Mjpeg", 64, 48, 5, fmt="lab")
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtp.bind(("127.0.0.1", 0))
+    with running_server(tmp_path, fps=FAST) as server, rtsp_connection(server.port) as rtsp:
+        sid = rtsp.ask(
+            "SETUP short.Mjpeg RTSP/1.0\r\nCSeq: 1\r\n"
+            f"Transport: RTP/UDP; client_port= {rtp.getsockname()[1]}\r\n\r\n"
+        ).session
+        rtsp.ask(f"PLAY m RTSP/1.0\r\nCSeq: 2\r\nSession: {sid}\r\n\r\n")
+        assert datagrams_arriving(rtp, 1.0) == 5
+        assert not [t for t in threading.enumerate() if t.name.startswith("rtp-")]
+        rtsp.ask(f"PLAY m RTSP/1.0\r\nCSeq: 3\r\nSession: {sid}\r\n\r\n")
+        assert datagrams_arriving(rtp, 1.0) == 5
+    rtp.close()
+
+
+def test_the_server_command_line(tmp_path):
+    port = free_port(socket.SOCK_STREAM)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "Server.py"), str(port), "--fps", "50", "--mtu", "600", "-v"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: can_connect(port))
+        code, summary, err = run_client(port, "movie.Mjpeg", "--frames", "20")
+        assert code == 0, err
+        assert summary["frames"] == 20
+        assert summary["bytes"] / summary["packets"] <= 600
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=10)[0]
+    assert "SETUP movie.Mjpeg RTSP/1.0" in log  # -v shows the dialogue
+    assert "RTSP/1.0 200 OK" in log
+    assert subprocess.run([sys.executable, "Server.py", "--help"], cwd=ROOT,
+                          capture_output=True).returncode == 0  # fmt: skip
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def wait_until(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def can_connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def datagrams_arriving(sock_or_port, seconds):
+    """How many datagrams arrive on a socket (or a port we bind now) within `seconds`."""
+    sock = sock_or_port
+    if isinstance(sock_or_port, int):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", sock_or_port))
+    count, deadline = 0, time.monotonic() + seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                sock.recv(65536)
+            except TimeoutError:
+                break
+            count += 1
+        return count
+    finally:
+        if isinstance(sock_or_port, int):
+            sock.close()
+
+
+class rtsp_connection:  # noqa: N801 (used as a context manager, like open)
+    """A raw RTSP connection for sending exactly the bytes a test wants."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.reader = ResponseReader()
+        self.replies = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+    def ask(self, text):
+        self.sock.sendall(text.encode())
+        return self.read_reply()
+
+    def read_reply(self):
+        return self.read_replies(1)[0]
+
+    def read_replies(self, n):
+        while len(self.replies) < n:
+            data = self.sock.recv(65536)
+            assert data, "server closed the connection"
+            self.replies += self.reader.feed(data)
+        out, self.replies = self.replies[:n], self.replies[n:]
+        return out

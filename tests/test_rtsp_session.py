@@ -1,0 +1,242 @@
+"""The server's RTSP session as a pure object: the state table, every error, the served root."""
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+
+from MakeVideo import make_clip
+from RtspMessage import Headers, RtspRequest, parse_transport
+from RtspSession import (
+    IMPLEMENTED,
+    TRANSITIONS,
+    RtspSession,
+    State,
+    StreamConfig,
+    new_session_id,
+    next_state,
+)
+
+CLIENT_IP = "127.0.0.1"
+LAB_TRANSPORT = "RTP/UDP; client_port= 25000"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    """root/video/movie.Mjpeg, root/notes.txt, ../secret.Mjpeg outside, and a symlink out."""
+    base = tmp_path_factory.mktemp("served")
+    root = base / "root"
+    (root / "video").mkdir(parents=True)
+    make_clip(root / "video" / "movie.Mjpeg", 64, 48, 5, fmt="lab")
+    make_clip(base / "secret.Mjpeg", 64, 48, 5, fmt="lab")
+    (root / "notes.txt").write_text("not a video\n")
+    os.symlink(base / "secret.Mjpeg", root / "link.Mjpeg")
+    return root
+
+
+@pytest.fixture
+def session(root) -> RtspSession:
+    ids = (str(10**17 + n) for n in itertools.count())
+    return RtspSession(StreamConfig(root), CLIENT_IP, 5004, make_session_id=lambda: next(ids))
+
+
+def request(method, uri="movie.Mjpeg", cseq=1, **headers):
+    items = [("CSeq", str(cseq))] if cseq is not None else []
+    return RtspRequest(method, uri, Headers(items + list(headers.items())))
+
+
+def setup(session, uri="movie.Mjpeg", transport=LAB_TRANSPORT, cseq=1):
+    return session.handle(request("SETUP", uri, cseq, Transport=transport))
+
+
+def test_the_labs_walk_through_the_states(session):
+    reply = setup(session)
+    assert reply.status == 200 and session.state is State.READY
+    assert [name.lower() for name, _ in reply.headers.items()][:2] == ["cseq", "session"]
+    sid = reply.session
+    (transport,) = parse_transport(reply.headers["Transport"])
+    assert transport.client_port[0] == 25000
+    assert transport.server_port[0] == 5004
+    assert transport.ssrc == session.sender.ssrc
+    assert session.rtp_destination == (CLIENT_IP, 25000)
+
+    for cseq, method, state in [
+        (2, "PLAY", State.PLAYING),
+        (3, "PAUSE", State.READY),
+        (4, "PLAY", State.PLAYING),
+        (5, "PLAY", State.PLAYING),
+        (6, "TEARDOWN", State.INIT),
+    ]:
+        reply = session.handle(request(method, cseq=cseq, Session=sid))
+        assert (reply.status, reply.cseq, reply.session) == (200, cseq, sid)
+        assert session.state is state
+    assert session.session_id is None
+
+
+def test_the_labs_client_can_read_the_reply_by_line_number(session):
+    """The lab's parseRtspReply: lines[1] is CSeq, lines[2] is Session, read with int()."""
+    data = setup(session, cseq=7).encode().decode()
+    lines = data.split("\n")
+    assert lines[0].split(" ")[1] == "200"
+    assert int(lines[1].split(" ")[1]) == 7
+    assert int(lines[2].split(" ")[1]) == int(session.session_id)
+    assert data.count("\r\n") == data.count("\n")  # every line ends in CRLF
+
+
+def test_the_state_table_is_the_labs_diagram():
+    methods = ["SETUP", "PLAY", "PAUSE", "TEARDOWN"]
+    expected = {
+        (State.INIT, "SETUP"): State.READY,
+        (State.READY, "PLAY"): State.PLAYING,
+        (State.PLAYING, "PLAY"): State.PLAYING,
+        (State.PLAYING, "PAUSE"): State.READY,
+        (State.READY, "TEARDOWN"): State.INIT,
+        (State.PLAYING, "TEARDOWN"): State.INIT,
+    }
+    assert TRANSITIONS == expected
+    for state, method in itertools.product(State, methods):
+        if (state, method) in expected:
+            assert next_state(state, method) is expected[(state, method)]
+        else:
+            with pytest.raises(Exception) as caught:
+                next_state(state, method)
+            assert caught.value.status == 455
+
+
+def snapshot(session):
+    return (session.state, session.session_id, session.media, session.sender, session.path)
+
+
+@pytest.mark.parametrize(
+    "method, headers, status",
+    [
+        ("PLAY", {}, 455),  # PLAY before SETUP
+        ("PAUSE", {}, 455),
+        ("TEARDOWN", {}, 455),
+        ("DESCRIBE", {}, 501),
+        ("FLY", {}, 501),
+    ],
+)
+def test_refusals_in_init(session, method, headers, status):
+    reply = session.handle(request(method, cseq=9, **headers))
+    assert (reply.status, reply.cseq) == (status, 9)
+    assert snapshot(session) == (State.INIT, None, None, None, None)
+
+
+def test_options_is_answered_in_any_state(session):
+    reply = session.handle(request("OPTIONS", "*"))
+    assert reply.status == 200
+    assert set(reply.headers["Public"].split(", ")) == set(IMPLEMENTED)
+    assert session.state is State.INIT
+
+
+def test_a_request_without_cseq_gets_400(session):
+    reply = session.handle(request("SETUP", cseq=None, Transport=LAB_TRANSPORT))
+    assert reply.status == 400 and session.state is State.INIT
+
+
+@pytest.mark.parametrize(
+    "transport, status",
+    [
+        (None, 461),
+        ("RTP/AVP/TCP;unicast;interleaved=0-1", 461),
+        ("RTP/AVP;multicast;client_port=5000-5001", 461),
+        ("RAW/RAW/UDP;unicast;client_port=5000", 461),
+        ("RTP/AVP;unicast;client_port=99999", 400),
+    ],
+)
+def test_setup_with_an_unsupported_or_bad_transport(session, transport, status):
+    headers = {} if transport is None else {"Transport": transport}
+    reply = session.handle(request("SETUP", **headers))
+    assert reply.status == status
+    assert snapshot(session) == (State.INIT, None, None, None, None)
+
+
+@pytest.mark.parametrize(
+    "transport, port",
+    [
+        ("RTP/UDP; client_port= 25000", 25000),
+        ("RTP/AVP;unicast;client_port=25000-25001", 25000),
+        ("RTP/AVP/UDP;unicast;client_port=6000-6001;mode=\"PLAY\"", 6000),
+        ("RTP/AVP/TCP;interleaved=0-1, RTP/AVP;unicast;client_port=7000-7001", 7000),
+    ],
+)
+def test_both_dialects_of_transport_and_the_first_supported_of_a_list(session, transport, port):
+    assert setup(session, transport=transport).status == 200
+    assert session.rtp_destination == (CLIENT_IP, port)
+
+
+def test_rtp_goes_to_the_rtsp_peer_whatever_the_request_says(session):
+    reply = setup(session, transport="RTP/AVP;unicast;destination=192.0.2.1;client_port=9000-9001")
+    assert reply.status == 200
+    assert session.rtp_destination == (CLIENT_IP, 9000)
+
+
+@pytest.mark.parametrize(
+    "uri", ["movie.Mjpeg", "video/movie.Mjpeg", "rtsp://127.0.0.1:8554/movie.Mjpeg", "./movie.Mjpeg"]
+)
+def test_the_labs_name_and_the_course_reports_path_both_play(session, root, uri):
+    assert setup(session, uri=uri).status == 200
+    assert session.path == (root / "video" / "movie.Mjpeg").resolve()
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "nothing.Mjpeg",
+        "../secret.Mjpeg",
+        "video/../../secret.Mjpeg",
+        "%2e%2e/secret.Mjpeg",
+        "%2E%2E%2Fsecret.Mjpeg",
+        "rtsp://127.0.0.1:8554/../secret.Mjpeg",
+        "rtsp://127.0.0.1:8554/%2e%2e/secret.Mjpeg",
+        "/etc/passwd",
+        "link.Mjpeg",  # a symlink out of the root
+        "video\\..\\..\\secret.Mjpeg",
+        "video",  # a folder
+    ],
+)
+def test_nothing_outside_the_served_root_is_served(session, uri):
+    reply = setup(session, uri=uri)
+    assert reply.status == 404
+    assert snapshot(session) == (State.INIT, None, None, None, None)
+
+
+def test_an_absolute_path_inside_the_root_is_refused_too(session, root):
+    assert setup(session, uri=str(root / "video" / "movie.Mjpeg")).status == 404
+
+
+def test_a_file_that_is_not_a_video_gets_415(session):
+    assert setup(session, uri="notes.txt").status == 415
+    assert session.state is State.INIT
+
+
+def test_bad_requests_in_a_session_change_nothing(session):
+    sid = setup(session).session
+    session.handle(request("PLAY", cseq=2, Session=sid))
+    before = snapshot(session)
+    for bad, status in [
+        (request("PAUSE", cseq=3, Session="123"), 454),
+        (request("PAUSE", cseq=4), 454),
+        (request("TEARDOWN", cseq=5, Session=sid + "0"), 454),
+        (request("SETUP", cseq=6, Transport=LAB_TRANSPORT), 455),
+        (request("RECORD", cseq=7, Session=sid), 501),
+    ]:
+        reply = session.handle(bad)
+        assert (reply.status, reply.cseq) == (status, bad.cseq)
+        assert snapshot(session) == before
+    assert session.handle(request("PAUSE", cseq=8, Session=sid)).status == 200
+
+
+def test_teardown_twice_is_455(session):
+    sid = setup(session).session
+    assert session.handle(request("TEARDOWN", cseq=2, Session=sid)).status == 200
+    session.close()
+    assert session.handle(request("TEARDOWN", cseq=3, Session=sid)).status == 455
+
+
+def test_session_ids_are_long_random_numbers():
+    ids = {new_session_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(len(i) == 18 and i.isdigit() and not i.startswith("0") for i in ids)

@@ -1,0 +1,257 @@
+"""VideoStream: the lab's frame reader, for the lab's format and raw MJPEG."""
+
+import io
+import logging
+import random
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from VideoStream import (
+    FORMAT_LAB,
+    FORMAT_MJPEG,
+    LAB_MAX_FRAME_SIZE,
+    VideoError,
+    VideoStream,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_jpeg(seed, size=(40, 24)):
+    rng = random.Random(seed)
+    image = Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=75)
+    return out.getvalue()
+
+
+def with_thumbnail(jpeg, thumb):
+    """The JPEG with a whole small JPEG in an APP1 segment after SOI, like an EXIF one."""
+    payload = b"Exif\x00\x00" + thumb
+    return jpeg[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + jpeg[2:]
+
+
+def lab_bytes(frames):
+    return b"".join(b"%05d" % len(frame) + frame for frame in frames)
+
+
+@pytest.fixture(scope="module")
+def frames():
+    """Five distinct frames of different lengths."""
+    result = [make_jpeg(seed, (40 + 8 * seed, 24)) for seed in range(5)]
+    assert len({len(frame) for frame in result}) == 5
+    return result
+
+
+@pytest.fixture
+def lab_file(tmp_path, frames):
+    path = tmp_path / "movie.Mjpeg"
+    path.write_bytes(lab_bytes(frames))
+    return path
+
+
+@pytest.fixture
+def raw_file(tmp_path, frames):
+    path = tmp_path / "clip.mjpeg"
+    path.write_bytes(b"".join(frames))
+    return path
+
+
+def read_all(stream):
+    result = []
+    while frame := stream.nextFrame():
+        result.append(frame)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("file", "fmt"), [("lab_file", FORMAT_LAB), ("raw_file", FORMAT_MJPEG)], ids=["lab", "mjpeg"]
+)
+def test_reads_back_the_frames_written(request, frames, file, fmt, caplog):
+    path = request.getfixturevalue(file)
+    with VideoStream(path) as stream:
+        assert stream.format == fmt
+        assert stream.frame_count == len(frames)
+        assert stream.frameNbr() == 0
+        first = stream.nextFrame()
+        assert isinstance(first, bytes)
+        assert first == frames[0]
+        assert stream.frameNbr() == 1
+        assert [first, *read_all(stream)] == frames
+        assert stream.frameNbr() == len(frames)
+        assert stream.nextFrame() == b""  # the lab's end of video
+        assert stream.frameNbr() == len(frames)
+    assert not caplog.records
+
+
+def test_accepts_str_and_pathlike(raw_file, frames):
+    with VideoStream(str(raw_file)) as by_name, VideoStream(raw_file) as by_path:
+        assert by_name.filename == by_path.filename == str(raw_file)
+        assert by_name.nextFrame() == by_path.nextFrame() == frames[0]
+
+
+def test_seek_and_random_access(raw_file, frames):
+    with VideoStream(raw_file) as stream:
+        stream.seek(3)
+        assert stream.frameNbr() == 3
+        assert stream.nextFrame() == frames[3]
+        assert stream.frameNbr() == 4
+        assert stream.frame(1) == frames[1]
+        assert stream.frameNbr() == 4  # frame() does not move the position
+        assert stream.nextFrame() == frames[4]
+        stream.seek(0)
+        assert read_all(stream) == frames
+        stream.seek(len(frames))
+        assert stream.nextFrame() == b""
+        for bad in (-1, len(frames) + 1):
+            with pytest.raises(IndexError):
+                stream.seek(bad)
+        for bad in (-1, len(frames)):
+            with pytest.raises(IndexError):
+                stream.frame(bad)
+
+
+def test_close(raw_file):
+    stream = VideoStream(raw_file)
+    assert "frames=5" in repr(stream)
+    stream.close()
+    stream.close()
+    with pytest.raises(ValueError, match="closed"):
+        stream.nextFrame()
+    with pytest.raises(ValueError, match="closed"):
+        stream.frame(0)
+    with VideoStream(raw_file) as stream:
+        pass
+    with pytest.raises(ValueError, match="closed"):
+        stream.nextFrame()
+
+
+def _only_warning(caplog):
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    return warnings[0].getMessage()
+
+
+def test_truncated_raw_file_ends_at_last_whole_frame(tmp_path, frames, caplog):
+    path = tmp_path / "cut.mjpeg"
+    whole = b"".join(frames[:-1])
+    path.write_bytes(whole + frames[-1][: len(frames[-1]) // 2])
+    with VideoStream(path) as stream:
+        assert stream.frame_count == len(frames) - 1
+        assert read_all(stream) == frames[:-1]
+    message = _only_warning(caplog)
+    assert str(path) in message
+    assert f"frame {len(frames) - 1} at offset {len(whole)}" in message
+    assert "truncated" in message
+
+
+def test_truncated_lab_file_ends_at_last_whole_frame(tmp_path, frames, caplog):
+    path = tmp_path / "cut.Mjpeg"
+    data = lab_bytes(frames)
+    last_at = len(lab_bytes(frames[:-1]))
+    path.write_bytes(data[: last_at + (len(data) - last_at) // 2])
+    with VideoStream(path) as stream:
+        assert stream.format == FORMAT_LAB
+        assert read_all(stream) == frames[:-1]
+    message = _only_warning(caplog)
+    assert f"{path}: frame 4 at offset {last_at}" in message
+    assert "past the end of the file" in message
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [(b"12a45", "corrupt lab header"), (b"\xff\xd8\xff\xe0\x00", "corrupt lab header")],
+)
+def test_corrupt_lab_header(tmp_path, frames, caplog, header, message):
+    path = tmp_path / "bad.Mjpeg"
+    good = lab_bytes(frames[:2])
+    path.write_bytes(good + header + frames[2] + lab_bytes(frames[3:]))
+    with VideoStream(path) as stream:
+        assert read_all(stream) == frames[:2]
+    assert f"frame 2 at offset {len(good)}: {message}" in _only_warning(caplog)
+
+
+def test_partial_header_at_the_end(tmp_path, frames, caplog):
+    path = tmp_path / "tail.Mjpeg"
+    path.write_bytes(lab_bytes(frames) + b"012")
+    with VideoStream(path) as stream:
+        assert stream.frame_count == len(frames)
+    assert "corrupt lab header b'012'" in _only_warning(caplog)
+
+
+def test_lab_frame_that_is_not_a_whole_jpeg(tmp_path, frames, caplog):
+    path = tmp_path / "broken.Mjpeg"
+    broken = frames[1][:-10]  # a header that matches, a JPEG that does not end
+    path.write_bytes(lab_bytes([frames[0], broken, *frames[2:]]))
+    with VideoStream(path) as stream:
+        assert read_all(stream) == frames[:1]
+    assert "frame 1 at offset" in _only_warning(caplog)
+
+
+def test_lab_frame_with_junk_after_eoi_is_trimmed(tmp_path, frames, caplog):
+    path = tmp_path / "junk.Mjpeg"
+    path.write_bytes(lab_bytes([frames[0], frames[1] + b"junk\x00\x00", *frames[2:]]))
+    with VideoStream(path) as stream:
+        assert read_all(stream) == frames
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_thumbnail_frame_in_a_raw_file_splits_correctly(tmp_path, frames):
+    thumbed = with_thumbnail(frames[1], make_jpeg(99, (16, 16)))
+    expected = [frames[0], thumbed, thumbed, frames[2]]
+    path = tmp_path / "exif.mjpeg"
+    path.write_bytes(b"".join(expected))
+    with VideoStream(path) as stream:
+        assert read_all(stream) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"GIF89a\x01\x00\x01\x00", "not an MJPEG file: first bytes 47 49 46 38"),
+        (b"12345abc", "not an MJPEG file"),
+        (b"\x00\x00\x00\x00\x00\xff\xd8", "not an MJPEG file"),
+        (b"\xff\xd8\xff\xe0\x00", "no whole frame"),
+        (b"00006\xff\xd8\xff\xe0\x00\x10", "no whole frame: frame 0 at offset 0: truncated"),
+    ],
+    ids=["empty", "gif", "digits-no-jpeg", "zeros", "raw-cut", "lab-first-frame-cut"],
+)
+def test_not_a_video(tmp_path, content, message):
+    path = tmp_path / "file.bin"
+    path.write_bytes(content)
+    with pytest.raises(VideoError, match=message):
+        VideoStream(path)
+
+
+def test_missing_file_raises_os_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        VideoStream(tmp_path / "missing.Mjpeg")
+
+
+def test_lab_limit_constant():
+    assert LAB_MAX_FRAME_SIZE == 99_999
+    assert issubclass(VideoError, ValueError)
+
+
+def test_shipped_lab_movie():
+    with VideoStream(ROOT / "video" / "movie.Mjpeg") as stream:
+        assert stream.format == FORMAT_LAB
+        assert stream.frame_count == 200
+        for _ in range(stream.frame_count):
+            frame = stream.nextFrame()
+            assert len(frame) <= LAB_MAX_FRAME_SIZE
+            assert Image.open(io.BytesIO(frame)).size == (384, 288)
+        assert stream.nextFrame() == b""
+        Image.open(io.BytesIO(stream.frame(199))).load()  # decodes to the end
+
+
+def test_shipped_hd_sample():
+    with VideoStream(ROOT / "video" / "hd720.mjpeg") as stream:
+        assert stream.format == FORMAT_MJPEG
+        assert stream.frame_count == 40
+        image = Image.open(io.BytesIO(stream.frame(39)))
+        assert image.size == (1280, 720)
+        image.load()
