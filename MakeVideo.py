@@ -36,7 +36,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
@@ -306,7 +306,9 @@ def write_mjpeg(frames: Iterable[bytes], path: str | os.PathLike[str]) -> int:
     return count
 
 
-def _writer(fmt: str | None, path: str | os.PathLike[str]):
+def _writer(
+    fmt: str | None, path: str | os.PathLike[str]
+) -> Callable[[Iterable[bytes], str | os.PathLike[str]], int]:
     fmt = fmt or format_for_path(path)
     if fmt == FORMAT_LAB:
         return write_lab

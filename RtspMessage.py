@@ -215,16 +215,19 @@ class Headers:
     Names keep the spelling they were given (items() returns it) because order and
     spelling are what goes on the wire. A repeated header is kept in place, but lookups
     (`h[name]`, `get`, `in`) see the first occurrence only; `get_all` returns every value.
-    Setting a name replaces its first occurrence in place and drops later duplicates, or
-    appends the name when absent. Names must be tokens and values must not contain CR or
-    LF (ValueError), so that encoding can never break the framing.
+    Setting a name replaces the value of its first occurrence, keeping that entry's place
+    and spelling, and drops later duplicates; an absent name is appended. Names must be
+    tokens and values must not contain CR or LF (ValueError): encoding can never break
+    the framing.
     """
 
-    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, items: Headers | Iterable[tuple[str, str]] | Mapping[str, str] | None = None
+    ) -> None:
         self._items: list[tuple[str, str]] = []
         if items is None:
             return
-        pairs = items.items() if isinstance(items, Mapping) else items
+        pairs = items.items() if isinstance(items, (Headers, Mapping)) else items
         for name, value in pairs:
             value = str(value)
             _check_header(name, value)
@@ -286,7 +289,7 @@ class Headers:
 
     def _encode_into(self, lines: list[str], body: bytes) -> None:
         lines.extend(f"{name}: {value}" for name, value in self._items)
-        if body:
+        if body and "Content-Length" not in self:
             lines.append(f"Content-Length: {len(body)}")
 
 

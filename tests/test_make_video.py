@@ -265,6 +265,13 @@ def test_cli_help():
     assert "2160p=3840x2160" in clip
 
 
+def test_cli_verbose_before_or_after_the_command():
+    parser = MakeVideo._build_parser()
+    assert parser.parse_args(["-v", "clip", "out.mjpeg"]).verbose is True
+    assert parser.parse_args(["clip", "out.mjpeg", "-v"]).verbose is True
+    assert parser.parse_args(["clip", "out.mjpeg"]).verbose is False
+
+
 def test_cli_clip(tmp_path):
     out = tmp_path / "cli.Mjpeg"
     assert MakeVideo.main(["clip", str(out), "--size", "64x48", "--frames", "3"]) == 0

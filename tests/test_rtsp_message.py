@@ -340,6 +340,16 @@ def test_endless_head_keeps_memory_bounded():
     assert_next(options)
 
 
+def test_partial_line_over_head_cap_is_refused_before_its_line_end():
+    reader = RequestReader()
+    assert reader.feed(HEAD_START + _filler(MAX_HEAD - HEAD_START_SIZE - 10)) == []
+    [error] = reader.feed(b"Y: " + b"a" * 100)  # no line end yet: the cap trips anyway
+    assert (error.status, error.cseq) == (400, 7)
+    assert reader.buffered <= 2
+    [options] = reader.feed(b"\r\n\r\n" + NEXT)
+    assert_next(options)
+
+
 def test_huge_body_is_skipped_without_buffering():
     reader = RequestReader()
     out = reader.feed(b"ANNOUNCE m RTSP/1.0\r\nCSeq: 4\r\nContent-Length: 1048576\r\n\r\n")
@@ -649,6 +659,9 @@ def test_headers_equality_repr_and_mapping_init():
     assert h != Headers([("CSeq", "1"), ("Session", "A")])  # values are exact
     assert h != [("CSeq", "1"), ("Session", "a")]
     assert repr(h) == "Headers([('CSeq', '1'), ('Session', 'a')])"
+    copy = Headers(h)
+    copy["CSeq"] = "2"
+    assert (copy.items(), h["CSeq"]) == ([("CSeq", "2"), ("Session", "a")], "1")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,112 @@
+"""Stream clips on loopback to the headless client and print what arrived.
+
+    python bench/stream_bench.py                 # 1080p and 2160p, 30 fps, 10 s each
+    python bench/stream_bench.py --sizes 288p 720p 1080p 1440p 2160p --seconds 5
+
+The server (`Server.py`) and the headless client (`ClientLauncher.py --headless`) each run in
+their own process, as a user runs them; the clips are made once with `MakeVideo.py` into
+video/generated/ (git-ignored). One line per clip: frames sent, received and dropped, packets
+received and lost, the rate achieved, and the client's RTP receive buffer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from MakeVideo import PRESETS, make_clip  # noqa: E402
+from VideoStream import VideoStream  # noqa: E402
+
+CLIPS = ROOT / "video" / "generated"
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_server(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not start on port {port}")
+
+
+def clip_for(preset: str, frames: int) -> Path:
+    path = CLIPS / f"bench-{preset}-{frames}.mjpeg"
+    if not path.exists():
+        width, height = PRESETS[preset]
+        print(f"making {path.relative_to(ROOT)} ({frames} frames {width}x{height})...",
+              flush=True)  # fmt: skip
+        CLIPS.mkdir(parents=True, exist_ok=True)
+        make_clip(path, width, height, frames, fmt="mjpeg")
+    return path
+
+
+def stream(clip: Path, fps: float, mtu: int) -> dict:
+    port = free_port(socket.SOCK_STREAM)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(clip.parent),
+         "--fps", str(fps), "--mtu", str(mtu)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_server(port)
+        with VideoStream(clip) as video:
+            sent = video.frame_count
+        client = subprocess.run(
+            [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", str(port),
+             str(free_port(socket.SOCK_DGRAM)), clip.name, "--headless", "-v"],
+            capture_output=True, text=True, timeout=sent / fps + 60,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    if client.returncode != 0:
+        raise RuntimeError(client.stderr.strip().splitlines()[-1])
+    result = json.loads(client.stdout)
+    result["sent"] = sent
+    rcvbuf = [line for line in client.stderr.splitlines() if "receive buffer" in line]
+    result["rcvbuf"] = rcvbuf[0].rsplit(" ", 1)[-1] if rcvbuf else "?"
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=["1080p", "2160p"], choices=PRESETS)
+    parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--mtu", type=int, default=1400)
+    args = parser.parse_args()
+
+    frames = round(args.fps * args.seconds)
+    clips = {preset: clip_for(preset, frames) for preset in args.sizes}
+    print(f"{'clip':>7} {'fps':>4} {'sent':>5} {'recv':>5} {'dropped':>7} {'packets':>8} "
+          f"{'lost':>5} {'Mbit/s':>7} {'fps got':>7} {'rcvbuf':>8}")  # fmt: skip
+    for preset, clip in clips.items():
+        r = stream(clip, args.fps, args.mtu)
+        seconds = r["seconds"] or float("nan")
+        print(
+            f"{preset:>7} {args.fps:>4g} {r['sent']:>5} {r['frames']:>5} {r['dropped_frames']:>7} "
+            f"{r['packets']:>8} {r['lost_packets']:>5} {r['bytes'] * 8 / seconds / 1e6:>7.1f} "
+            f"{(r['frames'] - 1) / seconds:>7.2f} {r['rcvbuf']:>8}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
