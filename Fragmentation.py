@@ -108,10 +108,7 @@ class FrameAssembler:
         if timestamp not in self._open and len(self._open) >= MAX_OPEN_FRAMES:
             oldest = next(iter(self._open))
             self._drop([s for s, f in self._fragments.items() if f.timestamp == oldest])
-        if (
-            self._bytes + len(payload) > self.max_bytes
-            or len(self._fragments) >= self.max_packets
-        ):
+        if self._bytes + len(payload) > self.max_bytes or len(self._fragments) >= self.max_packets:
             self._drop(list(self._fragments))
         is_end = marker or payload.endswith(EOI_BYTES)
         self._fragments[ext_seq] = _Fragment(timestamp, is_end, payload)

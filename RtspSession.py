@@ -23,7 +23,14 @@ from pathlib import Path
 
 from MediaRoot import resolve
 from RtpSender import RtpSender
-from RtspMessage import Headers, RtspError, RtspRequest, RtspResponse, TransportSpec, parse_transport
+from RtspMessage import (
+    Headers,
+    RtspError,
+    RtspRequest,
+    RtspResponse,
+    TransportSpec,
+    parse_transport,
+)
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)

@@ -115,7 +115,9 @@ def test_the_server_reads_requests_as_a_stream_and_survives_bad_ones():
         assert rtsp.ask("GARBAGE\r\n\r\n").status == 400
         assert rtsp.ask("FLY movie.Mjpeg RTSP/1.0\r\nCSeq: 1\r\n\r\n").status == 501
         # a SETUP split over three sends, with bare LF and headers in another order and case
-        setup = f"SETUP movie.Mjpeg RTSP/1.0\ntransport: RTP/UDP; client_port= {rtp_port}\ncseq: 2\n\n"
+        setup = (
+            f"SETUP movie.Mjpeg RTSP/1.0\ntransport: RTP/UDP; client_port= {rtp_port}\ncseq: 2\n\n"
+        )
         for part in (setup[:7], setup[7:40], setup[40:]):
             rtsp.sock.sendall(part.encode())
             time.sleep(0.05)
@@ -129,7 +131,7 @@ def test_the_server_reads_requests_as_a_stream_and_survives_bad_ones():
         )
         assert [(r.status, r.cseq) for r in rtsp.read_replies(2)] == [(200, 3), (200, 4)]
         assert rtsp.ask(f"PAUSE x RTSP/1.0\r\nCSeq: 5\r\nSession: {sid}\r\n\r\n").status == 455
-        assert rtsp.ask(f"PLAY x RTSP/1.0\r\nCSeq: 6\r\nSession: 42\r\n\r\n").status == 454
+        assert rtsp.ask("PLAY x RTSP/1.0\r\nCSeq: 6\r\nSession: 42\r\n\r\n").status == 454
         # an endless header line: 400, and the session goes on
         rtsp.sock.sendall(b"OPTIONS * RTSP/1.0\r\nX: " + b"a" * 100_000 + b"\r\n\r\n")
         assert rtsp.read_reply().status == 400

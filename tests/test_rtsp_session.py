@@ -158,7 +158,7 @@ def test_setup_with_an_unsupported_or_bad_transport(session, transport, status):
     [
         ("RTP/UDP; client_port= 25000", 25000),
         ("RTP/AVP;unicast;client_port=25000-25001", 25000),
-        ("RTP/AVP/UDP;unicast;client_port=6000-6001;mode=\"PLAY\"", 6000),
+        ('RTP/AVP/UDP;unicast;client_port=6000-6001;mode="PLAY"', 6000),
         ("RTP/AVP/TCP;interleaved=0-1, RTP/AVP;unicast;client_port=7000-7001", 7000),
     ],
 )
@@ -174,7 +174,8 @@ def test_rtp_goes_to_the_rtsp_peer_whatever_the_request_says(session):
 
 
 @pytest.mark.parametrize(
-    "uri", ["movie.Mjpeg", "video/movie.Mjpeg", "rtsp://127.0.0.1:8554/movie.Mjpeg", "./movie.Mjpeg"]
+    "uri",
+    ["movie.Mjpeg", "video/movie.Mjpeg", "rtsp://127.0.0.1:8554/movie.Mjpeg", "./movie.Mjpeg"],
 )
 def test_the_labs_name_and_the_course_reports_path_both_play(session, root, uri):
     assert setup(session, uri=uri).status == 200
