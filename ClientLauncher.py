@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from RtspClient import ClientError, RtspClient
+from RtspClient import RCVBUF_BYTES, ClientError, RtspClient
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,9 @@ def run_headless(args: argparse.Namespace) -> int:
             done.set()
 
     client = RtspClient(
-        args.server_host, args.server_port, args.rtp_port, args.video_file, on_frame=on_frame
-    )
+        args.server_host, args.server_port, args.rtp_port, args.video_file,
+        on_frame=on_frame, rcvbuf=args.rcvbuf,
+    )  # fmt: skip
     try:
         client.setup()
         client.play()
@@ -90,6 +91,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--idle", type=float, default=IDLE_END,
         help=f"seconds without a packet that end the stream ({IDLE_END:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rcvbuf", type=int, default=RCVBUF_BYTES, metavar="BYTES",
+        help=f"RTP socket receive buffer to ask for ({RCVBUF_BYTES}; 0: the system default)",
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     return parser.parse_args(argv)

@@ -17,8 +17,8 @@ import sys
 import threading
 from pathlib import Path
 
-from ClientLauncher import run_headless, run_player
 from ClientLauncher import parse_args as client_args
+from ClientLauncher import run_headless, run_player
 from RtspSession import StreamConfig
 from Server import Server
 

@@ -23,10 +23,11 @@ MAX_LAG = 1.0
 
 class Pacer:
     def __init__(self, fps: float, *, burst: int = BURST_PACKETS, spread: float = SPREAD) -> None:
+        """`burst` packets at a time; 0 sends each frame's packets all at once."""
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
-        if burst < 1 or not 0.0 <= spread < 1.0:
-            raise ValueError("burst must be >= 1 and spread in [0, 1)")
+        if burst < 0 or not 0.0 <= spread < 1.0:
+            raise ValueError("burst must be >= 0 and spread in [0, 1)")
         self.interval = 1.0 / fps
         self.burst = burst
         self.spread = spread
@@ -45,9 +46,9 @@ class Pacer:
             self.origin = now - self.frame * self.interval
             due = now
         self.frame += 1
-        n_bursts = max(1, -(-n_packets // self.burst))
+        burst = self.burst or max(1, n_packets)
+        n_bursts = max(1, -(-n_packets // burst))
         step = self.spread * self.interval / n_bursts
         return [
-            (i * self.burst, min(n_packets, (i + 1) * self.burst), due + i * step)
-            for i in range(n_bursts)
+            (i * burst, min(n_packets, (i + 1) * burst), due + i * step) for i in range(n_bursts)
         ]

@@ -173,7 +173,8 @@ class RtspClient:
 
     def _open_rtp_port(self) -> None:
         rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+        if self.rcvbuf:  # 0 keeps the system's default, to see what it costs
+            rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
         granted = rtp.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         log.info("RTP receive buffer: asked for %d bytes, got %d", self.rcvbuf, granted)
         if granted < self.rcvbuf:

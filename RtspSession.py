@@ -22,6 +22,7 @@ from enum import Enum
 from pathlib import Path
 
 from MediaRoot import resolve
+from Pacer import BURST_PACKETS
 from RtpSender import RtpSender
 from RtspMessage import (
     Headers,
@@ -78,6 +79,7 @@ class StreamConfig:
     root: Path
     fps: float = 20.0
     max_packet: int = 1400
+    burst: int = BURST_PACKETS  # packets sent back to back; 0: each frame at once
 
 
 class RtspSession:

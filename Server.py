@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+from Pacer import BURST_PACKETS
 from RtpSender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
 from RtspSession import StreamConfig
 from ServerWorker import ServerWorker
@@ -107,6 +108,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--mtu", type=packet_size, default=DEFAULT_MAX_PACKET,
         help=f"largest RTP packet sent, in bytes ({DEFAULT_MAX_PACKET})",
     )  # fmt: skip
+    parser.add_argument(
+        "--burst", type=int, default=BURST_PACKETS, metavar="N",
+        help=f"packets sent back to back, the bursts spread over the frame interval "
+        f"({BURST_PACKETS}; 0: each frame at once, as the lab does)",
+    )  # fmt: skip
     parser.add_argument("--host", default="", help="address to listen on (default: all)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     return parser.parse_args(argv)
@@ -121,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.root.is_dir():
         print(f"error: --root {args.root} is not a folder", file=sys.stderr)
         return 2
-    config = StreamConfig(root=args.root.resolve(), fps=args.fps, max_packet=args.mtu)
+    if args.burst < 0:
+        print("error: --burst must be 0 or more", file=sys.stderr)
+        return 2
+    config = StreamConfig(args.root.resolve(), args.fps, args.mtu, args.burst)
     try:
         server = Server(args.rtsp_port, config, args.host)
     except OSError as exc:

@@ -127,7 +127,7 @@ class ServerWorker:
         """Send frames on the pacer's clock until stopped or the file ends."""
         session = self.session
         media, sender, destination = session.media, session.sender, session.rtp_destination
-        pacer = Pacer(sender.fps)
+        pacer = Pacer(sender.fps, burst=session.config.burst)
         pacer.start(time.monotonic())
         try:
             while not self._stop_stream.is_set():

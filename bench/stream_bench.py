@@ -12,6 +12,7 @@ received and lost, the rate achieved, and the client's RTP receive buffer.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import socket
 import subprocess
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from MakeVideo import PRESETS, make_clip  # noqa: E402
+from Pacer import BURST_PACKETS  # noqa: E402
+from RtspClient import RCVBUF_BYTES  # noqa: E402
 from VideoStream import VideoStream  # noqa: E402
 
 CLIPS = ROOT / "video" / "generated"
@@ -56,11 +59,11 @@ def clip_for(preset: str, frames: int) -> Path:
     return path
 
 
-def stream(clip: Path, fps: float, mtu: int) -> dict:
+def stream(clip: Path, fps: float, mtu: int, burst: int, rcvbuf: int) -> dict:
     port = free_port(socket.SOCK_STREAM)
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(clip.parent),
-         "--fps", str(fps), "--mtu", str(mtu)],
+         "--fps", str(fps), "--mtu", str(mtu), "--burst", str(burst)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -69,7 +72,8 @@ def stream(clip: Path, fps: float, mtu: int) -> dict:
             sent = video.frame_count
         client = subprocess.run(
             [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", str(port),
-             str(free_port(socket.SOCK_DGRAM)), clip.name, "--headless", "-v"],
+             str(free_port(socket.SOCK_DGRAM)), clip.name, "--headless", "-v",
+             "--rcvbuf", str(rcvbuf)],
             capture_output=True, text=True, timeout=sent / fps + 60,
         )  # fmt: skip
     finally:
@@ -90,19 +94,30 @@ def main() -> int:
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--mtu", type=int, default=1400)
+    parser.add_argument(
+        "--burst", type=int, nargs="+", default=[BURST_PACKETS], metavar="N",
+        help=f"server's packets per burst; 0: each frame at once ({BURST_PACKETS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rcvbuf", type=int, nargs="+", default=[RCVBUF_BYTES], metavar="BYTES",
+        help=f"client receive buffer(s) to ask for; 0: the system default ({RCVBUF_BYTES})",
+    )  # fmt: skip
     args = parser.parse_args()
 
     frames = round(args.fps * args.seconds)
     clips = {preset: clip_for(preset, frames) for preset in args.sizes}
-    print(f"{'clip':>7} {'fps':>4} {'sent':>5} {'recv':>5} {'dropped':>7} {'packets':>8} "
-          f"{'lost':>5} {'Mbit/s':>7} {'fps got':>7} {'rcvbuf':>8}")  # fmt: skip
-    for preset, clip in clips.items():
-        r = stream(clip, args.fps, args.mtu)
+    columns = "clip fps sent recv dropped packets lost Mbit/s seconds fps_got burst rcvbuf"
+    widths = (7, 4, 5, 5, 7, 8, 5, 7, 7, 7, 5, 8)
+    print(" ".join(f"{name:>{w}}" for name, w in zip(columns.split(), widths, strict=True)))
+    runs = itertools.product(clips.items(), args.burst, args.rcvbuf)
+    for (preset, clip), burst, rcvbuf in runs:
+        r = stream(clip, args.fps, args.mtu, burst, rcvbuf)
         seconds = r["seconds"] or float("nan")
         print(
             f"{preset:>7} {args.fps:>4g} {r['sent']:>5} {r['frames']:>5} {r['dropped_frames']:>7} "
             f"{r['packets']:>8} {r['lost_packets']:>5} {r['bytes'] * 8 / seconds / 1e6:>7.1f} "
-            f"{(r['frames'] - 1) / seconds:>7.2f} {r['rcvbuf']:>8}",
+            f"{seconds:>7.2f} "
+            f"{(r['frames'] - 1) / seconds:>7.2f} {burst:>5} {r['rcvbuf']:>8}",
             flush=True,
         )
     return 0

@@ -1,6 +1,7 @@
 """Server and headless client on loopback: every frame byte-identical, errors, isolation."""
 
 import concurrent.futures
+import os
 import socket
 import subprocess
 import sys
@@ -147,6 +148,7 @@ def test_a_client_that_disconnects_without_teardown_ends_its_session(tmp_path):
     rtp.bind(("127.0.0.1", 0))
     rtp.settimeout(2)
     with running_server(ROOT, fps=FAST) as server:
+        fds_before = open_fds()
         with rtsp_connection(server.port) as rtsp:
             sid = rtsp.ask(
                 "SETUP movie.Mjpeg RTSP/1.0\r\nCSeq: 1\r\n"
@@ -158,6 +160,7 @@ def test_a_client_that_disconnects_without_teardown_ends_its_session(tmp_path):
         wait_until(lambda: threading.active_count() <= threads_before + 1)  # + the acceptor
         datagrams_arriving(rtp, 0.05)  # what was sent before the session ended
         assert datagrams_arriving(rtp, 0.3) == 0
+        assert open_fds() == fds_before  # the RTSP and RTP sockets and the file are closed
     rtp.close()
 
 
@@ -207,6 +210,10 @@ def wait_until(condition, timeout=5.0):
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def open_fds():
+    return len(os.listdir("/proc/self/fd"))
 
 
 def can_connect(port):
@@ -267,3 +274,37 @@ class rtsp_connection:  # noqa: N801 (used as a context manager, like open)
             self.replies += self.reader.feed(data)
         out, self.replies = self.replies[:n], self.replies[n:]
         return out
+
+
+def test_a_server_fault_is_answered_500_and_the_connection_goes_on(monkeypatch):
+    from RtspSession import RtspSession
+
+    real = RtspSession.handle
+
+    def faulty(self, request):
+        if request.method == "PLAY":
+            raise RuntimeError("injected fault")
+        return real(self, request)
+
+    monkeypatch.setattr(RtspSession, "handle", faulty)
+    with running_server(ROOT) as server, rtsp_connection(server.port) as rtsp:
+        reply = rtsp.ask("SETUP movie.Mjpeg RTSP/1.0\r\nCSeq: 1\r\n"
+                         f"Transport: RTP/UDP; client_port= {free_port()}\r\n\r\n")  # fmt: skip
+        sid = reply.session
+        reply = rtsp.ask(f"PLAY m RTSP/1.0\r\nCSeq: 2\r\nSession: {sid}\r\n\r\n")
+        assert (reply.status, reply.cseq, reply.session) == (500, 2, sid)
+        assert rtsp.ask(f"TEARDOWN m RTSP/1.0\r\nCSeq: 3\r\nSession: {sid}\r\n\r\n").status == 200
+
+
+def test_a_truncated_file_streams_its_whole_frames_and_ends_cleanly(tmp_path):
+    clip = tmp_path / "clip.mjpeg"
+    make_clip(clip, 320, 240, 6, fmt="mjpeg")
+    whole = frame_hashes(clip)
+    data = clip.read_bytes()
+    (tmp_path / "cut.mjpeg").write_bytes(data[: len(data) - 500])  # the last frame cut short
+    saved = tmp_path / "out.mjpeg"
+    with running_server(tmp_path, fps=FAST) as server:
+        code, summary, err = run_client(server.port, "cut.mjpeg", "--save", str(saved))
+    assert code == 0, err
+    assert frame_hashes(saved) == whole[:5]
+    assert summary["dropped_frames"] == 0

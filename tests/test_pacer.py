@@ -49,7 +49,13 @@ def test_far_behind_the_clock_it_starts_again_from_now():
     assert MAX_LAG < late
 
 
-@pytest.mark.parametrize("args", [(0,), (20, {"burst": 0}), (20, {"spread": 1.0})])
+def test_burst_zero_sends_a_frame_at_once():
+    pacer = Pacer(30, burst=0)
+    pacer.start(0.0)
+    assert pacer.next_frame(500, 0.0) == [(0, 500, 0.0)]
+
+
+@pytest.mark.parametrize("args", [(0,), (20, {"burst": -1}), (20, {"spread": 1.0})])
 def test_bad_settings_are_refused(args):
     fps, *rest = args
     with pytest.raises(ValueError):
