@@ -50,7 +50,8 @@ def run_headless(args: argparse.Namespace) -> int:
             if time.monotonic() - (client.last_packet_at or played_at) > args.idle:
                 break
         client.stop_receiving()
-        client.receiver.flush()  # a frame still incomplete at the end is a dropped frame
+        if not done.is_set():
+            client.receiver.flush()  # the stream ended with a frame incomplete: dropped
         try:
             client.teardown()
         except ClientError as exc:  # the session ran; the server may be gone by now

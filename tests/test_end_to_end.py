@@ -57,6 +57,7 @@ def test_frames_option_stops_after_n_frames_and_tears_down(tmp_path):
         )
         assert code == 0, err
         assert summary["frames"] == 10
+        assert summary["dropped_frames"] == 0  # the frame cut off by stopping is not a drop
         assert frame_hashes(saved) == frame_hashes(ROOT / "video" / "movie.Mjpeg")[:10]
         wait_until(lambda: not server.active_workers())
 
