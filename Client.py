@@ -1,127 +1,269 @@
-"""The Tk player: the lab's window with Setup, Play, Pause and Teardown.
+"""The Tk player: the lab's window with Setup, Play, Pause and Teardown, and a frame cache.
 
-The network half is `RtspClient`; this module is only the view. Frames arrive on the RTP
-thread and are handed over through a one-frame slot; the Tk thread picks up the newest one on
-its own timer (`after`), so no widget is ever touched from another thread.
+Three threads, each with one job, and only the Tk thread touches widgets:
+
+    RTP thread (RtspClient)   complete frames  -> FrameBuffer.push
+    playout thread            FrameBuffer.pop_due at each frame's time -> FrameDecoder.decode
+                              at the window's size -> a one-picture hand-over slot
+    Tk thread (`after`)       takes the newest picture, pastes it into one reused PhotoImage;
+                              buttons, keys, status line, dialogs
+
+The cache (`FrameBuffer`) fills to `--buffer N` frames before playing, and shows each frame at
+the time its RTP timestamp says, so HD plays smoothly even when frames arrive unevenly.
 """
 
 from __future__ import annotations
 
-import io
+import json
 import logging
 import threading
+import time
 import tkinter as tk
+from collections import deque
 from tkinter import messagebox
 
 from PIL import Image, ImageTk
 
+from FrameBuffer import DEFAULT_PREFILL, FrameBuffer, Playback
+from FrameDecoder import decode
 from RtspClient import ClientError, RtspClient
-from RtspMessage import RtspError
-from RtspSession import PAUSE, PLAY, SETUP, TEARDOWN, State, next_state
+from RtspSession import PAUSE, PLAY, SETUP, TEARDOWN, State
 
 log = logging.getLogger(__name__)
 
-REFRESH_MS = 10
+REFRESH_MS = 4  # how often Tk looks for a new picture: well under a 60 fps frame (16.7 ms)
+STATUS_MS = 250  # how often the status line is rewritten
+IDLE_END = 2.0  # seconds without a packet that mean the stream has ended
+PLAYOUT_POLL = 0.005  # the playout thread's nap while nothing is due
+FPS_WINDOW = 1.0  # seconds over which the display rate is measured
+INITIAL_PICTURE = (768, 432)
 
 
 class Client:
     def __init__(self, master: tk.Tk, serveraddr: str, serverport: int, rtpport: int,
-                 filename: str) -> None:  # fmt: skip
+                 filename: str, prefill: int = DEFAULT_PREFILL) -> None:  # fmt: skip
         self.master = master
+        self.filename = filename
         self.master.title(f"RTP player: {filename}")
         self.master.protocol("WM_DELETE_WINDOW", self.handler)
         self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._on_frame)
-        self._latest: bytes | None = None
-        self._lock = threading.Lock()
+        self.buffer = FrameBuffer(prefill)
+        self.frameNbr = 0  # frames shown in this session
+        self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
+        self._ready: Image.Image | None = None  # the hand-over slot
+        self._ready_lock = threading.Lock()
         self._photo: ImageTk.PhotoImage | None = None
-        self.frameNbr = 0
+        self._shown_at: deque[float] = deque()  # display times in the last FPS_WINDOW
+        self._first_shown: float | None = None  # display times of the session's first
+        self._last_shown = 0.0  # and last frames
+        self._stop = threading.Event()
+        self._playout = threading.Thread(target=self._play_out, name="playout", daemon=True)
         self.createWidgets()
         self._refresh_buttons()
+        self._playout.start()
         self.master.after(REFRESH_MS, self.updateMovie)
+        self.master.after(STATUS_MS, self._tick)
 
     def createWidgets(self) -> None:
-        self.label = tk.Label(self.master, height=19, bg="black")
-        self.label.grid(row=0, column=0, columnspan=4, sticky="nsew", padx=5, pady=5)
-        self.buttons = {}
-        for column, (method, text, action) in enumerate(
-            [
-                (SETUP, "Setup", self.setupMovie),
-                (PLAY, "Play", self.playMovie),
-                (PAUSE, "Pause", self.pauseMovie),
-                (TEARDOWN, "Teardown", self.exitClient),
-            ]
-        ):
-            button = tk.Button(self.master, width=20, padx=3, pady=3, text=text, command=action)
-            button.grid(row=1, column=column, padx=2, pady=2)
+        self.picture = tk.Label(self.master, bg="black", width=INITIAL_PICTURE[0],
+                                height=INITIAL_PICTURE[1])  # fmt: skip
+        self.picture.grid(row=0, column=0, columnspan=4, sticky="nsew", padx=4, pady=4)
+        self.picture.bind("<Configure>", self._on_resize)
+        self.buttons: dict[str, tk.Button] = {}
+        actions = [
+            (SETUP, "Setup", self.setupMovie, "s"),
+            (PLAY, "Play", self.playMovie, "p"),
+            (PAUSE, "Pause", self.pauseMovie, "<space>"),
+            (TEARDOWN, "Teardown", self.exitClient, "t"),
+        ]
+        for column, (method, text, action, key) in enumerate(actions):
+            button = tk.Button(self.master, width=16, text=text, command=action)
+            button.grid(row=1, column=column, padx=2, pady=2, sticky="we")
             self.buttons[method] = button
-        self.status = tk.Label(self.master, anchor="w")
-        self.status.grid(row=2, column=0, columnspan=4, sticky="we", padx=5)
-        for key, action in (("s", self.setupMovie), ("p", self.playMovie),
-                            ("<space>", self.pauseMovie), ("t", self.exitClient)):  # fmt: skip
             self.master.bind(key, lambda _event, act=action: act())
+        self.master.bind("q", lambda _event: self.handler())
+        self.status = tk.Label(self.master, anchor="w", font="TkFixedFont")
+        self.status.grid(row=2, column=0, columnspan=4, sticky="we", padx=4, pady=(0, 4))
         self.master.columnconfigure(tuple(range(4)), weight=1)
         self.master.rowconfigure(0, weight=1)
+        # A Label sized in pixels only while it holds an image; start with a black one.
+        self._show(Image.new("RGB", INITIAL_PICTURE))
 
-    # -- the lab's actions ---------------------------------------------------------------
+    # -- the lab's four actions ----------------------------------------------------------
 
     def setupMovie(self) -> None:
-        self._do(SETUP, self.rtsp.setup)
+        if self._allowed(SETUP) and self._try(self.rtsp.setup):
+            self.buffer.clear()
+            self.frameNbr = 0
+            self._first_shown = None
+        self._refresh_buttons()
 
     def playMovie(self) -> None:
+        """Play; in INIT set up first, and at the end of the video start it again."""
         if self.rtsp.state is State.INIT:
-            self._do(SETUP, self.rtsp.setup)
-        self._do(PLAY, self.rtsp.play)
+            self.setupMovie()
+        if self.rtsp.state is State.PLAYING and self.buffer.state is Playback.ENDED:
+            self.buffer.clear()  # PLAY after the end: the server starts the file again
+            self._try(self.rtsp.play)
+        elif self.rtsp.state is State.READY and self._try(self.rtsp.play):
+            if self.buffer.state is Playback.PAUSED:
+                self.buffer.resume(time.monotonic())
+        self._refresh_buttons()
 
     def pauseMovie(self) -> None:
-        self._do(PAUSE, self.rtsp.pause)
+        if self._allowed(PAUSE) and self._try(self.rtsp.pause):
+            self.buffer.pause()
+        self._refresh_buttons()
 
     def exitClient(self) -> None:
-        self._do(TEARDOWN, self.rtsp.teardown)
+        """TEARDOWN: the session ends and the cache is freed; Setup starts a new one."""
+        if self._allowed(TEARDOWN):
+            self._try(self.rtsp.teardown)
+            self._reset()
+        self._refresh_buttons()
 
     def handler(self) -> None:
         """Closing the window tears the session down."""
+        self._stop.set()
         self.rtsp.close()
+        self._playout.join(timeout=2)
+        print(json.dumps(self.summary()), flush=True)
         self.master.destroy()
 
-    def _do(self, method: str, action) -> None:
-        if not self._allowed(method):
-            return  # not valid now: the button is disabled, a key press is ignored
+    def summary(self) -> dict[str, float]:
+        stats = self.rtsp.summary()
+        b = self.buffer.stats
+        span = self._last_shown - (self._first_shown or self._last_shown)
+        average = (self.frameNbr - 1) / span if span > 0 else 0.0
+        stats.update(shown=b.shown, late=b.late, skipped=b.skipped, underruns=b.underruns,
+                     display_fps=round(average, 2))  # fmt: skip
+        return stats
+
+    # -- helpers for the actions ---------------------------------------------------------
+
+    def _allowed(self, method: str) -> bool:
+        state = self.rtsp.state
+        return {
+            SETUP: state is State.INIT,
+            PLAY: state in (State.INIT, State.READY)
+            or (state is State.PLAYING and self.buffer.state is Playback.ENDED),
+            PAUSE: state is State.PLAYING,
+            TEARDOWN: state is not State.INIT,
+        }[method]
+
+    def _try(self, action) -> bool:
         try:
             action()
         except ClientError as exc:
+            log.warning("%s", exc)
             messagebox.showerror("RTSP error", str(exc), parent=self.master)
-        self._refresh_buttons()
-
-    def _refresh_buttons(self) -> None:
-        for method, button in self.buttons.items():
-            # Play in INIT sets up first (the lab's optional three-button exercise).
-            allowed = self._allowed(method) or (method == PLAY and self.rtsp.state is State.INIT)
-            button.configure(state=tk.NORMAL if allowed else tk.DISABLED)
-
-    def _allowed(self, method: str) -> bool:
-        try:
-            next_state(self.rtsp.state, method)
-        except RtspError:
             return False
         return True
 
-    # -- frames --------------------------------------------------------------------------
+    def _reset(self) -> None:
+        self.buffer.clear()
+        with self._ready_lock:
+            self._ready = None
+        self._show(Image.new("RGB", self._box))
 
-    def _on_frame(self, frame: bytes, _timestamp: int) -> None:
-        with self._lock:  # RTP thread: hand over, never touch Tk
-            self._latest = frame
+    def _refresh_buttons(self) -> None:
+        for method, button in self.buttons.items():
+            button.configure(state=tk.NORMAL if self._allowed(method) else tk.DISABLED)
+
+    # -- frames: RTP thread -> cache -> playout thread -> Tk -----------------------------
+
+    def _on_frame(self, frame: bytes, timestamp: int) -> None:
+        self.buffer.push(frame, timestamp, time.monotonic())  # RTP thread: no Tk here
+
+    def _play_out(self) -> None:
+        """Pop each frame at its time and decode it at the window's size; never touches Tk."""
+        while not self._stop.is_set():
+            now = time.monotonic()
+            wait = self.buffer.next_due(now)
+            if wait is None or wait > 0:
+                self._stop.wait(min(wait or PLAYOUT_POLL, PLAYOUT_POLL))
+                if wait is None:
+                    self.buffer.pop_due(now)  # lets the cache notice an underrun or the end
+                continue
+            item = self.buffer.pop_due(now)
+            if item is None:
+                continue
+            try:
+                picture = decode(item[0], self._box)
+            except Exception as exc:  # a frame Pillow cannot decode is skipped, not shown
+                log.warning("cannot decode a frame: %s", exc)
+                continue
+            with self._ready_lock:
+                self._ready = picture
 
     def updateMovie(self) -> None:
-        with self._lock:
-            frame, self._latest = self._latest, None
-        if frame is not None:
+        """Tk thread: show the newest decoded picture, if there is one."""
+        with self._ready_lock:
+            picture, self._ready = self._ready, None
+        if picture is not None:
+            self._show(picture)
             self.frameNbr += 1
-            image = Image.open(io.BytesIO(frame))
-            self._photo = ImageTk.PhotoImage(image)
-            self.label.configure(image=self._photo, height=image.height, width=image.width)
-        summary = self.rtsp.summary()
-        self.status.configure(
-            text=f"{self.rtsp.state.value}  frame {self.frameNbr}  "
-            f"dropped {summary.get('dropped_frames', 0)}  lost {summary.get('lost_packets', 0)}"
-        )
+            now = time.monotonic()
+            self._shown_at.append(now)
+            while self._shown_at and self._shown_at[0] < now - FPS_WINDOW:
+                self._shown_at.popleft()
+            if self._first_shown is None:
+                self._first_shown = now
+            self._last_shown = now
         self.master.after(REFRESH_MS, self.updateMovie)
+
+    def _show(self, picture: Image.Image) -> None:
+        if self._photo is not None and (self._photo.width(), self._photo.height()) == picture.size:
+            self._photo.paste(picture)  # one PhotoImage, reused: no new Tk image per frame
+        else:
+            self._photo = ImageTk.PhotoImage(picture)
+            self.picture.configure(image=self._photo)
+
+    def _on_resize(self, event: tk.Event) -> None:
+        self._box = (max(1, event.width - 4), max(1, event.height - 4))
+
+    def _display_fps(self) -> float:
+        if len(self._shown_at) < 2:
+            return 0.0
+        return (len(self._shown_at) - 1) / (self._shown_at[-1] - self._shown_at[0])
+
+    # -- status line, end of stream, server gone -----------------------------------------
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        rtsp = self.rtsp
+        if rtsp.state is State.PLAYING and self.buffer.state in (
+            Playback.BUFFERING,
+            Playback.PLAYING,
+        ):
+            last = rtsp.last_packet_at
+            if last is not None and now - last > IDLE_END:
+                self.buffer.end_of_stream(now)
+        if rtsp.state is not State.INIT and rtsp.connection_lost():
+            self._reset()
+            rtsp.close()
+            self._refresh_buttons()
+            messagebox.showerror("RTSP error", "the server closed the connection",
+                                 parent=self.master)  # fmt: skip
+        self._refresh_buttons()
+        self.status.configure(text=self._status_text())
+        self.master.after(STATUS_MS, self._tick)
+
+    def _status_text(self) -> str:
+        state, playback = self.rtsp.state, self.buffer.state
+        if state is State.PLAYING:
+            mode = {
+                Playback.BUFFERING: "buffering…",
+                Playback.PLAYING: "playing",
+                Playback.ENDED: "end of video",
+                Playback.PAUSED: "paused",
+            }[playback]
+        else:
+            mode = "paused" if playback is Playback.PAUSED else state.value.lower()
+        stats = self.rtsp.summary()
+        return (
+            f"{state.value:<8} {mode:<13} frame {self.frameNbr:>6}  "
+            f"buffer {self.buffer.fill:>3}/{self.buffer.prefill}  "
+            f"{self._display_fps():5.1f} fps  dropped {stats.get('dropped_frames', 0)}  "
+            f"late {self.buffer.stats.late}  lost {stats.get('lost_packets', 0)} packets"
+        )

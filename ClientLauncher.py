@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 
+from FrameBuffer import DEFAULT_PREFILL
 from RtspClient import RCVBUF_BYTES, ClientError, RtspClient
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,10 @@ def run_player(args: argparse.Namespace) -> int:
     from Client import Client
 
     root = Tk()
-    Client(root, args.server_host, args.server_port, args.rtp_port, args.video_file)
+    if args.geometry:
+        root.geometry(args.geometry)
+    Client(root, args.server_host, args.server_port, args.rtp_port, args.video_file,
+           prefill=args.buffer)  # fmt: skip
     root.mainloop()
     return 0
 
@@ -87,6 +91,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("rtp_port", type=int, help="local UDP port to receive RTP on")
     parser.add_argument("video_file", help="the file to play, e.g. movie.Mjpeg")
     parser.add_argument("--headless", action="store_true", help="no window; print JSON stats")
+    parser.add_argument(
+        "--buffer", type=int, default=DEFAULT_PREFILL, metavar="N",
+        help=f"player: frames to pre-buffer before playing ({DEFAULT_PREFILL})",
+    )  # fmt: skip
+    parser.add_argument("--geometry", metavar="WxH", help="player: initial window size")
     parser.add_argument("--frames", type=int, default=0, help="stop after N complete frames")
     parser.add_argument("--save", metavar="OUT", help="write the frames received as raw MJPEG")
     parser.add_argument(

@@ -47,7 +47,7 @@ class BufferStats:
     late: int = 0  # arrived after their display time: never shown
     skipped: int = 0  # were due while an even later frame was also due: not shown
     overflow: int = 0  # refused because the cache was full
-    underruns: int = 0  # times the cache ran dry while playing
+    underruns: int = 0  # times the cache ran dry while playing and playback had to wait
 
 
 @dataclass(slots=True)
@@ -76,6 +76,7 @@ class FrameBuffer:
         self._frames: deque[_Entry] = deque()
         self._bytes = 0
         self._ended = False  # no more frames will come
+        self._stalled = False  # ran dry while playing
         self._last_timestamp: int | None = None  # extended timestamp of the last push
         self._last_raw = 0  # its RTP timestamp as received
         self._step = 0  # timestamp units between the last two frames pushed: one frame's time
@@ -123,8 +124,9 @@ class FrameBuffer:
                 if self._ended:
                     self.state = Playback.ENDED
                 elif self._step and now >= self._due(self._last_shown + self._step):
-                    # The next frame is due and not here: refill before going on.
-                    self.stats.underruns += 1
+                    # The next frame is due and not here: refill before going on. It counts
+                    # as an underrun once frames come again (not when the stream just ended).
+                    self._stalled = True
                     self.state = Playback.BUFFERING
                 return None
             due = None
@@ -166,7 +168,7 @@ class FrameBuffer:
         with self._lock:
             self._frames.clear()
             self._bytes = 0
-            self._ended = False
+            self._ended = self._stalled = False
             self._last_timestamp = None
             self._step = 0
             self._origin = None
@@ -207,6 +209,8 @@ class FrameBuffer:
 
     def _start(self, now: float) -> None:
         """Anchor the clock: the first frame held is due now."""
+        if self._stalled and not self._ended:
+            self.stats.underruns += 1
+        self._stalled = False
         self._origin = (now, self._frames[0].timestamp)
         self.state = Playback.PLAYING
-

@@ -18,6 +18,7 @@ and calls `on_frame(jpeg, rtp_timestamp)` with each complete frame, on that thre
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import threading
 import time
@@ -131,6 +132,16 @@ class RtspClient:
         if self._rtsp is not None:
             self._rtsp.close()
             self._rtsp = None
+
+    def connection_lost(self) -> bool:
+        """Whether the server has closed the RTSP connection; checked without blocking."""
+        if self._rtsp is None:
+            return False
+        try:
+            readable, _, _ = select.select([self._rtsp], [], [], 0)
+            return bool(readable) and self._rtsp.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def stop_receiving(self) -> None:
         """Stop the receiving thread and close the RTP socket; the counts stay readable."""

@@ -66,11 +66,11 @@ def test_underrun_shows_buffering_and_refills_before_going_on():
         assert buffer.pop_due(k * T)[0] == frame(k)
     assert buffer.pop_due(3.5 * T) is None and buffer.state is Playback.PLAYING  # not due yet
     assert buffer.pop_due(4 * T) is None  # frame 4 is due and not here
-    assert buffer.state is Playback.BUFFERING and buffer.stats.underruns == 1
+    assert buffer.state is Playback.BUFFERING
     fill(buffer, 4, 3, now=1.0)
     assert buffer.state is Playback.BUFFERING  # 3 < prefill
     fill(buffer, 7, 1, now=1.2)
-    assert buffer.state is Playback.PLAYING
+    assert buffer.state is Playback.PLAYING and buffer.stats.underruns == 1
     assert buffer.pop_due(1.2)[0] == frame(4)  # the clock restarts on the refilled frames
     assert buffer.pop_due(1.2 + T)[0] == frame(5)
 
@@ -122,6 +122,16 @@ def test_the_end_of_the_stream_plays_out_what_is_held_then_ends():
     assert buffer.state is Playback.PLAYING
     assert [buffer.pop_due(1.0 + k * T)[0] for k in range(3)] == [frame(0), frame(1), frame(2)]
     assert buffer.pop_due(2.0) is None
+    assert buffer.state is Playback.ENDED and buffer.stats.underruns == 0
+
+
+def test_running_dry_just_before_the_end_is_not_an_underrun():
+    buffer = FrameBuffer(prefill=2)
+    fill(buffer, 0, 2, now=0.0)
+    buffer.pop_due(0.0)
+    buffer.pop_due(T)
+    assert buffer.pop_due(2 * T) is None and buffer.state is Playback.BUFFERING
+    buffer.end_of_stream(1.0)
     assert buffer.state is Playback.ENDED and buffer.stats.underruns == 0
 
 

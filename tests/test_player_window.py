@@ -1,0 +1,138 @@
+"""The real Tk player in a real X server (Xvfb), driven with xdotool keys like a user."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+
+from conftest import ROOT, free_port, running_server
+from RtspSession import State
+
+TOOLS = ("Xvfb", "xdotool", "import")  # import: ImageMagick's screenshot
+missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+pytestmark = pytest.mark.skipif(
+    bool(missing), reason=f"needs {', '.join(missing)} (apt install xvfb xdotool imagemagick)"
+)
+
+WINDOW = (800, 560)
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A fresh X server of our own, on a display number nobody uses."""
+    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    name = f":{number}"
+    xvfb = subprocess.Popen(["Xvfb", name, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    env = {**os.environ, "DISPLAY": name}
+    deadline = time.monotonic() + 10
+    while subprocess.run(["xdotool", "getdisplaygeometry"], env=env,
+                         capture_output=True).returncode != 0:  # fmt: skip
+        assert time.monotonic() < deadline, "Xvfb did not start"
+        time.sleep(0.1)
+    yield env
+    xvfb.terminate()
+    xvfb.wait(timeout=5)
+
+
+class Player:
+    """The client process and its window."""
+
+    def __init__(self, env, port, *extra):
+        self.env = env
+        geometry = f"{WINDOW[0]}x{WINDOW[1]}"
+        command = [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", str(port),
+                   str(free_port()), "movie.Mjpeg", "--geometry", geometry, *extra]  # fmt: skip
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)  # fmt: skip
+        found = self.xdotool("search", "--sync", "--pid", str(self.process.pid), "--name", "RTP")
+        self.window = found.split()[0]
+        self.xdotool("windowfocus", "--sync", self.window)
+        time.sleep(0.3)
+
+    def xdotool(self, *args):
+        done = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True,
+                              timeout=10)  # fmt: skip
+        return done.stdout
+
+    def key(self, name):
+        self.xdotool("key", "--window", self.window, name)
+        self.xdotool("windowfocus", self.window)
+        self.xdotool("key", name)
+
+    def screenshot(self, path):
+        subprocess.run(["import", "-window", self.window, str(path)], env=self.env, check=True,
+                       timeout=10)  # fmt: skip
+        return Image.open(path).convert("RGB")
+
+    def quit(self):
+        self.key("q")
+        out, err = self.process.communicate(timeout=10)
+        return self.process.returncode, out, err
+
+
+def session_state(server):
+    workers = server.active_workers()
+    return workers[0].session.state if workers else None
+
+
+def wait_for(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_setup_play_pause_play_teardown_with_the_keyboard(display, tmp_path):
+    with running_server(ROOT) as server:
+        player = Player(display, server.port, "--buffer", "10")
+        try:
+            player.key("s")
+            wait_for(lambda: session_state(server) is State.READY)
+            player.key("p")
+            wait_for(lambda: session_state(server) is State.PLAYING)
+            time.sleep(1.5)  # 10 frames of cache at 20 fps, then playing
+            first = player.screenshot(tmp_path / "playing1.png")
+            time.sleep(0.5)
+            second = player.screenshot(tmp_path / "playing2.png")
+
+            player.key("space")
+            wait_for(lambda: session_state(server) is State.READY)
+            player.key("p")
+            wait_for(lambda: session_state(server) is State.PLAYING)
+            player.key("t")
+            wait_for(lambda: session_state(server) is State.INIT)
+            assert server.active_workers()[0].session.session_id is None
+        finally:
+            code, out, err = player.quit()
+    assert code == 0, err
+
+    width, height = first.size
+    picture = first.crop((0, 0, width, height - 60))
+    status = first.crop((0, height - 25, width, height))
+    assert max(ImageStat.Stat(picture).stddev) > 20  # a picture, not a blank window
+    assert max(ImageStat.Stat(status).stddev) > 20  # text on the status line
+    later = second.crop((0, 0, width, height - 60))
+    assert ImageStat.Stat(picture).mean != ImageStat.Stat(later).mean  # and it moves
+
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["shown"] >= 20 and summary["late"] == 0
+    assert summary["frames"] >= summary["shown"]
+
+
+def test_play_in_init_sets_up_first(display):
+    with running_server(ROOT) as server:
+        player = Player(display, server.port, "--buffer", "5")
+        try:
+            player.key("p")
+            wait_for(lambda: session_state(server) is State.PLAYING)
+        finally:
+            code, out, err = player.quit()
+        assert code == 0, err
+        wait_for(lambda: not server.active_workers())  # closing the window ended the session
