@@ -155,10 +155,13 @@ class Client:
         try:
             action()
         except ClientError as exc:
-            log.warning("%s", exc)
-            messagebox.showerror("RTSP error", str(exc), parent=self.master)
+            self._error(str(exc))
             return False
         return True
+
+    def _error(self, message: str) -> None:
+        log.warning("%s", message)
+        messagebox.showerror("RTSP error", message, parent=self.master)
 
     def _reset(self) -> None:
         self.buffer.clear()
@@ -243,8 +246,7 @@ class Client:
             self._reset()
             rtsp.close()
             self._refresh_buttons()
-            messagebox.showerror("RTSP error", "the server closed the connection",
-                                 parent=self.master)  # fmt: skip
+            self._error("the server closed the connection")
         self._refresh_buttons()
         self.status.configure(text=self._status_text())
         self.master.after(STATUS_MS, self._tick)

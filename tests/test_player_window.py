@@ -3,8 +3,10 @@
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,7 +14,8 @@ import pytest
 from PIL import Image, ImageStat
 
 from conftest import ROOT, free_port, running_server
-from RtspSession import State
+from RtspSession import State, StreamConfig
+from Server import Server
 
 TOOLS = ("Xvfb", "xdotool", "import")  # import: ImageMagick's screenshot
 missing = [tool for tool in TOOLS if shutil.which(tool) is None]
@@ -136,3 +139,33 @@ def test_play_in_init_sets_up_first(display):
             code, out, err = player.quit()
         assert code == 0, err
         wait_for(lambda: not server.active_workers())  # closing the window ended the session
+
+
+def dismiss_dialog(player):
+    dialog = player.xdotool("search", "--sync", "--name", "RTSP error").split()
+    assert dialog, "no error dialog"
+    player.xdotool("windowfocus", "--sync", dialog[0])
+    player.xdotool("key", "Return")  # OK
+    player.xdotool("windowfocus", "--sync", player.window)
+
+
+def test_an_error_is_shown_in_a_dialog_and_the_player_stays_usable(display):
+    port = free_port(socket.SOCK_STREAM)
+    player = Player(display, port)  # nothing listens there yet
+    try:
+        player.key("s")
+        dismiss_dialog(player)
+        server = Server(port, StreamConfig(ROOT), host="127.0.0.1")
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            player.key("s")  # Setup again: now it works
+            wait_for(lambda: session_state(server) is State.READY)
+            player.key("p")
+            wait_for(lambda: session_state(server) is State.PLAYING)
+        finally:
+            server.close()  # the server goes away mid-stream
+        dismiss_dialog(player)
+    finally:
+        code, out, err = player.quit()
+    assert code == 0
+    assert "cannot connect" in err and "server closed the connection" in err
