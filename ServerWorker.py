@@ -139,9 +139,11 @@ class ServerWorker:
                 for first, end, send_at in pacer.next_frame(len(packets), time.monotonic()):
                     delay = send_at - time.monotonic()
                     if delay > 0 and self._stop_stream.wait(delay):
-                        return
+                        end = len(packets)  # stopped mid-frame: finish it, leave no half frame
                     for packet in packets[first:end]:
                         self.rtp_socket.sendto(packet, destination)
+                    if end == len(packets) and self._stop_stream.is_set():
+                        return
         except OSError as exc:
             log.warning("session %s: RTP stream to %s:%d stopped: %s", session.session_id,
                         *destination, exc)  # fmt: skip

@@ -20,6 +20,7 @@ from conftest import (
 )
 from MakeVideo import make_clip
 from RtspMessage import ResponseReader
+from VideoStream import VideoStream
 
 FAST = 100.0  # fps for tests: the lab's 20 fps would only make them slow
 
@@ -309,3 +310,29 @@ def test_a_truncated_file_streams_its_whole_frames_and_ends_cleanly(tmp_path):
     assert code == 0, err
     assert frame_hashes(saved) == whole[:5]
     assert summary["dropped_frames"] == 0
+
+
+def test_pause_and_play_resume_where_the_stream_paused_with_no_frame_cut(tmp_path):
+    from RtspClient import RtspClient
+
+    clip = tmp_path / "clip.mjpeg"
+    make_clip(clip, 1280, 720, 30, fmt="mjpeg")
+    frames = []
+    with running_server(tmp_path, fps=30) as server:
+        client = RtspClient("127.0.0.1", server.port, free_port(), "clip.mjpeg",
+                            on_frame=lambda frame, ts: frames.append(frame))  # fmt: skip
+        try:
+            client.setup()
+            client.play()
+            time.sleep(0.3)
+            client.pause()
+            paused_at = len(frames)
+            time.sleep(0.3)
+            assert len(frames) - paused_at <= 1  # at most the frame in flight
+            client.play()
+            wait_until(lambda: len(frames) == 30)
+        finally:
+            client.close()
+    with VideoStream(clip) as video:
+        assert frames == [video.frame(i) for i in range(30)]
+    assert client.summary()["dropped_frames"] == 0
