@@ -1,0 +1,243 @@
+"""Reception statistics for one RTP source: RFC 3550 Appendix A.1, A.3 and A.8.
+
+`ReceiverStats` is fed each RTP packet of one SSRC with `update(seq, rtp_timestamp, arrival)`
+and each of that source's sender reports with `on_sender_report`; `report_block(ssrc, now)`
+then gives the reception report block to send. Pure: the arrival time and `now` are passed in,
+in seconds on any one monotonic clock.
+
+Sequence numbers follow A.1's `update_seq` line for line, with one deliberate difference: the
+C code compares ``seq == s->max_seq + 1`` after integer promotion, so during probation 65535
+followed by 0 does not count as sequential there; here it does (16-bit arithmetic, as the RFC
+plainly intends). The RFC keeps ``cycles`` already shifted left by 16; here `cycles` is the
+plain count of wraps and `extended_max` is ``cycles << 16 | max_seq``.
+
+Interarrival jitter (A.8) is sampled once per video frame, on the frame's first packet to
+arrive: a valid packet whose timestamp differs from the packet just before it (valid or not)
+and is later, mod 2^32, than the last frame sampled. So a frame's later packets are skipped, a
+source leaving probation mid-frame waits for the next frame, and a late packet of an older
+frame is skipped too. This departs from a SHOULD: section 6.4.1 has jitter updated on every
+packet, in arrival order. Section 6.4.4 names the cost of that for video, "the timestamp is the
+same for all the packets of one frame but those packets are not all transmitted at the same
+time", and accepts it because a receiver buffer must absorb that spread too. Here it would
+swamp the measure: our server spreads a frame's packets in bursts over 80% of the frame
+interval (`Pacer`), a 4K frame is ~540 packets, so per-packet jitter would mostly measure our
+own pacing, and how much of it would depend on where in a frame the report is sampled. A
+frame's first packet is sent at the frame's due time, so the spacing of first packets against
+their timestamps is what the network and the server's scheduling add. (A late packet of an
+older frame was sent mid-frame too: sampling it would measure pacing again.) Timestamps that
+run backwards, as with B-frames, would be skipped; MJPEG has none.
+"""
+
+from __future__ import annotations
+
+from RtcpPacket import (
+    MAX_CUMULATIVE_LOST,
+    MAX_FRACTION_LOST,
+    MAX_U32,
+    MIN_CUMULATIVE_LOST,
+    NTP_SHORT_UNITS,
+    ReportBlock,
+    ntp_middle32,
+)
+
+# RFC 3550 A.1.
+MIN_SEQUENTIAL = 2  # sequential packets before a source is valid
+MAX_DROPOUT = 3000  # a forward jump larger than this is a restart or garbage
+MAX_MISORDER = 100  # a backward step smaller than this is a late or duplicate packet
+RTP_SEQ_MOD = 1 << 16
+SEQ_MASK = RTP_SEQ_MOD - 1
+
+RTP_TIMESTAMP_MOD = 1 << 32
+DEFAULT_CLOCK_RATE = 90000  # RFC 3551 section 6: JPEG/90000
+JITTER_GAIN = 1 / 16  # A.8: J += (|D| - J) / 16
+FRACTION_SHIFT = 8  # fraction lost is lost/expected in 1/256 (A.3)
+
+
+class ReceiverStats:
+    """Sequence, loss and jitter bookkeeping for one RTP source (RFC 3550 A.1, A.3, A.8)."""
+
+    def __init__(self, clock_rate: int = DEFAULT_CLOCK_RATE) -> None:
+        if clock_rate <= 0:
+            raise ValueError(f"clock_rate must be positive, got {clock_rate}")
+        self.clock_rate = clock_rate
+        self.probation = MIN_SEQUENTIAL
+        self.max_seq = 0  # highest sequence number seen, 16 bits
+        self.cycles = 0  # wraps of the sequence number since base_seq
+        self.base_seq = 0  # first sequence number counted (the second packet heard)
+        self.bad_seq = RTP_SEQ_MOD + 1  # the number after a large jump; never equal to a seq
+        self.received = 0  # packets counted since base_seq, duplicates and late ones included
+        self.jitter = 0.0  # A.8, RTP timestamp units
+        self._heard = False
+        self._expected_prior = 0
+        self._received_prior = 0
+        self._fraction = 0  # the last report interval's fraction lost, in 1/256
+        self._last_timestamp: int | None = None  # of the previous packet, valid or not
+        self._sample: tuple[float, int] | None = None  # (arrival, timestamp) of the last sample
+        self._lsr = 0
+        self._sr_arrival: float | None = None
+
+    @property
+    def valid(self) -> bool:
+        """Whether the source has passed probation (A.1)."""
+        return self._heard and self.probation == 0
+
+    @property
+    def extended_max(self) -> int:
+        return (self.cycles << 16) + self.max_seq
+
+    @property
+    def expected(self) -> int:
+        """Packets expected since base_seq (A.3); 0 while the source is on probation."""
+        if not self.valid:
+            return 0
+        return self.extended_max - self.base_seq + 1
+
+    @property
+    def cumulative_lost(self) -> int:
+        """expected - received: negative when duplicates outnumber the losses (section 6.4.1)."""
+        return self.expected - self.received
+
+    @property
+    def fraction_lost(self) -> float:
+        """The fraction lost in the interval before the last `report_block`, 0..1."""
+        return self._fraction / (1 << FRACTION_SHIFT)
+
+    @property
+    def loss_rate(self) -> float:
+        """Cumulative loss over expected, 0..1 (0 when duplicates exceed the losses)."""
+        expected = self.expected
+        if expected <= 0:
+            return 0.0
+        return min(1.0, max(0, self.cumulative_lost) / expected)
+
+    @property
+    def jitter_ms(self) -> float:
+        return self.jitter * 1000 / self.clock_rate
+
+    def update(self, seq: int, rtp_timestamp: int, arrival: float) -> bool:
+        """Count one RTP packet; return whether it is valid (A.1's update_seq)."""
+        if not self._heard:
+            # A.1: a new source starts on probation, as if the packet before this one was seen.
+            self._heard = True
+            self._init_seq(seq)
+            self.max_seq = (seq - 1) & SEQ_MASK
+            self.probation = MIN_SEQUENTIAL
+        previous_timestamp = self._last_timestamp
+        self._last_timestamp = rtp_timestamp
+        if not self._update_seq(seq):
+            return False
+        if rtp_timestamp != previous_timestamp:
+            self._update_jitter(rtp_timestamp, arrival)
+        return True
+
+    def on_sender_report(self, ntp_timestamp: int, arrival: float) -> None:
+        """Remember this source's latest SR: its NTP time (for LSR) and when it arrived."""
+        self._lsr = ntp_middle32(ntp_timestamp)
+        self._sr_arrival = arrival
+
+    def report_block(self, ssrc: int, now: float) -> ReportBlock:
+        """The reception report block for `ssrc` at `now`; starts a new loss interval (A.3)."""
+        expected = self.expected
+        expected_interval = expected - self._expected_prior
+        received_interval = self.received - self._received_prior
+        self._expected_prior = expected
+        self._received_prior = self.received
+        lost_interval = expected_interval - received_interval
+        if expected_interval <= 0 or lost_interval <= 0:
+            self._fraction = 0
+        else:
+            self._fraction = min(
+                MAX_FRACTION_LOST, (lost_interval << FRACTION_SHIFT) // expected_interval
+            )
+        lost = min(MAX_CUMULATIVE_LOST, max(MIN_CUMULATIVE_LOST, self.cumulative_lost))
+        dlsr = 0
+        if self._sr_arrival is not None:
+            dlsr = min(MAX_U32, max(0, round((now - self._sr_arrival) * NTP_SHORT_UNITS)))
+        return ReportBlock(
+            ssrc=ssrc,
+            fraction_lost=self._fraction,
+            cumulative_lost=lost,
+            highest_seq=self.extended_max & MAX_U32,
+            jitter=min(MAX_U32, int(self.jitter)),
+            lsr=self._lsr,
+            dlsr=dlsr,
+        )
+
+    def _init_seq(self, seq: int) -> None:
+        self.base_seq = seq
+        self.max_seq = seq
+        self.bad_seq = RTP_SEQ_MOD + 1
+        self.cycles = 0
+        self.received = 0
+        self._received_prior = 0
+        self._expected_prior = 0
+        # A restarted source has a new timestamp origin: its next frame only seeds jitter.
+        self._sample = None
+
+    def _update_seq(self, seq: int) -> bool:
+        udelta = (seq - self.max_seq) & SEQ_MASK
+        if self.probation:
+            if seq == (self.max_seq + 1) & SEQ_MASK:
+                self.probation -= 1
+                self.max_seq = seq
+                if self.probation == 0:
+                    self._init_seq(seq)
+                    self.received += 1
+                    return True
+            else:
+                self.probation = MIN_SEQUENTIAL - 1
+                self.max_seq = seq
+            return False
+        if udelta < MAX_DROPOUT:
+            # In order, with a permissible gap.
+            if seq < self.max_seq:
+                self.cycles += 1  # the sequence number wrapped
+            self.max_seq = seq
+        elif udelta <= RTP_SEQ_MOD - MAX_MISORDER:
+            # A very large jump: two sequential packets mean the sender restarted; re-sync.
+            if seq == self.bad_seq:
+                self._init_seq(seq)
+            else:
+                self.bad_seq = (seq + 1) & SEQ_MASK
+                return False
+        # Otherwise a duplicate or a reordered packet: counted, max_seq unchanged.
+        self.received += 1
+        return True
+
+    def _update_jitter(self, rtp_timestamp: int, arrival: float) -> None:
+        """A.8, for the first packet of a new frame (see the module docstring)."""
+        if self._sample is None:
+            self._sample = (arrival, rtp_timestamp)
+            return
+        last_arrival, last_timestamp = self._sample
+        # The timestamp step mod 2^32 (RFC 1982 serial arithmetic): only a later frame counts.
+        step = (rtp_timestamp - last_timestamp) % RTP_TIMESTAMP_MOD
+        if not 0 < step < RTP_TIMESTAMP_MOD // 2:
+            return
+        d = (arrival - last_arrival) * self.clock_rate - step  # (Rj - Ri) - (Sj - Si)
+        self.jitter += (abs(d) - self.jitter) * JITTER_GAIN
+        self._sample = (arrival, rtp_timestamp)
+
+    def __repr__(self) -> str:
+        return (
+            f"ReceiverStats(valid={self.valid}, received={self.received}, "
+            f"expected={self.expected}, cumulative_lost={self.cumulative_lost}, "
+            f"extended_max={self.extended_max}, jitter={self.jitter:.1f} "
+            f"({self.jitter_ms:.3f} ms))"
+        )
+
+
+def round_trip_time(block: ReportBlock, arrival_ntp: int) -> float | None:
+    """The round trip to the receiver that sent `block`, in seconds (RFC 3550 section 6.4.1).
+
+    `arrival_ntp` is the sender's own NTP time when the block arrived. RTT = A - LSR - DLSR in
+    16.16 fixed point, mod 2^32. None when the receiver has had no SR yet (LSR 0). A result in
+    the upper half of the 32-bit range is a small negative one (DLSR rounding, or the
+    receiver's clock running a little fast over the DLSR), and is returned as 0.0.
+    """
+    if block.lsr == 0:
+        return None
+    delay = (ntp_middle32(arrival_ntp) - block.lsr - block.dlsr) & MAX_U32
+    if delay > MAX_U32 // 2:
+        return 0.0
+    return delay / NTP_SHORT_UNITS

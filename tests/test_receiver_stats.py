@@ -1,0 +1,339 @@
+"""ReceiverStats: RFC 3550 A.1 sequence tracking, A.3 loss, A.8 jitter, LSR/DLSR and RTT."""
+
+import pytest
+
+from ReceiverStats import (
+    MAX_DROPOUT,
+    MAX_MISORDER,
+    MIN_SEQUENTIAL,
+    RTP_SEQ_MOD,
+    ReceiverStats,
+    round_trip_time,
+)
+from RtcpPacket import ReportBlock
+
+FRAME = 4500  # RTP timestamp step of one frame at 20 fps on the 90 kHz clock
+
+
+def feed(stats, seqs, start=0.0):
+    """Feed sequence numbers one frame apart; return what update() said for each."""
+    return [stats.update(seq, (i * FRAME) % 2**32, start + i * 0.05) for i, seq in enumerate(seqs)]
+
+
+def test_rfc_constants():
+    assert (MIN_SEQUENTIAL, MAX_DROPOUT, MAX_MISORDER, RTP_SEQ_MOD) == (2, 3000, 100, 65536)
+
+
+def test_first_packet_alone_is_on_probation():
+    stats = ReceiverStats()
+    assert stats.update(1000, 0, 0.0) is False
+    assert not stats.valid
+    assert (stats.received, stats.expected, stats.cumulative_lost) == (0, 0, 0)
+
+
+def test_two_sequential_packets_make_the_source_valid():
+    stats = ReceiverStats()
+    assert feed(stats, [1000, 1001, 1002]) == [False, True, True]
+    assert stats.valid
+    # A.1: init_seq runs on the packet that ends probation, so counting starts there.
+    assert stats.base_seq == 1001
+    assert (stats.max_seq, stats.received, stats.expected, stats.cumulative_lost) == (1002, 2, 2, 0)
+
+
+def test_probation_restarts_on_a_non_sequential_packet():
+    stats = ReceiverStats()
+    assert feed(stats, [1000, 1005, 1007, 1008, 1009]) == [False, False, False, True, True]
+    assert stats.base_seq == 1008
+    assert stats.received == 2
+
+
+def test_probation_across_the_wrap():
+    # The RFC's C compares seq == max_seq + 1 after integer promotion, which fails for 65535 -> 0;
+    # we compare in 16 bits (documented deviation).
+    stats = ReceiverStats()
+    assert feed(stats, [65535, 0, 1]) == [False, True, True]
+    assert (stats.base_seq, stats.cycles, stats.extended_max) == (0, 0, 1)
+
+
+def test_probation_starting_at_zero():
+    stats = ReceiverStats()
+    assert feed(stats, [0, 1]) == [False, True]
+    assert stats.base_seq == 1
+
+
+def test_gap_of_three_is_three_lost():
+    stats = ReceiverStats()
+    assert all(feed(stats, [100, 101, 102, 106, 107])[1:])
+    # base 101, highest 107: expected 101..107 = 7; received 101, 102, 106, 107 = 4.
+    assert (stats.base_seq, stats.extended_max) == (101, 107)
+    assert (stats.expected, stats.received, stats.cumulative_lost) == (7, 4, 3)
+    assert stats.loss_rate == pytest.approx(3 / 7)
+
+
+def test_wrap_counts_a_cycle():
+    stats = ReceiverStats()
+    assert all(feed(stats, [65533, 65534, 65535, 0, 1, 2])[1:])
+    assert stats.cycles == 1
+    assert stats.max_seq == 2
+    assert stats.extended_max == 65536 + 2
+    # base 65534: 65534, 65535, 0, 1, 2 expected and received.
+    assert (stats.expected, stats.received, stats.cumulative_lost) == (5, 5, 0)
+    assert stats.report_block(1, now=1.0).highest_seq == 0x0001_0002
+
+
+def test_late_packet_across_the_wrap_is_not_a_cycle():
+    stats = ReceiverStats()
+    feed(stats, [65533, 65534, 0, 1, 65535])  # 65535 arrives after 0 and 1
+    assert stats.cycles == 1
+    assert stats.extended_max == 65537
+    # base 65534: 65534..65537 is 4 expected; received 65534, 0, 1, 65535 = 4.
+    assert (stats.expected, stats.received, stats.cumulative_lost) == (4, 4, 0)
+
+
+def test_duplicates_make_cumulative_lost_negative():
+    # Section 6.4.1: "the number of packets received includes any which are late or
+    # duplicates ... the loss may be negative if there are duplicates".
+    stats = ReceiverStats()
+    assert all(feed(stats, [10, 11, 12, 12, 12, 12, 13])[1:])
+    # expected 11..13 = 3; received 11, 12 four times, 13 = 6.
+    assert (stats.expected, stats.received, stats.cumulative_lost) == (3, 6, -3)
+    assert stats.loss_rate == 0.0
+    block = stats.report_block(1, now=1.0)
+    assert block.cumulative_lost == -3
+    assert block.fraction_lost == 0  # "If the loss is negative due to duplicates ... zero"
+
+
+def test_a_duplicate_hides_a_loss():
+    stats = ReceiverStats()
+    feed(stats, [10, 11, 12, 12, 14])  # 13 lost, 12 twice
+    assert (stats.expected, stats.received, stats.cumulative_lost) == (4, 4, 0)
+
+
+def test_big_jump_then_two_sequential_packets_resync():
+    stats = ReceiverStats()
+    assert feed(stats, [1, 2, 3]) == [False, True, True]
+    assert stats.update(20000, 0, 1.0) is False  # a jump of 19997 > MAX_DROPOUT
+    assert stats.bad_seq == 20001
+    assert (stats.max_seq, stats.received) == (3, 2)  # nothing counted
+    assert stats.update(20001, 0, 1.05) is True  # sequential with the jump: the sender restarted
+    assert (stats.base_seq, stats.max_seq, stats.cycles) == (20001, 20001, 0)
+    assert (stats.received, stats.expected, stats.cumulative_lost) == (1, 1, 0)
+
+
+def test_lone_big_jump_is_dropped():
+    stats = ReceiverStats()
+    feed(stats, [1, 2, 3])
+    assert stats.update(20000, 0, 1.0) is False
+    assert stats.update(4, 0, 1.05) is True
+    assert (stats.max_seq, stats.expected, stats.received) == (4, 3, 3)
+    # A.1 never clears bad_seq, so the packet after the jump still re-syncs later on.
+    assert stats.update(20001, 0, 1.1) is True
+    assert (stats.base_seq, stats.received) == (20001, 1)
+
+
+@pytest.mark.parametrize(
+    "step, accepted, max_seq",
+    [
+        pytest.param(MAX_DROPOUT - 1, True, 1000 + MAX_DROPOUT - 1, id="dropout-2999-in-order"),
+        pytest.param(MAX_DROPOUT, False, 1000, id="dropout-3000-jump"),
+        pytest.param(RTP_SEQ_MOD - MAX_MISORDER, False, 1000, id="back-100-jump"),
+        pytest.param(RTP_SEQ_MOD - MAX_MISORDER + 1, True, 1000, id="back-99-late"),
+        pytest.param(0, True, 1000, id="duplicate"),
+    ],
+)
+def test_dropout_and_misorder_limits(step, accepted, max_seq):
+    stats = ReceiverStats()
+    feed(stats, [999, 1000])
+    assert stats.update((1000 + step) % RTP_SEQ_MOD, 0, 1.0) is accepted
+    assert stats.max_seq == max_seq
+    assert stats.received == 1 + accepted
+
+
+def test_report_blocks_give_the_fraction_lost_per_interval():
+    stats = ReceiverStats()
+    feed(stats, range(11))  # 0 is probation; 1..10 counted
+    first = stats.report_block(0xAA, now=1.0)
+    assert (first.ssrc, first.fraction_lost, first.cumulative_lost) == (0xAA, 0, 0)
+    assert first.highest_seq == 10
+    assert stats.fraction_lost == 0.0
+
+    lost = {13, 14, 20, 21, 22}
+    feed(stats, [seq for seq in range(11, 31) if seq not in lost], start=1.0)
+    second = stats.report_block(0xAA, now=2.0)
+    # expected_interval = 30 - 10 = 20, received_interval = 15, lost_interval = 5:
+    # fraction = (5 << 8) / 20 = 64, i.e. 0.25.
+    assert (second.fraction_lost, second.cumulative_lost, second.highest_seq) == (64, 5, 30)
+    assert stats.fraction_lost == 0.25
+    assert stats.loss_rate == pytest.approx(5 / 30)
+
+    feed(stats, [*range(31, 41), 40, 40], start=2.0)
+    third = stats.report_block(0xAA, now=3.0)
+    # expected_interval = 10, received_interval = 12: negative loss, fraction 0.
+    assert (third.fraction_lost, third.cumulative_lost) == (0, 3)
+    assert stats.fraction_lost == 0.0
+
+    empty = stats.report_block(0xAA, now=4.0)  # nothing new: expected_interval 0
+    assert (empty.fraction_lost, empty.cumulative_lost) == (0, 3)
+
+
+def test_fraction_lost_truncates():
+    stats = ReceiverStats()
+    feed(stats, [0, 1, 2, 4])  # base 1, expected 4 (1..4), received 3: 1 lost of 4 -> 64
+    feed(stats, [5, 7], start=1.0)
+    stats.report_block(1, now=1.0)
+    feed(stats, [9, 10], start=2.0)  # expected 3 (8..10), received 2: (1 << 8) / 3 = 85.33
+    assert stats.report_block(1, now=2.0).fraction_lost == 85
+
+
+def test_report_block_before_any_valid_packet():
+    stats = ReceiverStats()
+    assert stats.report_block(7, now=0.0) == ReportBlock(7, 0, 0, 0, 0, 0, 0)
+    stats.update(500, 0, 0.0)
+    block = stats.report_block(7, now=0.0)
+    assert (block.fraction_lost, block.cumulative_lost, block.jitter) == (0, 0, 0)
+    assert stats.loss_rate == 0.0
+
+
+def test_report_block_clamps_cumulative_lost_and_highest_seq():
+    stats = ReceiverStats()
+    feed(stats, [0, 1])
+    seq = 1
+    while stats.cumulative_lost <= 0x7FFFFF:
+        seq = (seq + MAX_DROPOUT - 1) % RTP_SEQ_MOD  # 2998 lost per packet
+        assert stats.update(seq, 0, 1.0)
+    assert stats.report_block(1, now=2.0).cumulative_lost == 0x7FFFFF
+    stats.cycles = 1 << 16  # 2^32 sequence numbers later
+    assert stats.report_block(1, now=3.0).highest_seq == stats.max_seq
+
+
+# A.8 jitter on the 90 kHz clock, one sample per frame (the first packet of each timestamp).
+# D = (Rj - Ri) * 90000 - (Sj - Si) against the previous frame's first packet; J += (|D| - J)/16.
+JITTER_SERIES = [
+    # seq, RTP timestamp, arrival (s), J after the packet
+    (0, 1000, 0.010, 0.0),  # probation: not counted
+    (1, 5500, 0.060, 0.0),  # first valid packet: seeds the transit time
+    (2, 10000, 0.112, 11.25),  # D = 0.052*90000 - 4500 = 180; J = 180/16
+    (3, 10000, 0.130, 11.25),  # same timestamp: a later packet of the frame, skipped
+    (4, 10000, 0.148, 11.25),  # skipped (per packet, D would be 1620 here)
+    (5, 14500, 0.161, 16.171875),  # D = 0.049*90000 - 4500 = -90; J = 11.25 + (90 - 11.25)/16
+    (6, 19000, 0.215, 37.6611328125),  # D = 4860 - 4500 = 360; J += (360 - J)/16
+    (7, 23500, 0.260, 63.43231201171875),  # D = 4050 - 4500 = -450; J += (450 - J)/16
+]
+
+
+@pytest.mark.parametrize("origin", [0, 2**32 - 12000], ids=["no-wrap", "timestamp-wrap"])
+def test_jitter_known_answer(origin):
+    stats = ReceiverStats(clock_rate=90000)
+    for seq, timestamp, arrival, jitter in JITTER_SERIES:
+        stats.update(seq, (origin + timestamp) % 2**32, arrival)
+        assert stats.jitter == pytest.approx(jitter, abs=1e-9)
+    assert stats.jitter_ms == pytest.approx(63.43231201171875 / 90, abs=1e-9)
+    assert stats.report_block(1, now=1.0).jitter == 63  # truncated to an integer
+
+
+def test_jitter_is_zero_for_a_perfectly_paced_stream():
+    stats = ReceiverStats()
+    for i in range(50):
+        # Three packets per frame: the first one on time, the others spread by pacing.
+        for k in range(3):
+            stats.update(3 * i + k, i * FRAME, 7.0 + i * 0.05 + k * 0.013)
+    assert stats.jitter == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_late_packet_of_an_older_frame_is_not_sampled():
+    stats = ReceiverStats()
+    stats.update(0, 0, 0.000)  # probation
+    stats.update(1, 4500, 0.050)  # seeds
+    stats.update(3, 9000, 0.100)  # frame 2's first packet, ahead of 2: D = 4500 - 4500 = 0
+    # Late packet of frame 1, sent mid-frame: arrival order would give D = 360 + 4500 here.
+    stats.update(2, 4500, 0.104)
+    stats.update(4, 9000, 0.106)  # frame 2 again after the late one: not a new frame
+    assert stats.jitter == 0.0
+    stats.update(5, 13500, 0.151)  # D = (0.151 - 0.100) * 90000 - 4500 = 90; J = 90/16
+    assert stats.jitter == pytest.approx(5.625, abs=1e-9)
+    assert (stats.received, stats.cumulative_lost) == (5, 0)
+
+
+def test_jitter_after_a_restart_only_seeds():
+    stats = ReceiverStats()
+    for seq, timestamp, arrival, _ in JITTER_SERIES:
+        stats.update(seq, timestamp, arrival)
+    before = stats.jitter
+    stats.update(30000, 77, 0.3)  # a restart: new sequence and timestamp origins
+    stats.update(30001, 77 + FRAME, 0.35)  # re-sync; seeds the jitter, no jump of ~2^31
+    assert stats.base_seq == 30001
+    assert stats.jitter == before
+    stats.update(30002, 77 + 2 * FRAME, 0.40)  # D = 0
+    assert stats.jitter == pytest.approx(before * 15 / 16, abs=1e-9)
+
+
+def test_jitter_uses_the_clock_rate():
+    stats = ReceiverStats(clock_rate=8000)
+    for seq, (timestamp, arrival) in enumerate([(0, 0.0), (160, 0.020), (320, 0.050)]):
+        stats.update(seq, timestamp, arrival)
+    # Packet 1 seeds; packet 2: D = 0.030*8000 - 160 = 80; J = 5.
+    assert stats.jitter == pytest.approx(5.0, abs=1e-9)
+    assert stats.jitter_ms == pytest.approx(5.0 / 8, abs=1e-9)
+
+
+# RFC 3550 section 6.4.1, Figure 2: SR at 0xb44db705:20000000 -> LSR 0xb705:2000; the RR leaves
+# 5.25 s later -> DLSR 0x0005:4000; it arrives at A = 0xb710:8000.
+# RTT = A - LSR - DLSR = 0xb710:8000 - 0xb705:2000 - 0x0005:4000 = 0x0006:2000 = 6.125 s.
+def test_round_trip_time_from_rfc_figure_2():
+    stats = ReceiverStats()
+    feed(stats, [0, 1])
+    stats.on_sender_report(0xB44DB705_20000000, arrival=100.0)
+    block = stats.report_block(0x12345678, now=105.25)
+    assert block.lsr == 0xB7052000
+    assert block.dlsr == 0x00054000
+    assert round_trip_time(block, arrival_ntp=0xB44DB710_80000000) == 6.125
+
+
+def test_no_sender_report_means_no_lsr_no_dlsr_no_rtt():
+    stats = ReceiverStats()
+    feed(stats, [0, 1])
+    block = stats.report_block(1, now=50.0)
+    assert (block.lsr, block.dlsr) == (0, 0)
+    assert round_trip_time(block, arrival_ntp=0xB44DB710_80000000) is None
+
+
+def test_dlsr_is_in_units_of_1_65536_s():
+    stats = ReceiverStats()
+    stats.on_sender_report(0x00000001_00010000, arrival=10.0)
+    assert stats.report_block(1, now=10.0).dlsr == 0
+    assert stats.report_block(1, now=10.0 + 2.4 / 65536).dlsr == 2  # rounded
+    assert stats.report_block(1, now=10.0 + 2.6 / 65536).dlsr == 3
+    assert stats.report_block(1, now=11.5).dlsr == 0x00018000
+    assert stats.report_block(1, now=9.0).dlsr == 0  # never negative
+    stats.on_sender_report(0xFFFFFFFF_FFFFFFFF, arrival=20.0)  # a later SR replaces the first
+    block = stats.report_block(1, now=21.0)
+    assert (block.lsr, block.dlsr) == (0xFFFFFFFF, 65536)
+
+
+def test_round_trip_time_modulo_2_32():
+    # LSR 0xffff:0000 (65535 s) just before the middle-32 wrap, A 0x0001:8000 just after it
+    # (65537.5 s), DLSR 1 s: (0x0001:8000 - 0xffff:0000 - 0x0001:0000) mod 2^32 = 0x0001:8000.
+    block = ReportBlock(1, lsr=0xFFFF0000, dlsr=0x00010000)
+    assert round_trip_time(block, arrival_ntp=0x0000_0001_8000_0000) == 1.5
+
+
+def test_round_trip_time_slightly_negative_is_zero():
+    block = ReportBlock(1, lsr=0xB7052000, dlsr=0x00054000)
+    assert round_trip_time(block, arrival_ntp=0x0000_B70A_6000_0000) == 0.0  # exactly 0
+    assert round_trip_time(block, arrival_ntp=0x0000_B70A_5FFF_0000) == 0.0  # -1/65536 s
+    assert round_trip_time(block, arrival_ntp=0x0000_B70A_6001_0000) == 1 / 65536
+
+
+def test_clock_rate_must_be_positive():
+    with pytest.raises(ValueError, match="clock_rate must be positive, got 0"):
+        ReceiverStats(clock_rate=0)
+
+
+def test_repr():
+    stats = ReceiverStats()
+    for seq, timestamp, arrival, _ in JITTER_SERIES:
+        stats.update(seq, timestamp, arrival)
+    assert repr(stats) == (
+        "ReceiverStats(valid=True, received=7, expected=7, cumulative_lost=0, "
+        "extended_max=7, jitter=63.4 (0.705 ms))"
+    )
