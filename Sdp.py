@@ -1,0 +1,290 @@
+"""SDP (RFC 4566) for one MJPEG video stream over RTP, as an RTSP DESCRIBE carries it.
+
+What the server writes (`make_sdp`), for a 1280x720 movie of 20 s at 25 fps::
+
+    v=0
+    o=- 1234 1234 IN IP4 192.0.2.1
+    s=movie.Mjpeg
+    c=IN IP4 0.0.0.0
+    t=0 0
+    a=control:*
+    a=range:npt=0-20
+    m=video 0 RTP/AVP 26
+    a=rtpmap:26 JPEG/90000
+    a=control:track1
+    a=framerate:25
+
+Port 0 in m= is the RTSP convention (RFC 2326 C.1): the port is chosen at SETUP. Payload type
+26 is JPEG's static type (RFC 3551 §6). A side over 2040 pixels does not fit RFC 2435's
+one-byte size fields, so `a=x-dimensions:<w>,<h>` gives it (RFC 2435 §3.1.5, GStreamer's
+name for it).
+
+What a client reads (`parse_sdp`): the session's control and range, and per media its type,
+port, protocol, payload types, control, rtpmap, framerate and x-dimensions. Parsing is
+lenient where leniency is harmless: LF or CRLF, unknown lines and attributes (kept in
+`attributes`), a range or framerate it cannot read (left None). Lines that decide how the
+stream decodes (m=, a=rtpmap, a=x-dimensions) raise ValueError when malformed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import NamedTuple
+from urllib.parse import urljoin
+
+__all__ = [
+    "MediaDescription",
+    "RtpMap",
+    "SessionDescription",
+    "make_sdp",
+    "parse_sdp",
+    "resolve_control",
+]
+
+log = logging.getLogger(__name__)
+
+CRLF = "\r\n"  # RFC 4566 §5: lines end with CRLF (parsers should accept LF alone)
+PT_JPEG = 26
+JPEG_CLOCK_RATE = 90_000
+MAX_WIRE_SIZE = 2040  # RFC 2435: 255 units of 8 pixels; beyond, a=x-dimensions
+
+# RFC 3551 Table 5: static video payload types, for SDPs that list one without an rtpmap
+# (ffmpeg writes no rtpmap for a static type).
+STATIC_VIDEO_TYPES = {
+    25: ("CelB", 90_000),
+    26: ("JPEG", 90_000),
+    28: ("nv", 90_000),
+    31: ("H261", 90_000),
+    32: ("MPV", 90_000),
+    33: ("MP2T", 90_000),
+    34: ("H263", 90_000),
+}
+
+# RFC 2326 §3.6: npt-sec (seconds, optional fraction) or npt-hhmmss.
+_NPT_TIME = re.compile(r"^(?:(\d+):([0-5]?\d):([0-5]?\d(?:\.\d*)?)|(\d+(?:\.\d*)?))$")
+
+
+def _format_number(value: float) -> str:
+    """Decimal without trailing zeros, at most 3 fraction digits: 25, 29.97, 12.5."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def _check_token(name: str, value: str) -> None:
+    if not value or any(c in value for c in "\r\n") or value != value.strip():
+        raise ValueError(f"{name} must be non-empty, on one line, without edge spaces: {value!r}")
+
+
+def make_sdp(
+    *,
+    session_id: int,
+    server_ip: str,
+    uri_control: str,
+    fps: float,
+    duration: float | None,
+    width: int,
+    height: int,
+    name: str,
+) -> str:
+    """The SDP text of one MJPEG stream, CRLF line ends.
+
+    `uri_control` is the track's a=control (relative like "track1", or a full URL);
+    `duration` None for a live source (a=range:npt=0-). Raises ValueError for a value that
+    would make a wrong or ambiguous SDP.
+    """
+    if not isinstance(session_id, int) or session_id < 0:
+        raise ValueError(f"session_id must be a non-negative integer, got {session_id!r}")
+    address = ipaddress.ip_address(server_ip)  # ValueError if not an address
+    address_type = "IP4" if address.version == 4 else "IP6"
+    any_address = "0.0.0.0" if address.version == 4 else "::"
+    _check_token("name", name)
+    _check_token("uri_control", uri_control)
+    if any(c.isspace() for c in uri_control):
+        raise ValueError(f"uri_control must not contain spaces: {uri_control!r}")
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    if duration is not None and not duration >= 0:
+        raise ValueError(f"duration must be >= 0 or None, got {duration}")
+    if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
+        raise ValueError(f"size must be positive integers, got {width}x{height}")
+    end = "" if duration is None else _format_number(duration)
+    lines = [
+        "v=0",
+        f"o=- {session_id} {session_id} IN {address_type} {address.compressed}",
+        f"s={name}",
+        f"c=IN {address_type} {any_address}",
+        "t=0 0",
+        "a=control:*",
+        f"a=range:npt=0-{end}",
+        f"m=video 0 RTP/AVP {PT_JPEG}",
+        f"a=rtpmap:{PT_JPEG} JPEG/{JPEG_CLOCK_RATE}",
+        f"a=control:{uri_control}",
+        f"a=framerate:{_format_number(fps)}",
+    ]
+    if width > MAX_WIRE_SIZE or height > MAX_WIRE_SIZE:
+        lines.append(f"a=x-dimensions:{width},{height}")
+    return CRLF.join(lines) + CRLF
+
+
+class RtpMap(NamedTuple):
+    encoding: str
+    clock_rate: int
+
+
+@dataclass
+class MediaDescription:
+    media: str  # "video", "audio", ...
+    port: int
+    proto: str  # "RTP/AVP", ...
+    formats: list[str]  # the m= line's <fmt> list as written
+    control: str | None = None
+    rtpmap: dict[int, RtpMap] = field(default_factory=dict)
+    framerate: float | None = None
+    x_dimensions: tuple[int, int] | None = None
+    attributes: list[tuple[str, str | None]] = field(default_factory=list)  # every a= line
+
+    @property
+    def payload_types(self) -> list[int]:
+        """The formats as RTP payload types (an RTP profile's formats are integers)."""
+        return [int(f) for f in self.formats if f.isdigit()]
+
+
+@dataclass
+class SessionDescription:
+    name: str | None = None
+    origin: str | None = None  # the o= value as written
+    control: str | None = None  # session-level a=control ("*" = the aggregate base URL)
+    range: tuple[float | None, float | None] | None = None  # npt (start, end); None = now/open
+    media: list[MediaDescription] = field(default_factory=list)
+    attributes: list[tuple[str, str | None]] = field(default_factory=list)  # session a= lines
+
+
+def _parse_media(value: str) -> MediaDescription:
+    # RFC 4566 §5.14: m=<media> <port>[/<number of ports>] <proto> <fmt> ...
+    parts = value.split()
+    port_text = parts[1].split("/", 1)[0] if len(parts) > 1 else ""
+    if len(parts) < 4 or not port_text.isdigit() or int(port_text) > 0xFFFF:
+        raise ValueError(
+            f"malformed m= line {value!r}: expected '<media> <port> <proto> <fmt> ...'"
+        )
+    media = MediaDescription(parts[0], int(port_text), parts[2], parts[3:])
+    if "RTP" in media.proto.upper() and len(media.payload_types) != len(media.formats):
+        raise ValueError(f"malformed m= line {value!r}: RTP payload types must be integers")
+    return media
+
+
+def _parse_rtpmap(value: str) -> tuple[int, RtpMap]:
+    # RFC 4566 §6: a=rtpmap:<payload type> <encoding name>/<clock rate>[/<parameters>]
+    match = re.fullmatch(r"(\d+)\s+([^/\s]+)/(\d+)(?:/\S*)?", value.strip())
+    if match is None:
+        raise ValueError(
+            f"malformed a=rtpmap {value!r}: expected '<pt> <encoding>/<clock rate>[/<params>]'"
+        )
+    return int(match[1]), RtpMap(match[2], int(match[3]))
+
+
+def _parse_x_dimensions(value: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", value)
+    if match is None or not int(match[1]) or not int(match[2]):
+        raise ValueError(f"malformed a=x-dimensions {value!r}: expected '<width>,<height>'")
+    return int(match[1]), int(match[2])
+
+
+def _parse_npt_time(text: str) -> float:
+    match = _NPT_TIME.match(text.strip())
+    if match is None:
+        raise ValueError(text)
+    if match[4] is not None:
+        return float(match[4])
+    return int(match[1]) * 3600 + int(match[2]) * 60 + float(match[3])
+
+
+def _parse_range(value: str) -> tuple[float | None, float | None] | None:
+    """RFC 2326 §3.6 npt range: "npt=0-", "npt=0-20.5", "npt=now-", "npt=00:01:00-"."""
+    kind, _, spec = value.strip().partition("=")
+    if kind.strip().lower() != "npt" or "-" not in spec:
+        return None  # smpte= and clock= ranges are not used here
+    start_text, _, end_text = spec.partition("-")
+    try:
+        start = None if start_text.strip() == "now" else _parse_npt_time(start_text)
+        end = _parse_npt_time(end_text) if end_text.strip() else None
+    except ValueError:
+        log.debug("ignoring unreadable a=range %r", value)
+        return None
+    return start, end
+
+
+def parse_sdp(text: str) -> SessionDescription:
+    """Read a session description (see the module docstring for what is strict and what not)."""
+    session = SessionDescription()
+    media: MediaDescription | None = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        kind, sep, value = line.partition("=")
+        if not sep or len(kind) != 1:
+            log.debug("ignoring SDP line %d %r: not <type>=<value>", number, raw)
+            continue
+        if kind == "m":
+            media = _parse_media(value)
+            session.media.append(media)
+        elif kind == "s" and media is None:
+            session.name = value
+        elif kind == "o" and media is None:
+            session.origin = value
+        elif kind == "a":
+            attr, colon, attr_value = value.partition(":")
+            attribute = (attr, attr_value if colon else None)
+            if media is None:
+                session.attributes.append(attribute)
+                _session_attribute(session, *attribute)
+            else:
+                media.attributes.append(attribute)
+                _media_attribute(media, *attribute)
+    for m in session.media:
+        for pt in m.payload_types:
+            if pt not in m.rtpmap and pt in STATIC_VIDEO_TYPES:
+                m.rtpmap[pt] = RtpMap(*STATIC_VIDEO_TYPES[pt])
+    return session
+
+
+def _session_attribute(session: SessionDescription, name: str, value: str | None) -> None:
+    if name == "control" and value is not None:
+        session.control = value.strip()
+    elif name == "range" and value is not None:
+        session.range = _parse_range(value)
+
+
+def _media_attribute(media: MediaDescription, name: str, value: str | None) -> None:
+    if value is None:
+        return
+    if name == "control":
+        media.control = value.strip()
+    elif name == "rtpmap":
+        pt, rtpmap = _parse_rtpmap(value)
+        media.rtpmap[pt] = rtpmap
+    elif name == "framerate":
+        try:
+            media.framerate = float(value)
+        except ValueError:
+            log.debug("ignoring unreadable a=framerate %r", value)
+    elif name == "x-dimensions":
+        media.x_dimensions = _parse_x_dimensions(value)
+
+
+def resolve_control(content_base: str, control: str) -> str:
+    """The URL a control attribute names, per RFC 2326 C.1.1.
+
+    "*" (or empty) is the base itself; anything else is a URL reference resolved against the
+    base (RFC 1808, now RFC 3986 §5): an absolute URL stays as it is, and a relative one
+    replaces the base's last path segment, so "rtsp://h/movie.Mjpeg/" + "track1" is
+    ".../movie.Mjpeg/track1" but "rtsp://h/movie.Mjpeg" + "track1" is "rtsp://h/track1":
+    servers end Content-Base with "/" for that reason.
+    """
+    control = control.strip()
+    if control in ("", "*"):
+        return content_base
+    return urljoin(content_base, control)
