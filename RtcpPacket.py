@@ -110,13 +110,21 @@ RTCP_RR = 201
 RTCP_SDES = 202
 RTCP_BYE = 203
 RTCP_APP = 204
+RTCP_XR = 207  # extended reports, RFC 3611
 PACKET_TYPE_NAMES = {
     RTCP_SR: "SR",
     RTCP_RR: "RR",
     RTCP_SDES: "SDES",
     RTCP_BYE: "BYE",
     RTCP_APP: "APP",
+    RTCP_XR: "XR",
 }
+
+# XR report block types (RFC 3611 section 4) used for a receiver's round-trip time.
+XR_RRTR = 4  # Receiver Reference Time: the receiver's NTP clock
+XR_DLRR = 5  # DLRR: the sender's echo of it, with the delay since (like LSR/DLSR)
+XR_BLOCK_HEADER_SIZE = 4  # BT, type-specific, block length in words
+DLRR_ITEM_SIZE = 12  # SSRC, LRR, DLRR
 
 # SDES item types (section 6.5); END is the null octet that closes a chunk's item list.
 SDES_END = 0
@@ -664,12 +672,104 @@ class UnknownRtcp(RtcpPacket):
         )
 
 
+@dataclass
+class DlrrItem:
+    """One sub-block of a DLRR block: the last RRTR heard from `ssrc` and the delay since."""
+
+    ssrc: int
+    lrr: int  # middle 32 bits of the RRTR's NTP timestamp
+    dlrr: int  # delay since it arrived, in 1/65536 s
+
+
+@dataclass(repr=False)
+class ExtendedReport(RtcpPacket):
+    """XR (RFC 3611 section 2): a receiver's RRTR, a sender's DLRR; other blocks kept raw.
+
+    A receiver that sends no RTP gets no report block about itself, so it cannot use
+    LSR/DLSR for its round-trip time; RRTR and DLRR (sections 4.4 and 4.5) are the same
+    exchange the other way round::
+
+        +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+        |V=2|P|reserved |   PT=XR=207   |             length            |
+        |                              SSRC                             |
+        |     BT=4      |   reserved    |       block length = 2        |  RRTR
+        |              NTP timestamp, most significant word             |
+        |             NTP timestamp, least significant word             |
+        |     BT=5      |   reserved    |  block length = 3 * items     |  DLRR
+        |                 SSRC_1 | LRR_1 | DLRR_1  ...                  |
+        +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    """
+
+    packet_type: ClassVar[int] = RTCP_XR
+
+    ssrc: int
+    rrtr: int | None = None  # a 64-bit NTP timestamp
+    dlrr: list[DlrrItem] = field(default_factory=list)
+    other_blocks: list[tuple[int, int, bytes]] = field(default_factory=list)  # (BT, spec, body)
+
+    def encode(self) -> bytes:
+        _check_field("ssrc", self.ssrc, MAX_U32)
+        blocks = []
+        if self.rrtr is not None:
+            _check_field("rrtr", self.rrtr, MAX_NTP)
+            blocks.append(_xr_block(XR_RRTR, 0, struct.pack("!Q", self.rrtr)))
+        if self.dlrr:
+            items = b"".join(struct.pack("!III", i.ssrc, i.lrr, i.dlrr) for i in self.dlrr)
+            blocks.append(_xr_block(XR_DLRR, 0, items))
+        for block_type, type_specific, body in self.other_blocks:
+            _check_words("XR block", bytes(body))
+            blocks.append(_xr_block(block_type, type_specific, bytes(body)))
+        return _packet(RTCP_XR, 0, _SSRC.pack(self.ssrc) + b"".join(blocks))
+
+    @classmethod
+    def _decode_body(cls, count: int, body: bytes) -> ExtendedReport:
+        if len(body) < SSRC_SIZE:
+            raise RtcpError(f"RTCP XR too short for its SSRC: {len(body)} bytes")
+        report = cls(_SSRC.unpack_from(body)[0])
+        offset = SSRC_SIZE
+        while offset < len(body):
+            if len(body) - offset < XR_BLOCK_HEADER_SIZE:
+                raise RtcpError(f"RTCP XR block header cut short at offset {offset}")
+            block_type, type_specific, words = struct.unpack_from("!BBH", body, offset)
+            start, end = offset + XR_BLOCK_HEADER_SIZE, offset + XR_BLOCK_HEADER_SIZE + 4 * words
+            if end > len(body):
+                raise RtcpError(
+                    f"RTCP XR block length past the end: type {block_type} says {words} words, "
+                    f"{len(body) - start} bytes left"
+                )
+            content = body[start:end]
+            if block_type == XR_RRTR and words == 2:
+                (report.rrtr,) = struct.unpack("!Q", content)
+            elif block_type == XR_DLRR and words % 3 == 0:
+                report.dlrr = [
+                    DlrrItem(*struct.unpack_from("!III", content, i))
+                    for i in range(0, len(content), DLRR_ITEM_SIZE)
+                ]
+            else:
+                report.other_blocks.append((block_type, type_specific, content))
+            offset = end
+        return report
+
+    def __repr__(self) -> str:
+        rrtr = "" if self.rrtr is None else f", rrtr=0x{self.rrtr:016x}"
+        dlrr = "".join(
+            f", dlrr(0x{i.ssrc:08x}: lrr=0x{i.lrr:08x}, {i.dlrr / NTP_SHORT_UNITS:.3f}s)"
+            for i in self.dlrr
+        )
+        return f"ExtendedReport(ssrc=0x{self.ssrc:08x}{rrtr}{dlrr})"
+
+
+def _xr_block(block_type: int, type_specific: int, content: bytes) -> bytes:
+    return struct.pack("!BBH", block_type, type_specific, len(content) // WORD_SIZE) + content
+
+
 _DECODERS: dict[int, type[RtcpPacket]] = {
     RTCP_SR: SenderReport,
     RTCP_RR: ReceiverReport,
     RTCP_SDES: SourceDescription,
     RTCP_BYE: Bye,
     RTCP_APP: App,
+    RTCP_XR: ExtendedReport,
 }
 _REPORTS = (SenderReport, ReceiverReport)
 
