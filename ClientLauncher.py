@@ -1,9 +1,9 @@
 """Start the client: `python ClientLauncher.py <server_host> <server_port> <rtp_port> <video_file>`.
 
 With `--headless` there is no window: SETUP, PLAY, receive until `--frames N` complete frames
-or the end of the stream (no packet for `--idle` seconds), TEARDOWN, then ONE line of JSON on
-stdout with what was received. Exit status 0 when the session ran, 1 with a one-line error on
-stderr when it could not (server down, 404, port in use).
+or the end of the stream (the server's RTCP BYE, or no packet for `--idle` seconds), TEARDOWN,
+then ONE line of JSON on stdout with what was received. Exit status 0 when the session ran,
+1 with a one-line error on stderr when it could not (server down, 404, port in use).
 """
 
 from __future__ import annotations
@@ -41,15 +41,17 @@ def run_headless(args: argparse.Namespace) -> int:
 
     client = RtspClient(
         args.server_host, args.server_port, args.rtp_port, args.video_file,
-        on_frame=on_frame, rcvbuf=args.rcvbuf,
+        on_frame=on_frame, rcvbuf=args.rcvbuf, rtcp_reduced_minimum=args.rtcp_reduced_minimum,
     )  # fmt: skip
     try:
         client.setup()
         client.play()
         played_at = time.monotonic()
         while not done.wait(POLL):
-            if time.monotonic() - (client.last_packet_at or played_at) > args.idle:
+            if client.ended.is_set():  # the server's RTCP BYE
                 break
+            if time.monotonic() - (client.last_packet_at or played_at) > args.idle:
+                break  # no BYE (the lab's server sends none): silence is the end
         client.stop_receiving()
         if not done.is_set():
             client.receiver.flush()  # the stream ended with a frame incomplete: dropped
@@ -105,6 +107,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rcvbuf", type=int, default=RCVBUF_BYTES, metavar="BYTES",
         help=f"RTP socket receive buffer to ask for ({RCVBUF_BYTES}; 0: the system default)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rtcp-reduced-minimum", action="store_true",
+        help="report more often than every 5 s: RFC 3550 6.2's 360/kbit/s minimum",
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     return parser.parse_args(argv)

@@ -1,8 +1,9 @@
 """The client's RTP half without the socket: datagrams in, complete JPEG frames out.
 
-`RtpReceiver.receive(datagram, source_ip)` is everything the client does with one UDP
+`RtpReceiver.receive(datagram, source_ip, now)` is everything the client does with one UDP
 datagram: accept it only from the RTSP server's address and from one SSRC, parse it
-(`RtpPacket.decode`), count it, and hand its payload to the `FrameAssembler`. Nothing here
+(`RtpPacket.decode`), count it (`ReceiverStats`: loss and jitter, RFC 3550 A.1-A.8), and hand
+its payload to the `FrameAssembler`. Nothing here
 raises on bad input: a datagram that is not RTP, or comes from elsewhere, is counted and
 skipped. The socket and the thread that feed it live in `RtspClient`.
 """
@@ -14,6 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from Fragmentation import FrameAssembler
+from ReceiverStats import ReceiverStats
 from RtpPacket import PT_JPEG, RtpError, RtpPacket
 
 log = logging.getLogger(__name__)
@@ -52,19 +54,6 @@ class ReceptionStats:
     duplicates: int = 0
     malformed: int = 0  # datagrams that are not valid RTP
     foreign: int = 0  # valid RTP from another address, SSRC or payload type
-    first_seq: int | None = None  # extended
-    highest_seq: int | None = None  # extended
-
-    @property
-    def expected(self) -> int:
-        if self.first_seq is None or self.highest_seq is None:
-            return 0
-        return self.highest_seq - self.first_seq + 1
-
-    @property
-    def lost_packets(self) -> int:
-        """Expected minus received, from sequence numbers (RFC 3550 A.3); never negative."""
-        return max(0, self.expected - (self.packets - self.duplicates))
 
 
 class RtpReceiver:
@@ -75,13 +64,14 @@ class RtpReceiver:
         self.ssrc: int | None = None  # locked to the first valid packet's SSRC
         self.assembler = assembler or FrameAssembler()
         self.stats = ReceptionStats()
+        self.reception = ReceiverStats()  # sequence, loss and jitter, as RTCP reports them
         self.last_timestamp: int | None = None  # RTP timestamp of the last frame delivered
         self._unwrapper = SeqUnwrapper()
         self._recent: set[int] = set()
         self._recent_order: deque[int] = deque()
 
-    def receive(self, datagram: bytes, source_ip: str) -> bytes | None:
-        """Take one datagram; return the frame it completes, if any."""
+    def receive(self, datagram: bytes, source_ip: str, now: float) -> bytes | None:
+        """Take one datagram arriving at `now` (monotonic s); return the frame it completes."""
         if self.server_ip is not None and source_ip != self.server_ip:
             self._foreign("address %s", source_ip)
             return None
@@ -106,12 +96,10 @@ class RtpReceiver:
         stats.packets += 1
         stats.bytes += len(datagram)
         ext = self._unwrapper.extend(packet.seqNum())
-        if stats.first_seq is None or ext < stats.first_seq:
-            stats.first_seq = ext
-        stats.highest_seq = self._unwrapper.highest
         if self._seen(ext):
             stats.duplicates += 1
             return None
+        self.reception.update(packet.seqNum(), packet.timestamp(), now)
         frame = self.assembler.push(ext, packet.timestamp(), packet.marker(), packet.getPayload())
         if frame is not None:
             self.last_timestamp = packet.timestamp()
@@ -126,7 +114,7 @@ class RtpReceiver:
             "frames": asm.frames,
             "dropped_frames": asm.dropped_frames,
             "packets": self.stats.packets,
-            "lost_packets": self.stats.lost_packets,
+            "lost_packets": max(0, self.reception.cumulative_lost),
             "bytes": self.stats.bytes,
             "duplicates": self.stats.duplicates,
             "late_packets": asm.late_packets,

@@ -51,12 +51,25 @@ class RtpSender:
         self.frames_sent = 0  # the media clock: frame k has timestamp origin + k/fps
         self.packets_sent = 0
         self.octets_sent = 0  # payload octets, as RFC 3550 §6.4.1 counts them for SR
+        self._clock: tuple[float, int] | None = None  # (when, timestamp) of the last frame
 
     def timestamp(self, frame_index: int) -> int:
         """RTP timestamp of the frame_index-th frame sent: origin + index * 90000 / fps."""
         return (self.timestamp_origin + round(frame_index * RTP_CLOCK_RATE / self.fps)) % (
             TIMESTAMP_MOD
         )
+
+    def timestamp_at(self, now: float) -> int:
+        """The RTP clock's reading at `now` (monotonic s), for SR (RFC 3550 §6.4.1): the last
+        frame's timestamp plus the time since it was due."""
+        if self._clock is None:
+            return self.timestamp(self.frames_sent)
+        due, timestamp = self._clock
+        return (timestamp + round((now - due) * RTP_CLOCK_RATE)) % TIMESTAMP_MOD
+
+    def mark_due(self, due: float) -> None:
+        """The last frame packetized goes out at `due` (monotonic s): the RTP clock's anchor."""
+        self._clock = (due, self.timestamp(self.frames_sent - 1))
 
     def packetize(self, frame: bytes) -> list[bytes]:
         """The packets of the next frame: one timestamp, consecutive numbers, M on the last."""

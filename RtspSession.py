@@ -80,6 +80,7 @@ class StreamConfig:
     fps: float = 20.0
     max_packet: int = 1400
     burst: int = BURST_PACKETS  # packets sent back to back; 0: each frame at once
+    rtcp_reduced_minimum: bool = False  # RFC 3550 §6.2's 360/kbps minimum instead of 5 s
 
 
 class RtspSession:
@@ -107,6 +108,7 @@ class RtspSession:
         # Where RTP goes: always the RTSP peer's own address, whatever the request says, so
         # that no one can point a stream at a third party.
         self.rtp_destination: tuple[str, int] | None = None
+        self.rtcp_destination: tuple[str, int] | None = None  # the port above RTP's
 
     def handle(self, request: RtspRequest) -> RtspResponse:
         """Answer one request. Anything refused leaves the session exactly as it was."""
@@ -133,7 +135,8 @@ class RtspSession:
         """Free the media: after TEARDOWN, or when the client went away."""
         if self.media is not None:
             self.media.close()
-        self.media = self.sender = self.path = self.rtp_destination = None
+        self.media = self.sender = self.path = None
+        self.rtp_destination = self.rtcp_destination = None
         self.session_id = None
         self.state = State.INIT
 
@@ -171,7 +174,9 @@ class RtspSession:
         self.media = media
         self.sender = self._make_sender(self.config.fps, self.config.max_packet)
         self.session_id = self._make_session_id()
-        self.rtp_destination = (self.client_ip, transport.client_port[0])
+        rtp_port, rtcp_port = transport.client_port
+        self.rtp_destination = (self.client_ip, rtp_port)
+        self.rtcp_destination = (self.client_ip, rtcp_port or rtp_port + 1)
         self.state = State.READY
         log.info(
             "session %s: %s (%d frames, %s) to %s:%d",
@@ -181,7 +186,7 @@ class RtspSession:
             protocol=transport.protocol,
             unicast=True,
             client_port=transport.client_port,
-            server_port=(self.server_rtp_port, None),
+            server_port=(self.server_rtp_port, self.server_rtp_port + 1),
             ssrc=self.sender.ssrc,
         )
         return self._ok(cseq, Transport=reply.format())

@@ -113,6 +113,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"packets sent back to back, the bursts spread over the frame interval "
         f"({BURST_PACKETS}; 0: each frame at once, as the lab does)",
     )  # fmt: skip
+    parser.add_argument(
+        "--rtcp-reduced-minimum", action="store_true",
+        help="send sender reports more often than every 5 s: RFC 3550 6.2's 360/kbit/s minimum",
+    )  # fmt: skip
     parser.add_argument("--host", default="", help="address to listen on (default: all)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     return parser.parse_args(argv)
@@ -130,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.burst < 0:
         print("error: --burst must be 0 or more", file=sys.stderr)
         return 2
-    config = StreamConfig(args.root.resolve(), args.fps, args.mtu, args.burst)
+    config = StreamConfig(args.root.resolve(), args.fps, args.mtu, args.burst,
+                          args.rtcp_reduced_minimum)  # fmt: skip
     try:
         server = Server(args.rtsp_port, config, args.host)
     except OSError as exc:

@@ -1,9 +1,11 @@
-"""One client's connection: the RTSP dialogue on its thread, and the RTP stream on another.
+"""One client's connection: the RTSP dialogue on its thread, RTP and RTCP on others.
 
 The lab's shape: `Server` accepts a connection and starts a `ServerWorker`, whose thread reads
 requests (`recvRtspRequest`) and answers them (`processRtspRequest`, `replyRtsp`); PLAY starts a
 second thread (`sendRtp`) that streams until PAUSE, TEARDOWN, the end of the file, or the
-client going away. The decisions are `RtspSession`'s; this module owns sockets and threads.
+client going away. From SETUP to TEARDOWN a third (`rtcpLoop`) sends sender reports and reads
+the client's reception reports. The decisions are `RtspSession`'s and `RtcpSession`'s; this
+module owns sockets and threads.
 
 Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and
 a socket error ends this session alone.
@@ -12,19 +14,41 @@ a socket error ends this session alone.
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import threading
 import time
 
 from Pacer import Pacer
+from RtcpSession import SenderRtcp
 from RtspMessage import RequestReader, RtspError, RtspRequest, RtspResponse
-from RtspSession import PAUSE, PLAY, TEARDOWN, RtspSession, StreamConfig
+from RtspSession import PAUSE, PLAY, SETUP, TEARDOWN, RtspSession, StreamConfig
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
 
 RECV_SIZE = 4096
 LAB_REQUEST_QUIET = 0.2  # seconds of silence after which a request without its end is whole
+PORT_PAIR_ATTEMPTS = 64  # ephemeral ports are even half the time; the next one is usually free
+RTCP_POLL = 0.5  # the RTCP thread looks up this often to notice the session ending
+MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
+
+
+def bind_port_pair(host: str) -> tuple[socket.socket, socket.socket]:
+    """A UDP socket on an even port for RTP, and one on the next port for RTCP (RFC 3550 §11)."""
+    for _ in range(PORT_PAIR_ATTEMPTS):
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.bind((host, 0))
+        port = rtp.getsockname()[1]
+        if port % 2 == 0 and port < 65535:
+            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                rtcp.bind((host, port + 1))
+                return rtp, rtcp
+            except OSError:
+                rtcp.close()
+        rtp.close()
+    raise OSError("no free pair of UDP ports for RTP and RTCP")
 
 
 class ServerWorker:
@@ -33,8 +57,7 @@ class ServerWorker:
     ) -> None:
         self.connection = connection
         self.address = address
-        self.rtp_socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.rtp_socket.bind((connection.getsockname()[0], 0))
+        self.rtp_socket, self.rtcp_socket = bind_port_pair(connection.getsockname()[0])
         self.session = RtspSession(config, address[0], self.rtp_socket.getsockname()[1])
         self.reader = RequestReader()
         self.thread = threading.Thread(
@@ -42,6 +65,10 @@ class ServerWorker:
         )
         self._streamer: threading.Thread | None = None
         self._stop_stream = threading.Event()
+        self.rtcp: SenderRtcp | None = None  # from SETUP to TEARDOWN
+        self._rtcp_thread: threading.Thread | None = None
+        self._rtcp_lock = threading.Lock()  # reports go out from three threads
+        self._stop_rtcp = threading.Event()
         self.finished = threading.Event()  # set when the connection is closed and freed
 
     def run(self) -> None:
@@ -86,7 +113,10 @@ class ServerWorker:
             if response.status == 200 and request.method in (PAUSE, TEARDOWN):
                 self.stopStream()  # not one packet after the reply that says it stopped
                 if request.method == TEARDOWN:
+                    self.stopRtcp("teardown")
                     self.session.close()
+            elif response.status == 200 and request.method == SETUP:
+                self.startRtcp()
         except Exception:
             log.exception("fault answering %s", request.method)
             cseq = request.headers.get("CSeq")
@@ -134,9 +164,12 @@ class ServerWorker:
                 frame = media.nextFrame()
                 if not frame:
                     log.info("session %s: end of %s", session.session_id, session.path.name)
+                    self.sendRtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, "end of file"))
                     return
                 packets = sender.packetize(frame)
-                for first, end, send_at in pacer.next_frame(len(packets), time.monotonic()):
+                bursts = pacer.next_frame(len(packets), time.monotonic())
+                sender.mark_due(bursts[0][2])
+                for first, end, send_at in bursts:
                     delay = send_at - time.monotonic()
                     if delay > 0 and self._stop_stream.wait(delay):
                         end = len(packets)  # stopped mid-frame: finish it, leave no half frame
@@ -150,13 +183,77 @@ class ServerWorker:
         except Exception:
             log.exception("session %s: RTP stream failed", session.session_id)
 
+    # -- RTCP ----------------------------------------------------------------------------
+
+    def startRtcp(self) -> None:
+        session = self.session
+        media = session.media
+        # RFC 3550 §6.2: RTCP gets 5% of the session bandwidth; the stream's is its file's
+        # average frame size at the frame rate.
+        bandwidth = session.path.stat().st_size / max(1, media.frame_count) * session.config.fps
+        host = self.connection.getsockname()[0]
+        self.rtcp = SenderRtcp(session.sender, f"server@{host}", bandwidth, time.monotonic(),
+                               reduced_minimum=session.config.rtcp_reduced_minimum)  # fmt: skip
+        self._stop_rtcp.clear()
+        self._rtcp_thread = threading.Thread(
+            target=self.rtcpLoop, name=f"rtcp-{session.session_id}", daemon=True
+        )
+        self._rtcp_thread.start()
+
+    def stopRtcp(self, reason: str) -> None:
+        """The session ends: say BYE and stop the RTCP thread."""
+        if self.rtcp is None:
+            return
+        self.sendRtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, reason))
+        self._stop_rtcp.set()
+        if self._rtcp_thread is not None:
+            self._rtcp_thread.join()
+        self.rtcp = self._rtcp_thread = None
+
+    def sendRtcp(self, build) -> None:
+        """Build a compound packet with `build(rtcp, now, wall)` and send it to the client."""
+        with self._rtcp_lock:
+            if self.rtcp is None or self.session.rtcp_destination is None:
+                return
+            datagram = build(self.rtcp, time.monotonic(), time.time())
+            try:
+                self.rtcp_socket.sendto(datagram, self.session.rtcp_destination)
+            except OSError as exc:
+                log.debug("RTCP to %s:%d not sent: %s", *self.session.rtcp_destination, exc)
+
+    def rtcpLoop(self) -> None:
+        """Send reports when due; read the client's. Never raises."""
+        rtcp, session = self.rtcp, self.session
+        try:
+            while not self._stop_rtcp.is_set():
+                now = time.monotonic()
+                if rtcp.due(now):
+                    self.sendRtcp(lambda r, now, wall: r.report(now, wall))
+                wait = min(RTCP_POLL, max(0.0, rtcp.schedule.next_time - time.monotonic()))
+                readable, _, _ = select.select([self.rtcp_socket], [], [], wait)
+                if not readable:
+                    continue
+                datagram, (source_ip, _port) = self.rtcp_socket.recvfrom(MAX_RTCP_DATAGRAM)
+                if source_ip != session.client_ip:
+                    continue  # only the RTSP peer reports on this session
+                with self._rtcp_lock:
+                    before = rtcp.peer
+                    rtcp.receive(datagram, time.monotonic(), time.time())
+                if rtcp.peer is not before:
+                    log.debug("session %s: client reports %s", session.session_id, rtcp.peer)
+        except OSError as exc:
+            log.debug("session %s: RTCP stopped: %s", session.session_id, exc)
+        except Exception:
+            log.exception("session %s: RTCP failed", session.session_id)
+
     # -- the end -------------------------------------------------------------------------
 
     def close(self) -> None:
         """Stop the stream and free everything: TEARDOWN or not, the client is gone."""
         self.stopStream()
+        self.stopRtcp("client gone")
         self.session.close()
-        for sock in (self.rtp_socket, self.connection):
+        for sock in (self.rtp_socket, self.rtcp_socket, self.connection):
             try:
                 sock.close()
             except OSError:

@@ -708,7 +708,7 @@ def test_drop_in_for_the_rtp_receiver(source):
     for seq, ts, marker, payload in items(jpeg_to_payloads(source, MAX_PAYLOAD), 65530):
         packet = RtpPacket()
         packet.encode(2, 0, 0, 0, seq % 65536, int(marker), PT_JPEG, 1, payload, timestamp=ts)
-        if (frame := receiver.receive(packet.getPacket(), "127.0.0.1")) is not None:
+        if (frame := receiver.receive(packet.getPacket(), "127.0.0.1", 0.0)) is not None:
             frames.append(frame)
     assert len(frames) == 1 and pixels(frames[0]) == pixels(source)
     receiver.flush()

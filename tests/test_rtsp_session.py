@@ -57,9 +57,10 @@ def test_the_labs_walk_through_the_states(session):
     sid = reply.session
     (transport,) = parse_transport(reply.headers["Transport"])
     assert transport.client_port[0] == 25000
-    assert transport.server_port[0] == 5004
+    assert transport.server_port == (5004, 5005)
     assert transport.ssrc == session.sender.ssrc
     assert session.rtp_destination == (CLIENT_IP, 25000)
+    assert session.rtcp_destination == (CLIENT_IP, 25001)
 
     for cseq, method, state in [
         (2, "PLAY", State.PLAYING),
@@ -165,6 +166,7 @@ def test_setup_with_an_unsupported_or_bad_transport(session, transport, status):
 def test_both_dialects_of_transport_and_the_first_supported_of_a_list(session, transport, port):
     assert setup(session, transport=transport).status == 200
     assert session.rtp_destination == (CLIENT_IP, port)
+    assert session.rtcp_destination == (CLIENT_IP, port + 1)
 
 
 def test_rtp_goes_to_the_rtsp_peer_whatever_the_request_says(session):

@@ -1,0 +1,200 @@
+"""Each side's RTCP for one session (RFC 3550 §6): what to send, when, and what came back.
+
+Pure: the caller owns the socket and passes in two clocks — `now`, monotonic seconds, for
+timers and delays, and `wall`, Unix seconds, for the NTP timestamps on the wire.
+
+The server is the sender. It sends SR + SDES CNAME at the §6.2 interval, and BYE at the end of
+the file and at TEARDOWN; it reads the client's RR for loss and jitter, and the RTT from the
+RR's LSR/DLSR (§6.4.1).
+
+The client is a receiver. It sends RR + SDES CNAME at the same rules, and BYE at TEARDOWN. A
+receiver gets no report block about itself (it sends no RTP), so for its own round-trip time
+it adds an XR RRTR block (RFC 3611 §4.4) to its reports; the server answers with XR DLRR, and
+RTT = arrival − LRR − DLRR, the same arithmetic as LSR/DLSR.
+
+A datagram that is not valid RTCP, or comes from anyone but the peer, is counted and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from dataclasses import dataclass
+
+from ReceiverStats import ReceiverStats, round_trip_time
+from RtcpPacket import (
+    Bye,
+    DlrrItem,
+    ExtendedReport,
+    ReceiverReport,
+    ReportBlock,
+    RtcpError,
+    SenderReport,
+    SourceDescription,
+    decode_compound,
+    encode_compound,
+    ntp_from_unix,
+    ntp_middle32,
+)
+from RtcpTimer import RTCP_BANDWIDTH_FRACTION, RtcpSchedule
+from RtpSender import RtpSender
+
+log = logging.getLogger(__name__)
+
+NTP_SHORT_UNITS = 1 << 16  # LSR, DLSR, LRR and DLRR count 1/65536 s
+
+
+@dataclass
+class PeerReport:
+    """What the last reception report from the client says, for the server's log."""
+
+    fraction_lost: float  # in the last interval, 0..1
+    cumulative_lost: int
+    highest_seq: int
+    jitter_ms: float
+    rtt_ms: float | None
+
+    def __str__(self) -> str:
+        rtt = "?" if self.rtt_ms is None else f"{self.rtt_ms:.2f}"
+        return (
+            f"loss {self.fraction_lost:.1%} (cumulative {self.cumulative_lost}), "
+            f"jitter {self.jitter_ms:.2f} ms, RTT {rtt} ms"
+        )
+
+
+class _Endpoint:
+    """What both sides share: an SSRC, a CNAME, a timer, and a count of bad datagrams."""
+
+    def __init__(
+        self, ssrc: int, cname: str, session_bandwidth: float, now: float, *, we_sent: bool,
+        reduced_minimum: bool, rng: random.Random | None,
+    ) -> None:  # fmt: skip
+        self.ssrc = ssrc
+        self.cname = cname
+        self.schedule = RtcpSchedule(
+            RTCP_BANDWIDTH_FRACTION * session_bandwidth, now, we_sent=we_sent,
+            reduced_minimum=reduced_minimum, rng=rng or random.Random(),
+        )  # fmt: skip
+        self.malformed = 0  # datagrams that were not valid RTCP
+        self.peer_left = False  # the peer sent BYE
+
+    def due(self, now: float) -> bool:
+        return self.schedule.due(now)
+
+    def receive(self, datagram: bytes, now: float, wall: float) -> list:
+        """Decode a compound datagram from the peer; [] (and counted) when it is not RTCP."""
+        try:
+            packets = decode_compound(datagram)
+        except RtcpError as exc:
+            self.malformed += 1
+            if self.malformed == 1:
+                log.warning("skipping a malformed RTCP datagram: %s", exc)
+            return []
+        self.schedule.on_received(len(datagram))
+        for packet in packets:
+            if isinstance(packet, Bye):
+                self.peer_left = True
+        return packets
+
+    def _compound(self, report, now: float, *extra) -> bytes:
+        data = encode_compound([report, SourceDescription.cname(self.ssrc, self.cname), *extra])
+        self.schedule.on_sent(len(data), now)
+        return data
+
+
+class SenderRtcp(_Endpoint):
+    """The server's RTCP for one session: the RTP source is `sender`."""
+
+    def __init__(
+        self, sender: RtpSender, cname: str, session_bandwidth: float, now: float, *,
+        reduced_minimum: bool = False, rng: random.Random | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(sender.ssrc, cname, session_bandwidth, now, we_sent=True,
+                         reduced_minimum=reduced_minimum, rng=rng)  # fmt: skip
+        self.sender = sender
+        self.peer: PeerReport | None = None
+        self._rrtr: tuple[int, int, float] | None = None  # (peer SSRC, LRR, arrival)
+
+    def report(self, now: float, wall: float) -> bytes:
+        """SR + SDES, and a DLRR answering the client's last RRTR."""
+        return self._compound(self._sender_report(now, wall), now, *self._dlrr(now))
+
+    def bye(self, now: float, wall: float, reason: str | None = None) -> bytes:
+        """SR + SDES + BYE: the source leaves (end of file, TEARDOWN)."""
+        return self._compound(self._sender_report(now, wall), now, Bye([self.ssrc], reason))
+
+    def receive(self, datagram: bytes, now: float, wall: float) -> list:
+        packets = super().receive(datagram, now, wall)
+        for packet in packets:
+            if isinstance(packet, ReceiverReport | SenderReport):
+                for block in packet.reports:
+                    if block.ssrc == self.sender.ssrc:
+                        self.peer = self._peer_report(block, wall)
+            elif isinstance(packet, ExtendedReport) and packet.rrtr is not None:
+                self._rrtr = (packet.ssrc, ntp_middle32(packet.rrtr), now)
+        return packets
+
+    def _sender_report(self, now: float, wall: float) -> SenderReport:
+        s = self.sender
+        return SenderReport(self.ssrc, ntp_from_unix(wall), s.timestamp_at(now),
+                            s.packets_sent % 2**32, s.octets_sent % 2**32)  # fmt: skip
+
+    def _dlrr(self, now: float) -> list[ExtendedReport]:
+        if self._rrtr is None:
+            return []
+        peer, lrr, arrival = self._rrtr
+        delay = round((now - arrival) * NTP_SHORT_UNITS) & 0xFFFFFFFF
+        return [ExtendedReport(self.ssrc, dlrr=[DlrrItem(peer, lrr, delay)])]
+
+    def _peer_report(self, block: ReportBlock, wall: float) -> PeerReport:
+        rtt = round_trip_time(block, ntp_from_unix(wall))
+        return PeerReport(
+            fraction_lost=block.fraction_lost / 256,
+            cumulative_lost=block.cumulative_lost,
+            highest_seq=block.highest_seq,
+            jitter_ms=block.jitter * 1000 / 90_000,
+            rtt_ms=None if rtt is None else rtt * 1000,
+        )
+
+
+class ReceiverRtcp(_Endpoint):
+    """The client's RTCP for one session; `stats` is fed by the RTP path."""
+
+    def __init__(
+        self, stats: ReceiverStats, cname: str, session_bandwidth: float, now: float, *,
+        ssrc: int | None = None, reduced_minimum: bool = False, rng: random.Random | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(secrets.randbits(32) if ssrc is None else ssrc, cname,
+                         session_bandwidth, now, we_sent=False,
+                         reduced_minimum=reduced_minimum, rng=rng)  # fmt: skip
+        self.stats = stats
+        self.media_ssrc: int | None = None  # the server's SSRC, once RTP has come
+        self.rtt: float | None = None  # seconds, from the last DLRR
+
+    def report(self, now: float, wall: float) -> bytes:
+        """RR + SDES + XR RRTR (so that the server's DLRR gives us the round trip)."""
+        return self._compound(self._receiver_report(now), now,
+                              ExtendedReport(self.ssrc, rrtr=ntp_from_unix(wall)))  # fmt: skip
+
+    def bye(self, now: float, wall: float, reason: str | None = None) -> bytes:
+        return self._compound(self._receiver_report(now), now, Bye([self.ssrc], reason))
+
+    def receive(self, datagram: bytes, now: float, wall: float) -> list:
+        packets = super().receive(datagram, now, wall)
+        for packet in packets:
+            if isinstance(packet, SenderReport) and packet.ssrc == self.media_ssrc:
+                self.stats.on_sender_report(packet.ntp_timestamp, now)
+            elif isinstance(packet, ExtendedReport):
+                for item in packet.dlrr:
+                    if item.ssrc == self.ssrc and item.lrr:
+                        arrival = ntp_middle32(ntp_from_unix(wall))
+                        delay = (arrival - item.lrr - item.dlrr) & 0xFFFFFFFF
+                        if delay < 1 << 31:  # a small negative result is rounding: ignore it
+                            self.rtt = delay / NTP_SHORT_UNITS
+        return packets
+
+    def _receiver_report(self, now: float) -> ReceiverReport:
+        if self.media_ssrc is None or not self.stats.valid:
+            return ReceiverReport(self.ssrc)
+        return ReceiverReport(self.ssrc, [self.stats.report_block(self.media_ssrc, now)])
