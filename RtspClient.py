@@ -78,6 +78,7 @@ class RtspClient:
         rcvbuf: int = RCVBUF_BYTES,
         reply_timeout: float = REPLY_TIMEOUT,
         rtcp_reduced_minimum: bool = False,
+        announce_port: int | None = None,
     ) -> None:
         self.server_host = server_host
         self.server_port = server_port
@@ -88,6 +89,8 @@ class RtspClient:
         self.rcvbuf = rcvbuf
         self.reply_timeout = reply_timeout
         self.rtcp_reduced_minimum = rtcp_reduced_minimum
+        # The client_port told to the server, when something relays between (tests, NAT).
+        self.announce_port = announce_port or rtp_port
         self.state = State.INIT
         self.session_id: str | None = None
         self.cseq = 0
@@ -114,7 +117,7 @@ class RtspClient:
             self._connect()
         self._open_rtp_ports()
         try:
-            reply = self._request(SETUP, Transport=f"RTP/UDP; client_port= {self.rtp_port}")
+            reply = self._request(SETUP, Transport=f"RTP/UDP; client_port= {self.announce_port}")
             self.session_id = reply.session
             if not self.session_id:
                 raise ClientError("the server's SETUP reply has no Session")
