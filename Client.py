@@ -9,7 +9,10 @@ Three threads, each with one job, and only the Tk thread touches widgets:
                               buttons, keys, status line, dialogs
 
 The cache (`FrameBuffer`) fills to `--buffer N` frames before playing, and shows each frame at
-the time its RTP timestamp says, so HD plays smoothly even when frames arrive unevenly.
+the time its RTP timestamp says, so HD plays smoothly even when frames arrive unevenly. A panel
+beside the buttons (`StatsPanel`) shows what RTCP and the cache know. When the server says BYE
+at the end of the file, the player shows "end of video", plays out its cache and is READY
+again: Play starts the video from the beginning.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from FrameBuffer import DEFAULT_PREFILL, FrameBuffer, Playback
 from FrameDecoder import decode
 from RtspClient import ClientError, RtspClient
 from RtspSession import PAUSE, PLAY, SETUP, TEARDOWN, State
+from StatsPanel import StatsPanel, Trend
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +45,15 @@ INITIAL_PICTURE = (768, 432)
 
 class Client:
     def __init__(self, master: tk.Tk, serveraddr: str, serverport: int, rtpport: int,
-                 filename: str, prefill: int = DEFAULT_PREFILL) -> None:  # fmt: skip
+                 filename: str, prefill: int = DEFAULT_PREFILL,
+                 rtcp_reduced_minimum: bool = False) -> None:  # fmt: skip
         self.master = master
         self.filename = filename
         self.master.title(f"RTP player: {filename}")
         self.master.protocol("WM_DELETE_WINDOW", self.handler)
-        self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._on_frame)
+        self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._on_frame,
+                               rtcp_reduced_minimum=rtcp_reduced_minimum)  # fmt: skip
+        self.trend = Trend()
         self.buffer = FrameBuffer(prefill)
         self.frameNbr = 0  # frames shown in this session
         self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
@@ -54,8 +61,11 @@ class Client:
         self._ready_lock = threading.Lock()
         self._photo: ImageTk.PhotoImage | None = None
         self._shown_at: deque[float] = deque()  # display times in the last FPS_WINDOW
-        self._first_shown: float | None = None  # display times of the session's first
-        self._last_shown = 0.0  # and last frames
+        # The display rate over the last stretch of playing: first and last display times,
+        # and frameNbr at the first (a stretch ends at Pause, Teardown or the end).
+        self._first_shown: float | None = None
+        self._last_shown = 0.0
+        self._stretch_start = 0
         self._stop = threading.Event()
         self._playout = threading.Thread(target=self._play_out, name="playout", daemon=True)
         self.createWidgets()
@@ -84,7 +94,9 @@ class Client:
         self.master.bind("q", lambda _event: self.handler())
         self.status = tk.Label(self.master, anchor="w", font="TkFixedFont")
         self.status.grid(row=2, column=0, columnspan=4, sticky="we", padx=4, pady=(0, 4))
-        self.master.columnconfigure(tuple(range(4)), weight=1)
+        self.panel = StatsPanel(self.master)
+        self.panel.grid(row=0, column=4, rowspan=3, sticky="n")
+        self.master.columnconfigure(tuple(range(4)), weight=1)  # the panel keeps its width
         self.master.rowconfigure(0, weight=1)
         # A Label sized in pixels only while it holds an image; start with a black one.
         self._show(Image.new("RGB", INITIAL_PICTURE))
@@ -99,13 +111,18 @@ class Client:
         self._refresh_buttons()
 
     def playMovie(self) -> None:
-        """Play; in INIT set up first, and at the end of the video start it again."""
+        """Play; in INIT set up first, and after the end of the video start it again."""
+        if not self._allowed(PLAY):
+            return
         if self.rtsp.state is State.INIT:
             self.setupMovie()
-        if self.rtsp.state is State.PLAYING and self.buffer.state is Playback.ENDED:
+        if self.buffer.state is Playback.ENDED and self.rtsp.state is not State.INIT:
             self.buffer.clear()  # PLAY after the end: the server starts the file again
-            self._try(self.rtsp.play)
+            self.frameNbr = 0
+        if self.rtsp.state is State.PLAYING and self.buffer.state is Playback.BUFFERING:
+            self._try(self.rtsp.play)  # ended without BYE (the lab's server): ask again
         elif self.rtsp.state is State.READY and self._try(self.rtsp.play):
+            self._first_shown = None  # a new stretch of playing
             if self.buffer.state is Playback.PAUSED:
                 self.buffer.resume(time.monotonic())
         self._refresh_buttons()
@@ -119,23 +136,26 @@ class Client:
         """TEARDOWN: the session ends and the cache is freed; Setup starts a new one."""
         if self._allowed(TEARDOWN):
             self._try(self.rtsp.teardown)
+            print(json.dumps(self.summary()), flush=True)  # the session's summary
             self._reset()
         self._refresh_buttons()
 
     def handler(self) -> None:
-        """Closing the window tears the session down."""
+        """Closing the window tears the session down, and prints what the session was."""
         self._stop.set()
-        self.rtsp.close()
         self._playout.join(timeout=2)
-        print(json.dumps(self.summary()), flush=True)
+        summary = self.summary()  # the state it was in, before the TEARDOWN
+        self.rtsp.close()
+        print(json.dumps(summary), flush=True)
         self.master.destroy()
 
     def summary(self) -> dict[str, float]:
         stats = self.rtsp.summary()
         b = self.buffer.stats
         span = self._last_shown - (self._first_shown or self._last_shown)
-        average = (self.frameNbr - 1) / span if span > 0 else 0.0
-        stats.update(shown=b.shown, late=b.late, skipped=b.skipped, underruns=b.underruns,
+        average = (self.frameNbr - self._stretch_start) / span if span > 0 else 0.0
+        stats.update(state=self.rtsp.state.value, shown=b.shown, late=b.late,
+                     skipped=b.skipped, underruns=b.underruns,
                      display_fps=round(average, 2))  # fmt: skip
         return stats
 
@@ -165,6 +185,7 @@ class Client:
 
     def _reset(self) -> None:
         self.buffer.clear()
+        self.trend.clear()
         with self._ready_lock:
             self._ready = None
         self._show(Image.new("RGB", self._box))
@@ -208,10 +229,8 @@ class Client:
             self.frameNbr += 1
             now = time.monotonic()
             self._shown_at.append(now)
-            while self._shown_at and self._shown_at[0] < now - FPS_WINDOW:
-                self._shown_at.popleft()
             if self._first_shown is None:
-                self._first_shown = now
+                self._first_shown, self._stretch_start = now, self.frameNbr
             self._last_shown = now
         self.master.after(REFRESH_MS, self.updateMovie)
 
@@ -226,6 +245,10 @@ class Client:
         self._box = (max(1, event.width - 4), max(1, event.height - 4))
 
     def _display_fps(self) -> float:
+        """Frames shown per second over the last FPS_WINDOW seconds."""
+        now = time.monotonic()
+        while self._shown_at and self._shown_at[0] < now - FPS_WINDOW:
+            self._shown_at.popleft()
         if len(self._shown_at) < 2:
             return 0.0
         return (len(self._shown_at) - 1) / (self._shown_at[-1] - self._shown_at[0])
@@ -234,14 +257,13 @@ class Client:
 
     def _tick(self) -> None:
         now = time.monotonic()
-        rtsp = self.rtsp
-        if rtsp.state is State.PLAYING and self.buffer.state in (
-            Playback.BUFFERING,
-            Playback.PLAYING,
-        ):
+        rtsp, buffer = self.rtsp, self.buffer
+        if rtsp.state is State.PLAYING and buffer.state in (Playback.BUFFERING, Playback.PLAYING):
             last = rtsp.last_packet_at
-            if last is not None and now - last > IDLE_END:
-                self.buffer.end_of_stream(now)
+            if rtsp.ended.is_set() or (last is not None and now - last > IDLE_END):
+                buffer.end_of_stream(now)  # BYE, or (the lab's server) silence
+        if buffer.state is Playback.ENDED and rtsp.ended.is_set():
+            rtsp.stream_ended()  # played out: READY, and Play starts the video again
         if rtsp.state is not State.INIT and rtsp.connection_lost():
             self._reset()
             rtsp.close()
@@ -249,11 +271,23 @@ class Client:
             self._error("the server closed the connection")
         self._refresh_buttons()
         self.status.configure(text=self._status_text())
+        self._update_panel(now)
         self.master.after(STATUS_MS, self._tick)
+
+    def _update_panel(self, now: float) -> None:
+        stats = self.rtsp.summary()
+        if self.rtsp.receiver is not None:
+            point = self.trend.add(now, stats["bytes"], stats["packets"], stats["lost_packets"])
+            if point is not None:
+                self.panel.plot_trend(self.trend.points)
+        stats["rate_kbps"] = self.trend.points[-1].kbps if self.trend.points else 0.0
+        self.panel.show(stats, self.buffer.fill, self.buffer.prefill, self._display_fps())
 
     def _status_text(self) -> str:
         state, playback = self.rtsp.state, self.buffer.state
-        if state is State.PLAYING:
+        if playback is Playback.ENDED and state is not State.INIT:
+            mode = "end of video"
+        elif state is State.PLAYING:
             mode = {
                 Playback.BUFFERING: "buffering…",
                 Playback.PLAYING: "playing",

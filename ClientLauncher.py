@@ -81,7 +81,7 @@ def run_player(args: argparse.Namespace) -> int:
     if args.geometry:
         root.geometry(args.geometry)
     Client(root, args.server_host, args.server_port, args.rtp_port, args.video_file,
-           prefill=args.buffer)  # fmt: skip
+           prefill=args.buffer, rtcp_reduced_minimum=args.rtcp_reduced_minimum)  # fmt: skip
     root.mainloop()
     return 0
 

@@ -204,6 +204,12 @@ class ReceiverStats:
         self.received += 1
         return True
 
+    def resume(self) -> None:
+        """The sender paused and is sending again (RTSP PAUSE, PLAY): its timestamps go on
+        where they stopped but the arrival times do not, so the next frame starts a new
+        jitter sample instead of counting the pause as a delay."""
+        self._sample = None
+
     def _update_jitter(self, rtp_timestamp: int, arrival: float) -> None:
         """A.8, for the first packet of a new frame (see the module docstring)."""
         if self._sample is None:

@@ -139,6 +139,8 @@ class RtspClient:
     def play(self) -> None:
         self._check(PLAY)
         self._request(PLAY, Session=self.session_id)
+        if self.receiver is not None:
+            self.receiver.reception.resume()  # a pause is not jitter
 
     def pause(self) -> None:
         self._check(PAUSE)

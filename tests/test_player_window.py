@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from conftest import ROOT, free_port, running_server
+from MakeVideo import make_clip
 from RtspSession import State, StreamConfig
 from Server import Server
 
@@ -47,11 +48,11 @@ def display():
 class Player:
     """The client process and its window."""
 
-    def __init__(self, env, port, *extra):
+    def __init__(self, env, port, *extra, video="movie.Mjpeg"):
         self.env = env
         geometry = f"{WINDOW[0]}x{WINDOW[1]}"
         command = [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", str(port),
-                   str(free_port()), "movie.Mjpeg", "--geometry", geometry, *extra]  # fmt: skip
+                   str(free_port()), video, "--geometry", geometry, *extra]  # fmt: skip
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)  # fmt: skip
         found = self.xdotool("search", "--sync", "--pid", str(self.process.pid), "--name", "RTP")
@@ -169,3 +170,23 @@ def test_an_error_is_shown_in_a_dialog_and_the_player_stays_usable(display):
         code, out, err = player.quit()
     assert code == 0
     assert "cannot connect" in err and "server closed the connection" in err
+
+
+def test_at_the_servers_bye_it_plays_out_the_cache_and_is_ready_again(display, tmp_path):
+    make_clip(tmp_path / "short.Mjpeg", 320, 240, 12, fmt="lab")
+    with running_server(tmp_path) as server:
+        player = Player(display, server.port, "--buffer", "30", video="short.Mjpeg")
+        try:
+            player.key("p")  # 12 frames < the 30 of prefill: the BYE starts the playout
+            wait_for(lambda: session_state(server) is State.PLAYING)
+            time.sleep(12 / 20 + 1.0)
+            ended = player.screenshot(tmp_path / "ended.png")
+            player.key("p")  # READY again: Play starts the video from the beginning
+            time.sleep(12 / 20 + 1.0)
+        finally:
+            code, out, err = player.quit()
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["state"] == "READY"
+    assert summary["shown"] == 24 and summary["dropped_frames"] == 0  # twice the whole clip
+    assert max(ImageStat.Stat(ended.crop((0, 0, ended.width, ended.height - 60))).stddev) > 20

@@ -337,3 +337,18 @@ def test_repr():
         "ReceiverStats(valid=True, received=7, expected=7, cumulative_lost=0, "
         "extended_max=7, jitter=63.4 (0.705 ms))"
     )
+
+
+def test_a_pause_in_the_stream_is_not_counted_as_jitter():
+    stats = ReceiverStats()
+    for n in range(10):  # 20 fps, exactly on time
+        stats.update(n, n * 4500, n * 0.05)
+    assert stats.jitter == pytest.approx(0, abs=1e-6)
+    stats.resume()  # PAUSE for 5 s, then PLAY: timestamps go on, arrivals jumped
+    for n in range(10, 20):
+        stats.update(n, n * 4500, 5.0 + n * 0.05)
+    assert stats.jitter == pytest.approx(0, abs=1e-6)
+    paused = ReceiverStats()
+    for n in [*range(10), *range(10, 20)]:
+        paused.update(n, n * 4500, n * 0.05 + (5.0 if n >= 10 else 0.0))
+    assert paused.jitter > 1000  # without resume() the 5 s pause shows up as jitter
