@@ -412,7 +412,21 @@ _HEAD = "head"  # reading a start line and headers
 _BODY = "body"  # reading (or skipping) Content-Length bytes
 _DISCARD = "discard"  # dropping lines up to and including the next empty one
 
-_Event = object  # a parsed message or an RtspError
+_Event = object  # a parsed message, an InterleavedFrame, or an RtspError
+
+DOLLAR = 0x24  # "$": an interleaved binary frame, between messages (RFC 2326 §10.12)
+INTERLEAVED_HEADER = 4  # "$", channel, 16-bit length
+
+
+@dataclass
+class InterleavedFrame:
+    """RTP or RTCP carried on the RTSP connection: `$`, a channel byte, a 16-bit length."""
+
+    channel: int
+    data: bytes
+
+    def encode(self) -> bytes:
+        return bytes((DOLLAR, self.channel)) + len(self.data).to_bytes(2, "big") + self.data
 
 
 class _MessageReader:
@@ -471,6 +485,18 @@ class _MessageReader:
                 pos += take
                 if self._body_left == 0:
                     self._finish(out)
+                continue
+            if self._state == _HEAD and not self._started and buf[pos] == DOLLAR:
+                if len(buf) - pos < INTERLEAVED_HEADER:
+                    break  # wait for the frame's header
+                size = int.from_bytes(buf[pos + 2 : pos + INTERLEAVED_HEADER], "big")
+                end = pos + INTERLEAVED_HEADER + size
+                if end > len(buf):
+                    break  # wait for the rest of the frame (at most 64 KiB)
+                out.append(
+                    InterleavedFrame(buf[pos + 1], bytes(buf[pos + INTERLEAVED_HEADER : end]))
+                )
+                pos = end
                 continue
             nl = buf.find(LF, max(pos, self._scan))
             if nl < 0:
@@ -670,7 +696,7 @@ class RequestReader(_MessageReader):
     _start_name = "request line"
     _start_too_long_status = 414
 
-    def feed(self, data: bytes) -> list[RtspRequest | RtspError]:
+    def feed(self, data: bytes) -> list[RtspRequest | RtspError | InterleavedFrame]:
         return self._parse(data)  # type: ignore[return-value]
 
     def flush_partial(self) -> list[RtspRequest | RtspError]:
@@ -719,7 +745,7 @@ class ResponseReader(_MessageReader):
 
     _start_name = "status line"
 
-    def feed(self, data: bytes) -> list[RtspResponse]:
+    def feed(self, data: bytes) -> list[RtspResponse | InterleavedFrame]:
         return self._split(self._parse(data))
 
     def flush_partial(self) -> RtspResponse | None:
@@ -735,8 +761,8 @@ class ResponseReader(_MessageReader):
         return responses[0] if responses else None
 
     @staticmethod
-    def _split(events: list[_Event]) -> list[RtspResponse]:
-        responses = [e for e in events if isinstance(e, RtspResponse)]
+    def _split(events: list[_Event]) -> list[RtspResponse | InterleavedFrame]:
+        responses = [e for e in events if not isinstance(e, RtspError)]
         errors = [e for e in events if isinstance(e, RtspError)]
         if errors:
             first = errors[0]
