@@ -17,13 +17,18 @@ from RtspMessage import RtspError
 
 # The lab keeps its movie in video/ and names it bare: both forms resolve.
 SEARCH_DIRS = (".", "video")
+# The stream's control URL in the SDP is the file's URL plus this (RFC 2326 C.1.1).
+TRACK = "track1"
 
 
 def request_path(uri: str) -> str:
-    """The path part of a request URI: the URL's path without its leading '/', or the bare name."""
-    if uri.lower().startswith("rtsp://"):
-        return urlsplit(uri).path.lstrip("/")
-    return uri
+    """The file part of a request URI: the URL's path without its leading '/' and without the
+    track's control suffix, or the bare name."""
+    path = urlsplit(uri).path.lstrip("/") if uri.lower().startswith("rtsp://") else uri
+    path = path.rstrip("/")
+    if path.endswith("/" + TRACK):
+        path = path[: -len(TRACK) - 1]
+    return path
 
 
 def resolve(root: Path, uri: str) -> Path:

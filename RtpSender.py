@@ -9,6 +9,7 @@ do not collide), and injectable so tests are exact.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from Fragmentation import fragment
 from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, RTP_VERSION, RtpPacket
@@ -34,7 +35,10 @@ class RtpSender:
         ssrc: int | None = None,
         first_seq: int | None = None,
         timestamp_origin: int | None = None,
+        payloader: Callable[[bytes, int], list[bytes]] = fragment,
     ) -> None:
+        """`payloader(frame, max_payload)` cuts a frame into payloads: the lab's
+        `Fragmentation.fragment`, or RFC 2435's `RtpJpeg.jpeg_to_payloads`."""
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         if not MIN_MAX_PACKET <= max_packet <= MAX_MAX_PACKET:
@@ -43,6 +47,7 @@ class RtpSender:
             )
         self.fps = fps
         self.max_payload = max_packet - RTP_HEADER_SIZE
+        self.payloader = payloader
         self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
         self.next_seq = secrets.randbits(16) if first_seq is None else first_seq
         self.timestamp_origin = (
@@ -74,7 +79,7 @@ class RtpSender:
     def packetize(self, frame: bytes) -> list[bytes]:
         """The packets of the next frame: one timestamp, consecutive numbers, M on the last."""
         timestamp = self.timestamp(self.frames_sent)
-        payloads = fragment(frame, self.max_payload)
+        payloads = self.payloader(frame, self.max_payload)
         last = len(payloads) - 1
         packets = []
         for i, payload in enumerate(payloads):

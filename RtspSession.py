@@ -10,6 +10,12 @@ The session's life is the lab's diagram, kept as a table (RFC 2326 Appendix A.2)
 
 A request the table does not allow gets 455 and changes nothing. Every other refusal is
 decided before anything changes too, so a bad request leaves the session as it was.
+
+Two dialects share it. The lab's (`Transport: RTP/UDP; client_port= 25000`) gets the lab's
+payload: the JPEG's bytes cut into packets. Standard RTSP (RFC 2326: OPTIONS, DESCRIBE with
+SDP, SETUP with RTP/AVP over UDP or interleaved on the RTSP connection, PLAY with Range and
+RTP-Info, GET_PARAMETER as keep-alive) gets RTP/JPEG as RFC 2435 defines it, which ffmpeg,
+VLC and GStreamer play.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from MediaRoot import resolve
+from Fragmentation import fragment
+from MediaRoot import TRACK, resolve
 from Pacer import BURST_PACKETS
+from RtpJpeg import UnsupportedJpeg, jpeg_to_payloads, parse_jpeg
 from RtpSender import RtpSender
 from RtspMessage import (
     Headers,
@@ -30,8 +38,10 @@ from RtspMessage import (
     RtspRequest,
     RtspResponse,
     TransportSpec,
+    format_session,
     parse_transport,
 )
+from Sdp import make_sdp
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
@@ -43,7 +53,8 @@ class State(Enum):
     PLAYING = "PLAYING"
 
 
-SETUP, PLAY, PAUSE, TEARDOWN, OPTIONS = "SETUP", "PLAY", "PAUSE", "TEARDOWN", "OPTIONS"
+SETUP, PLAY, PAUSE, TEARDOWN = "SETUP", "PLAY", "PAUSE", "TEARDOWN"
+OPTIONS, DESCRIBE, GET_PARAMETER = "OPTIONS", "DESCRIBE", "GET_PARAMETER"
 
 TRANSITIONS: dict[tuple[State, str], State] = {
     (State.INIT, SETUP): State.READY,
@@ -53,12 +64,14 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.READY, TEARDOWN): State.INIT,
     (State.PLAYING, TEARDOWN): State.INIT,
 }
-# Methods answered in any state, without a session.
-STATELESS = (OPTIONS,)
-IMPLEMENTED = (OPTIONS, SETUP, PLAY, PAUSE, TEARDOWN)
+# Methods answered in any state; GET_PARAMETER checks the session when there is one.
+STATELESS = (OPTIONS, DESCRIBE, GET_PARAMETER)
+IMPLEMENTED = (OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER)
 
-# The lab's `RTP/UDP` and the standard `RTP/AVP` (= RTP/AVP/UDP), unicast over UDP.
-UDP_PROFILES = ("RTP/UDP", "RTP/AVP", "RTP/AVP/UDP")
+LAB_PROFILE = "RTP/UDP"  # the lab's: the JPEG's bytes in packets
+UDP_PROFILES = ("RTP/AVP", "RTP/AVP/UDP")  # standard RTP/JPEG over UDP
+TCP_PROFILE = "RTP/AVP/TCP"  # standard RTP/JPEG interleaved on the RTSP connection
+SESSION_TIMEOUT = 60  # seconds a standard session lives without a request or RTCP
 
 
 def next_state(state: State, method: str) -> State:
@@ -72,6 +85,25 @@ def next_state(state: State, method: str) -> State:
 def new_session_id() -> str:
     """An unguessable session id, all digits: the lab's client reads it with int()."""
     return str(secrets.randbelow(9 * 10**17) + 10**17)  # 18 digits, 59 bits of randomness
+
+
+def parse_npt_start(value: str | None) -> float | None:
+    """The start of `Range: npt=X-[Y]` in seconds (None for no Range, or "now")."""
+    if value is None:
+        return None
+    unit, _, spec = value.strip().partition("=")
+    start = spec.split("-", 1)[0].strip()
+    if unit.strip().lower() != "npt" or "-" not in spec:
+        raise RtspError(457, f"unsupported Range {value!r} (only npt=X- is)")
+    if start in ("", "now"):
+        return None
+    try:
+        seconds = float(start)
+    except ValueError:
+        raise RtspError(457, f"bad Range start {start!r}") from None
+    if not seconds >= 0:
+        raise RtspError(457, f"bad Range start {start!r}")
+    return seconds
 
 
 @dataclass
@@ -92,12 +124,14 @@ class RtspSession:
         client_ip: str,
         server_rtp_port: int,
         *,
+        server_address: tuple[str, int] = ("127.0.0.1", 554),
         make_session_id: Callable[[], str] = new_session_id,
-        make_sender: Callable[[float, int], RtpSender] = RtpSender,
+        make_sender: Callable[..., RtpSender] = RtpSender,
     ) -> None:
         self.config = config
         self.client_ip = client_ip
         self.server_rtp_port = server_rtp_port
+        self.server_address = server_address  # where the client reached us: for URLs
         self._make_session_id = make_session_id
         self._make_sender = make_sender
         self.state = State.INIT
@@ -105,10 +139,14 @@ class RtspSession:
         self.media: VideoStream | None = None
         self.sender: RtpSender | None = None
         self.path: Path | None = None
+        self.standard = False  # RTP/AVP: RFC 2435 payload; else the lab's
+        self.timeout: int | None = None  # standard sessions end after this long unheard
         # Where RTP goes: always the RTSP peer's own address, whatever the request says, so
-        # that no one can point a stream at a third party.
+        # that no one can point a stream at a third party; or interleaved channels on the
+        # RTSP connection itself.
         self.rtp_destination: tuple[str, int] | None = None
         self.rtcp_destination: tuple[str, int] | None = None  # the port above RTP's
+        self.interleaved: tuple[int, int] | None = None
 
     def handle(self, request: RtspRequest) -> RtspResponse:
         """Answer one request. Anything refused leaves the session exactly as it was."""
@@ -136,8 +174,9 @@ class RtspSession:
         if self.media is not None:
             self.media.close()
         self.media = self.sender = self.path = None
-        self.rtp_destination = self.rtcp_destination = None
-        self.session_id = None
+        self.rtp_destination = self.rtcp_destination = self.interleaved = None
+        self.session_id = self.timeout = None
+        self.standard = False
         self.state = State.INIT
 
     # -- methods -------------------------------------------------------------------------
@@ -146,13 +185,21 @@ class RtspSession:
         method = request.method
         if method not in IMPLEMENTED:
             raise RtspError(501, f"method {method!r} is not implemented")
-        if method in STATELESS:
+        if method == OPTIONS:
             return self._ok(cseq, Public=", ".join(IMPLEMENTED))
+        if method == DESCRIBE:
+            return self._describe(request, cseq)
+        if method == GET_PARAMETER:  # a keep-alive; the session, if any, must be ours
+            if self.state is not State.INIT and request.session not in (None, self.session_id):
+                raise RtspError(454, f"unknown session {request.session!r}")
+            return self._ok(cseq)
         new_state = next_state(self.state, method)
         if self.state is not State.INIT and request.session != self.session_id:
             raise RtspError(454, f"unknown session {request.session!r}")
         if method == SETUP:
             return self._setup(request, cseq)
+        if method == PLAY:
+            return self._play(request, cseq)
         if method == TEARDOWN:
             # The media stays open until the caller has stopped the stream and calls close().
             session_id, self.session_id = self.session_id, None
@@ -161,56 +208,128 @@ class RtspSession:
         self.state = new_state
         return self._ok(cseq)
 
+    def _describe(self, request: RtspRequest, cseq: int) -> RtspResponse:
+        """The SDP of the file named, for players that ask what they are about to play."""
+        path = resolve(self.config.root, request.uri)
+        with self._open(path) as media:
+            first = media.frame(0)
+            frame_count = media.frame_count
+        width, height = self._rfc2435_size(path, first)
+        host, port = self.server_address
+        if request.uri.lower().startswith("rtsp://"):
+            base = request.uri.rstrip("/") + "/"
+        else:  # the lab's bare name
+            base = f"rtsp://{host}:{port}/{request.uri.strip('/')}/"
+        sdp = make_sdp(
+            session_id=secrets.randbits(62), server_ip=host, uri_control=TRACK,
+            fps=self.config.fps, duration=frame_count / self.config.fps,
+            width=width, height=height, name=path.name,
+        )  # fmt: skip
+        response = self._ok(cseq, **{"Content-Base": base, "Content-Type": "application/sdp"})
+        response.body = sdp.encode()
+        return response
+
     def _setup(self, request: RtspRequest, cseq: int) -> RtspResponse:
         transport = self._choose_transport(request.headers.get("Transport"))
+        standard = transport.protocol.upper() != LAB_PROFILE
         path = resolve(self.config.root, request.uri)
-        try:
-            media = VideoStream(path)
-        except (VideoError, OSError) as exc:
-            raise RtspError(415, f"{path.name}: {exc}") from None
+        media = self._open(path)
+        if standard:
+            try:
+                self._rfc2435_size(path, media.frame(0))
+            except RtspError:
+                media.close()
+                raise
         # Everything checked: commit.
         self.close()
         self.path = path
         self.media = media
-        self.sender = self._make_sender(self.config.fps, self.config.max_packet)
+        self.standard = standard
+        payloader = jpeg_to_payloads if standard else fragment
+        self.sender = self._make_sender(self.config.fps, self.config.max_packet,
+                                        payloader=payloader)  # fmt: skip
         self.session_id = self._make_session_id()
-        rtp_port, rtcp_port = transport.client_port
-        self.rtp_destination = (self.client_ip, rtp_port)
-        self.rtcp_destination = (self.client_ip, rtcp_port or rtp_port + 1)
+        reply = TransportSpec(protocol=transport.protocol, unicast=True, ssrc=self.sender.ssrc)
+        if transport.lower_transport == "TCP":
+            first, second = transport.interleaved or (0, None)
+            self.interleaved = (first, second if second is not None else first + 1)
+            reply.interleaved = self.interleaved
+        else:
+            rtp_port, rtcp_port = transport.client_port
+            self.rtp_destination = (self.client_ip, rtp_port)
+            self.rtcp_destination = (self.client_ip, rtcp_port or rtp_port + 1)
+            reply.client_port = transport.client_port
+            reply.server_port = (self.server_rtp_port, self.server_rtp_port + 1)
+        self.timeout = SESSION_TIMEOUT if standard else None
         self.state = State.READY
         log.info(
-            "session %s: %s (%d frames, %s) to %s:%d",
-            self.session_id, path.name, media.frame_count, media.format, *self.rtp_destination,
+            "session %s: %s (%d frames, %s) %s to %s", self.session_id, path.name,
+            media.frame_count, media.format, "RFC 2435" if standard else "lab payload",
+            self.rtp_destination or f"interleaved {self.interleaved}",
         )  # fmt: skip
-        reply = TransportSpec(
-            protocol=transport.protocol,
-            unicast=True,
-            client_port=transport.client_port,
-            server_port=(self.server_rtp_port, self.server_rtp_port + 1),
-            ssrc=self.sender.ssrc,
-        )
-        return self._ok(cseq, Transport=reply.format())
+        # The lab's client reads the Session line with int(): no ";timeout" for it.
+        session = format_session(self.session_id, self.timeout) if standard else None
+        return self._ok(cseq, session, Transport=reply.format())
+
+    def _play(self, request: RtspRequest, cseq: int) -> RtspResponse:
+        """Start or go on; `Range: npt=X-` seeks to the frame at X seconds."""
+        media, sender, fps = self.media, self.sender, self.config.fps
+        start = parse_npt_start(request.headers.get("Range"))
+        if start is not None:
+            frame = round(start * fps)
+            if frame >= media.frame_count:
+                raise RtspError(
+                    457, f"npt={start:g} is past the end ({media.frame_count / fps:g} s)"
+                )
+            media.seek(frame)
+        elif media.frameNbr() >= media.frame_count:
+            media.seek(0)  # played to the end: PLAY starts the video again
+        self.state = State.PLAYING
+        position = media.frameNbr() / fps
+        # What the first packet sent will carry, so the client can map it to the range.
+        rtptime = sender.timestamp(sender.frames_sent)
+        rtp_info = f"url={request.uri};seq={sender.next_seq};rtptime={rtptime}"
+        return self._ok(cseq, Range=f"npt={position:.3f}-", **{"RTP-Info": rtp_info})
+
+    def _open(self, path: Path) -> VideoStream:
+        try:
+            return VideoStream(path)
+        except (VideoError, OSError) as exc:
+            raise RtspError(415, f"{path.name}: {exc}") from None
+
+    @staticmethod
+    def _rfc2435_size(path: Path, frame: bytes) -> tuple[int, int]:
+        """The frame's size, if RTP/JPEG (RFC 2435) can carry it; else 415 saying why."""
+        try:
+            info = parse_jpeg(frame)
+        except (UnsupportedJpeg, ValueError) as exc:
+            raise RtspError(
+                415, f"{path.name} cannot be sent as RTP/JPEG (RFC 2435): {exc}; "
+                "re-encode it with: python MakeVideo.py convert IN OUT",
+            ) from None  # fmt: skip
+        return info.width, info.height
 
     @staticmethod
     def _choose_transport(header: str | None) -> TransportSpec:
-        """The first transport offered that this server supports: unicast RTP over UDP."""
+        """The first transport offered that this server supports (RFC 2326 §12.39)."""
         if header is None:
             raise RtspError(461, "SETUP without a Transport header")
         for spec in parse_transport(header):
-            if (
-                spec.protocol.upper() in UDP_PROFILES
-                and spec.unicast is not False
-                and spec.client_port is not None
-            ):
+            protocol = spec.protocol.upper()
+            if spec.unicast is False:
+                continue  # multicast: not served
+            if protocol in (LAB_PROFILE, *UDP_PROFILES) and spec.client_port is not None:
+                return spec
+            if protocol == TCP_PROFILE:
                 return spec
         raise RtspError(461, f"no supported transport in {header!r}")
 
-    def _ok(self, cseq: int, session_id: str | None = None, **extra: str) -> RtspResponse:
+    def _ok(self, cseq: int, session: str | None = None, **extra: str) -> RtspResponse:
         # CSeq then Session, in that order: the lab's client reads them by line number.
         headers = Headers([("CSeq", str(cseq))])
-        session_id = session_id or self.session_id
-        if session_id is not None:
-            headers["Session"] = session_id
+        session = session or self.session_id
+        if session is not None:
+            headers["Session"] = session
         for name, value in extra.items():
             headers[name] = value
         return RtspResponse(200, headers)

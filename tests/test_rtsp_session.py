@@ -115,7 +115,7 @@ def snapshot(session):
         ("PLAY", {}, 455),  # PLAY before SETUP
         ("PAUSE", {}, 455),
         ("TEARDOWN", {}, 455),
-        ("DESCRIBE", {}, 501),
+        ("RECORD", {}, 501),
         ("FLY", {}, 501),
     ],
 )
@@ -141,7 +141,7 @@ def test_a_request_without_cseq_gets_400(session):
     "transport, status",
     [
         (None, 461),
-        ("RTP/AVP/TCP;unicast;interleaved=0-1", 461),
+        ("RTP/AVP/SCTP;unicast;client_port=5000-5001", 461),
         ("RTP/AVP;multicast;client_port=5000-5001", 461),
         ("RAW/RAW/UDP;unicast;client_port=5000", 461),
         ("RTP/AVP;unicast;client_port=99999", 400),
@@ -160,7 +160,7 @@ def test_setup_with_an_unsupported_or_bad_transport(session, transport, status):
         ("RTP/UDP; client_port= 25000", 25000),
         ("RTP/AVP;unicast;client_port=25000-25001", 25000),
         ('RTP/AVP/UDP;unicast;client_port=6000-6001;mode="PLAY"', 6000),
-        ("RTP/AVP/TCP;interleaved=0-1, RTP/AVP;unicast;client_port=7000-7001", 7000),
+        ("RTP/AVP/SCTP;client_port=8000-8001, RTP/AVP;unicast;client_port=7000-7001", 7000),
     ],
 )
 def test_both_dialects_of_transport_and_the_first_supported_of_a_list(session, transport, port):
