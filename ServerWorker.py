@@ -21,8 +21,8 @@ import time
 
 from Pacer import Pacer
 from RtcpSession import SenderRtcp
-from RtspMessage import RequestReader, RtspError, RtspRequest, RtspResponse
-from RtspSession import PAUSE, PLAY, SETUP, TEARDOWN, RtspSession, StreamConfig
+from RtspMessage import InterleavedFrame, RequestReader, RtspError, RtspRequest, RtspResponse
+from RtspSession import PAUSE, PLAY, SETUP, TEARDOWN, RtspSession, State, StreamConfig
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
@@ -58,7 +58,8 @@ class ServerWorker:
         self.connection = connection
         self.address = address
         self.rtp_socket, self.rtcp_socket = bind_port_pair(connection.getsockname()[0])
-        self.session = RtspSession(config, address[0], self.rtp_socket.getsockname()[1])
+        self.session = RtspSession(config, address[0], self.rtp_socket.getsockname()[1],
+                                   server_address=connection.getsockname()[:2])  # fmt: skip
         self.reader = RequestReader()
         self.thread = threading.Thread(
             target=self.recvRtspRequest, name=f"rtsp-{address[0]}:{address[1]}", daemon=True
@@ -69,6 +70,8 @@ class ServerWorker:
         self._rtcp_thread: threading.Thread | None = None
         self._rtcp_lock = threading.Lock()  # reports go out from three threads
         self._stop_rtcp = threading.Event()
+        self._send_lock = threading.Lock()  # replies and interleaved RTP share the connection
+        self.last_heard = time.monotonic()  # a request or RTCP: the session is alive
         self.finished = threading.Event()  # set when the connection is closed and freed
 
     def run(self) -> None:
@@ -99,16 +102,21 @@ class ServerWorker:
         finally:
             self.close()
 
-    def handleRequests(self, items: list[RtspRequest | RtspError]) -> None:
+    def handleRequests(self, items: list[RtspRequest | RtspError | InterleavedFrame]) -> None:
         for item in items:
+            self.last_heard = time.monotonic()
             if isinstance(item, RtspError):
                 self.replyRtsp(self.session.error_response(item))
+            elif isinstance(item, InterleavedFrame):
+                self.receiveRtcp(item.data, interleaved_channel=item.channel)
             else:
                 self.processRtspRequest(item)
 
     def processRtspRequest(self, request: RtspRequest) -> None:
         dialogue.debug("Data received:\n%s", request.encode().decode("utf-8", "replace"))
         try:
+            if request.method == PLAY and "Range" in request.headers:
+                self.stopStream()  # a seek: the stream stops where it is, and starts again
             response = self.session.handle(request)
             if response.status == 200 and request.method in (PAUSE, TEARDOWN):
                 self.stopStream()  # not one packet after the reply that says it stopped
@@ -124,13 +132,20 @@ class ServerWorker:
                 RtspError(500, "server fault", int(cseq) if cseq and cseq.isdigit() else None)
             )
         self.replyRtsp(response)
-        if response.status == 200 and request.method == PLAY:
-            self.startStream()
+        if self.session.state is State.PLAYING:
+            self.startStream()  # after PLAY, or after a refused seek that stopped it
 
     def replyRtsp(self, response: RtspResponse) -> None:
         data = response.encode()
         dialogue.debug("Reply sent:\n%s", data.decode("utf-8", "replace"))
-        self.connection.sendall(data)
+        with self._send_lock:
+            self.connection.sendall(data)
+
+    def sendInterleaved(self, channel: int, data: bytes) -> None:
+        """RTP or RTCP on the RTSP connection, framed with `$` (RFC 2326 §10.12)."""
+        frame = InterleavedFrame(channel, data).encode()
+        with self._send_lock:
+            self.connection.sendall(frame)
 
     # -- RTP -----------------------------------------------------------------------------
 
@@ -138,9 +153,6 @@ class ServerWorker:
         """Start streaming, unless it already runs (PLAY while playing changes nothing)."""
         if self._streamer is not None and self._streamer.is_alive():
             return
-        media = self.session.media
-        if media.frameNbr() >= media.frame_count:
-            media.seek(0)  # played to the end: PLAY starts the video again
         self._stop_stream.clear()
         self._streamer = threading.Thread(
             target=self.sendRtp, name=f"rtp-{self.session.session_id}", daemon=True
@@ -157,6 +169,16 @@ class ServerWorker:
         """Send frames on the pacer's clock until stopped or the file ends."""
         session = self.session
         media, sender, destination = session.media, session.sender, session.rtp_destination
+        if session.interleaved is not None:
+            channel = session.interleaved[0]
+
+            def send(packet: bytes) -> None:
+                self.sendInterleaved(channel, packet)
+        else:
+
+            def send(packet: bytes) -> None:
+                self.rtp_socket.sendto(packet, destination)
+
         pacer = Pacer(sender.fps, burst=session.config.burst)
         pacer.start(time.monotonic())
         try:
@@ -166,7 +188,12 @@ class ServerWorker:
                     log.info("session %s: end of %s", session.session_id, session.path.name)
                     self.sendRtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, "end of file"))
                     return
-                packets = sender.packetize(frame)
+                try:
+                    packets = sender.packetize(frame)
+                except ValueError as exc:  # a frame RFC 2435 cannot carry: skip it
+                    log.warning("session %s: frame %d not sent: %s", session.session_id,
+                                media.frameNbr() - 1, exc)  # fmt: skip
+                    continue
                 bursts = pacer.next_frame(len(packets), time.monotonic())
                 sender.mark_due(bursts[0][2])
                 for first, end, send_at in bursts:
@@ -174,12 +201,12 @@ class ServerWorker:
                     if delay > 0 and self._stop_stream.wait(delay):
                         end = len(packets)  # stopped mid-frame: finish it, leave no half frame
                     for packet in packets[first:end]:
-                        self.rtp_socket.sendto(packet, destination)
+                        send(packet)
                     if end == len(packets) and self._stop_stream.is_set():
                         return
         except OSError as exc:
-            log.warning("session %s: RTP stream to %s:%d stopped: %s", session.session_id,
-                        *destination, exc)  # fmt: skip
+            log.warning("session %s: RTP stream to %s stopped: %s", session.session_id,
+                        destination or "the RTSP connection", exc)  # fmt: skip
         except Exception:
             log.exception("session %s: RTP stream failed", session.session_id)
 
@@ -212,21 +239,47 @@ class ServerWorker:
 
     def sendRtcp(self, build) -> None:
         """Build a compound packet with `build(rtcp, now, wall)` and send it to the client."""
+        session = self.session
         with self._rtcp_lock:
-            if self.rtcp is None or self.session.rtcp_destination is None:
+            if self.rtcp is None:
                 return
             datagram = build(self.rtcp, time.monotonic(), time.time())
             try:
-                self.rtcp_socket.sendto(datagram, self.session.rtcp_destination)
+                if session.interleaved is not None:
+                    self.sendInterleaved(session.interleaved[1], datagram)
+                elif session.rtcp_destination is not None:
+                    self.rtcp_socket.sendto(datagram, session.rtcp_destination)
             except OSError as exc:
-                log.debug("RTCP to %s:%d not sent: %s", *self.session.rtcp_destination, exc)
+                log.debug("RTCP not sent: %s", exc)
+
+    def receiveRtcp(self, datagram: bytes, interleaved_channel: int | None = None) -> None:
+        """A report from the client, by UDP or interleaved; anything else is ignored."""
+        session, rtcp = self.session, self.rtcp
+        if rtcp is None:
+            return
+        if interleaved_channel is not None and (
+            session.interleaved is None or interleaved_channel != session.interleaved[1]
+        ):
+            return  # not the RTCP channel (a client has no business sending RTP here)
+        self.last_heard = time.monotonic()
+        with self._rtcp_lock:
+            before = rtcp.peer
+            rtcp.receive(datagram, time.monotonic(), time.time())
+        if rtcp.peer is not before:
+            log.debug("session %s: client reports %s", session.session_id, rtcp.peer)
 
     def rtcpLoop(self) -> None:
-        """Send reports when due; read the client's. Never raises."""
+        """Send reports when due; read the client's; end a session unheard for its timeout.
+        Never raises."""
         rtcp, session = self.rtcp, self.session
         try:
             while not self._stop_rtcp.is_set():
                 now = time.monotonic()
+                if session.timeout is not None and now - self.last_heard > session.timeout:
+                    log.info("session %s: nothing heard for %d s, ending it",
+                             session.session_id, session.timeout)  # fmt: skip
+                    self.connection.shutdown(socket.SHUT_RDWR)  # the RTSP thread cleans up
+                    return
                 if rtcp.due(now):
                     self.sendRtcp(lambda r, now, wall: r.report(now, wall))
                 wait = min(RTCP_POLL, max(0.0, rtcp.schedule.next_time - time.monotonic()))
@@ -234,13 +287,8 @@ class ServerWorker:
                 if not readable:
                     continue
                 datagram, (source_ip, _port) = self.rtcp_socket.recvfrom(MAX_RTCP_DATAGRAM)
-                if source_ip != session.client_ip:
-                    continue  # only the RTSP peer reports on this session
-                with self._rtcp_lock:
-                    before = rtcp.peer
-                    rtcp.receive(datagram, time.monotonic(), time.time())
-                if rtcp.peer is not before:
-                    log.debug("session %s: client reports %s", session.session_id, rtcp.peer)
+                if source_ip == session.client_ip:  # only the RTSP peer reports on it
+                    self.receiveRtcp(datagram)
         except OSError as exc:
             log.debug("session %s: RTCP stopped: %s", session.session_id, exc)
         except Exception:
