@@ -46,13 +46,15 @@ INITIAL_PICTURE = (768, 432)
 class Client:
     def __init__(self, master: tk.Tk, serveraddr: str, serverport: int, rtpport: int,
                  filename: str, prefill: int = DEFAULT_PREFILL,
-                 rtcp_reduced_minimum: bool = False) -> None:  # fmt: skip
+                 rtcp_reduced_minimum: bool = False, standard: bool | None = None,
+                 tcp: bool = False) -> None:  # fmt: skip
         self.master = master
         self.filename = filename
         self.master.title(f"RTP player: {filename}")
         self.master.protocol("WM_DELETE_WINDOW", self.handler)
         self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._on_frame,
-                               rtcp_reduced_minimum=rtcp_reduced_minimum)  # fmt: skip
+                               rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
+                               tcp=tcp)  # fmt: skip
         self.trend = Trend()
         self.buffer = FrameBuffer(prefill)
         self.frameNbr = 0  # frames shown in this session

@@ -42,6 +42,7 @@ def run_headless(args: argparse.Namespace) -> int:
     client = RtspClient(
         args.server_host, args.server_port, args.rtp_port, args.video_file,
         on_frame=on_frame, rcvbuf=args.rcvbuf, rtcp_reduced_minimum=args.rtcp_reduced_minimum,
+        standard=args.standard or None, tcp=args.tcp,
     )  # fmt: skip
     try:
         client.setup()
@@ -81,7 +82,8 @@ def run_player(args: argparse.Namespace) -> int:
     if args.geometry:
         root.geometry(args.geometry)
     Client(root, args.server_host, args.server_port, args.rtp_port, args.video_file,
-           prefill=args.buffer, rtcp_reduced_minimum=args.rtcp_reduced_minimum)  # fmt: skip
+           prefill=args.buffer, rtcp_reduced_minimum=args.rtcp_reduced_minimum,
+           standard=args.standard or None, tcp=args.tcp)  # fmt: skip
     root.mainloop()
     return 0
 
@@ -91,7 +93,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("server_host", help="the RTSP server's address")
     parser.add_argument("server_port", type=int, help="the RTSP server's port")
     parser.add_argument("rtp_port", type=int, help="local UDP port to receive RTP on")
-    parser.add_argument("video_file", help="the file to play, e.g. movie.Mjpeg")
+    parser.add_argument(
+        "video_file",
+        help="the file to play: movie.Mjpeg (the lab's dialect), or rtsp://host:port/path "
+        "(standard RTSP, as ffplay and VLC speak it)",
+    )
+    parser.add_argument(
+        "--standard", action="store_true",
+        help="standard RTSP for a bare file name too (DESCRIBE, RTP/AVP, RFC 2435)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tcp", action="store_true",
+        help="standard RTSP: RTP interleaved on the RTSP connection instead of UDP",
+    )  # fmt: skip
     parser.add_argument("--headless", action="store_true", help="no window; print JSON stats")
     parser.add_argument(
         "--buffer", type=int, default=DEFAULT_PREFILL, metavar="N",

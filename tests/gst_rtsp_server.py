@@ -1,0 +1,183 @@
+"""A third-party RTSP server for tests: GStreamer's gst-rtsp-server playing an MJPEG clip.
+
+    /usr/bin/python3 tests/gst_rtsp_server.py --port 8554 --clip clip.mjpeg --fps 20
+
+Run with Debian's python3 (it imports ``gi``: apt install python3-gi gstreamer1.0-rtsp
+gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good). The clip is raw concatenated JPEG
+(``MakeVideo.py ... fmt="mjpeg"``); every frame goes out as RFC 2435 RTP/JPEG, payload
+type 26, from frame 0 for each client (the media is not shared), then end-of-stream,
+after which gst-rtsp-server sends RTCP BYE.
+
+Once the server listens it prints one line, ``READY rtsp://127.0.0.1:PORT/clip``, on
+stdout; ``--port 0`` takes any free port and the line names the one bound. It serves on
+127.0.0.1 only, until SIGTERM or SIGINT.
+
+The script is standalone on purpose (it runs under a different interpreter from the
+project's, without the project's modules): the JPEG walk below is a small copy of
+``Jpeg.frame_end`` without its error reporting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import signal
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+logger = logging.getLogger("gst_rtsp_server")
+
+HOST = "127.0.0.1"
+DEFAULT_MOUNT = "/clip"
+PT_JPEG = 26  # RFC 3551 static payload type for JPEG
+# The largest fps denominator kept when a float rate becomes caps' fraction (29.97 -> 30000/1001).
+MAX_FPS_DENOMINATOR = 1001
+
+# JPEG markers (ITU-T T.81 Table B.1).
+SOI = b"\xff\xd8"
+EOI = 0xD9
+SOS = 0xDA
+RST0, RST7 = 0xD0, 0xD7
+TEM = 0x01
+SOF_CODES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # DHT, JPG, DAC are not SOFn
+# Inside entropy-coded data 0xFF is followed by 0x00 (stuffing) or RST0..7 (T.81 F.1.2.3);
+# anything else starts the next marker.
+ENTROPY_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+# SOFn segment after its length: precision (1 byte), lines Y (2), samples per line X (2).
+SOF_HEIGHT = slice(1, 3)
+SOF_WIDTH = slice(3, 5)
+
+
+def jpeg_frames(data: bytes) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """(start, end) of every whole JPEG in raw concatenated MJPEG, and the first's (w, h)."""
+    frames: list[tuple[int, int]] = []
+    size: tuple[int, int] | None = None
+    start = 0
+    while data.startswith(SOI, start):
+        pos = start + len(SOI)
+        while True:
+            if data[pos : pos + 1] != b"\xff":
+                raise ValueError(f"frame {len(frames)}: no marker at offset {pos}")
+            while data[pos : pos + 1] == b"\xff":  # fill bytes before the marker code
+                pos += 1
+            if pos >= len(data):
+                raise ValueError(f"frame {len(frames)}: truncated at offset {pos}")
+            code = data[pos]
+            pos += 1
+            if code == EOI:
+                break
+            if code == TEM or RST0 <= code <= RST7:  # standalone: no length field
+                continue
+            segment = data[pos + 2 : pos + int.from_bytes(data[pos : pos + 2], "big")]
+            if code in SOF_CODES and size is None:
+                size = (
+                    int.from_bytes(segment[SOF_WIDTH], "big"),
+                    int.from_bytes(segment[SOF_HEIGHT], "big"),
+                )
+            pos += 2 + len(segment)
+            if code == SOS:
+                found = ENTROPY_END.search(data, pos)
+                if found is None:
+                    raise ValueError(f"frame {len(frames)}: truncated scan")
+                pos = found.start()
+        frames.append((start, pos))
+        start = pos
+    if start != len(data) or not frames or size is None:
+        raise ValueError(f"not raw MJPEG: {len(frames)} whole frames, then junk at offset {start}")
+    return frames, size
+
+
+class ClipFactory:
+    """A media factory whose every client gets the clip from frame 0, timestamped at fps."""
+
+    def __init__(
+        self, data: bytes, frames: list[tuple[int, int]], size: tuple[int, int], fps: float
+    ):
+        self.data, self.frames = data, frames
+        rate = Fraction(fps).limit_denominator(MAX_FPS_DENOMINATOR)
+        # A frame's duration in ns, from the same fraction the caps announce.
+        self.duration = Gst.util_uint64_scale(Gst.SECOND, rate.denominator, rate.numerator)
+        width, height = size
+        # filesrc ! jpegparse would give buffers without timestamps: appsrc pushes each
+        # frame with pts = i * duration, so the RTP timestamps advance by 90000 / fps.
+        framerate = f"{rate.numerator}/{rate.denominator}"
+        caps = f"image/jpeg,framerate={framerate},width={width},height={height}"
+        self.factory = GstRtspServer.RTSPMediaFactory()
+        self.factory.set_launch(
+            f"( appsrc name=src is-live=false format=time do-timestamp=false caps={caps}"
+            f" ! jpegparse ! rtpjpegpay name=pay0 pt={PT_JPEG} )"
+        )
+        self.factory.set_shared(False)
+        self.factory.connect("media-configure", self._on_media_configure)
+
+    def _on_media_configure(self, _factory, media) -> None:
+        appsrc = media.get_element().get_by_name_recurse_up("src")
+        appsrc.connect("need-data", self._on_need_data, [0])  # this client's next frame
+        logger.info("new media: %d frames", len(self.frames))
+
+    def _on_need_data(self, appsrc, _length, next_frame: list[int]) -> None:
+        index = next_frame[0]
+        if index >= len(self.frames):
+            appsrc.emit("end-of-stream")
+            return
+        start, end = self.frames[index]
+        buffer = Gst.Buffer.new_wrapped(self.data[start:end])
+        buffer.pts = index * self.duration
+        buffer.duration = self.duration
+        next_frame[0] = index + 1
+        appsrc.emit("push-buffer", buffer)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True, help="TCP port; 0 for any free one")
+    parser.add_argument("--clip", type=Path, required=True, help="raw concatenated JPEG")
+    parser.add_argument("--fps", type=float, required=True)
+    parser.add_argument("--mount", default=DEFAULT_MOUNT)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="gst_rtsp_server: %(message)s",
+    )
+    if args.fps <= 0:
+        parser.error(f"--fps {args.fps}: must be positive")
+    if not args.mount.startswith("/"):
+        parser.error(f"--mount {args.mount!r}: must start with /")
+    try:
+        data = args.clip.read_bytes()
+        frames, size = jpeg_frames(data)
+    except (OSError, ValueError) as e:
+        parser.error(f"{args.clip}: {e}")
+    logger.info("%s: %d frames of %dx%d at %s fps", args.clip, len(frames), *size, args.fps)
+
+    Gst.init(None)
+    clip = ClipFactory(data, frames, size, args.fps)
+    server = GstRtspServer.RTSPServer()
+    server.set_address(HOST)
+    server.set_service(str(args.port))
+    server.get_mount_points().add_factory(args.mount, clip.factory)
+    if server.attach(None) == 0:
+        logger.error("cannot listen on %s:%d", HOST, args.port)
+        return 1
+
+    loop = GLib.MainLoop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
+    # The parent waits for this line: it is the script's interface, not a log message.
+    print(f"READY rtsp://{HOST}:{server.get_bound_port()}{args.mount}", flush=True)
+    loop.run()
+    logger.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
