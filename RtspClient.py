@@ -203,6 +203,9 @@ class RtspClient:
             headers["Range"] = f"npt={start:.3f}-"
         self._request(PLAY, self.base_url, **headers)
         self.played_at = time.monotonic()
+        self.ended.clear()  # after the end of the file, PLAY starts it again: a new end to come
+        if self.rtcp is not None:
+            self.rtcp.peer_left = False
         if self.receiver is not None:
             self.receiver.reception.resume()  # a pause is not jitter
 

@@ -32,6 +32,7 @@ LAB_REQUEST_QUIET = 0.2  # seconds of silence after which a request without its 
 PORT_PAIR_ATTEMPTS = 64  # ephemeral ports are even half the time; the next one is usually free
 RTCP_POLL = 0.5  # the RTCP thread looks up this often to notice the session ending
 MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
+EOF_BYE_DELAY = 0.1  # seconds between the last frame and the BYE, at least a frame's time
 
 
 def bind_port_pair(host: str) -> tuple[socket.socket, socket.socket]:
@@ -186,7 +187,10 @@ class ServerWorker:
                 frame = media.nextFrame()
                 if not frame:
                     log.info("session %s: end of %s", session.session_id, session.path.name)
-                    self.sendRtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, "end of file"))
+                    # BYE a moment after the last packet: a receiver reading RTP and RTCP
+                    # from two sockets (ffmpeg) would otherwise stop before the last frame.
+                    if not self._stop_stream.wait(max(pacer.interval, EOF_BYE_DELAY)):
+                        self.sendRtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, "end of file"))
                     return
                 try:
                     packets = sender.packetize(frame)

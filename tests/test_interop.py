@@ -1,0 +1,138 @@
+"""Real players and a real server as peers and judges: ffmpeg and GStreamer play our server,
+and our client plays GStreamer's gst-rtsp-server — every frame, decoded pixel-identical."""
+
+import io
+import shutil
+import subprocess
+import sys
+
+import pytest
+from gst import gst_available, gst_rtsp_server
+from PIL import Image
+
+from conftest import ROOT, free_port, running_server
+from MakeVideo import make_clip
+from VideoStream import VideoStream
+
+FPS = 20
+FRAMES = 20
+
+needs_ffmpeg = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="needs ffmpeg (apt install ffmpeg)"
+)
+needs_gst_launch = pytest.mark.skipif(
+    shutil.which("gst-launch-1.0") is None,
+    reason="needs gst-launch-1.0 (apt install gstreamer1.0-tools gstreamer1.0-plugins-good "
+    "gstreamer1.0-plugins-bad gstreamer1.0-rtsp)",
+)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("interop")
+    for name, size, frames in [("hd.mjpeg", (1280, 720), FRAMES), ("fhd.mjpeg", (1920, 1080),
+                               FRAMES), ("uhd.mjpeg", (3840, 2160), 6)]:  # fmt: skip
+        make_clip(folder / name, *size, frames, fmt="mjpeg")
+    return folder
+
+
+def pixels(jpeg: bytes) -> bytes:
+    return Image.open(io.BytesIO(jpeg)).convert("RGB").tobytes()
+
+
+def source_pixels(path):
+    with VideoStream(path) as video:
+        return [pixels(video.frame(i)) for i in range(video.frame_count)]
+
+
+def ffmpeg_frame_md5s(*args, timeout=60):
+    """ffmpeg's decoded frames as MD5s (-f framemd5), and whatever it said on stderr."""
+    done = subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", *args, "-f", "framemd5", "-"],
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    md5s = [line.rsplit(",", 1)[1].strip() for line in done.stdout.splitlines()
+            if line and not line.startswith("#")]  # fmt: skip
+    return md5s, done.stderr.strip(), done.returncode
+
+
+# -- ffmpeg plays our server ------------------------------------------------------------
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("clip", ["hd.mjpeg", "fhd.mjpeg"])
+def test_ffmpeg_decodes_every_frame_from_our_server(clips, clip, transport):
+    reference, _, _ = ffmpeg_frame_md5s("-i", str(clips / clip))  # ffmpeg reading the file
+    assert len(reference) == FRAMES
+    with running_server(clips, fps=FPS) as server:
+        url = f"rtsp://127.0.0.1:{server.port}/{clip}"
+        got, errors, code = ffmpeg_frame_md5s("-rtsp_transport", transport, "-i", url)
+    assert errors == "" and code == 0
+    assert got == reference  # every frame, decoded to the same pixels
+
+
+@needs_ffmpeg
+def test_ffmpeg_seeking_lands_on_the_right_frame(clips):
+    reference, _, _ = ffmpeg_frame_md5s("-i", str(clips / "hd.mjpeg"))
+    with running_server(clips, fps=FPS) as server:
+        url = f"rtsp://127.0.0.1:{server.port}/hd.mjpeg"
+        got, errors, code = ffmpeg_frame_md5s("-rtsp_transport", "tcp", "-ss", "0.5", "-i", url)
+    assert errors == "" and code == 0
+    assert got == reference[10:]  # 0.5 s at 20 fps: from frame 10 on
+
+
+# -- GStreamer plays our server ---------------------------------------------------------
+
+
+@needs_gst_launch
+@pytest.mark.parametrize("clip", ["hd.mjpeg", "uhd.mjpeg"])
+def test_gstreamer_receives_every_frame_from_our_server(clips, clip, tmp_path):
+    with running_server(clips, fps=FPS) as server:
+        url = f"rtsp://127.0.0.1:{server.port}/{clip}"
+        done = subprocess.run(
+            ["gst-launch-1.0", "-q", "rtspsrc", f"location={url}", "protocols=tcp", "!",
+             "rtpjpegdepay", "!", "tee", "name=t", "t.", "!", "queue", "!", "jpegdec", "!",
+             "fakesink", "t.", "!", "queue", "!", "multifilesink",
+             f"location={tmp_path}/frame%05d.jpg"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    received = [pixels(p.read_bytes()) for p in sorted(tmp_path.glob("frame*.jpg"))]
+    assert received == source_pixels(clips / clip)  # 4K too: the SDP's x-dimensions
+
+
+# -- our client plays GStreamer's server, and ours --------------------------------------
+
+
+def headless(url, out, *extra):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1",
+         url.split(":")[2].split("/")[0], str(free_port()), url, "--headless", "--save",
+         str(out), "--idle", "2", *extra],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def saved_pixels(path):
+    return source_pixels(path) if path.stat().st_size else []
+
+
+@pytest.mark.skipif(gst_available() is not None, reason=str(gst_available()))
+@pytest.mark.parametrize("clip", ["hd.mjpeg", "uhd.mjpeg"])
+def test_our_client_plays_gstreamers_rtsp_server(clips, clip, tmp_path):
+    out = tmp_path / "saved.mjpeg"
+    with gst_rtsp_server(clips / clip, FPS) as url:
+        headless(url, out)
+    assert saved_pixels(out) == source_pixels(clips / clip)
+
+
+@pytest.mark.parametrize("mode", [[], ["--tcp"]], ids=["udp", "tcp"])
+def test_our_client_and_server_in_standard_rtsp_are_pixel_identical(clips, mode, tmp_path):
+    out = tmp_path / "saved.mjpeg"
+    with running_server(clips, fps=FPS) as server:
+        url = f"rtsp://127.0.0.1:{server.port}/uhd.mjpeg"
+        headless(url, out, *mode)
+    assert saved_pixels(out) == source_pixels(clips / "uhd.mjpeg")  # headers rebuilt
