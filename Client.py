@@ -41,6 +41,7 @@ IDLE_END = 2.0  # seconds without a packet that mean the stream has ended
 PLAYOUT_POLL = 0.005  # the playout thread's nap while nothing is due
 FPS_WINDOW = 1.0  # seconds over which the display rate is measured
 INITIAL_PICTURE = (768, 432)
+SEEK_STEP = 2.0  # seconds the arrow keys move the seek bar
 
 
 class Client:
@@ -60,6 +61,8 @@ class Client:
         self.frameNbr = 0  # frames shown in this session
         self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
         self._ready: Image.Image | None = None  # the hand-over slot
+        self._skip_until: int | None = None  # after a seek: the first RTP timestamp to show
+        self._shown_timestamp: int | None = None  # of the newest picture: the seek bar's
         self._ready_lock = threading.Lock()
         self._photo: ImageTk.PhotoImage | None = None
         self._shown_at: deque[float] = deque()  # display times in the last FPS_WINDOW
@@ -96,8 +99,17 @@ class Client:
         self.master.bind("q", lambda _event: self.handler())
         self.status = tk.Label(self.master, anchor="w", font="TkFixedFont")
         self.status.grid(row=2, column=0, columnspan=4, sticky="we", padx=4, pady=(0, 4))
+        # The seek bar: standard RTSP only, where DESCRIBE gives the range (shown at SETUP).
+        self.position = tk.DoubleVar(value=0.0)
+        self.seekbar = tk.Scale(self.master, orient="horizontal", showvalue=False,
+                                variable=self.position, resolution=0.05, from_=0, to=1)  # fmt: skip
+        self.seekbar.bind("<ButtonPress-1>", lambda _event: setattr(self, "_dragging", True))
+        self.seekbar.bind("<ButtonRelease-1>", lambda _event: self.seek(self.position.get()))
+        self.master.bind("<Left>", lambda _event: self.seek(self.position.get() - SEEK_STEP))
+        self.master.bind("<Right>", lambda _event: self.seek(self.position.get() + SEEK_STEP))
+        self._dragging = False
         self.panel = StatsPanel(self.master)
-        self.panel.grid(row=0, column=4, rowspan=3, sticky="n")
+        self.panel.grid(row=0, column=4, rowspan=4, sticky="n")
         self.master.columnconfigure(tuple(range(4)), weight=1)  # the panel keeps its width
         self.master.rowconfigure(0, weight=1)
         # A Label sized in pixels only while it holds an image; start with a black one.
@@ -109,6 +121,29 @@ class Client:
         if self._allowed(SETUP) and self._try(self.rtsp.setup):
             self.buffer.clear()
             self.frameNbr = 0
+            self._first_shown = None
+            duration = self.rtsp.duration
+            if duration:
+                self.seekbar.configure(to=duration)
+                self.position.set(0.0)
+                self.seekbar.grid(row=3, column=0, columnspan=4, sticky="we", padx=4)
+        self._refresh_buttons()
+
+    def seek(self, seconds: float) -> None:
+        """Play from `seconds`: PLAY with a Range; the cache starts again from there."""
+        self._dragging = False
+        duration = self.rtsp.duration
+        if not duration or self.rtsp.state is State.INIT:
+            return
+        seconds = min(max(0.0, seconds), duration - 1 / (self.rtsp.fps or 20))
+        if self.rtsp.state is State.PLAYING and not self._try(self.rtsp.pause):
+            return
+        self.buffer.clear()
+        self._skip_until = None
+        if self._try(lambda: self.rtsp.play(seconds)):
+            # Frames sent before the seek may still be on their way: show none of them.
+            self._skip_until = self.rtsp.play_rtptime
+            self.position.set(seconds)
             self._first_shown = None
         self._refresh_buttons()
 
@@ -199,7 +234,13 @@ class Client:
     # -- frames: RTP thread -> cache -> playout thread -> Tk -----------------------------
 
     def _on_frame(self, frame: bytes, timestamp: int) -> None:
-        self.buffer.push(frame, timestamp, time.monotonic())  # RTP thread: no Tk here
+        """RTP thread: into the cache (no Tk here), unless it is from before a seek."""
+        first = self._skip_until
+        if first is not None:
+            if (timestamp - first) % 2**32 >= 2**31:
+                return  # earlier than the PLAY's RTP-Info: sent before the seek
+            self._skip_until = None
+        self.buffer.push(frame, timestamp, time.monotonic())
 
     def _play_out(self) -> None:
         """Pop each frame at its time and decode it at the window's size; never touches Tk."""
@@ -221,6 +262,7 @@ class Client:
                 continue
             with self._ready_lock:
                 self._ready = picture
+                self._shown_timestamp = item[1]
 
     def updateMovie(self) -> None:
         """Tk thread: show the newest decoded picture, if there is one."""
@@ -273,8 +315,18 @@ class Client:
             self._error("the server closed the connection")
         self._refresh_buttons()
         self.status.configure(text=self._status_text())
+        self._update_seekbar()
         self._update_panel(now)
         self.master.after(STATUS_MS, self._tick)
+
+    def _update_seekbar(self) -> None:
+        """Where the picture is: the PLAY's start plus the RTP time since."""
+        rtsp, shown = self.rtsp, self._shown_timestamp
+        if self._dragging or not rtsp.duration or shown is None or rtsp.play_rtptime is None:
+            return
+        elapsed = ((shown - rtsp.play_rtptime) % 2**32) / 90_000
+        if elapsed < 2**31 / 90_000:
+            self.position.set(min(rtsp.duration, rtsp.play_position + elapsed))
 
     def _update_panel(self, now: float) -> None:
         stats = self.rtsp.summary()

@@ -133,6 +133,8 @@ class RtspClient:
         self.first_packet_at: float | None = None  # time.monotonic() of RTP arrivals
         self.last_packet_at: float | None = None
         self.played_at: float | None = None
+        self.play_position = 0.0  # seconds into the stream where the last PLAY started
+        self.play_rtptime: int | None = None  # and the RTP timestamp it started at
         self.rtcp: ReceiverRtcp | None = None
         self.ended = threading.Event()  # the server said BYE
         self._rtsp: socket.socket | None = None
@@ -201,7 +203,9 @@ class RtspClient:
         headers = {"Session": self.session_id}
         if start is not None:
             headers["Range"] = f"npt={start:.3f}-"
-        self._request(PLAY, self.base_url, **headers)
+        reply = self._request(PLAY, self.base_url, **headers)
+        self.play_position = self._npt_start(reply.headers.get("Range")) or start or 0.0
+        self.play_rtptime = self._rtptime(reply.headers.get("RTP-Info"))
         self.played_at = time.monotonic()
         self.ended.clear()  # after the end of the file, PLAY starts it again: a new end to come
         if self.rtcp is not None:
@@ -244,6 +248,26 @@ class RtspClient:
         self.base_url = resolve_control(base, sdp.control or "*").rstrip("/") or self.url
         self.sdp = sdp
         return sdp
+
+    @staticmethod
+    def _npt_start(value: str | None) -> float | None:
+        """X of a reply's `Range: npt=X-`; None when absent or not npt."""
+        if not value or not value.strip().lower().startswith("npt="):
+            return None
+        try:
+            return float(value.strip()[4:].split("-", 1)[0])
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _rtptime(value: str | None) -> int | None:
+        """The rtptime of a reply's RTP-Info: the timestamp of the first packet after PLAY."""
+        for part in (value or "").split(","):
+            for parameter in part.split(";"):
+                name, _, number = parameter.strip().partition("=")
+                if name.lower() == "rtptime" and number.isdigit():
+                    return int(number)
+        return None
 
     @property
     def duration(self) -> float | None:

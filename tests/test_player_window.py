@@ -179,10 +179,10 @@ def test_at_the_servers_bye_it_plays_out_the_cache_and_is_ready_again(display, t
         try:
             player.key("p")  # 12 frames < the 30 of prefill: the BYE starts the playout
             wait_for(lambda: session_state(server) is State.PLAYING)
-            time.sleep(12 / 20 + 1.0)
+            time.sleep(12 / 20 + 2.0)  # stream, BYE, play out, READY: each tick is 0.25 s
             ended = player.screenshot(tmp_path / "ended.png")
             player.key("p")  # READY again: Play starts the video from the beginning
-            time.sleep(12 / 20 + 1.0)
+            time.sleep(12 / 20 + 2.0)  # stream, BYE, play out, READY: each tick is 0.25 s
         finally:
             code, out, err = player.quit()
     assert code == 0, err
@@ -190,3 +190,28 @@ def test_at_the_servers_bye_it_plays_out_the_cache_and_is_ready_again(display, t
     assert summary["state"] == "READY"
     assert summary["shown"] == 24 and summary["dropped_frames"] == 0  # twice the whole clip
     assert max(ImageStat.Stat(ended.crop((0, 0, ended.width, ended.height - 60))).stddev) > 20
+
+
+def test_standard_rtsp_with_the_seek_bar(display, tmp_path):
+    with running_server(ROOT) as server:
+        url = f"rtsp://127.0.0.1:{server.port}/movie.Mjpeg"  # 200 frames: 10 s at 20 fps
+        player = Player(display, server.port, "--buffer", "5", video=url)
+        try:
+            player.key("p")
+            wait_for(lambda: session_state(server) is State.PLAYING)
+            session = server.active_workers()[0].session
+            assert session.standard  # DESCRIBE, RTP/AVP, RFC 2435
+            time.sleep(1.0)
+            before = session.media.frameNbr()
+            player.key("Right")  # +2 s: PAUSE, then PLAY with Range
+            player.key("Right")
+            wait_for(lambda: session.media.frameNbr() >= before + 60)  # ~4 s further on
+            time.sleep(1.0)
+            shot = player.screenshot(tmp_path / "seek.png")
+        finally:
+            code, out, err = player.quit()
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["state"] == "PLAYING" and summary["late"] == 0
+    assert summary["dropped_frames"] == 0 and summary["shown"] > 20
+    assert max(ImageStat.Stat(shot.crop((0, 0, shot.width // 2, shot.height // 2))).stddev) > 20
