@@ -53,13 +53,12 @@ def run_headless(args: argparse.Namespace) -> int:
                 break
             if time.monotonic() - (client.last_packet_at or played_at) > args.idle:
                 break  # no BYE (the lab's server sends none): silence is the end
-        client.stop_receiving()
-        if not done.is_set():
-            client.receiver.flush()  # the stream ended with a frame incomplete: dropped
         try:
-            client.teardown()
+            client.teardown()  # with the last RR and a BYE, then the sockets close
         except ClientError as exc:  # the session ran; the server may be gone by now
             log.warning("TEARDOWN failed: %s", exc)
+        if not done.is_set():
+            client.receiver.flush()  # the stream ended with a frame incomplete: dropped
     except ClientError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -67,6 +67,7 @@ class ServerWorker:
         )
         self._streamer: threading.Thread | None = None
         self._stop_stream = threading.Event()
+        self._at_end = False  # the streamer has sent the last frame
         self.rtcp: SenderRtcp | None = None  # from SETUP to TEARDOWN
         self._rtcp_thread: threading.Thread | None = None
         self._rtcp_lock = threading.Lock()  # reports go out from three threads
@@ -153,7 +154,10 @@ class ServerWorker:
     def startStream(self) -> None:
         """Start streaming, unless it already runs (PLAY while playing changes nothing)."""
         if self._streamer is not None and self._streamer.is_alive():
-            return
+            if not self._at_end:
+                return
+            self.stopStream()  # past the last frame, about to say BYE: start again instead
+        self._at_end = False
         self._stop_stream.clear()
         self._streamer = threading.Thread(
             target=self.sendRtp, name=f"rtp-{self.session.session_id}", daemon=True
@@ -186,6 +190,7 @@ class ServerWorker:
             while not self._stop_stream.is_set():
                 frame = media.nextFrame()
                 if not frame:
+                    self._at_end = True
                     log.info("session %s: end of %s", session.session_id, session.path.name)
                     # BYE a moment after the last packet: a receiver reading RTP and RTCP
                     # from two sockets (ffmpeg) would otherwise stop before the last frame.
@@ -239,7 +244,19 @@ class ServerWorker:
         self._stop_rtcp.set()
         if self._rtcp_thread is not None:
             self._rtcp_thread.join()
+        self._read_waiting_rtcp()  # the client's last RR and BYE, sent just before TEARDOWN
         self.rtcp = self._rtcp_thread = None
+
+    def _read_waiting_rtcp(self) -> None:
+        while True:
+            try:
+                datagram, (source_ip, _port) = self.rtcp_socket.recvfrom(
+                    MAX_RTCP_DATAGRAM, socket.MSG_DONTWAIT
+                )
+            except OSError:
+                return
+            if source_ip == self.session.client_ip:
+                self.receiveRtcp(datagram)
 
     def sendRtcp(self, build) -> None:
         """Build a compound packet with `build(rtcp, now, wall)` and send it to the client."""
