@@ -18,6 +18,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+
 from gst import (
     GST_PYTHON,
     READY_TIMEOUT,
@@ -26,7 +27,6 @@ from gst import (
     gst_available,
     gst_rtsp_server,
 )
-
 from MakeVideo import make_clip
 
 FRAMES = 20

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from gst import gst_available, gst_rtsp_server
 from PIL import Image
 
 from conftest import ROOT, free_port, running_server
+from gst import gst_available, gst_rtsp_server
 from MakeVideo import make_clip
 from VideoStream import VideoStream
 

@@ -18,10 +18,10 @@ import threading
 import time
 
 import pytest
-from relay import LOOPBACK, LossyRelay, free_port_pair
 
 from conftest import client_command, frame_hashes, running_server
 from MakeVideo import make_clip
+from relay import LOOPBACK, LossyRelay, free_port_pair
 from RtcpPacket import ReceiverReport, SourceDescription, encode_compound
 from RtspClient import RtspClient
 from RtspSession import State
