@@ -96,6 +96,13 @@ def positive(text: str) -> float:
     return value
 
 
+def non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="RTSP server streaming MJPEG as RTP over UDP.")
     parser.add_argument("rtsp_port", type=int, help="TCP port for RTSP (the lab uses 1025+)")
@@ -109,7 +116,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"largest RTP packet sent, in bytes ({DEFAULT_MAX_PACKET})",
     )  # fmt: skip
     parser.add_argument(
-        "--burst", type=int, default=BURST_PACKETS, metavar="N",
+        "--burst", type=non_negative, default=BURST_PACKETS, metavar="N",
         help=f"packets sent back to back, the bursts spread over the frame interval "
         f"({BURST_PACKETS}; 0: each frame at once, as the lab does)",
     )  # fmt: skip
@@ -130,9 +137,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.root.is_dir():
         print(f"error: --root {args.root} is not a folder", file=sys.stderr)
-        return 2
-    if args.burst < 0:
-        print("error: --burst must be 0 or more", file=sys.stderr)
         return 2
     config = StreamConfig(args.root.resolve(), args.fps, args.mtu, args.burst,
                           args.rtcp_reduced_minimum)  # fmt: skip

@@ -22,32 +22,21 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ServerWorker import bind_port_pair
+
 LOOPBACK = "127.0.0.1"
 SEQ_MOD = 1 << 16
 MAX_DATAGRAM = 65_535
 RCVBUF_BYTES = 8 * 1024 * 1024  # a burst of a frame's packets must not overflow the relay
 POLL = 0.02  # seconds: how often the thread looks up, and the idle time that frees a held packet
 DRAIN_LIMIT = 10_000  # datagrams read per wake-up, a bound on the inner loop
-PAIR_ATTEMPTS = 64
 SEQ_FIELD = slice(2, 4)  # RTP header bytes (RFC 3550 §5.1); our server sends nothing shorter
 TIMESTAMP_FIELD = slice(4, 8)
 
 
 def bind_pair(host: str = LOOPBACK) -> tuple[socket.socket, socket.socket]:
-    """Two UDP sockets on ports P and P+1 (RTP and RTCP, RFC 3550 §11)."""
-    for _ in range(PAIR_ATTEMPTS):
-        low = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        low.bind((host, 0))
-        port = low.getsockname()[1]
-        if port < SEQ_MOD - 1:
-            high = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                high.bind((host, port + 1))
-                return low, high
-            except OSError:
-                high.close()
-        low.close()
-    raise OSError("no free pair of UDP ports")
+    """Two UDP sockets on ports P and P+1 (RTP and RTCP, RFC 3550 §11): the server's own."""
+    return bind_port_pair(host)
 
 
 def free_port_pair() -> int:
