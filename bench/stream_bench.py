@@ -59,7 +59,8 @@ def clip_for(preset: str, frames: int) -> Path:
     return path
 
 
-def stream(clip: Path, fps: float, mtu: int, burst: int, rcvbuf: int) -> dict:
+def stream(clip: Path, fps: float, mtu: int, burst: int, rcvbuf: int, mode: str) -> dict:
+    """One session; `mode` is "lab" (the lab's dialect), "udp" or "tcp" (standard RTSP)."""
     port = free_port(socket.SOCK_STREAM)
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(clip.parent),
@@ -72,8 +73,9 @@ def stream(clip: Path, fps: float, mtu: int, burst: int, rcvbuf: int) -> dict:
             sent = video.frame_count
         client = subprocess.run(
             [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", str(port),
-             str(free_port(socket.SOCK_DGRAM)), clip.name, "--headless", "-v",
-             "--rcvbuf", str(rcvbuf)],
+             str(free_port(socket.SOCK_DGRAM)),
+             clip.name if mode == "lab" else f"rtsp://127.0.0.1:{port}/{clip.name}",
+             "--headless", "-v", "--rcvbuf", str(rcvbuf), *(["--tcp"] if mode == "tcp" else [])],
             capture_output=True, text=True, timeout=sent / fps + 60,
         )  # fmt: skip
     finally:
@@ -84,7 +86,7 @@ def stream(clip: Path, fps: float, mtu: int, burst: int, rcvbuf: int) -> dict:
     result = json.loads(client.stdout)
     result["sent"] = sent
     rcvbuf = [line for line in client.stderr.splitlines() if "receive buffer" in line]
-    result["rcvbuf"] = rcvbuf[0].rsplit(" ", 1)[-1] if rcvbuf else "?"
+    result["rcvbuf"] = rcvbuf[0].rsplit(" ", 1)[-1] if rcvbuf else "-"  # TCP: no UDP socket
     return result
 
 
@@ -94,6 +96,13 @@ def main() -> int:
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--mtu", type=int, default=1400)
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["lab"],
+        choices=["lab", "udp", "tcp"],
+        help="the lab's dialect, or standard RTSP (RFC 2435) over UDP or interleaved TCP",
+    )
     parser.add_argument(
         "--burst", type=int, nargs="+", default=[BURST_PACKETS], metavar="N",
         help=f"server's packets per burst; 0: each frame at once ({BURST_PACKETS})",
@@ -106,15 +115,16 @@ def main() -> int:
 
     frames = round(args.fps * args.seconds)
     clips = {preset: clip_for(preset, frames) for preset in args.sizes}
-    columns = "clip fps sent recv dropped packets lost Mbit/s seconds fps_got burst rcvbuf"
-    widths = (7, 4, 5, 5, 7, 8, 5, 7, 7, 7, 5, 8)
+    columns = "clip mode fps sent recv dropped packets lost Mbit/s seconds fps_got burst rcvbuf"
+    widths = (7, 4, 4, 5, 5, 7, 8, 5, 7, 7, 7, 5, 8)
     print(" ".join(f"{name:>{w}}" for name, w in zip(columns.split(), widths, strict=True)))
-    runs = itertools.product(clips.items(), args.burst, args.rcvbuf)
-    for (preset, clip), burst, rcvbuf in runs:
-        r = stream(clip, args.fps, args.mtu, burst, rcvbuf)
+    runs = itertools.product(clips.items(), args.modes, args.burst, args.rcvbuf)
+    for (preset, clip), mode, burst, rcvbuf in runs:
+        r = stream(clip, args.fps, args.mtu, burst, rcvbuf, mode)
         seconds = r["seconds"] or float("nan")
         print(
-            f"{preset:>7} {args.fps:>4g} {r['sent']:>5} {r['frames']:>5} {r['dropped_frames']:>7} "
+            f"{preset:>7} {mode:>4} {args.fps:>4g} {r['sent']:>5} {r['frames']:>5} "
+            f"{r['dropped_frames']:>7} "
             f"{r['packets']:>8} {r['lost_packets']:>5} {r['bytes'] * 8 / seconds / 1e6:>7.1f} "
             f"{seconds:>7.2f} "
             f"{(r['frames'] - 1) / seconds:>7.2f} {burst:>5} {r['rcvbuf']:>8}",
