@@ -113,6 +113,7 @@ class StreamConfig:
     max_packet: int = 1400
     burst: int = BURST_PACKETS  # packets sent back to back; 0: each frame at once
     rtcp_reduced_minimum: bool = False  # RFC 3550 §6.2's 360/kbps minimum instead of 5 s
+    session_timeout: int = SESSION_TIMEOUT  # seconds a standard session lives unheard
 
 
 class RtspSession:
@@ -260,7 +261,7 @@ class RtspSession:
             self.rtcp_destination = (self.client_ip, rtcp_port or rtp_port + 1)
             reply.client_port = transport.client_port
             reply.server_port = (self.server_rtp_port, self.server_rtp_port + 1)
-        self.timeout = SESSION_TIMEOUT if standard else None
+        self.timeout = self.config.session_timeout if standard else None
         self.state = State.READY
         log.info(
             "session %s: %s (%d frames, %s) %s to %s", self.session_id, path.name,
