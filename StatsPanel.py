@@ -126,5 +126,5 @@ class StatsPanel(tk.Frame):
                 coords += [(start + i) * step, height - 4 - value * (height - 8)]
             canvas.create_line(*coords, fill=colour, width=2, tags="line")
         self.plot_note.configure(
-            text=f"last {len(points)} s; top {top_rate:.0f} kbit/s, {100 * top_loss:.0f}% loss"
+            text=f"last {len(points)} s; tops: {top_rate:.0f} kbit/s, {100 * top_loss:.0f}% loss"
         )
