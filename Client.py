@@ -27,7 +27,7 @@ from tkinter import messagebox
 
 from PIL import Image, ImageTk
 
-from FrameBuffer import DEFAULT_PREFILL, FrameBuffer, Playback
+from FrameBuffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
 from FrameDecoder import decode
 from RtspClient import ClientError, RtspClient
 from RtspSession import PAUSE, PLAY, SETUP, TEARDOWN, State
@@ -41,7 +41,9 @@ IDLE_END = 2.0  # seconds without a packet that mean the stream has ended
 PLAYOUT_POLL = 0.005  # the playout thread's nap while nothing is due
 FPS_WINDOW = 1.0  # seconds over which the display rate is measured
 INITIAL_PICTURE = (768, 432)
+DEFAULT_FPS = 20  # the lab's, when the SDP gives no frame rate
 SEEK_STEP = 2.0  # seconds the arrow keys move the seek bar
+SKIP_ALL = -1  # _skip_until while a seek's PLAY is on its way: no frame is shown
 
 
 class Client:
@@ -57,7 +59,7 @@ class Client:
                                rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
                                tcp=tcp)  # fmt: skip
         self.trend = Trend()
-        self.buffer = FrameBuffer(prefill)
+        self.buffer = FrameBuffer(prefill, max_frames=max(DEFAULT_MAX_FRAMES, 2 * prefill))
         self.frameNbr = 0  # frames shown in this session
         self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
         self._ready: Image.Image | None = None  # the hand-over slot
@@ -135,16 +137,20 @@ class Client:
         duration = self.rtsp.duration
         if not duration or self.rtsp.state is State.INIT:
             return
-        seconds = min(max(0.0, seconds), duration - 1 / (self.rtsp.fps or 20))
+        last_frame = duration - 1 / (self.rtsp.fps or DEFAULT_FPS)  # the last frame's start
+        seconds = min(max(0.0, seconds), last_frame)
         if self.rtsp.state is State.PLAYING and not self._try(self.rtsp.pause):
             return
+        # Frames sent before the seek may still be on their way: show none of them — none at
+        # all until the PLAY's reply says (RTP-Info) where the new ones start.
+        self._skip_until = SKIP_ALL
         self.buffer.clear()
-        self._skip_until = None
         if self._try(lambda: self.rtsp.play(seconds)):
-            # Frames sent before the seek may still be on their way: show none of them.
             self._skip_until = self.rtsp.play_rtptime
             self.position.set(seconds)
             self._first_shown = None
+        else:
+            self._skip_until = None
         self._refresh_buttons()
 
     def playMovie(self) -> None:
@@ -237,8 +243,8 @@ class Client:
         """RTP thread: into the cache (no Tk here), unless it is from before a seek."""
         first = self._skip_until
         if first is not None:
-            if (timestamp - first) % 2**32 >= 2**31:
-                return  # earlier than the PLAY's RTP-Info: sent before the seek
+            if first == SKIP_ALL or (timestamp - first) % 2**32 >= 2**31:
+                return  # sent before the seek (earlier than the PLAY's RTP-Info)
             self._skip_until = None
         self.buffer.push(frame, timestamp, time.monotonic())
 

@@ -87,6 +87,13 @@ def run_player(args: argparse.Namespace) -> int:
     return 0
 
 
+def at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="RTSP/RTP MJPEG client (the lab's player).")
     parser.add_argument("server_host", help="the RTSP server's address")
@@ -107,7 +114,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--headless", action="store_true", help="no window; print JSON stats")
     parser.add_argument(
-        "--buffer", type=int, default=DEFAULT_PREFILL, metavar="N",
+        "--buffer", type=at_least_one, default=DEFAULT_PREFILL, metavar="N",
         help=f"player: frames to pre-buffer before playing ({DEFAULT_PREFILL})",
     )  # fmt: skip
     parser.add_argument("--geometry", metavar="WxH", help="player: initial window size")

@@ -20,7 +20,7 @@ from pathlib import Path
 from ClientLauncher import parse_args as client_args
 from ClientLauncher import run_headless, run_player
 from RtspSession import StreamConfig
-from Server import Server
+from Server import Server, positive
 
 ROOT = Path(__file__).resolve().parent
 
@@ -34,7 +34,7 @@ def free_udp_port() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Server and client on a sample video.")
     parser.add_argument("--video", default="movie.Mjpeg", help="file in video/ (movie.Mjpeg)")
-    parser.add_argument("--fps", type=float, default=20.0, help="frames per second (20)")
+    parser.add_argument("--fps", type=positive, default=20.0, help="frames per second (20)")
     parser.add_argument("--headless", action="store_true", help="no window: print JSON stats")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     args = parser.parse_args(argv)

@@ -966,11 +966,16 @@ class JpegDepacketizer:
         for other_ts, other in list(self._frames.items()):
             if other.max_seq < frame.min_seq:
                 self._drop(other_ts, "a later frame completed first")
-        self.stats.frames += 1
         jpeg_type, _q, _w, _h, restart_interval = frame.key
-        parts = [
-            make_headers(jpeg_type, frame.width, frame.height, frame.qtables, restart_interval)
-        ]
+        try:
+            headers = make_headers(
+                jpeg_type, frame.width, frame.height, frame.qtables, restart_interval
+            )
+        except ValueError as exc:  # e.g. a size from the SDP no JPEG can have
+            self._count_drop(timestamp, f"cannot rebuild its headers: {exc}")
+            return None
+        self.stats.frames += 1
+        parts = [headers]
         parts += [frame.parts[offset][1] for offset in frame.offsets]
         if not parts[-1].endswith(EOI_BYTES):  # a few senders leave EOI in the scan
             parts.append(EOI_BYTES)

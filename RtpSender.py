@@ -55,7 +55,7 @@ class RtpSender:
         )
         self.frames_sent = 0  # the media clock: frame k has timestamp origin + k/fps
         self.packets_sent = 0
-        self.octets_sent = 0  # payload octets, as RFC 3550 §6.4.1 counts them for SR
+        self.octets_sent = 0  # payload octets (headers not counted), as SR reports them
         self._clock: tuple[float, int] | None = None  # (when, timestamp) of the last frame
 
     def timestamp(self, frame_index: int) -> int:
@@ -71,6 +71,14 @@ class RtpSender:
             return self.timestamp(self.frames_sent)
         due, timestamp = self._clock
         return (timestamp + round((now - due) * RTP_CLOCK_RATE)) % TIMESTAMP_MOD
+
+    def skip_frame(self) -> None:
+        """A frame not sent (one RFC 2435 cannot carry): its time passes all the same."""
+        self.frames_sent += 1
+
+    def pause(self) -> None:
+        """The stream stopped: the RTP clock stops with it, and SR reports that."""
+        self._clock = None
 
     def mark_due(self, due: float) -> None:
         """The last frame packetized goes out at `due` (monotonic s): the RTP clock's anchor."""
@@ -92,5 +100,5 @@ class RtpSender:
             self.next_seq = (self.next_seq + 1) % SEQ_MOD
         self.frames_sent += 1
         self.packets_sent += len(packets)
-        self.octets_sent += len(frame)
+        self.octets_sent += sum(map(len, payloads))
         return packets

@@ -190,6 +190,8 @@ class RtspClient:
         self.ended.clear()
         self._closing.clear()
         self._interleaved = interleaved
+        while not self._replies.empty():  # the end marker of an earlier TCP session
+            self._replies.get_nowait()
         target = self._listen_interleaved if interleaved else self.listenRtp
         self._listener = threading.Thread(target=target, name="rtp-listen", daemon=True)
         self._listener.start()
@@ -203,6 +205,8 @@ class RtspClient:
         headers = {"Session": self.session_id}
         if start is not None:
             headers["Range"] = f"npt={start:.3f}-"
+        if self.receiver is not None:
+            self.receiver.reception.resume()  # a pause is not jitter
         reply = self._request(PLAY, self.base_url, **headers)
         self.play_position = self._npt_start(reply.headers.get("Range")) or start or 0.0
         self.play_rtptime = self._rtptime(reply.headers.get("RTP-Info"))
@@ -210,8 +214,6 @@ class RtspClient:
         self.ended.clear()  # after the end of the file, PLAY starts it again: a new end to come
         if self.rtcp is not None:
             self.rtcp.peer_left = False
-        if self.receiver is not None:
-            self.receiver.reception.resume()  # a pause is not jitter
 
     def pause(self) -> None:
         self._check(PAUSE)
@@ -349,19 +351,16 @@ class RtspClient:
         rtp, rtcp, receiver = self._rtp, self._rtcp, self.receiver
         sockets = [rtp] if rtcp is None else [rtp, rtcp]
         while not self._closing.is_set():
+            self._report_if_due()
             try:
-                self._report_if_due()
                 readable, _, _ = select.select(sockets, [], [], RTP_POLL)
                 if rtp in readable:
                     self._drain_rtp(RTP_BATCH)
-                if rtcp in readable:
-                    datagram, (source_ip, _port) = rtcp.recvfrom(MAX_DATAGRAM)
-                    if source_ip == receiver.server_ip:
-                        self._on_rtcp(datagram)
+                report = rtcp.recvfrom(MAX_DATAGRAM) if rtcp in readable else None
             except (OSError, ValueError):
                 break  # a socket was closed
-            except Exception:
-                log.exception("error handling a datagram; skipped")
+            if report is not None and report[1][0] == receiver.server_ip:
+                self._guarded(self._on_rtcp, report[0])
 
     def _listen_interleaved(self) -> None:
         """Read the RTSP connection: RTP and RTCP in `$` frames, and replies (RFC 2326 §10.12)."""
@@ -386,9 +385,9 @@ class RtspClient:
                     if not isinstance(item, InterleavedFrame):
                         self._replies.put(item)
                     elif item.channel == INTERLEAVED_CHANNELS[0]:
-                        self._on_rtp(item.data, server_ip)
+                        self._guarded(self._on_rtp, item.data, server_ip)
                     elif item.channel == INTERLEAVED_CHANNELS[1]:
-                        self._on_rtcp(item.data)
+                        self._guarded(self._on_rtcp, item.data)
         except OSError:
             self._lost = True
         except Exception:
@@ -414,7 +413,16 @@ class RtspClient:
                 datagram, (source_ip, _port) = self._rtp.recvfrom(MAX_DATAGRAM)
             except BlockingIOError:
                 return
-            self._on_rtp(datagram, source_ip)
+            self._guarded(self._on_rtp, datagram, source_ip)
+
+    @staticmethod
+    def _guarded(handle, *args) -> None:
+        """One datagram's handling: whatever goes wrong with it (a callback's full disk...)
+        is logged, and the receiving thread goes on with the next."""
+        try:
+            handle(*args)
+        except Exception:
+            log.exception("error handling a datagram; skipped")
 
     def _on_rtp(self, datagram: bytes, source_ip: str) -> None:
         now = time.monotonic()

@@ -21,6 +21,7 @@ VLC and GStreamer play.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ LAB_PROFILE = "RTP/UDP"  # the lab's: the JPEG's bytes in packets
 UDP_PROFILES = ("RTP/AVP", "RTP/AVP/UDP")  # standard RTP/JPEG over UDP
 TCP_PROFILE = "RTP/AVP/TCP"  # standard RTP/JPEG interleaved on the RTSP connection
 SESSION_TIMEOUT = 60  # seconds a standard session lives without a request or RTCP
+MAX_PORT = 0xFFFF
+MAX_CHANNEL = 0xFF  # an interleaved channel is one byte (RFC 2326 §10.12)
 
 
 def next_state(state: State, method: str) -> State:
@@ -101,7 +104,7 @@ def parse_npt_start(value: str | None) -> float | None:
         seconds = float(start)
     except ValueError:
         raise RtspError(457, f"bad Range start {start!r}") from None
-    if not seconds >= 0:
+    if not 0 <= seconds < math.inf:
         raise RtspError(457, f"bad Range start {start!r}")
     return seconds
 
@@ -233,6 +236,14 @@ class RtspSession:
     def _setup(self, request: RtspRequest, cseq: int) -> RtspResponse:
         transport = self._choose_transport(request.headers.get("Transport"))
         standard = transport.protocol.upper() != LAB_PROFILE
+        interleaved = None
+        if transport.lower_transport == "TCP":
+            first, second = transport.interleaved or (0, None)
+            interleaved = (first, first + 1 if second is None else second)
+            if max(interleaved) > MAX_CHANNEL:
+                raise RtspError(461, f"interleaved channels {interleaved} past {MAX_CHANNEL}")
+        elif transport.client_port[1] is None and transport.client_port[0] >= MAX_PORT:
+            raise RtspError(461, f"no port above client_port {transport.client_port[0]} for RTCP")
         path = resolve(self.config.root, request.uri)
         media = self._open(path)
         if standard:
@@ -252,8 +263,7 @@ class RtspSession:
         self.session_id = self._make_session_id()
         reply = TransportSpec(protocol=transport.protocol, unicast=True, ssrc=self.sender.ssrc)
         if transport.lower_transport == "TCP":
-            first, second = transport.interleaved or (0, None)
-            self.interleaved = (first, second if second is not None else first + 1)
+            self.interleaved = interleaved
             reply.interleaved = self.interleaved
         else:
             rtp_port, rtcp_port = transport.client_port
@@ -289,7 +299,10 @@ class RtspSession:
         position = media.frameNbr() / fps
         # What the first packet sent will carry, so the client can map it to the range.
         rtptime = sender.timestamp(sender.frames_sent)
-        rtp_info = f"url={request.uri};seq={sender.next_seq};rtptime={rtptime}"
+        url = request.uri  # RTP-Info names the stream (RFC 2326 §12.33): its track URL
+        if self.standard and not url.rstrip("/").endswith("/" + TRACK):
+            url = url.rstrip("/") + "/" + TRACK
+        rtp_info = f"url={url};seq={sender.next_seq};rtptime={rtptime}"
         return self._ok(cseq, Range=f"npt={position:.3f}-", **{"RTP-Info": rtp_info})
 
     def _open(self, path: Path) -> VideoStream:

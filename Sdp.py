@@ -185,10 +185,15 @@ def _parse_rtpmap(value: str) -> tuple[int, RtpMap]:
     return int(match[1]), RtpMap(match[2], int(match[3]))
 
 
+MAX_SIDE = 0xFFFF  # a JPEG's SOF holds each side in 16 bits
+
+
 def _parse_x_dimensions(value: str) -> tuple[int, int]:
     match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", value)
-    if match is None or not int(match[1]) or not int(match[2]):
-        raise ValueError(f"malformed a=x-dimensions {value!r}: expected '<width>,<height>'")
+    if match is None or not 0 < int(match[1]) <= MAX_SIDE or not 0 < int(match[2]) <= MAX_SIDE:
+        raise ValueError(
+            f"malformed a=x-dimensions {value!r}: expected '<width>,<height>', each 1..{MAX_SIDE}"
+        )
     return int(match[1]), int(match[2])
 
 

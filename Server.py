@@ -1,4 +1,5 @@
-"""The RTSP server: `python Server.py <rtsp_port> [--root DIR] [--fps N] [--mtu BYTES] [-v]`.
+"""The RTSP server: `python Server.py <rtsp_port> [--root DIR] [--fps N] [--mtu BYTES] ...`
+(`--help` lists every option).
 
 It accepts RTSP connections and gives each one a `ServerWorker` thread (the lab's shape), which
 streams MJPEG files from the served root as RTP over UDP to that client.
@@ -21,6 +22,10 @@ from ServerWorker import ServerWorker
 log = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 16
+# Each connection holds a TCP socket, a UDP pair and two or three threads: cap them, so that
+# no client can exhaust the server's file descriptors.
+MAX_CONNECTIONS = 64
+ACCEPT_RETRY = 0.1  # seconds to wait after a failed accept() before the next
 
 
 class Server:
@@ -49,8 +54,18 @@ class Server:
         while not self._closed.is_set():
             try:
                 connection, address = self.listener.accept()
-            except OSError:
-                break  # the listener was closed
+            except OSError as exc:
+                if self._closed.is_set():
+                    break  # close() shut the listener
+                # Out of file descriptors (EMFILE, ENFILE) or a connection reset before it
+                # was accepted: the server goes on.
+                log.warning("accept failed: %s", exc)
+                self._closed.wait(ACCEPT_RETRY)
+                continue
+            if len(self.active_workers()) >= MAX_CONNECTIONS:
+                log.warning("refusing %s:%d: %d connections already", *address, MAX_CONNECTIONS)
+                connection.close()
+                continue
             try:
                 worker = ServerWorker(connection, address, self.config)
             except OSError as exc:

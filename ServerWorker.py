@@ -8,7 +8,8 @@ the client's reception reports. The decisions are `RtspSession`'s and `RtcpSessi
 module owns sockets and threads.
 
 Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and
-a socket error ends this session alone.
+a socket error ends this session alone. A connection with no session and no request for a
+minute is closed.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -
 
 RECV_SIZE = 4096
 LAB_REQUEST_QUIET = 0.2  # seconds of silence after which a request without its end is whole
+IDLE_CONNECTION = 60  # seconds a connection may stay without a session and without a word
 PORT_PAIR_ATTEMPTS = 64  # ephemeral ports are even half the time; the next one is usually free
-RTCP_POLL = 0.5  # the RTCP thread looks up this often to notice the session ending
+RTCP_POLL = 0.1  # the RTCP thread looks up this often to notice the session ending
 MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
 EOF_BYE_DELAY = 0.1  # seconds between the last frame and the BYE, at least a frame's time
 
@@ -82,18 +84,24 @@ class ServerWorker:
     # -- RTSP ----------------------------------------------------------------------------
 
     def recvRtspRequest(self) -> None:
-        """Read requests until the client closes the connection."""
+        """Read requests until the client closes the connection (or says nothing for long)."""
         log.info("connection from %s:%d", *self.address)
         try:
             while True:
-                # The lab's client ends a request without the empty line: once the
-                # connection is quiet with a request half-read, take it as it is.
-                self.connection.settimeout(LAB_REQUEST_QUIET if self.reader.pending else None)
-                try:
-                    data = self.connection.recv(RECV_SIZE)
-                except TimeoutError:
-                    self.handleRequests(self.reader.flush_partial())
+                # The socket's own timeout stays as it is: the streamer sends on it too (TCP
+                # interleaving). select() does the waiting.
+                readable, _, _ = select.select([self.connection], [], [], self._read_timeout())
+                if not readable:
+                    if self.reader.pending and not self.session.standard:
+                        # The lab's client ends a request without the empty line: quiet for
+                        # a moment with a request half-read, it is taken as it is.
+                        self.handleRequests(self.reader.flush_partial())
+                    elif self.session.state is State.INIT:
+                        log.info("connection from %s:%d idle for %d s: closing",
+                                 *self.address, IDLE_CONNECTION)  # fmt: skip
+                        break
                     continue
+                data = self.connection.recv(RECV_SIZE)
                 if not data:
                     break
                 self.handleRequests(self.reader.feed(data))
@@ -103,6 +111,14 @@ class ServerWorker:
             log.exception("RTSP worker for %s:%d failed", *self.address)
         finally:
             self.close()
+
+    def _read_timeout(self) -> float | None:
+        """How long to wait for the client: briefly with half a lab request read; a while
+        with no session (an idle connection is closed); for ever in a session (the lab's
+        client says nothing while it plays; a standard session has its own timeout)."""
+        if self.reader.pending and not self.session.standard:
+            return LAB_REQUEST_QUIET
+        return IDLE_CONNECTION if self.session.state is State.INIT else None
 
     def handleRequests(self, items: list[RtspRequest | RtspError | InterleavedFrame]) -> None:
         for item in items:
@@ -117,8 +133,14 @@ class ServerWorker:
     def processRtspRequest(self, request: RtspRequest) -> None:
         dialogue.debug("Data received:\n%s", request.encode().decode("utf-8", "replace"))
         try:
-            if request.method == PLAY and "Range" in request.headers:
-                self.stopStream()  # a seek: the stream stops where it is, and starts again
+            media = self.session.media
+            if request.method == PLAY and (
+                "Range" in request.headers
+                or (media is not None and media.frameNbr() >= media.frame_count)
+            ):
+                # A seek, or PLAY from the start again: the stream stops first, so the
+                # media is never moved under it.
+                self.stopStream()
             response = self.session.handle(request)
             if response.status == 200 and request.method in (PAUSE, TEARDOWN):
                 self.stopStream()  # not one packet after the reply that says it stopped
@@ -169,6 +191,8 @@ class ServerWorker:
         if self._streamer is not None and self._streamer is not threading.current_thread():
             self._streamer.join()
         self._streamer = None
+        if self.session.sender is not None:
+            self.session.sender.pause()  # the RTP clock stops with the stream (SR)
 
     def sendRtp(self) -> None:
         """Send frames on the pacer's clock until stopped or the file ends."""
@@ -202,6 +226,7 @@ class ServerWorker:
                 except ValueError as exc:  # a frame RFC 2435 cannot carry: skip it
                     log.warning("session %s: frame %d not sent: %s", session.session_id,
                                 media.frameNbr() - 1, exc)  # fmt: skip
+                    sender.skip_frame()  # its time passes all the same
                     continue
                 bursts = pacer.next_frame(len(packets), time.monotonic())
                 sender.mark_due(bursts[0][2])
@@ -318,14 +343,16 @@ class ServerWorker:
     # -- the end -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop the stream and free everything: TEARDOWN or not, the client is gone."""
-        self.stopStream()
-        self.stopRtcp("client gone")
-        self.session.close()
-        for sock in (self.rtp_socket, self.rtcp_socket, self.connection):
-            try:
+        """Stop the stream and free everything: TEARDOWN or not, the client is gone. Every
+        step runs whatever the one before did, so nothing leaks."""
+        try:
+            self.stopStream()
+            self.stopRtcp("client gone")
+        except Exception:
+            log.exception("stopping the session of %s:%d", *self.address)
+        finally:
+            self.session.close()
+            for sock in (self.rtp_socket, self.rtcp_socket, self.connection):
                 sock.close()
-            except OSError:
-                pass
-        log.info("connection from %s:%d closed", *self.address)
-        self.finished.set()
+            log.info("connection from %s:%d closed", *self.address)
+            self.finished.set()

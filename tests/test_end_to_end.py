@@ -336,3 +336,60 @@ def test_pause_and_play_resume_where_the_stream_paused_with_no_frame_cut(tmp_pat
     with VideoStream(clip) as video:
         assert frames == [video.frame(i) for i in range(30)]
     assert client.summary()["dropped_frames"] == 0
+
+
+def test_the_server_survives_a_failed_accept_and_caps_its_connections(monkeypatch):
+    import errno
+
+    import Server as server_module
+    from RtspSession import StreamConfig
+
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 2)
+    server = server_module.Server(0, StreamConfig(ROOT), host="127.0.0.1")
+    real = server.listener
+
+    class OutOfFiles:
+        """The listener, whose first accept() fails as when file descriptors run out."""
+
+        failed = False
+
+        def accept(self):
+            if not self.failed:
+                self.failed = True
+                raise OSError(errno.EMFILE, "Too many open files")
+            return real.accept()
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    server.listener = OutOfFiles()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        first = socket.create_connection(("127.0.0.1", server.port))
+        second = socket.create_connection(("127.0.0.1", server.port))
+        wait_until(lambda: len(server.active_workers()) == 2)
+        third = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        assert third.recv(10) == b""  # refused: two connections already
+        first.close()
+        wait_until(lambda: len(server.active_workers()) == 1)
+        with rtsp_connection(server.port) as rtsp:  # room again
+            assert rtsp.ask("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n").status == 200
+        second.close()
+        third.close()
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+def test_a_connection_that_never_sets_up_is_closed_when_idle(monkeypatch):
+    import ServerWorker as worker_module
+
+    monkeypatch.setattr(worker_module, "IDLE_CONNECTION", 0.5)
+    with running_server(ROOT) as server:
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        started = time.monotonic()
+        assert idle.recv(10) == b""
+        assert time.monotonic() - started < 4
+        idle.close()
+        wait_until(lambda: not server.active_workers())

@@ -149,7 +149,7 @@ def test_play_answers_range_and_rtp_info_matching_the_first_packet(session):
     info = dict(part.split("=", 1) for part in reply.headers["RTP-Info"].split(";"))
     packet = RtpPacket()
     packet.decode(sender.packetize(session.media.nextFrame())[0])
-    assert info["url"] == URL
+    assert info["url"] == URL + "/track1"  # the stream's own URL (RFC 2326 12.33)
     assert (int(info["seq"]), int(info["rtptime"])) == (packet.seqNum(), packet.timestamp())
 
 
@@ -170,3 +170,25 @@ def test_get_parameter_is_a_keep_alive_in_any_state(session):
     sid = setup_udp(session).session
     assert ask(session, "GET_PARAMETER", URL, 2, Session=sid).status == 200
     assert ask(session, "GET_PARAMETER", URL, 3, Session="999").status == 454
+
+
+@pytest.mark.parametrize(
+    "transport",
+    [
+        "RTP/UDP; client_port= 65535",
+        "RTP/AVP/TCP;unicast;interleaved=255",
+        "RTP/AVP/TCP;unicast;interleaved=254-256",
+    ],  # fmt: skip
+)
+def test_a_transport_with_no_room_for_rtcp_is_refused_before_anything_changes(session, transport):
+    reply = ask(session, "SETUP", URL + "/track1", Transport=transport)
+    assert reply.status in (400, 461)
+    assert (session.state, session.session_id, session.media) == (State.INIT, None, None)
+    assert "Session" not in reply.headers
+
+
+@pytest.mark.parametrize("value", ["npt=inf-", "npt=nan-", "npt=1e400-", "npt=x-"])
+def test_a_range_that_is_no_time_gets_457(session, value):
+    sid = setup_udp(session).session
+    reply = ask(session, "PLAY", URL, 2, Session=sid, Range=value)
+    assert reply.status == 457 and session.state is State.READY

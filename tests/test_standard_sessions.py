@@ -111,3 +111,46 @@ def test_the_client_falls_back_to_tcp_when_no_udp_arrives():
                 client.close()
     assert client.tcp
     assert len(frames) == 200  # the whole video, over TCP
+
+
+def test_a_tcp_session_after_another_on_the_same_client():
+    with running_server(ROOT, fps=100) as server:
+        frames = []
+        client = RtspClient("127.0.0.1", server.port, free_port(), URL.format(port=server.port),
+                            on_frame=lambda frame, ts: frames.append(frame), tcp=True)  # fmt: skip
+        try:
+            for run in (1, 2):
+                client.setup()
+                client.play()
+                wait_until(lambda run=run: len(frames) >= 20 * run)
+                client.teardown()
+        finally:
+            client.close()
+
+
+def test_a_client_slow_to_send_an_interleaved_frame_breaks_nothing():
+    """Half an RTCP frame, then nothing for longer than the lab's 0.2 s quiet rule."""
+    with running_server(ROOT, fps=50) as server, rtsp_connection(server.port) as rtsp:
+        url = URL.format(port=server.port)
+        reply = rtsp.ask(f"SETUP {url}/track1 RTSP/1.0\r\nCSeq: 1\r\n"
+                         "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n")  # fmt: skip
+        sid = reply.session
+        rtsp.sock.sendall(f"PLAY {url} RTSP/1.0\r\nCSeq: 2\r\nSession: {sid}\r\n\r\n".encode())
+        receiver_report = b"\x80\xc9\x00\x01\x00\x00\x00\x07"  # an empty RR
+        rtsp.sock.sendall(b"$\x01\x00\x08" + receiver_report[:3])
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:  # keep reading the stream meanwhile
+            rtsp.replies += rtsp.reader.feed(rtsp.sock.recv(65536))
+        rtsp.sock.sendall(receiver_report[3:])
+        rtsp.sock.sendall(f"PAUSE {url} RTSP/1.0\r\nCSeq: 3\r\nSession: {sid}\r\n\r\n".encode())
+        replies, frames = [], 0
+        deadline = time.monotonic() + 5
+        while not any(r.cseq == 3 for r in replies) and time.monotonic() < deadline:
+            for item in rtsp.reader.feed(rtsp.sock.recv(65536)):
+                if hasattr(item, "status"):
+                    replies.append(item)
+        replies = [r for r in rtsp.replies + replies if hasattr(r, "status")]
+        frames = [r for r in rtsp.replies if not hasattr(r, "status")]
+        assert [(r.cseq, r.status) for r in replies] == [(2, 200), (3, 200)]
+        assert len(frames) > 40  # a second of 50 fps, uninterrupted
+        assert all(f.channel in (0, 1) for f in frames)
