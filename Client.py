@@ -29,6 +29,7 @@ from PIL import Image, ImageTk
 
 from FrameBuffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
 from FrameDecoder import decode
+from RtpPacket import JPEG_CLOCK_RATE
 from RtspClient import ClientError, RtspClient
 from RtspSession import PAUSE, PLAY, SETUP, TEARDOWN, State
 from StatsPanel import StatsPanel, Trend
@@ -330,8 +331,8 @@ class Client:
         rtsp, shown = self.rtsp, self._shown_timestamp
         if self._dragging or not rtsp.duration or shown is None or rtsp.play_rtptime is None:
             return
-        elapsed = ((shown - rtsp.play_rtptime) % 2**32) / 90_000
-        if elapsed < 2**31 / 90_000:
+        elapsed = ((shown - rtsp.play_rtptime) % 2**32) / JPEG_CLOCK_RATE
+        if elapsed < 2**31 / JPEG_CLOCK_RATE:
             self.position.set(min(rtsp.duration, rtsp.play_position + elapsed))
 
     def _update_panel(self, now: float) -> None:

@@ -22,7 +22,8 @@ from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
-RTP_CLOCK_RATE = 90_000
+from RtpPacket import JPEG_CLOCK_RATE as RTP_CLOCK_RATE
+
 TIMESTAMP_MOD = 1 << 32
 
 MIN_FRAME_STEP = RTP_CLOCK_RATE // 1000  # 1 ms: no video runs at over 1000 fps

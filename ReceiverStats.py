@@ -39,6 +39,7 @@ from RtcpPacket import (
     ReportBlock,
     ntp_middle32,
 )
+from RtpPacket import JPEG_CLOCK_RATE
 
 # RFC 3550 A.1.
 MIN_SEQUENTIAL = 2  # sequential packets before a source is valid
@@ -48,7 +49,7 @@ RTP_SEQ_MOD = 1 << 16
 SEQ_MASK = RTP_SEQ_MOD - 1
 
 RTP_TIMESTAMP_MOD = 1 << 32
-DEFAULT_CLOCK_RATE = 90000  # RFC 3551 section 6: JPEG/90000
+DEFAULT_CLOCK_RATE = JPEG_CLOCK_RATE  # RFC 3551 section 6: JPEG/90000
 JITTER_GAIN = 1 / 16  # A.8: J += (|D| - J) / 16
 FRACTION_SHIFT = 8  # fraction lost is lost/expected in 1/256 (A.3)
 

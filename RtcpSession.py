@@ -38,6 +38,7 @@ from RtcpPacket import (
     ntp_middle32,
 )
 from RtcpTimer import RTCP_BANDWIDTH_FRACTION, RtcpSchedule
+from RtpPacket import JPEG_CLOCK_RATE
 from RtpSender import RtpSender
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ class SenderRtcp(_Endpoint):
             fraction_lost=block.fraction_lost / 256,
             cumulative_lost=block.cumulative_lost,
             highest_seq=block.highest_seq,
-            jitter_ms=block.jitter * 1000 / 90_000,
+            jitter_ms=block.jitter * 1000 / JPEG_CLOCK_RATE,
             rtt_ms=None if rtt is None else rtt * 1000,
         )
 

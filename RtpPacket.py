@@ -35,6 +35,7 @@ RTP_HEADER_SIZE = 12
 RTP_EXTENSION_HEADER_SIZE = 4
 CSRC_SIZE = 4
 PT_JPEG = 26  # RFC 3551 section 6, JPEG/90000
+JPEG_CLOCK_RATE = 90_000  # Hz: the RTP timestamp clock of PT 26 (RFC 3551 section 6)
 
 # First octet: V(2) P(1) X(1) CC(4).
 VERSION_SHIFT = 6

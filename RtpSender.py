@@ -12,9 +12,9 @@ import secrets
 from collections.abc import Callable
 
 from Fragmentation import fragment
+from RtpPacket import JPEG_CLOCK_RATE as RTP_CLOCK_RATE
 from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, RTP_VERSION, RtpPacket
 
-RTP_CLOCK_RATE = 90_000  # Hz, for every video payload (RFC 3551 §5)
 SEQ_MOD = 1 << 16
 TIMESTAMP_MOD = 1 << 32
 

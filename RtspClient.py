@@ -52,7 +52,7 @@ from RtspMessage import (
     parse_transport,
 )
 from RtspSession import GET_PARAMETER, PAUSE, PLAY, SETUP, TEARDOWN, State, next_state
-from Sdp import SessionDescription, parse_sdp, resolve_control
+from Sdp import SessionDescription, parse_npt_range, parse_sdp, resolve_control
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
@@ -254,12 +254,8 @@ class RtspClient:
     @staticmethod
     def _npt_start(value: str | None) -> float | None:
         """X of a reply's `Range: npt=X-`; None when absent or not npt."""
-        if not value or not value.strip().lower().startswith("npt="):
-            return None
-        try:
-            return float(value.strip()[4:].split("-", 1)[0])
-        except ValueError:
-            return None
+        parsed = parse_npt_range(value) if value else None
+        return parsed[0] if parsed else None
 
     @staticmethod
     def _rtptime(value: str | None) -> int | None:

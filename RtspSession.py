@@ -42,7 +42,7 @@ from RtspMessage import (
     format_session,
     parse_transport,
 )
-from Sdp import make_sdp
+from Sdp import make_sdp, parse_npt_range
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
@@ -94,19 +94,13 @@ def parse_npt_start(value: str | None) -> float | None:
     """The start of `Range: npt=X-[Y]` in seconds (None for no Range, or "now")."""
     if value is None:
         return None
-    unit, _, spec = value.strip().partition("=")
-    start = spec.split("-", 1)[0].strip()
-    if unit.strip().lower() != "npt" or "-" not in spec:
+    parsed = parse_npt_range(value)
+    if parsed is None:
         raise RtspError(457, f"unsupported Range {value!r} (only npt=X- is)")
-    if start in ("", "now"):
-        return None
-    try:
-        seconds = float(start)
-    except ValueError:
-        raise RtspError(457, f"bad Range start {start!r}") from None
-    if not 0 <= seconds < math.inf:
-        raise RtspError(457, f"bad Range start {start!r}")
-    return seconds
+    start = parsed[0]
+    if start is not None and not 0 <= start < math.inf:
+        raise RtspError(457, f"bad Range start in {value!r}")
+    return start
 
 
 @dataclass

@@ -35,11 +35,14 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urljoin
 
+from RtpPacket import JPEG_CLOCK_RATE, PT_JPEG
+
 __all__ = [
     "MediaDescription",
     "RtpMap",
     "SessionDescription",
     "make_sdp",
+    "parse_npt_range",
     "parse_sdp",
     "resolve_control",
 ]
@@ -47,8 +50,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CRLF = "\r\n"  # RFC 4566 §5: lines end with CRLF (parsers should accept LF alone)
-PT_JPEG = 26
-JPEG_CLOCK_RATE = 90_000
 MAX_WIRE_SIZE = 2040  # RFC 2435: 255 units of 8 pixels; beyond, a=x-dimensions
 
 # RFC 3551 Table 5: static video payload types, for SDPs that list one without an rtpmap
@@ -206,8 +207,9 @@ def _parse_npt_time(text: str) -> float:
     return int(match[1]) * 3600 + int(match[2]) * 60 + float(match[3])
 
 
-def _parse_range(value: str) -> tuple[float | None, float | None] | None:
-    """RFC 2326 §3.6 npt range: "npt=0-", "npt=0-20.5", "npt=now-", "npt=00:01:00-"."""
+def parse_npt_range(value: str) -> tuple[float | None, float | None] | None:
+    """RFC 2326 §3.6 npt range, in SDP's a=range and RTSP's Range header alike: "npt=0-",
+    "npt=0-20.5", "npt=now-", "npt=00:01:00-". None when it is not an npt range."""
     kind, _, spec = value.strip().partition("=")
     if kind.strip().lower() != "npt" or "-" not in spec:
         return None  # smpte= and clock= ranges are not used here
@@ -216,7 +218,7 @@ def _parse_range(value: str) -> tuple[float | None, float | None] | None:
         start = None if start_text.strip() == "now" else _parse_npt_time(start_text)
         end = _parse_npt_time(end_text) if end_text.strip() else None
     except ValueError:
-        log.debug("ignoring unreadable a=range %r", value)
+        log.debug("ignoring unreadable range %r", value)
         return None
     return start, end
 
@@ -260,7 +262,7 @@ def _session_attribute(session: SessionDescription, name: str, value: str | None
     if name == "control" and value is not None:
         session.control = value.strip()
     elif name == "range" and value is not None:
-        session.range = _parse_range(value)
+        session.range = parse_npt_range(value)
 
 
 def _media_attribute(media: MediaDescription, name: str, value: str | None) -> None:

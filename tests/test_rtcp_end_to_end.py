@@ -63,7 +63,6 @@ def test_five_percent_loss_is_what_the_client_and_the_server_report(tmp_path):
     assert summary["packets"] == relay.datagrams_sent
     assert summary["duplicates"] == 0
     check_frames(run)
-    assert elapsed < 10
 
 
 def test_reordered_and_duplicated_packets_are_counted_and_frames_stay_whole(tmp_path):
