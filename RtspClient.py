@@ -76,6 +76,7 @@ DEFAULT_SESSION_TIMEOUT = 60  # RFC 2326 §12.37, when the Session header gives 
 WATCH_POLL = 0.25  # how often the session thread checks keep-alive and fallback
 INTERLEAVED_CHANNELS = (0, 1)  # RTP, RTCP
 USER_AGENT = "rtsp-rtp-lab"
+MAX_PENDING_REPLIES = 16
 
 
 class ClientError(Exception):
@@ -145,7 +146,9 @@ class RtspClient:
         self._request_lock = threading.RLock()  # one request at a time, from any thread
         self._send_lock = threading.Lock()  # requests and interleaved RTCP share the socket
         self._reader = ResponseReader()
-        self._replies: queue.Queue[RtspResponse | None] = queue.Queue()  # interleaved mode
+        # Interleaved mode: replies handed from the listener to the waiting request. Bounded:
+        # a server sending replies no one asked for cannot fill the client's memory.
+        self._replies: queue.Queue[RtspResponse | None] = queue.Queue(MAX_PENDING_REPLIES)
         self._interleaved = False  # the listener reads the RTSP socket (RTP on it too)
         self._lost = False  # the server closed the RTSP connection
         self._listener: threading.Thread | None = None
@@ -379,7 +382,7 @@ class RtspClient:
                     items = getattr(exc, "responses", [])
                 for item in items:
                     if not isinstance(item, InterleavedFrame):
-                        self._replies.put(item)
+                        self._hand_over(item)
                     elif item.channel == INTERLEAVED_CHANNELS[0]:
                         self._guarded(self._on_rtp, item.data, server_ip)
                     elif item.channel == INTERLEAVED_CHANNELS[1]:
@@ -389,12 +392,21 @@ class RtspClient:
         except Exception:
             log.exception("error reading the RTSP connection")
         finally:
-            self._replies.put(None)  # wake a request waiting for its reply
+            self._hand_over(None)  # wake a request waiting for its reply
             if self._rtsp is not None and not self._lost:
                 try:
                     self._rtsp.settimeout(self.reply_timeout)
                 except OSError:
                     pass
+
+    def _hand_over(self, reply: RtspResponse | None) -> None:
+        """Give a reply read from the connection to the request waiting for it."""
+        while True:
+            try:
+                self._replies.put_nowait(reply)
+                return
+            except queue.Full:  # unasked-for replies pile up: the oldest goes
+                self._replies.get_nowait()
 
     def _report_if_due(self) -> None:
         if self.rtcp.due(time.monotonic()):
@@ -576,7 +588,8 @@ class RtspClient:
                 items.append(("User-Agent", USER_AGENT))
             target = url if self.standard and url else self.filename
             data = RtspRequest(method, target, Headers(items)).encode()
-            dialogue.debug("Data sent:\n%s", data.decode("utf-8", "replace"))
+            if dialogue.isEnabledFor(logging.DEBUG):
+                dialogue.debug("Data sent:\n%s", data.decode("utf-8", "replace"))
             self._last_request = time.monotonic()
             try:
                 with self._send_lock:
@@ -626,7 +639,8 @@ class RtspClient:
         raise ClientError(f"no reply to {method} within {self.reply_timeout:g} s")
 
     def _is_ours(self, reply: RtspResponse) -> bool:
-        dialogue.debug("Reply received:\n%s", reply.encode().decode("utf-8", "replace"))
+        if dialogue.isEnabledFor(logging.DEBUG):
+            dialogue.debug("Reply received:\n%s", reply.encode().decode("utf-8", "replace"))
         if reply.cseq not in (None, self.cseq):
             log.info("ignoring a reply to CSeq %s (waiting for %d)", reply.cseq, self.cseq)
             return False

@@ -131,7 +131,8 @@ class ServerWorker:
                 self.processRtspRequest(item)
 
     def processRtspRequest(self, request: RtspRequest) -> None:
-        dialogue.debug("Data received:\n%s", request.encode().decode("utf-8", "replace"))
+        if dialogue.isEnabledFor(logging.DEBUG):
+            dialogue.debug("Data received:\n%s", request.encode().decode("utf-8", "replace"))
         try:
             media = self.session.media
             if request.method == PLAY and (
@@ -161,7 +162,8 @@ class ServerWorker:
 
     def replyRtsp(self, response: RtspResponse) -> None:
         data = response.encode()
-        dialogue.debug("Reply sent:\n%s", data.decode("utf-8", "replace"))
+        if dialogue.isEnabledFor(logging.DEBUG):
+            dialogue.debug("Reply sent:\n%s", data.decode("utf-8", "replace"))
         with self._send_lock:
             self.connection.sendall(data)
 

@@ -255,3 +255,21 @@ def test_shipped_hd_sample():
         image = Image.open(io.BytesIO(stream.frame(39)))
         assert image.size == (1280, 720)
         image.load()
+
+
+def test_an_unchanged_file_is_indexed_once_and_a_changed_one_again(tmp_path, monkeypatch):
+    from MakeVideo import make_clip
+
+    path = tmp_path / "clip.mjpeg"
+    make_clip(path, 64, 48, 4, fmt="mjpeg")
+    walks = []
+    real = VideoStream._index_mjpeg
+    monkeypatch.setattr(VideoStream, "_index_mjpeg", lambda self: walks.append(1) or real(self))
+    for _ in range(3):
+        with VideoStream(path) as video:
+            assert video.frame_count == 4
+    assert len(walks) == 1
+    make_clip(path, 64, 48, 6, fmt="mjpeg")  # rewritten: another size and time
+    with VideoStream(path) as video:
+        assert video.frame_count == 6
+    assert len(walks) == 2
