@@ -216,3 +216,48 @@ def test_standard_rtsp_with_the_seek_bar(display, tmp_path):
     assert summary["state"] == "PLAYING" and summary["late"] == 0
     assert summary["dropped_frames"] == 0 and summary["shown"] > 20
     assert max(ImageStat.Stat(shot.crop((0, 0, shot.width // 2, shot.height // 2))).stddev) > 20
+
+
+def slider_x(shot, row):
+    """The middle of the seek bar's slider: the longest dark run on its lower edge's row."""
+    runs, start = [], None
+    for x in range(shot.width * 3 // 4 + 1):  # left of the statistics panel
+        dark = x < shot.width * 3 // 4 and sum(shot.getpixel((x, row))) < 450
+        if dark and start is None:
+            start = x
+        elif not dark and start is not None:
+            runs.append((x - start, start))
+            start = None
+    assert runs, "no slider found"
+    width, left = max(runs)
+    return left + width // 2
+
+
+def test_dragging_the_seek_bar_plays_from_there(display, tmp_path):
+    with running_server(ROOT) as server:
+        url = f"rtsp://127.0.0.1:{server.port}/movie.Mjpeg"  # 10 s
+        player = Player(display, server.port, "--buffer", "5", video=url)
+        try:
+            player.key("p")
+            wait_for(lambda: session_state(server) is State.PLAYING)
+            session = server.active_workers()[0].session
+            time.sleep(1.0)
+            player.key("space")  # paused, the slider stays where the screenshot finds it
+            wait_for(lambda: session_state(server) is State.READY)
+            shot = player.screenshot(tmp_path / "bar.png")
+            row = shot.height - 4  # the slider's lower edge, on the window's last rows
+            x = slider_x(shot, row)
+            before = session.media.frameNbr()
+            for action in (["mousemove", "--window", player.window, str(x), str(row - 6)],
+                           ["mousedown", "1"],
+                           ["mousemove", "--window", player.window, str(x + 300), str(row - 6)],
+                           ["mouseup", "1"]):  # fmt: skip
+                player.xdotool(*action)
+                time.sleep(0.1)
+            wait_for(lambda: session_state(server) is State.PLAYING)  # the drop sent PLAY
+            wait_for(lambda: session.media.frameNbr() >= before + 60, timeout=1.5)  # far on
+        finally:
+            code, out, err = player.quit()
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["late"] == 0 and summary["dropped_frames"] == 0
