@@ -198,7 +198,8 @@ class Client:
         b = self.buffer.stats
         span = self._last_shown - (self._first_shown or self._last_shown)
         average = (self.frameNbr - self._stretch_start) / span if span > 0 else 0.0
-        stats.update(state=self.rtsp.state.value, shown=b.shown, late=b.late,
+        stats.update(state=self.rtsp.state.value, picture="{}x{}".format(*self._box),
+                     shown=b.shown, late=b.late,
                      skipped=b.skipped, underruns=b.underruns,
                      display_fps=round(average, 2))  # fmt: skip
         return stats

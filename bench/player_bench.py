@@ -2,7 +2,7 @@
 
     python bench/player_bench.py        # 3840x2160 at 30 fps and 1920x1080 at 60 fps, 10 s
 
-Each run starts the server and the Tk client (`ClientLauncher.py`, window about 1280x720) as
+Each run starts the server and the Tk client (`ClientLauncher.py`, picture about 1280x720) as
 separate processes on an X display — Xvfb of its own when DISPLAY is not set — presses Play,
 waits for the end of the video, closes the window, and prints the client's summary: frames
 received, shown, late, skipped, cache underruns, and the display rate over the session.
@@ -54,7 +54,7 @@ def play(env: dict, clip: Path, fps: float, seconds: float, prefill: int) -> dic
         wait_for_server(port)
         client = subprocess.Popen(
             [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", str(port),
-             str(free_port(2)), clip.name, "--geometry", "1284x790", "--buffer", str(prefill)],
+             str(free_port(2)), clip.name, "--geometry", "1540x800", "--buffer", str(prefill)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
 
@@ -88,15 +88,15 @@ def main() -> int:
 
     env, xvfb = start_display()
     try:
-        print(f"{'run':>9} {'received':>8} {'shown':>6} {'late':>5} {'skipped':>7} "
-              f"{'underruns':>9} {'dropped':>7} {'display_fps':>11}")  # fmt: skip
+        print(f"{'run':>9} {'picture':>9} {'received':>8} {'shown':>6} {'late':>5} "
+              f"{'skipped':>7} {'underruns':>9} {'dropped':>7} {'display_fps':>11}")  # fmt: skip
         for name in args.runs:
             preset, fps = RUNS[name]
             clip = clip_for(preset, round(fps * args.seconds))
             r = play(env, clip, fps, args.seconds, args.buffer)
-            print(f"{name:>9} {r['frames']:>8} {r['shown']:>6} {r['late']:>5} {r['skipped']:>7} "
-                  f"{r['underruns']:>9} {r['dropped_frames']:>7} {r['display_fps']:>11.2f}",
-                  flush=True)  # fmt: skip
+            print(f"{name:>9} {r['picture']:>9} {r['frames']:>8} {r['shown']:>6} {r['late']:>5} "
+                  f"{r['skipped']:>7} {r['underruns']:>9} {r['dropped_frames']:>7} "
+                  f"{r['display_fps']:>11.2f}", flush=True)  # fmt: skip
     finally:
         if xvfb is not None:
             xvfb.terminate()
