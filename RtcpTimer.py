@@ -161,6 +161,11 @@ class RtcpSchedule:
         self.last_sent = now
         self.next_time = now + self.interval()
 
+    def postpone(self, now: float) -> None:
+        """A report was due and not sent (the source has said BYE): the next is one
+        interval away, as if it had been."""
+        self.next_time = now + self.interval()
+
     def on_received(self, size: int) -> None:
         """A compound packet of `size` octets (UDP payload) was received (section 6.3.3)."""
         self._average(size)

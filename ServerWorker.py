@@ -329,7 +329,10 @@ class ServerWorker:
                     self.connection.shutdown(socket.SHUT_RDWR)  # the RTSP thread cleans up
                     return
                 if rtcp.due(now):
-                    self.sendRtcp(lambda r, now, wall: r.report(now, wall))
+                    if self._at_end:  # said BYE at the end of the file: quiet until PLAY
+                        rtcp.schedule.postpone(now)
+                    else:
+                        self.sendRtcp(lambda r, now, wall: r.report(now, wall))
                 wait = min(RTCP_POLL, max(0.0, rtcp.schedule.next_time - time.monotonic()))
                 readable, _, _ = select.select([self.rtcp_socket], [], [], wait)
                 if not readable:

@@ -394,3 +394,40 @@ def test_a_connection_that_never_sets_up_is_closed_when_idle(monkeypatch):
         assert time.monotonic() - started < 4
         idle.close()
         wait_until(lambda: not server.active_workers())
+
+
+def test_after_its_end_of_file_bye_the_server_sends_no_more_reports_until_play(tmp_path):
+    from RtcpPacket import Bye, SenderReport, decode_compound
+
+    make_clip(tmp_path / "short.Mjpeg", 64, 48, 10, fmt="lab")
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtp.bind(("127.0.0.1", 0))
+    rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtcp.bind(("127.0.0.1", rtp.getsockname()[1] + 1))
+    port = rtp.getsockname()[1]
+
+    def reports(seconds):
+        """The RTCP packets arriving for `seconds`."""
+        got, deadline = [], time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            rtcp.settimeout(left)
+            try:
+                got += decode_compound(rtcp.recv(2048))
+            except TimeoutError:
+                break
+        return got
+
+    with running_server(tmp_path, fps=FAST) as server, rtsp_connection(server.port) as rtsp:
+        server.config.rtcp_reduced_minimum = True  # a report every fraction of a second
+        sid = rtsp.ask(
+            "SETUP short.Mjpeg RTSP/1.0\r\nCSeq: 1\r\n"
+            f"Transport: RTP/AVP;unicast;client_port={port}-{port + 1}\r\n\r\n"
+        ).session
+        rtsp.ask(f"PLAY m RTSP/1.0\r\nCSeq: 2\r\nSession: {sid}\r\n\r\n")
+        before = reports(1.0)
+        assert any(isinstance(p, Bye) for p in before)  # the end of the 0.1 s clip
+        assert not [p for p in reports(1.0) if isinstance(p, SenderReport)]  # then quiet
+        rtsp.ask(f"PLAY m RTSP/1.0\r\nCSeq: 3\r\nSession: {sid}\r\n\r\n")
+        assert any(isinstance(p, SenderReport) for p in reports(1.0))  # playing again
+    rtp.close()
+    rtcp.close()

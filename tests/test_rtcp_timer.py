@@ -258,3 +258,12 @@ def test_schedule_repr():
         "RtcpSchedule(we_sent=True, senders=1, avg_rtcp_size=100.0, initial=True, "
         "last_sent=1.000, next_time=3.052)"
     )
+
+
+def test_postpone_moves_the_timer_without_counting_a_report():
+    schedule = RtcpSchedule(1000.0, 0.0, we_sent=True, rng=random.Random(3))
+    due_at, size = schedule.next_time, schedule.avg_rtcp_size
+    assert schedule.due(due_at + 1)
+    schedule.postpone(due_at + 1)
+    assert schedule.next_time > due_at + 1 and not schedule.due(due_at + 1.01)
+    assert schedule.avg_rtcp_size == size and schedule.initial  # nothing was sent
