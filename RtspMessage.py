@@ -300,6 +300,12 @@ def _cseq_or_none(value: str | None) -> int | None:
     return int(value) if _is_digits(value) else None
 
 
+def _session_id(headers: Headers) -> str | None:
+    """The id of the Session header, parameters dropped; RtspError(400) if garbled."""
+    value = headers.get("Session")
+    return None if value is None else parse_session(value)[0]
+
+
 def _encode_message(start_line: str, headers: Headers, body: bytes) -> bytes:
     lines = [start_line]
     headers._encode_into(lines, body)
@@ -337,11 +343,8 @@ class RtspRequest:
     @property
     def session(self) -> str | None:
         """The session id of the Session header (no parameters); RtspError(400) if garbled."""
-        value = self.headers.get("Session")
-        if value is None:
-            return None
         try:
-            return parse_session(value)[0]
+            return _session_id(self.headers)
         except RtspError as err:
             err.cseq = _cseq_or_none(self.headers.get("CSeq"))
             raise
@@ -385,11 +388,8 @@ class RtspResponse:
     @property
     def session(self) -> str | None:
         """The session id of the Session header (no parameters), or None if absent/garbled."""
-        value = self.headers.get("Session")
-        if value is None:
-            return None
         try:
-            return parse_session(value)[0]
+            return _session_id(self.headers)
         except RtspError:
             return None
 
