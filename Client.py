@@ -27,12 +27,12 @@ from tkinter import messagebox
 
 from PIL import Image, ImageTk
 
-from FrameBuffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
-from FrameDecoder import decode
 from RtpPacket import JPEG_CLOCK_RATE
-from RtspClient import ClientError, RtspClient
-from RtspSession import PAUSE, PLAY, SETUP, TEARDOWN, State
-from StatsPanel import StatsPanel, Trend
+from rtsplab.player.decoder import decode
+from rtsplab.player.frame_buffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
+from rtsplab.player.stats_panel import StatsPanel, Trend
+from rtsplab.rtsp.client import ClientError, RtspClient
+from rtsplab.rtsp.server_session import PAUSE, PLAY, SETUP, TEARDOWN, State
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import sys
 import threading
 import time
 
-from FrameBuffer import DEFAULT_PREFILL
-from RtspClient import RCVBUF_BYTES, ClientError, RtspClient
+from rtsplab.player.frame_buffer import DEFAULT_PREFILL
+from rtsplab.rtsp.client import RCVBUF_BYTES, ClientError, RtspClient
 
 log = logging.getLogger(__name__)
 

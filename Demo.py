@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ClientLauncher import parse_args as client_args
 from ClientLauncher import run_headless, run_player
-from RtspSession import StreamConfig
+from rtsplab.rtsp.server_session import StreamConfig
 from Server import Server, positive
 
 ROOT = Path(__file__).resolve().parent

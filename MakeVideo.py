@@ -41,7 +41,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
-from Jpeg import JpegError, frame_end
+from rtsplab.payload.jpeg import JpegError, frame_end
 from VideoStream import (
     FORMAT_LAB,
     FORMAT_MJPEG,

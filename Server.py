@@ -14,9 +14,9 @@ import sys
 import threading
 from pathlib import Path
 
-from Pacer import BURST_PACKETS
-from RtpSender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
-from RtspSession import StreamConfig
+from rtsplab.rtp.pacer import BURST_PACKETS
+from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
+from rtsplab.rtsp.server_session import StreamConfig
 from ServerWorker import ServerWorker
 
 log = logging.getLogger(__name__)

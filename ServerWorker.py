@@ -20,10 +20,24 @@ import socket
 import threading
 import time
 
-from Pacer import Pacer
-from RtcpSession import SenderRtcp
-from RtspMessage import InterleavedFrame, RequestReader, RtspError, RtspRequest, RtspResponse
-from RtspSession import PAUSE, PLAY, SETUP, TEARDOWN, RtspSession, State, StreamConfig
+from rtsplab.rtcp.session import SenderRtcp
+from rtsplab.rtp.pacer import Pacer
+from rtsplab.rtsp.message import (
+    InterleavedFrame,
+    RequestReader,
+    RtspError,
+    RtspRequest,
+    RtspResponse,
+)
+from rtsplab.rtsp.server_session import (
+    PAUSE,
+    PLAY,
+    SETUP,
+    TEARDOWN,
+    RtspSession,
+    State,
+    StreamConfig,
+)
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v

@@ -29,7 +29,7 @@ import os
 import threading
 from types import TracebackType
 
-from Jpeg import SOI_BYTES, JpegError, frame_end
+from rtsplab.payload.jpeg import SOI_BYTES, JpegError, frame_end
 
 __all__ = [
     "FORMAT_LAB",

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from MakeVideo import PRESETS, make_clip  # noqa: E402
-from Pacer import BURST_PACKETS  # noqa: E402
-from RtspClient import RCVBUF_BYTES  # noqa: E402
+from rtsplab.rtp.pacer import BURST_PACKETS  # noqa: E402
+from rtsplab.rtsp.client import RCVBUF_BYTES  # noqa: E402
 from VideoStream import VideoStream  # noqa: E402
 
 CLIPS = ROOT / "video" / "generated"

@@ -27,7 +27,7 @@ def free_port(kind=socket.SOCK_DGRAM) -> int:
 @contextlib.contextmanager
 def running_server(root, fps=20.0, max_packet=1400):
     """Our Server, in this process on a thread, on a free loopback port."""
-    from RtspSession import StreamConfig
+    from rtsplab.rtsp.server_session import StreamConfig
     from Server import Server
 
     server = Server(0, StreamConfig(Path(root), fps, max_packet), host="127.0.0.1")

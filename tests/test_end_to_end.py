@@ -19,7 +19,7 @@ from conftest import (
     running_server,
 )
 from MakeVideo import make_clip
-from RtspMessage import ResponseReader
+from rtsplab.rtsp.message import ResponseReader
 from VideoStream import VideoStream
 
 FAST = 100.0  # fps for tests: the lab's 20 fps would only make them slow
@@ -279,7 +279,7 @@ class rtsp_connection:  # noqa: N801 (used as a context manager, like open)
 
 
 def test_a_server_fault_is_answered_500_and_the_connection_goes_on(monkeypatch):
-    from RtspSession import RtspSession
+    from rtsplab.rtsp.server_session import RtspSession
 
     real = RtspSession.handle
 
@@ -313,7 +313,7 @@ def test_a_truncated_file_streams_its_whole_frames_and_ends_cleanly(tmp_path):
 
 
 def test_pause_and_play_resume_where_the_stream_paused_with_no_frame_cut(tmp_path):
-    from RtspClient import RtspClient
+    from rtsplab.rtsp.client import RtspClient
 
     clip = tmp_path / "clip.mjpeg"
     make_clip(clip, 1280, 720, 30, fmt="mjpeg")
@@ -343,7 +343,7 @@ def test_the_server_survives_a_failed_accept_and_caps_its_connections(monkeypatc
     import errno
 
     import Server as server_module
-    from RtspSession import StreamConfig
+    from rtsplab.rtsp.server_session import StreamConfig
 
     monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 2)
     server = server_module.Server(0, StreamConfig(ROOT), host="127.0.0.1")
@@ -397,7 +397,7 @@ def test_a_connection_that_never_sets_up_is_closed_when_idle(monkeypatch):
 
 
 def test_after_its_end_of_file_bye_the_server_sends_no_more_reports_until_play(tmp_path):
-    from RtcpPacket import Bye, SenderReport, decode_compound
+    from rtsplab.rtcp.packets import Bye, SenderReport, decode_compound
 
     make_clip(tmp_path / "short.Mjpeg", 64, 48, 10, fmt="lab")
     rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -6,8 +6,8 @@ import random
 import pytest
 from PIL import Image
 
-from Fragmentation import FrameAssembler, fragment
-from Jpeg import is_complete_jpeg
+from rtsplab.payload.jpeg import is_complete_jpeg
+from rtsplab.payload.lab import FrameAssembler, fragment
 
 MAX_PAYLOAD = 300
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from FrameBuffer import FrameBuffer, Playback
+from rtsplab.player.frame_buffer import FrameBuffer, Playback
 
 STEP = 4500  # 90 kHz / 20 fps
 T = 0.05  # seconds per frame at 20 fps

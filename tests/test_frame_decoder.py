@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from FrameDecoder import decode, fit
 from MakeVideo import encode_jpeg, make_frame
+from rtsplab.player.decoder import decode, fit
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import random
 import pytest
 from PIL import Image
 
-from Jpeg import (
+from rtsplab.payload.jpeg import (
     APP1,
     COM,
     DHT,

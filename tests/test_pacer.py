@@ -2,7 +2,7 @@
 
 import pytest
 
-from Pacer import MAX_LAG, Pacer
+from rtsplab.rtp.pacer import MAX_LAG, Pacer
 
 
 def run(pacer, seconds, packets_per_frame, cost=0.0):

@@ -15,7 +15,7 @@ from PIL import Image, ImageStat
 
 from conftest import ROOT, free_port, running_server
 from MakeVideo import make_clip
-from RtspSession import State, StreamConfig
+from rtsplab.rtsp.server_session import State, StreamConfig
 from Server import Server
 
 TOOLS = ("Xvfb", "xdotool", "import")  # import: ImageMagick's screenshot

@@ -2,7 +2,8 @@
 
 import pytest
 
-from ReceiverStats import (
+from rtsplab.rtcp.packets import ReportBlock
+from rtsplab.rtp.reception import (
     MAX_DROPOUT,
     MAX_MISORDER,
     MIN_SEQUENTIAL,
@@ -10,7 +11,6 @@ from ReceiverStats import (
     ReceiverStats,
     round_trip_time,
 )
-from RtcpPacket import ReportBlock
 
 FRAME = 4500  # RTP timestamp step of one frame at 20 fps on the 90 kHz clock
 

@@ -22,9 +22,9 @@ import pytest
 from conftest import client_command, frame_hashes, running_server
 from MakeVideo import make_clip
 from relay import LOOPBACK, LossyRelay, free_port_pair
-from RtcpPacket import ReceiverReport, SourceDescription, encode_compound
-from RtspClient import RtspClient
-from RtspSession import State
+from rtsplab.rtcp.packets import ReceiverReport, SourceDescription, encode_compound
+from rtsplab.rtsp.client import RtspClient
+from rtsplab.rtsp.server_session import State
 from VideoStream import VideoStream
 
 FPS = 60.0  # the lab's 20 fps would only make the tests slow

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from RtcpPacket import (
+from rtsplab.rtcp.packets import (
     MAX_COUNT,
     MAX_NTP,
     MAX_U32,

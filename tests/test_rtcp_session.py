@@ -4,8 +4,7 @@ import random
 
 import pytest
 
-from ReceiverStats import ReceiverStats
-from RtcpPacket import (
+from rtsplab.rtcp.packets import (
     Bye,
     ExtendedReport,
     ReceiverReport,
@@ -14,8 +13,9 @@ from RtcpPacket import (
     decode_compound,
     ntp_from_unix,
 )
-from RtcpSession import ReceiverRtcp, SenderRtcp
-from RtpSender import RtpSender
+from rtsplab.rtcp.session import ReceiverRtcp, SenderRtcp
+from rtsplab.rtp.reception import ReceiverStats
+from rtsplab.rtp.sender import RtpSender
 
 SERVER_SSRC = 0x5EED0001
 CLIENT_SSRC = 0xC11E0002

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from RtcpTimer import (
+from rtsplab.rtcp.timing import (
     COMPENSATION,
     RTCP_BANDWIDTH_FRACTION,
     SENDER_FRACTION,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from RtcpPacket import (
+from rtsplab.rtcp.packets import (
     DlrrItem,
     ExtendedReport,
     ReceiverReport,

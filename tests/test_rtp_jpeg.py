@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from PIL import Image
 
-from RtpJpeg import (
+from rtsplab.payload.rtp_jpeg import (
     MAX_OFFSET,
     RESTART_COUNT_ANY,
     STD_HUFFMAN,
@@ -701,7 +701,7 @@ def test_memory_per_frame_is_bounded(source):
 def test_drop_in_for_the_rtp_receiver(source):
     """RtpReceiver takes the depacketizer in place of the lab's FrameAssembler."""
     from RtpPacket import PT_JPEG, RtpPacket
-    from RtpReceiver import RtpReceiver
+    from rtsplab.rtp.receiver import RtpReceiver
 
     receiver = RtpReceiver(None, assembler=JpegDepacketizer())
     frames = []

@@ -5,8 +5,8 @@ import random
 import pytest
 
 from RtpPacket import RtpPacket
-from RtpReceiver import RtpReceiver, SeqUnwrapper
-from RtpSender import RtpSender
+from rtsplab.rtp.receiver import RtpReceiver, SeqUnwrapper
+from rtsplab.rtp.sender import RtpSender
 from test_fragmentation import jpeg
 
 SERVER = "127.0.0.1"

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from RtspMessage import (
+from rtsplab.rtsp.message import (
     MAX_BODY,
     MAX_HEAD,
     MAX_HEADERS,

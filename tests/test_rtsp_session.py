@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from MakeVideo import make_clip
-from RtspMessage import Headers, RtspRequest, parse_transport
-from RtspSession import (
+from rtsplab.rtsp.message import Headers, RtspRequest, parse_transport
+from rtsplab.rtsp.server_session import (
     IMPLEMENTED,
     TRANSITIONS,
     RtspSession,

@@ -8,11 +8,11 @@ import pytest
 from PIL import Image
 
 from MakeVideo import make_clip
-from RtpJpeg import JpegDepacketizer
 from RtpPacket import RtpPacket
-from RtspMessage import Headers, RtspRequest, parse_session, parse_transport
-from RtspSession import SESSION_TIMEOUT, RtspSession, State, StreamConfig
-from Sdp import parse_sdp, resolve_control
+from rtsplab.payload.rtp_jpeg import JpegDepacketizer
+from rtsplab.rtsp.message import Headers, RtspRequest, parse_session, parse_transport
+from rtsplab.rtsp.sdp import parse_sdp, resolve_control
+from rtsplab.rtsp.server_session import SESSION_TIMEOUT, RtspSession, State, StreamConfig
 
 URL = "rtsp://127.0.0.1:8554/clip.mjpeg"
 

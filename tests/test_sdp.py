@@ -3,7 +3,7 @@ write, the lines that must be well-formed, and control URLs resolved as RFC 2326
 
 import pytest
 
-from Sdp import RtpMap, make_sdp, parse_sdp, resolve_control
+from rtsplab.rtsp.sdp import RtpMap, make_sdp, parse_sdp, resolve_control
 
 HD_ARGS = dict(
     session_id=1234,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from StatsPanel import Trend
+from rtsplab.player.stats_panel import Trend
 
 
 def test_a_point_each_second_with_rate_and_loss():

@@ -38,10 +38,10 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from RtcpSession import ReceiverRtcp
-from RtpJpeg import JpegDepacketizer
-from RtpReceiver import RtpReceiver
-from RtspMessage import (
+from rtsplab.payload.rtp_jpeg import JpegDepacketizer
+from rtsplab.rtcp.session import ReceiverRtcp
+from rtsplab.rtp.receiver import RtpReceiver
+from rtsplab.rtsp.message import (
     Headers,
     InterleavedFrame,
     ResponseReader,
@@ -51,8 +51,16 @@ from RtspMessage import (
     parse_session,
     parse_transport,
 )
-from RtspSession import GET_PARAMETER, PAUSE, PLAY, SETUP, TEARDOWN, State, next_state
-from Sdp import SessionDescription, parse_npt_range, parse_sdp, resolve_control
+from rtsplab.rtsp.sdp import SessionDescription, parse_npt_range, parse_sdp, resolve_control
+from rtsplab.rtsp.server_session import (
+    GET_PARAMETER,
+    PAUSE,
+    PLAY,
+    SETUP,
+    TEARDOWN,
+    State,
+    next_state,
+)
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v

@@ -22,8 +22,8 @@ import random
 import secrets
 from dataclasses import dataclass
 
-from ReceiverStats import ReceiverStats, round_trip_time
-from RtcpPacket import (
+from RtpPacket import JPEG_CLOCK_RATE
+from rtsplab.rtcp.packets import (
     Bye,
     DlrrItem,
     ExtendedReport,
@@ -37,9 +37,9 @@ from RtcpPacket import (
     ntp_from_unix,
     ntp_middle32,
 )
-from RtcpTimer import RTCP_BANDWIDTH_FRACTION, RtcpSchedule
-from RtpPacket import JPEG_CLOCK_RATE
-from RtpSender import RtpSender
+from rtsplab.rtcp.timing import RTCP_BANDWIDTH_FRACTION, RtcpSchedule
+from rtsplab.rtp.reception import ReceiverStats, round_trip_time
+from rtsplab.rtp.sender import RtpSender
 
 log = logging.getLogger(__name__)
 

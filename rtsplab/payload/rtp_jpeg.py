@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 
-from Jpeg import (
+from rtsplab.payload.jpeg import (
     DAC,
     DHT,
     DQT,

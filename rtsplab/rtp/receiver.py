@@ -14,9 +14,9 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from Fragmentation import FrameAssembler
-from ReceiverStats import ReceiverStats
 from RtpPacket import PT_JPEG, RtpError, RtpPacket
+from rtsplab.payload.lab import FrameAssembler
+from rtsplab.rtp.reception import ReceiverStats
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,8 @@ run backwards, as with B-frames, would be skipped; MJPEG has none.
 
 from __future__ import annotations
 
-from RtcpPacket import (
+from RtpPacket import JPEG_CLOCK_RATE
+from rtsplab.rtcp.packets import (
     MAX_CUMULATIVE_LOST,
     MAX_FRACTION_LOST,
     MAX_U32,
@@ -39,7 +40,6 @@ from RtcpPacket import (
     ReportBlock,
     ntp_middle32,
 )
-from RtpPacket import JPEG_CLOCK_RATE
 
 # RFC 3550 A.1.
 MIN_SEQUENTIAL = 2  # sequential packets before a source is valid

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from Jpeg import is_complete_jpeg
+from rtsplab.payload.jpeg import is_complete_jpeg
 
 SOI_BYTES = b"\xff\xd8"
 EOI_BYTES = b"\xff\xd9"

@@ -11,9 +11,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from Fragmentation import fragment
 from RtpPacket import JPEG_CLOCK_RATE as RTP_CLOCK_RATE
 from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, RTP_VERSION, RtpPacket
+from rtsplab.payload.lab import fragment
 
 SEQ_MOD = 1 << 16
 TIMESTAMP_MOD = 1 << 32

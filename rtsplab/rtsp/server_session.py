@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from Fragmentation import fragment
-from MediaRoot import TRACK, resolve
-from Pacer import BURST_PACKETS
-from RtpJpeg import UnsupportedJpeg, jpeg_to_payloads, parse_jpeg
-from RtpSender import RtpSender
-from RtspMessage import (
+from rtsplab.payload.lab import fragment
+from rtsplab.payload.rtp_jpeg import UnsupportedJpeg, jpeg_to_payloads, parse_jpeg
+from rtsplab.rtp.pacer import BURST_PACKETS
+from rtsplab.rtp.sender import RtpSender
+from rtsplab.rtsp.media_root import TRACK, resolve
+from rtsplab.rtsp.message import (
     Headers,
     RtspError,
     RtspRequest,
@@ -42,7 +42,7 @@ from RtspMessage import (
     format_session,
     parse_transport,
 )
-from Sdp import make_sdp, parse_npt_range
+from rtsplab.rtsp.sdp import make_sdp, parse_npt_range
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
