@@ -23,6 +23,7 @@ import threading
 import time
 import tkinter as tk
 from collections import deque
+from collections.abc import Callable
 from tkinter import messagebox
 
 from PIL import Image, ImageTk
@@ -32,7 +33,7 @@ from rtsplab.player.decoder import decode
 from rtsplab.player.frame_buffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
 from rtsplab.player.stats_panel import StatsPanel, Trend
 from rtsplab.rtsp.client import ClientError, RtspClient
-from rtsplab.rtsp.server_session import PAUSE, PLAY, SETUP, TEARDOWN, State
+from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class Client:
         self.picture.grid(row=0, column=0, columnspan=4, sticky="nsew", padx=4, pady=4)
         self.picture.bind("<Configure>", self._on_resize)
         self.buttons: dict[str, tk.Button] = {}
-        actions = [
+        actions: list[tuple[str, str, Callable[[], None], str]] = [
             (SETUP, "Setup", self.setupMovie, "s"),
             (PLAY, "Play", self.playMovie, "p"),
             (PAUSE, "Pause", self.pauseMovie, "<space>"),
@@ -98,7 +99,7 @@ class Client:
             button = tk.Button(self.master, width=16, text=text, command=action)
             button.grid(row=1, column=column, padx=2, pady=2, sticky="we")
             self.buttons[method] = button
-            self.master.bind(key, lambda _event, act=action: act())
+            self._bind_key(key, action)
         self.master.bind("q", lambda _event: self.handler())
         self.status = tk.Label(self.master, anchor="w", font="TkFixedFont")
         self.status.grid(row=2, column=0, columnspan=4, sticky="we", padx=4, pady=(0, 4))
@@ -117,6 +118,9 @@ class Client:
         self.master.rowconfigure(0, weight=1)
         # A Label sized in pixels only while it holds an image; start with a black one.
         self._show(Image.new("RGB", INITIAL_PICTURE))
+
+    def _bind_key(self, key: str, action: Callable[[], None]) -> None:
+        self.master.bind(key, lambda _event: action())
 
     # -- the lab's four actions ----------------------------------------------------------
 
@@ -193,8 +197,8 @@ class Client:
         print(json.dumps(summary), flush=True)
         self.master.destroy()
 
-    def summary(self) -> dict[str, float]:
-        stats = self.rtsp.summary()
+    def summary(self) -> dict[str, float | str | None]:
+        stats: dict[str, float | str | None] = dict(self.rtsp.summary())
         b = self.buffer.stats
         span = self._last_shown - (self._first_shown or self._last_shown)
         average = (self.frameNbr - self._stretch_start) / span if span > 0 else 0.0
@@ -207,16 +211,17 @@ class Client:
     # -- helpers for the actions ---------------------------------------------------------
 
     def _allowed(self, method: str) -> bool:
+        """What the state table allows, with two of the player's own: Play in INIT runs
+        Setup first, and Play while playing (a seek, for the seek bar) restarts the video
+        once it has ended."""
         state = self.rtsp.state
-        return {
-            SETUP: state is State.INIT,
-            PLAY: state in (State.INIT, State.READY)
-            or (state is State.PLAYING and self.buffer.state is Playback.ENDED),
-            PAUSE: state is State.PLAYING,
-            TEARDOWN: state is not State.INIT,
-        }[method]
+        if method == PLAY and state is State.INIT:
+            return is_allowed(state, SETUP)
+        if method == PLAY and state is State.PLAYING:
+            return self.buffer.state is Playback.ENDED
+        return is_allowed(state, method)
 
-    def _try(self, action) -> bool:
+    def _try(self, action: Callable[[], None]) -> bool:
         try:
             action()
         except ClientError as exc:
@@ -293,7 +298,7 @@ class Client:
             self._photo = ImageTk.PhotoImage(picture)
             self.picture.configure(image=self._photo)
 
-    def _on_resize(self, event: tk.Event) -> None:
+    def _on_resize(self, event: tk.Event[tk.Label]) -> None:
         self._box = (max(1, event.width - 4), max(1, event.height - 4))
 
     def _display_fps(self) -> float:

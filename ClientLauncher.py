@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 
+from rtsplab.cli import int_in, setup_logging
 from rtsplab.player.frame_buffer import DEFAULT_PREFILL
 from rtsplab.rtsp.client import RCVBUF_BYTES, ClientError, RtspClient
 
@@ -87,13 +88,6 @@ def run_player(args: argparse.Namespace) -> int:
     return 0
 
 
-def at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="RTSP/RTP MJPEG client (the lab's player).")
     parser.add_argument("server_host", help="the RTSP server's address")
@@ -114,7 +108,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--headless", action="store_true", help="no window; print JSON stats")
     parser.add_argument(
-        "--buffer", type=at_least_one, default=DEFAULT_PREFILL, metavar="N",
+        "--buffer", type=int_in(1), default=DEFAULT_PREFILL, metavar="N",
         help=f"player: frames to pre-buffer before playing ({DEFAULT_PREFILL})",
     )  # fmt: skip
     parser.add_argument("--geometry", metavar="WxH", help="player: initial window size")
@@ -138,11 +132,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(args.verbose)
     return run_headless(args) if args.headless else run_player(args)
 
 

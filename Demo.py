@@ -11,24 +11,17 @@ The server runs on a thread of this process on a free loopback port; the client 
 from __future__ import annotations
 
 import argparse
-import logging
-import socket
 import sys
 import threading
 from pathlib import Path
 
 from ClientLauncher import parse_args as client_args
 from ClientLauncher import run_headless, run_player
+from rtsplab.cli import free_port, positive, setup_logging
 from rtsplab.rtsp.server_session import StreamConfig
-from Server import Server, positive
+from Server import Server
 
 ROOT = Path(__file__).resolve().parent
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,14 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--headless", action="store_true", help="no window: print JSON stats")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(args.verbose)
     server = Server(0, StreamConfig(ROOT, args.fps), host="127.0.0.1")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     client = client_args(
-        ["127.0.0.1", str(server.port), str(free_udp_port()), args.video]
+        ["127.0.0.1", str(server.port), str(free_port()), args.video]
         + (["--headless"] if args.headless else [])
     )
     try:

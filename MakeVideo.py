@@ -41,7 +41,8 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
-from rtsplab.payload.jpeg import JpegError, frame_end
+from rtsplab.payload.jpeg import MAX_DIMENSION, JpegError, frame_end
+from rtsplab.payload.rfc2435.header import SIZE_UNIT
 from VideoStream import (
     FORMAT_LAB,
     FORMAT_MJPEG,
@@ -87,11 +88,6 @@ LAB_FPS = 20.0  # the lab server sends a frame every 50 ms
 # The shipped samples are written a little below the default quality to keep the
 # repository small (~5.3 MB for both); generated clips use DEFAULT_QUALITY.
 SAMPLE_QUALITY = 70
-
-# JPEG stores width and height in 16 bits (T.81 B.2.2).
-MAX_DIMENSION = 65535
-# RTP/JPEG (RFC 2435 §3.1.5, 3.1.6) carries width and height in units of 8 pixels.
-RTP_JPEG_UNIT = 8
 
 VIDEO_DIR = Path(__file__).resolve().parent / "video"
 GENERATED_DIR = VIDEO_DIR / "generated"
@@ -228,12 +224,12 @@ def generate_frames(
 ) -> Iterator[bytes]:
     """Yield ``count`` JPEG frames of the test clip."""
     _check_size(width, height)
-    if width % RTP_JPEG_UNIT or height % RTP_JPEG_UNIT:
+    if width % SIZE_UNIT or height % SIZE_UNIT:
         logger.warning(
             "%dx%d is not a multiple of %d pixels: RTP/JPEG (RFC 2435) cannot describe it",
             width,
             height,
-            RTP_JPEG_UNIT,
+            SIZE_UNIT,
         )
     scene = _scene(width, height)
     for index in range(count):

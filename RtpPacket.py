@@ -30,6 +30,8 @@ import struct
 import time
 from collections.abc import Sequence
 
+from rtsplab.errors import PeerError
+
 RTP_VERSION = 2
 RTP_HEADER_SIZE = 12
 RTP_EXTENSION_HEADER_SIZE = 4
@@ -67,7 +69,7 @@ _EXTENSION_HEADER = struct.Struct("!HH")
 _CSRC_LISTS = tuple(struct.Struct(f"!{count}I") for count in range(MAX_CC + 1))
 
 
-class RtpError(ValueError):
+class RtpError(PeerError):
     """A datagram that is not a well-formed RTP packet."""
 
 
@@ -172,7 +174,7 @@ class RtpPacket:
             parts.append(_EXTENSION_HEADER.pack(extension_profile, words))
             parts.append(extension_data)
         parts.append(payload)
-        if padding:
+        if padding_size is not None:  # set exactly when padding is
             parts.append(bytes(padding_size - 1) + bytes((padding_size,)))
 
         self._packet = b"".join(parts)

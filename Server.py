@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+from rtsplab.cli import int_in, positive, setup_logging
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
 from rtsplab.rtsp.server_session import StreamConfig
@@ -97,27 +98,6 @@ class Server:
             worker.thread.join(timeout=5)
 
 
-def packet_size(text: str) -> int:
-    value = int(text)
-    if not MIN_MAX_PACKET <= value <= MAX_MAX_PACKET:
-        raise argparse.ArgumentTypeError(f"must be {MIN_MAX_PACKET}..{MAX_MAX_PACKET}")
-    return value
-
-
-def positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
-
-
-def non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="RTSP server streaming MJPEG as RTP over UDP.")
     parser.add_argument("rtsp_port", type=int, help="TCP port for RTSP (the lab uses 1025+)")
@@ -127,11 +107,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--fps", type=positive, default=20.0, help="frames per second (20)")
     parser.add_argument(
-        "--mtu", type=packet_size, default=DEFAULT_MAX_PACKET,
+        "--mtu", type=int_in(MIN_MAX_PACKET, MAX_MAX_PACKET), default=DEFAULT_MAX_PACKET,
         help=f"largest RTP packet sent, in bytes ({DEFAULT_MAX_PACKET})",
     )  # fmt: skip
     parser.add_argument(
-        "--burst", type=non_negative, default=BURST_PACKETS, metavar="N",
+        "--burst", type=int_in(0), default=BURST_PACKETS, metavar="N",
         help=f"packets sent back to back, the bursts spread over the frame interval "
         f"({BURST_PACKETS}; 0: each frame at once, as the lab does)",
     )  # fmt: skip
@@ -146,10 +126,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(args.verbose, logging.INFO)
     if not args.root.is_dir():
         print(f"error: --root {args.root} is not a folder", file=sys.stderr)
         return 2

@@ -3,7 +3,7 @@
 The lab's shape: `Server` accepts a connection and starts a `ServerWorker`, whose thread reads
 requests (`recvRtspRequest`) and answers them (`processRtspRequest`, `replyRtsp`); PLAY starts a
 second thread (`sendRtp`) that streams until PAUSE, TEARDOWN, the end of the file, or the
-client going away. From SETUP to TEARDOWN a third (`rtcpLoop`) sends sender reports and reads
+client going away. From SETUP to TEARDOWN a third (`rtcp_loop`) sends sender reports and reads
 the client's reception reports. The decisions are `RtspSession`'s and `RtcpSession`'s; this
 module owns sockets and threads.
 
@@ -19,25 +19,17 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 
+from rtsplab.errors import PayloadError
 from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.rtp.pacer import Pacer
-from rtsplab.rtsp.message import (
-    InterleavedFrame,
-    RequestReader,
-    RtspError,
-    RtspRequest,
-    RtspResponse,
-)
-from rtsplab.rtsp.server_session import (
-    PAUSE,
-    PLAY,
-    SETUP,
-    TEARDOWN,
-    RtspSession,
-    State,
-    StreamConfig,
-)
+from rtsplab.rtp.ports import bind_port_pair
+from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
+from rtsplab.rtsp.reader import RequestReader
+from rtsplab.rtsp.server_session import RtspSession, StreamConfig
+from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
@@ -45,27 +37,9 @@ dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -
 RECV_SIZE = 4096
 LAB_REQUEST_QUIET = 0.2  # seconds of silence after which a request without its end is whole
 IDLE_CONNECTION = 60  # seconds a connection may stay without a session and without a word
-PORT_PAIR_ATTEMPTS = 64  # ephemeral ports are even half the time; the next one is usually free
 RTCP_POLL = 0.1  # the RTCP thread looks up this often to notice the session ending
 MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
 EOF_BYE_DELAY = 0.1  # seconds between the last frame and the BYE, at least a frame's time
-
-
-def bind_port_pair(host: str) -> tuple[socket.socket, socket.socket]:
-    """A UDP socket on an even port for RTP, and one on the next port for RTCP (RFC 3550 §11)."""
-    for _ in range(PORT_PAIR_ATTEMPTS):
-        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rtp.bind((host, 0))
-        port = rtp.getsockname()[1]
-        if port % 2 == 0 and port < 65535:
-            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                rtcp.bind((host, port + 1))
-                return rtp, rtcp
-            except OSError:
-                rtcp.close()
-        rtp.close()
-    raise OSError("no free pair of UDP ports for RTP and RTCP")
 
 
 class ServerWorker:
@@ -109,7 +83,7 @@ class ServerWorker:
                     if self.reader.pending and not self.session.standard:
                         # The lab's client ends a request without the empty line: quiet for
                         # a moment with a request half-read, it is taken as it is.
-                        self.handleRequests(self.reader.flush_partial())
+                        self.handle_requests(self.reader.flush_partial())
                     elif self.session.state is State.INIT:
                         log.info("connection from %s:%d idle for %d s: closing",
                                  *self.address, IDLE_CONNECTION)  # fmt: skip
@@ -118,7 +92,7 @@ class ServerWorker:
                 data = self.connection.recv(RECV_SIZE)
                 if not data:
                     break
-                self.handleRequests(self.reader.feed(data))
+                self.handle_requests(self.reader.feed(data))
         except OSError as exc:
             log.info("connection from %s:%d lost: %s", *self.address, exc)
         except Exception:
@@ -134,13 +108,13 @@ class ServerWorker:
             return LAB_REQUEST_QUIET
         return IDLE_CONNECTION if self.session.state is State.INIT else None
 
-    def handleRequests(self, items: list[RtspRequest | RtspError | InterleavedFrame]) -> None:
+    def handle_requests(self, items: Sequence[RtspRequest | RtspError | InterleavedFrame]) -> None:
         for item in items:
             self.last_heard = time.monotonic()
             if isinstance(item, RtspError):
                 self.replyRtsp(self.session.error_response(item))
             elif isinstance(item, InterleavedFrame):
-                self.receiveRtcp(item.data, interleaved_channel=item.channel)
+                self.receive_rtcp(item.data, interleaved_channel=item.channel)
             else:
                 self.processRtspRequest(item)
 
@@ -155,15 +129,15 @@ class ServerWorker:
             ):
                 # A seek, or PLAY from the start again: the stream stops first, so the
                 # media is never moved under it.
-                self.stopStream()
+                self.stop_stream()
             response = self.session.handle(request)
             if response.status == 200 and request.method in (PAUSE, TEARDOWN):
-                self.stopStream()  # not one packet after the reply that says it stopped
+                self.stop_stream()  # not one packet after the reply that says it stopped
                 if request.method == TEARDOWN:
-                    self.stopRtcp("teardown")
+                    self.stop_rtcp("teardown")
                     self.session.close()
             elif response.status == 200 and request.method == SETUP:
-                self.startRtcp()
+                self.start_rtcp()
         except Exception:
             log.exception("fault answering %s", request.method)
             cseq = request.headers.get("CSeq")
@@ -172,7 +146,7 @@ class ServerWorker:
             )
         self.replyRtsp(response)
         if self.session.state is State.PLAYING:
-            self.startStream()  # after PLAY, or after a refused seek that stopped it
+            self.start_stream()  # after PLAY, or after a refused seek that stopped it
 
     def replyRtsp(self, response: RtspResponse) -> None:
         data = response.encode()
@@ -181,7 +155,7 @@ class ServerWorker:
         with self._send_lock:
             self.connection.sendall(data)
 
-    def sendInterleaved(self, channel: int, data: bytes) -> None:
+    def send_interleaved(self, channel: int, data: bytes) -> None:
         """RTP or RTCP on the RTSP connection, framed with `$` (RFC 2326 §10.12)."""
         frame = InterleavedFrame(channel, data).encode()
         with self._send_lock:
@@ -189,12 +163,12 @@ class ServerWorker:
 
     # -- RTP -----------------------------------------------------------------------------
 
-    def startStream(self) -> None:
+    def start_stream(self) -> None:
         """Start streaming, unless it already runs (PLAY while playing changes nothing)."""
         if self._streamer is not None and self._streamer.is_alive():
             if not self._at_end:
                 return
-            self.stopStream()  # past the last frame, about to say BYE: start again instead
+            self.stop_stream()  # past the last frame, about to say BYE: start again instead
         self._at_end = False
         self._stop_stream.clear()
         self._streamer = threading.Thread(
@@ -202,7 +176,7 @@ class ServerWorker:
         )
         self._streamer.start()
 
-    def stopStream(self) -> None:
+    def stop_stream(self) -> None:
         self._stop_stream.set()
         if self._streamer is not None and self._streamer is not threading.current_thread():
             self._streamer.join()
@@ -218,7 +192,7 @@ class ServerWorker:
             channel = session.interleaved[0]
 
             def send(packet: bytes) -> None:
-                self.sendInterleaved(channel, packet)
+                self.send_interleaved(channel, packet)
         else:
 
             def send(packet: bytes) -> None:
@@ -235,11 +209,11 @@ class ServerWorker:
                     # BYE a moment after the last packet: a receiver reading RTP and RTCP
                     # from two sockets (ffmpeg) would otherwise stop before the last frame.
                     if not self._stop_stream.wait(max(pacer.interval, EOF_BYE_DELAY)):
-                        self.sendRtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, "end of file"))
+                        self.send_rtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, "end of file"))
                     return
                 try:
                     packets = sender.packetize(frame)
-                except ValueError as exc:  # a frame RFC 2435 cannot carry: skip it
+                except PayloadError as exc:  # a frame RFC 2435 cannot carry: skip it
                     log.warning("session %s: frame %d not sent: %s", session.session_id,
                                 media.frameNbr() - 1, exc)  # fmt: skip
                     sender.skip_frame()  # its time passes all the same
@@ -262,7 +236,7 @@ class ServerWorker:
 
     # -- RTCP ----------------------------------------------------------------------------
 
-    def startRtcp(self) -> None:
+    def start_rtcp(self) -> None:
         session = self.session
         media = session.media
         # RFC 3550 §6.2: RTCP gets 5% of the session bandwidth; the stream's is its file's
@@ -273,15 +247,15 @@ class ServerWorker:
                                reduced_minimum=session.config.rtcp_reduced_minimum)  # fmt: skip
         self._stop_rtcp.clear()
         self._rtcp_thread = threading.Thread(
-            target=self.rtcpLoop, name=f"rtcp-{session.session_id}", daemon=True
+            target=self.rtcp_loop, name=f"rtcp-{session.session_id}", daemon=True
         )
         self._rtcp_thread.start()
 
-    def stopRtcp(self, reason: str) -> None:
+    def stop_rtcp(self, reason: str) -> None:
         """The session ends: say BYE and stop the RTCP thread."""
         if self.rtcp is None:
             return
-        self.sendRtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, reason))
+        self.send_rtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, reason))
         self._stop_rtcp.set()
         if self._rtcp_thread is not None:
             self._rtcp_thread.join()
@@ -297,9 +271,9 @@ class ServerWorker:
             except OSError:
                 return
             if source_ip == self.session.client_ip:
-                self.receiveRtcp(datagram)
+                self.receive_rtcp(datagram)
 
-    def sendRtcp(self, build) -> None:
+    def send_rtcp(self, build: Callable[[SenderRtcp, float, float], bytes]) -> None:
         """Build a compound packet with `build(rtcp, now, wall)` and send it to the client."""
         session = self.session
         with self._rtcp_lock:
@@ -308,13 +282,13 @@ class ServerWorker:
             datagram = build(self.rtcp, time.monotonic(), time.time())
             try:
                 if session.interleaved is not None:
-                    self.sendInterleaved(session.interleaved[1], datagram)
+                    self.send_interleaved(session.interleaved[1], datagram)
                 elif session.rtcp_destination is not None:
                     self.rtcp_socket.sendto(datagram, session.rtcp_destination)
             except OSError as exc:
                 log.debug("RTCP not sent: %s", exc)
 
-    def receiveRtcp(self, datagram: bytes, interleaved_channel: int | None = None) -> None:
+    def receive_rtcp(self, datagram: bytes, interleaved_channel: int | None = None) -> None:
         """A report from the client, by UDP or interleaved; anything else is ignored."""
         session, rtcp = self.session, self.rtcp
         if rtcp is None:
@@ -330,7 +304,7 @@ class ServerWorker:
         if rtcp.peer is not before:
             log.debug("session %s: client reports %s", session.session_id, rtcp.peer)
 
-    def rtcpLoop(self) -> None:
+    def rtcp_loop(self) -> None:
         """Send reports when due; read the client's; end a session unheard for its timeout.
         Never raises."""
         rtcp, session = self.rtcp, self.session
@@ -346,14 +320,14 @@ class ServerWorker:
                     if self._at_end:  # said BYE at the end of the file: quiet until PLAY
                         rtcp.schedule.postpone(now)
                     else:
-                        self.sendRtcp(lambda r, now, wall: r.report(now, wall))
+                        self.send_rtcp(lambda r, now, wall: r.report(now, wall))
                 wait = min(RTCP_POLL, max(0.0, rtcp.schedule.next_time - time.monotonic()))
                 readable, _, _ = select.select([self.rtcp_socket], [], [], wait)
                 if not readable:
                     continue
                 datagram, (source_ip, _port) = self.rtcp_socket.recvfrom(MAX_RTCP_DATAGRAM)
                 if source_ip == session.client_ip:  # only the RTSP peer reports on it
-                    self.receiveRtcp(datagram)
+                    self.receive_rtcp(datagram)
         except OSError as exc:
             log.debug("session %s: RTCP stopped: %s", session.session_id, exc)
         except Exception:
@@ -365,8 +339,8 @@ class ServerWorker:
         """Stop the stream and free everything: TEARDOWN or not, the client is gone. Every
         step runs whatever the one before did, so nothing leaks."""
         try:
-            self.stopStream()
-            self.stopRtcp("client gone")
+            self.stop_stream()
+            self.stop_rtcp("client gone")
         except Exception:
             log.exception("stopping the session of %s:%d", *self.address)
         finally:

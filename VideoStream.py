@@ -13,7 +13,8 @@ Two file formats, told apart by their first bytes:
 
     FFD8 ... FFD9 FFD8 ... FFD9 ...
 
-  split by walking each JPEG's structure (Jpeg.frame_end), no size limit.
+  split by walking each JPEG's structure (`rtsplab.payload.jpeg.frame_end`), no size
+  limit.
 
 The whole file is indexed once at open (offset and length of every frame) through an
 mmap, so a frame is a slice of the mapping, random access is free, and a 100+ MB 4K file
@@ -136,7 +137,7 @@ class VideoStream:
 
     def _index_lab(self) -> str | None:
         """Index lab frames; return why indexing stopped early, or None at a clean end."""
-        data = self._map
+        data = self._mapping()
         size = len(data)
         pos = 0
         trimmed = 0
@@ -174,7 +175,7 @@ class VideoStream:
 
     def _index_mjpeg(self) -> str | None:
         """Index raw JPEG frames; return why indexing stopped early, or None."""
-        data = self._map
+        data = self._mapping()
         size = len(data)
         pos = 0
         while pos < size:
@@ -192,7 +193,7 @@ class VideoStream:
     def nextFrame(self) -> bytes:
         """Return the next frame's JPEG, or b"" after the last frame."""
         if self._next >= len(self._offsets):
-            self._check_open()
+            self._mapping()  # raises once closed
             return b""
         data = self.frame(self._next)
         self._next += 1
@@ -211,18 +212,18 @@ class VideoStream:
 
     def frame(self, index: int) -> bytes:
         """Return frame ``index`` (0-based) without moving the nextFrame position."""
-        self._check_open()
+        data = self._mapping()
         if not 0 <= index < len(self._offsets):
             raise IndexError(f"frame {index} out of range 0..{len(self._offsets) - 1}")
         start = self._offsets[index]
-        return self._map[start : start + self._lengths[index]]
+        return data[start : start + self._lengths[index]]
 
     def seek(self, frame_index: int) -> None:
         """Make nextFrame() return frame ``frame_index``; frameNbr() becomes frame_index.
 
         ``frame_index == frame_count`` is allowed: the next nextFrame() returns b"".
         """
-        self._check_open()
+        self._mapping()  # raises once closed
         if not 0 <= frame_index <= len(self._offsets):
             raise IndexError(f"seek to frame {frame_index} out of range 0..{len(self._offsets)}")
         self._next = frame_index
@@ -233,9 +234,11 @@ class VideoStream:
             self._map.close()
             self._map = None
 
-    def _check_open(self) -> None:
+    def _mapping(self) -> mmap.mmap:
+        """The file's mapping; raises ValueError once the stream is closed."""
         if self._map is None:
             raise ValueError(f"{self.filename}: VideoStream is closed")
+        return self._map
 
     def __enter__(self) -> VideoStream:
         return self

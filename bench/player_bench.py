@@ -19,10 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rtsplab.cli import free_port
+from stream_bench import clip_for, wait_for_server
 
-from stream_bench import clip_for, free_port, wait_for_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RUNS = {"2160p@30": ("2160p", 30.0), "1080p@60": ("1080p", 60.0)}
 

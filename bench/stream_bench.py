@@ -20,21 +20,15 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from MakeVideo import PRESETS, make_clip
+from rtsplab.cli import free_port
+from rtsplab.rtp.pacer import BURST_PACKETS
+from rtsplab.rtsp.client import RCVBUF_BYTES
+from VideoStream import VideoStream
 
-from MakeVideo import PRESETS, make_clip  # noqa: E402
-from rtsplab.rtp.pacer import BURST_PACKETS  # noqa: E402
-from rtsplab.rtsp.client import RCVBUF_BYTES  # noqa: E402
-from VideoStream import VideoStream  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CLIPS = ROOT / "video" / "generated"
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_server(port: int, timeout: float = 10.0) -> None:

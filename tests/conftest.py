@@ -1,27 +1,23 @@
-"""Shared test setup: the project root on sys.path (as when running `python Server.py` there),
-a server on a thread, the headless client as a subprocess, and frame hashes."""
+"""Shared test setup: a server on a thread, the headless client as a subprocess, free ports
+and frame hashes. (pyproject.toml puts the project's root on sys.path.)"""
 
 import contextlib
 import hashlib
 import json
+import os
 import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from rtsplab.cli import free_port  # noqa: F401  (the tests take it from here)
+from rtsplab.rtsp.reader import ResponseReader
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-
-def free_port(kind=socket.SOCK_DGRAM) -> int:
-    """A port nothing listens on right now (loopback)."""
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -66,3 +62,77 @@ def frame_hashes(path) -> list[str]:
 @pytest.fixture(scope="session")
 def lab_movie() -> Path:
     return ROOT / "video" / "movie.Mjpeg"
+
+
+# -- network helpers -------------------------------------------------------------------------------
+
+
+def wait_until(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def open_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def can_connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def datagrams_arriving(sock_or_port, seconds, frames=False):
+    """How many datagrams (or frames: marker bits) arrive on a socket, or on a port bound
+    now, within `seconds`."""
+    sock = sock_or_port
+    if isinstance(sock_or_port, int):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", sock_or_port))
+    count, deadline = 0, time.monotonic() + seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                datagram = sock.recv(65536)
+            except TimeoutError:
+                break
+            count += bool(datagram[1] & 0x80) if frames else 1
+        return count
+    finally:
+        if isinstance(sock_or_port, int):
+            sock.close()
+
+
+class rtsp_connection:  # noqa: N801 (used as a context manager, like open)
+    """A raw RTSP connection for sending exactly the bytes a test wants."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.reader = ResponseReader()
+        self.replies = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+    def ask(self, text):
+        self.sock.sendall(text.encode())
+        return self.read_reply()
+
+    def read_reply(self):
+        return self.read_replies(1)[0]
+
+    def read_replies(self, n):
+        while len(self.replies) < n:
+            data = self.sock.recv(65536)
+            assert data, "server closed the connection"
+            self.replies += self.reader.feed(data)
+        out, self.replies = self.replies[:n], self.replies[n:]
+        return out

@@ -14,7 +14,7 @@ stdout; ``--port 0`` takes any free port and the line names the one bound. It se
 
 The script is standalone on purpose (it runs under a different interpreter from the
 project's, without the project's modules): the JPEG walk below is a small copy of
-``Jpeg.frame_end`` without its error reporting.
+``rtsplab.payload.jpeg.frame_end`` without its error reporting.
 """
 
 from __future__ import annotations

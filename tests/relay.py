@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ServerWorker import bind_port_pair
+from rtsplab.rtp.ports import bind_port_pair
 
 LOOPBACK = "127.0.0.1"
 SEQ_MOD = 1 << 16

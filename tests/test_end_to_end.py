@@ -1,7 +1,6 @@
 """Server and headless client on loopback: every frame byte-identical, errors, isolation."""
 
 import concurrent.futures
-import os
 import socket
 import subprocess
 import sys
@@ -12,14 +11,18 @@ import pytest
 
 from conftest import (
     ROOT,
+    can_connect,
     client_command,
+    datagrams_arriving,
     frame_hashes,
     free_port,
+    open_fds,
+    rtsp_connection,
     run_client,
     running_server,
+    wait_until,
 )
 from MakeVideo import make_clip
-from rtsplab.rtsp.message import ResponseReader
 from VideoStream import VideoStream
 
 FAST = 100.0  # fps for tests: the lab's 20 fps would only make them slow
@@ -202,80 +205,6 @@ def test_the_server_command_line(tmp_path):
     assert "RTSP/1.0 200 OK" in log
     assert subprocess.run([sys.executable, "Server.py", "--help"], cwd=ROOT,
                           capture_output=True).returncode == 0  # fmt: skip
-
-
-# -- helpers -------------------------------------------------------------------------------
-
-
-def wait_until(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
-def open_fds():
-    return len(os.listdir("/proc/self/fd"))
-
-
-def can_connect(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
-
-
-def datagrams_arriving(sock_or_port, seconds, frames=False):
-    """How many datagrams (or frames: marker bits) arrive on a socket, or on a port bound
-    now, within `seconds`."""
-    sock = sock_or_port
-    if isinstance(sock_or_port, int):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", sock_or_port))
-    count, deadline = 0, time.monotonic() + seconds
-    try:
-        while (left := deadline - time.monotonic()) > 0:
-            sock.settimeout(left)
-            try:
-                datagram = sock.recv(65536)
-            except TimeoutError:
-                break
-            count += bool(datagram[1] & 0x80) if frames else 1
-        return count
-    finally:
-        if isinstance(sock_or_port, int):
-            sock.close()
-
-
-class rtsp_connection:  # noqa: N801 (used as a context manager, like open)
-    """A raw RTSP connection for sending exactly the bytes a test wants."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.reader = ResponseReader()
-        self.replies = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.sock.close()
-
-    def ask(self, text):
-        self.sock.sendall(text.encode())
-        return self.read_reply()
-
-    def read_reply(self):
-        return self.read_replies(1)[0]
-
-    def read_replies(self, n):
-        while len(self.replies) < n:
-            data = self.sock.recv(65536)
-            assert data, "server closed the connection"
-            self.replies += self.reader.feed(data)
-        out, self.replies = self.replies[:n], self.replies[n:]
-        return out
 
 
 def test_a_server_fault_is_answered_500_and_the_connection_goes_on(monkeypatch):

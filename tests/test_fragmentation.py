@@ -1,25 +1,14 @@
 """Frames cut into packets and put back together: loss, reordering, duplicates, bounds."""
 
-import io
 import random
 
 import pytest
-from PIL import Image
 
+from jpeg_samples import jpeg
 from rtsplab.payload.jpeg import is_complete_jpeg
-from rtsplab.payload.lab import FrameAssembler, fragment
+from rtsplab.payload.lab import LabAssembler, fragment
 
 MAX_PAYLOAD = 300
-
-
-def jpeg(index: int, size=(96, 64)) -> bytes:
-    """A small JPEG whose bytes differ per index."""
-    image = Image.new("RGB", size, (index * 37 % 256, index * 91 % 256, 128))
-    for x in range(0, size[0], 7):  # some detail so the frame spans several packets
-        image.putpixel((x, (x * index) % size[1]), (255, 255, 255))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=90)
-    return out.getvalue()
 
 
 def with_thumbnail(main: bytes, thumbnail: bytes, pad_to: int) -> bytes:
@@ -62,7 +51,7 @@ def test_fragment_cuts_at_the_budget_and_joins_back():
 def test_in_order_frames_come_back_whole(marker):
     frames = [jpeg(i) for i in range(5)]
     assert all(len(fragment(f, MAX_PAYLOAD)) >= 3 for f in frames)
-    assembler = FrameAssembler()
+    assembler = LabAssembler()
     assert feed(assembler, packets(frames, marker=marker)) == frames
     assert assembler.stats.frames == 5 and assembler.stats.dropped_frames == 0
     assert assembler.buffered_bytes == 0
@@ -76,7 +65,7 @@ def test_a_frame_missing_a_fragment_is_dropped_never_delivered(lost, marker):
     frame1 = [i for i, item in enumerate(items) if item[1] == 3000]
     victim = {"first": frame1[0], "middle": frame1[len(frame1) // 2], "last": frame1[-1]}[lost]
     del items[victim]
-    assembler = FrameAssembler()
+    assembler = LabAssembler()
     assert feed(assembler, items) == [frames[0], frames[2]]
     assert assembler.stats.dropped_frames == 1
 
@@ -86,7 +75,7 @@ def test_losing_the_end_of_one_frame_and_the_start_of_the_next_glues_nothing():
     items = packets(frames, marker=False)
     last_of_0 = max(i for i, item in enumerate(items) if item[1] == 0)
     del items[last_of_0 : last_of_0 + 2]  # end of frame 0 and start of frame 1
-    assembler = FrameAssembler()
+    assembler = LabAssembler()
     got = feed(assembler, items)
     assert got == [frames[2]]
     assert assembler.stats.dropped_frames == 2
@@ -99,7 +88,7 @@ def test_one_timestamp_for_many_frames_as_the_labs_server_sends():
     # drop the second packet of frame 1
     start1 = len(fragment(frames[0], MAX_PAYLOAD))
     del items[start1 + 1]
-    assembler = FrameAssembler()
+    assembler = LabAssembler()
     got = feed(assembler, items)
     assert got == [frames[0], frames[2], frames[3]]
     assert all(is_complete_jpeg(f) for f in got)
@@ -119,7 +108,7 @@ def test_reordering_within_a_frame_and_across_one_boundary_is_tolerated():
     # the last packet of frame 2 arrives after the first of frame 3
     end2 = max(i for i, item in enumerate(items) if item[1] == 6000)
     items[end2], items[end2 + 1] = items[end2 + 1], items[end2]
-    assembler = FrameAssembler()
+    assembler = LabAssembler()
     assert feed(assembler, items) == frames
     assert assembler.stats.dropped_frames == 0
 
@@ -128,7 +117,7 @@ def test_duplicates_are_counted_and_deliver_nothing_twice():
     frames = [jpeg(i) for i in range(3)]
     items = packets(frames)
     doubled = [item for item in items for _ in range(2)]
-    assembler = FrameAssembler()
+    assembler = LabAssembler()
     assert feed(assembler, doubled) == frames
     # a duplicate of a packet still held, or of one already delivered (late)
     assert assembler.stats.duplicates + assembler.stats.late_packets == len(items)
@@ -137,7 +126,7 @@ def test_duplicates_are_counted_and_deliver_nothing_twice():
 def test_a_late_packet_of_a_delivered_frame_is_ignored():
     frames = [jpeg(0), jpeg(1)]
     items = packets(frames)
-    assembler = FrameAssembler()
+    assembler = LabAssembler()
     assert feed(assembler, items) == frames
     assert assembler.push(*items[0]) is None
     assert assembler.stats.late_packets == 1
@@ -149,12 +138,12 @@ def test_a_thumbnail_starting_a_packet_is_not_taken_for_the_frame():
     parts = fragment(frame, MAX_PAYLOAD)
     assert parts[1].startswith(b"\xff\xd8")  # the thumbnail's SOI opens packet 2
     items = packets([jpeg(0), frame, jpeg(2)], marker=False)
-    assembler = FrameAssembler()
+    assembler = LabAssembler()
     assert feed(assembler, items) == [jpeg(0), frame, jpeg(2)]
 
     first_of_frame = next(i for i, item in enumerate(items) if item[1] == 3000)
     del items[first_of_frame]
-    assembler = FrameAssembler()
+    assembler = LabAssembler()
     got = feed(assembler, items)
     assert got == [jpeg(0), jpeg(2)]
     assert thumb not in got
@@ -164,7 +153,7 @@ def test_a_thumbnail_starting_a_packet_is_not_taken_for_the_frame():
 def test_memory_is_bounded_and_an_oversized_frame_is_dropped():
     big = jpeg(5, size=(400, 300))
     limit = len(big) // 2
-    assembler = FrameAssembler(max_bytes=limit)
+    assembler = LabAssembler(max_bytes=limit)
     seen_max = 0
     got = []
     for item in packets([big, jpeg(1)]):
@@ -178,7 +167,7 @@ def test_memory_is_bounded_and_an_oversized_frame_is_dropped():
 
 
 def test_packet_count_is_bounded_too():
-    assembler = FrameAssembler(max_packets=10)
+    assembler = LabAssembler(max_packets=10)
     for seq in range(100):
         assembler.push(seq, 0, False, b"x")
     assert len(assembler._fragments) <= 10
@@ -186,7 +175,7 @@ def test_packet_count_is_bounded_too():
 
 def test_flush_counts_the_incomplete_frame_left_at_the_end():
     items = packets([jpeg(0), jpeg(1)])
-    assembler = FrameAssembler()
+    assembler = LabAssembler()
     feed(assembler, items[:-1])
     assert assembler.stats.frames == 1
     assembler.flush()

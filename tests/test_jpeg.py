@@ -1,4 +1,5 @@
-"""Jpeg.frame_end: where a JPEG ends, found by walking its structure (T.81 Annex B)."""
+"""`rtsplab.payload.jpeg.frame_end`: where a JPEG ends, found by walking its structure
+(T.81 Annex B)."""
 
 import io
 import mmap

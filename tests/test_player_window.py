@@ -15,7 +15,8 @@ from PIL import Image, ImageStat
 
 from conftest import ROOT, free_port, running_server
 from MakeVideo import make_clip
-from rtsplab.rtsp.server_session import State, StreamConfig
+from rtsplab.rtsp.server_session import StreamConfig
+from rtsplab.rtsp.state import State
 from Server import Server
 
 TOOLS = ("Xvfb", "xdotool", "import")  # import: ImageMagick's screenshot

@@ -1,15 +1,18 @@
-"""ReceiverStats: RFC 3550 A.1 sequence tracking, A.3 loss, A.8 jitter, LSR/DLSR and RTT."""
+"""rtp.reception.ReceiverStats: RFC 3550 A.1 sequence tracking, A.3 loss, A.8 jitter, LSR/DLSR.
+
+`report(now)` gives the figures unbounded; fitting them to an RTCP report block, and the
+round-trip time from one, are tested with the RTCP packets (test_rtcp_packet.py).
+"""
 
 import pytest
 
-from rtsplab.rtcp.packets import ReportBlock
+from RtpPacket import SEQ_MOD
 from rtsplab.rtp.reception import (
     MAX_DROPOUT,
     MAX_MISORDER,
     MIN_SEQUENTIAL,
-    RTP_SEQ_MOD,
     ReceiverStats,
-    round_trip_time,
+    ReceptionReport,
 )
 
 FRAME = 4500  # RTP timestamp step of one frame at 20 fps on the 90 kHz clock
@@ -21,7 +24,7 @@ def feed(stats, seqs, start=0.0):
 
 
 def test_rfc_constants():
-    assert (MIN_SEQUENTIAL, MAX_DROPOUT, MAX_MISORDER, RTP_SEQ_MOD) == (2, 3000, 100, 65536)
+    assert (MIN_SEQUENTIAL, MAX_DROPOUT, MAX_MISORDER, SEQ_MOD) == (2, 3000, 100, 65536)
 
 
 def test_first_packet_alone_is_on_probation():
@@ -78,7 +81,7 @@ def test_wrap_counts_a_cycle():
     assert stats.extended_max == 65536 + 2
     # base 65534: 65534, 65535, 0, 1, 2 expected and received.
     assert (stats.expected, stats.received, stats.cumulative_lost) == (5, 5, 0)
-    assert stats.report_block(1, now=1.0).highest_seq == 0x0001_0002
+    assert stats.report(now=1.0).highest_seq == 0x0001_0002
 
 
 def test_late_packet_across_the_wrap_is_not_a_cycle():
@@ -98,9 +101,9 @@ def test_duplicates_make_cumulative_lost_negative():
     # expected 11..13 = 3; received 11, 12 four times, 13 = 6.
     assert (stats.expected, stats.received, stats.cumulative_lost) == (3, 6, -3)
     assert stats.loss_rate == 0.0
-    block = stats.report_block(1, now=1.0)
-    assert block.cumulative_lost == -3
-    assert block.fraction_lost == 0  # "If the loss is negative due to duplicates ... zero"
+    report = stats.report(now=1.0)
+    assert report.cumulative_lost == -3
+    assert report.fraction_lost == 0  # "If the loss is negative due to duplicates ... zero"
 
 
 def test_a_duplicate_hides_a_loss():
@@ -136,30 +139,30 @@ def test_lone_big_jump_is_dropped():
     [
         pytest.param(MAX_DROPOUT - 1, True, 1000 + MAX_DROPOUT - 1, id="dropout-2999-in-order"),
         pytest.param(MAX_DROPOUT, False, 1000, id="dropout-3000-jump"),
-        pytest.param(RTP_SEQ_MOD - MAX_MISORDER, False, 1000, id="back-100-jump"),
-        pytest.param(RTP_SEQ_MOD - MAX_MISORDER + 1, True, 1000, id="back-99-late"),
+        pytest.param(SEQ_MOD - MAX_MISORDER, False, 1000, id="back-100-jump"),
+        pytest.param(SEQ_MOD - MAX_MISORDER + 1, True, 1000, id="back-99-late"),
         pytest.param(0, True, 1000, id="duplicate"),
     ],
 )
 def test_dropout_and_misorder_limits(step, accepted, max_seq):
     stats = ReceiverStats()
     feed(stats, [999, 1000])
-    assert stats.update((1000 + step) % RTP_SEQ_MOD, 0, 1.0) is accepted
+    assert stats.update((1000 + step) % SEQ_MOD, 0, 1.0) is accepted
     assert stats.max_seq == max_seq
     assert stats.received == 1 + accepted
 
 
-def test_report_blocks_give_the_fraction_lost_per_interval():
+def test_reports_give_the_fraction_lost_per_interval():
     stats = ReceiverStats()
     feed(stats, range(11))  # 0 is probation; 1..10 counted
-    first = stats.report_block(0xAA, now=1.0)
-    assert (first.ssrc, first.fraction_lost, first.cumulative_lost) == (0xAA, 0, 0)
+    first = stats.report(now=1.0)
+    assert (first.fraction_lost, first.cumulative_lost) == (0, 0)
     assert first.highest_seq == 10
     assert stats.fraction_lost == 0.0
 
     lost = {13, 14, 20, 21, 22}
     feed(stats, [seq for seq in range(11, 31) if seq not in lost], start=1.0)
-    second = stats.report_block(0xAA, now=2.0)
+    second = stats.report(now=2.0)
     # expected_interval = 30 - 10 = 20, received_interval = 15, lost_interval = 5:
     # fraction = (5 << 8) / 20 = 64, i.e. 0.25.
     assert (second.fraction_lost, second.cumulative_lost, second.highest_seq) == (64, 5, 30)
@@ -167,12 +170,12 @@ def test_report_blocks_give_the_fraction_lost_per_interval():
     assert stats.loss_rate == pytest.approx(5 / 30)
 
     feed(stats, [*range(31, 41), 40, 40], start=2.0)
-    third = stats.report_block(0xAA, now=3.0)
+    third = stats.report(now=3.0)
     # expected_interval = 10, received_interval = 12: negative loss, fraction 0.
     assert (third.fraction_lost, third.cumulative_lost) == (0, 3)
     assert stats.fraction_lost == 0.0
 
-    empty = stats.report_block(0xAA, now=4.0)  # nothing new: expected_interval 0
+    empty = stats.report(now=4.0)  # nothing new: expected_interval 0
     assert (empty.fraction_lost, empty.cumulative_lost) == (0, 3)
 
 
@@ -180,30 +183,32 @@ def test_fraction_lost_truncates():
     stats = ReceiverStats()
     feed(stats, [0, 1, 2, 4])  # base 1, expected 4 (1..4), received 3: 1 lost of 4 -> 64
     feed(stats, [5, 7], start=1.0)
-    stats.report_block(1, now=1.0)
+    stats.report(now=1.0)
     feed(stats, [9, 10], start=2.0)  # expected 3 (8..10), received 2: (1 << 8) / 3 = 85.33
-    assert stats.report_block(1, now=2.0).fraction_lost == 85
+    assert stats.report(now=2.0).fraction_lost == 85
 
 
-def test_report_block_before_any_valid_packet():
+def test_report_before_any_valid_packet():
     stats = ReceiverStats()
-    assert stats.report_block(7, now=0.0) == ReportBlock(7, 0, 0, 0, 0, 0, 0)
+    assert stats.report(now=0.0) == ReceptionReport(0, 0, 0, 0.0, 0, 0)
     stats.update(500, 0, 0.0)
-    block = stats.report_block(7, now=0.0)
-    assert (block.fraction_lost, block.cumulative_lost, block.jitter) == (0, 0, 0)
+    report = stats.report(now=0.0)
+    assert (report.fraction_lost, report.cumulative_lost, report.jitter) == (0, 0, 0)
     assert stats.loss_rate == 0.0
 
 
-def test_report_block_clamps_cumulative_lost_and_highest_seq():
+def test_report_leaves_cumulative_lost_and_highest_seq_unbounded():
+    # Past the report block's signed 24 bits and its 32 bits: ReportBlock.from_reception
+    # fits them (test_rtcp_packet.py); the statistics themselves do not saturate or wrap.
     stats = ReceiverStats()
     feed(stats, [0, 1])
     seq = 1
     while stats.cumulative_lost <= 0x7FFFFF:
-        seq = (seq + MAX_DROPOUT - 1) % RTP_SEQ_MOD  # 2998 lost per packet
+        seq = (seq + MAX_DROPOUT - 1) % SEQ_MOD  # 2998 lost per packet
         assert stats.update(seq, 0, 1.0)
-    assert stats.report_block(1, now=2.0).cumulative_lost == 0x7FFFFF
+    assert stats.report(now=2.0).cumulative_lost == stats.cumulative_lost > 0x7FFFFF
     stats.cycles = 1 << 16  # 2^32 sequence numbers later
-    assert stats.report_block(1, now=3.0).highest_seq == stats.max_seq
+    assert stats.report(now=3.0).highest_seq == (1 << 32) + stats.max_seq
 
 
 # A.8 jitter on the 90 kHz clock, one sample per frame (the first packet of each timestamp).
@@ -228,7 +233,7 @@ def test_jitter_known_answer(origin):
         stats.update(seq, (origin + timestamp) % 2**32, arrival)
         assert stats.jitter == pytest.approx(jitter, abs=1e-9)
     assert stats.jitter_ms == pytest.approx(63.43231201171875 / 90, abs=1e-9)
-    assert stats.report_block(1, now=1.0).jitter == 63  # truncated to an integer
+    assert stats.report(now=1.0).jitter == pytest.approx(63.43231201171875, abs=1e-9)
 
 
 def test_jitter_is_zero_for_a_perfectly_paced_stream():
@@ -277,51 +282,34 @@ def test_jitter_uses_the_clock_rate():
 
 
 # RFC 3550 section 6.4.1, Figure 2: SR at 0xb44db705:20000000 -> LSR 0xb705:2000; the RR leaves
-# 5.25 s later -> DLSR 0x0005:4000; it arrives at A = 0xb710:8000.
-# RTT = A - LSR - DLSR = 0xb710:8000 - 0xb705:2000 - 0x0005:4000 = 0x0006:2000 = 6.125 s.
-def test_round_trip_time_from_rfc_figure_2():
+# 5.25 s later -> DLSR 0x0005:4000 (the RTT it gives is tested in test_rtcp_session.py).
+def test_lsr_and_dlsr_from_rfc_figure_2():
     stats = ReceiverStats()
     feed(stats, [0, 1])
     stats.on_sender_report(0xB44DB705_20000000, arrival=100.0)
-    block = stats.report_block(0x12345678, now=105.25)
-    assert block.lsr == 0xB7052000
-    assert block.dlsr == 0x00054000
-    assert round_trip_time(block, arrival_ntp=0xB44DB710_80000000) == 6.125
+    report = stats.report(now=105.25)
+    assert report.lsr == 0xB7052000
+    assert report.dlsr == 0x00054000
 
 
-def test_no_sender_report_means_no_lsr_no_dlsr_no_rtt():
+def test_no_sender_report_means_no_lsr_no_dlsr():
     stats = ReceiverStats()
     feed(stats, [0, 1])
-    block = stats.report_block(1, now=50.0)
-    assert (block.lsr, block.dlsr) == (0, 0)
-    assert round_trip_time(block, arrival_ntp=0xB44DB710_80000000) is None
+    report = stats.report(now=50.0)
+    assert (report.lsr, report.dlsr) == (0, 0)
 
 
 def test_dlsr_is_in_units_of_1_65536_s():
     stats = ReceiverStats()
     stats.on_sender_report(0x00000001_00010000, arrival=10.0)
-    assert stats.report_block(1, now=10.0).dlsr == 0
-    assert stats.report_block(1, now=10.0 + 2.4 / 65536).dlsr == 2  # rounded
-    assert stats.report_block(1, now=10.0 + 2.6 / 65536).dlsr == 3
-    assert stats.report_block(1, now=11.5).dlsr == 0x00018000
-    assert stats.report_block(1, now=9.0).dlsr == 0  # never negative
+    assert stats.report(now=10.0).dlsr == 0
+    assert stats.report(now=10.0 + 2.4 / 65536).dlsr == 2  # rounded
+    assert stats.report(now=10.0 + 2.6 / 65536).dlsr == 3
+    assert stats.report(now=11.5).dlsr == 0x00018000
+    assert stats.report(now=9.0).dlsr == 0  # never negative
     stats.on_sender_report(0xFFFFFFFF_FFFFFFFF, arrival=20.0)  # a later SR replaces the first
-    block = stats.report_block(1, now=21.0)
-    assert (block.lsr, block.dlsr) == (0xFFFFFFFF, 65536)
-
-
-def test_round_trip_time_modulo_2_32():
-    # LSR 0xffff:0000 (65535 s) just before the middle-32 wrap, A 0x0001:8000 just after it
-    # (65537.5 s), DLSR 1 s: (0x0001:8000 - 0xffff:0000 - 0x0001:0000) mod 2^32 = 0x0001:8000.
-    block = ReportBlock(1, lsr=0xFFFF0000, dlsr=0x00010000)
-    assert round_trip_time(block, arrival_ntp=0x0000_0001_8000_0000) == 1.5
-
-
-def test_round_trip_time_slightly_negative_is_zero():
-    block = ReportBlock(1, lsr=0xB7052000, dlsr=0x00054000)
-    assert round_trip_time(block, arrival_ntp=0x0000_B70A_6000_0000) == 0.0  # exactly 0
-    assert round_trip_time(block, arrival_ntp=0x0000_B70A_5FFF_0000) == 0.0  # -1/65536 s
-    assert round_trip_time(block, arrival_ntp=0x0000_B70A_6001_0000) == 1 / 65536
+    report = stats.report(now=21.0)
+    assert (report.lsr, report.dlsr) == (0xFFFFFFFF, 65536)
 
 
 def test_clock_rate_must_be_positive():

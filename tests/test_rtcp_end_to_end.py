@@ -24,7 +24,7 @@ from MakeVideo import make_clip
 from relay import LOOPBACK, LossyRelay, free_port_pair
 from rtsplab.rtcp.packets import ReceiverReport, SourceDescription, encode_compound
 from rtsplab.rtsp.client import RtspClient
-from rtsplab.rtsp.server_session import State
+from rtsplab.rtsp.state import State
 from VideoStream import VideoStream
 
 FPS = 60.0  # the lab's 20 fps would only make the tests slow
@@ -242,14 +242,14 @@ LINGER = 0.5  # seconds the server's streaming thread is made to outlive its BYE
 def test_play_right_after_the_bye_starts_the_video_again(tmp_path, monkeypatch):
     from ServerWorker import ServerWorker
 
-    real = ServerWorker.sendRtcp
+    real = ServerWorker.send_rtcp
 
     def lingering(self, build):
         real(self, build)
         if threading.current_thread().name.startswith("rtp-"):  # the BYE at the end of file
             time.sleep(LINGER)  # as a busy machine may make it, once in a while
 
-    monkeypatch.setattr(ServerWorker, "sendRtcp", lingering)
+    monkeypatch.setattr(ServerWorker, "send_rtcp", lingering)
     clip = tmp_path / "clip.mjpeg"
     make_clip(clip, WIDTH, HEIGHT, 5, fmt="mjpeg")
     frames = []

@@ -1,20 +1,41 @@
-"""RtcpPacket: known-answer vectors, round trips, field limits, compounds, malformed input."""
+"""RTCP packets (rtsplab.rtcp): known-answer vectors, round trips, field limits, compounds,
+malformed input; NTP time (rtsplab.ntp); report blocks from reception figures, and RTT."""
 
 import datetime
 
 import pytest
 
-from rtsplab.rtcp.packets import (
-    MAX_COUNT,
+from rtsplab.errors import PeerError
+from rtsplab.ntp import (
     MAX_NTP,
     MAX_U32,
     NTP_UNIX_OFFSET,
-    REPORT_BLOCK_SIZE,
+    ntp_from_unix,
+    ntp_middle32,
+    unix_from_ntp,
+)
+from rtsplab.rtcp.app import App
+from rtsplab.rtcp.bye import Bye
+from rtsplab.rtcp.compound import decode_compound, encode_compound
+from rtsplab.rtcp.packet import (
+    MAX_COUNT,
     RTCP_APP,
     RTCP_BYE,
     RTCP_RR,
     RTCP_SDES,
     RTCP_SR,
+    RtcpError,
+    RtcpPacket,
+    UnknownRtcp,
+)
+from rtsplab.rtcp.reports import (
+    REPORT_BLOCK_SIZE,
+    ReceiverReport,
+    ReportBlock,
+    SenderReport,
+    round_trip_time,
+)
+from rtsplab.rtcp.sdes import (
     SDES_CNAME,
     SDES_EMAIL,
     SDES_LOC,
@@ -23,22 +44,10 @@ from rtsplab.rtcp.packets import (
     SDES_PHONE,
     SDES_PRIV,
     SDES_TOOL,
-    App,
-    Bye,
-    ReceiverReport,
-    ReportBlock,
-    RtcpError,
-    RtcpPacket,
     SdesChunk,
-    SenderReport,
     SourceDescription,
-    UnknownRtcp,
-    decode_compound,
-    encode_compound,
-    ntp_from_unix,
-    ntp_middle32,
-    unix_from_ntp,
 )
+from rtsplab.rtp.reception import ReceptionReport
 
 # RFC 3550 section 6.4.1, Figure 2: an SR sent at 0xb44db705:20000000 (10 Nov 1995
 # 11:33:25.125 UTC), answered 5.25 s later (DLSR 0x0005:4000) with LSR 0xb705:2000.
@@ -379,6 +388,68 @@ def test_report_block_lost_fields(fraction_lost, cumulative_lost, lost_word, dec
     assert decoded.highest_seq == MAX_U32
 
 
+# ReportBlock.from_reception: ReceiverStats' figures fitted to the 24-octet block's fields.
+@pytest.mark.parametrize(
+    "field, value, fitted",
+    [
+        pytest.param("fraction_lost", 255, 255, id="fraction-255"),
+        pytest.param("fraction_lost", 256, 255, id="fraction-256-all-lost"),
+        pytest.param("cumulative_lost", 0x7FFFFF, 0x7FFFFF, id="lost-2^23-1"),
+        pytest.param("cumulative_lost", 0x800000, 0x7FFFFF, id="lost-2^23"),
+        pytest.param("cumulative_lost", 1 << 24, 0x7FFFFF, id="lost-2^24"),
+        pytest.param("cumulative_lost", -0x800000, -0x800000, id="lost-minus-2^23"),
+        pytest.param("cumulative_lost", -0x800001, -0x800000, id="lost-below-min"),
+        pytest.param("highest_seq", MAX_U32, MAX_U32, id="highest-2^32-1"),
+        pytest.param("highest_seq", 1 << 32, 0, id="highest-2^32-wraps"),
+        pytest.param("highest_seq", (1 << 32) + 7, 7, id="highest-2^32+7-wraps"),
+        pytest.param("jitter", 63.99, 63, id="jitter-truncated"),
+        pytest.param("jitter", float(MAX_U32), MAX_U32, id="jitter-2^32-1"),
+        pytest.param("jitter", float(1 << 32), MAX_U32, id="jitter-2^32"),
+        pytest.param("dlsr", MAX_U32, MAX_U32, id="dlsr-2^32-1"),
+        pytest.param("dlsr", 1 << 32, MAX_U32, id="dlsr-2^32"),
+    ],
+)
+def test_report_block_from_reception_fits_each_field(field, value, fitted):
+    figures = {"fraction_lost": 0, "cumulative_lost": 0, "highest_seq": 0, "jitter": 0.0,
+               "lsr": FIG2_LSR, "dlsr": 0}  # fmt: skip
+    block = ReportBlock.from_reception(0xAA, ReceptionReport(**{**figures, field: value}))
+    assert (block.ssrc, block.lsr, getattr(block, field)) == (0xAA, FIG2_LSR, fitted)
+    assert ReportBlock.decode(block.encode()) == block  # what is sent is what it says
+
+
+def test_report_block_from_reception_copies_values_in_range():
+    report = ReceptionReport(64, -3, 0x0001_0002, 12.5, FIG2_LSR, FIG2_DLSR)
+    assert ReportBlock.from_reception(7, report) == ReportBlock(
+        7, 64, -3, 0x0001_0002, 12, FIG2_LSR, FIG2_DLSR
+    )
+
+
+# RTT = A - LSR - DLSR (section 6.4.1). Figure 2: LSR 0xb705:2000, DLSR 0x0005:4000, and the
+# RR arrives at A = 0xb710:8000: 0xb710:8000 - 0xb705:2000 - 0x0005:4000 = 0x0006:2000 = 6.125 s.
+def test_round_trip_time_from_rfc_figure_2():
+    block = ReportBlock(0x12345678, lsr=FIG2_LSR, dlsr=FIG2_DLSR)
+    assert round_trip_time(block, arrival_ntp=0xB44DB710_80000000) == 6.125
+
+
+def test_no_sender_report_means_no_rtt():
+    block = ReportBlock(1, lsr=0, dlsr=0)
+    assert round_trip_time(block, arrival_ntp=0xB44DB710_80000000) is None
+
+
+def test_round_trip_time_modulo_2_32():
+    # LSR 0xffff:0000 (65535 s) just before the middle-32 wrap, A 0x0001:8000 just after it
+    # (65537.5 s), DLSR 1 s: (0x0001:8000 - 0xffff:0000 - 0x0001:0000) mod 2^32 = 0x0001:8000.
+    block = ReportBlock(1, lsr=0xFFFF0000, dlsr=0x00010000)
+    assert round_trip_time(block, arrival_ntp=0x0000_0001_8000_0000) == 1.5
+
+
+def test_round_trip_time_slightly_negative_is_zero():
+    block = ReportBlock(1, lsr=0xB7052000, dlsr=0x00054000)
+    assert round_trip_time(block, arrival_ntp=0x0000_B70A_6000_0000) == 0.0  # exactly 0
+    assert round_trip_time(block, arrival_ntp=0x0000_B70A_5FFF_0000) == 0.0  # -1/65536 s
+    assert round_trip_time(block, arrival_ntp=0x0000_B70A_6001_0000) == 1 / 65536
+
+
 def test_sr_ntp_at_its_limit():
     data = SenderReport(1, MAX_NTP, 0, 0, 0).encode()
     assert data[8:16] == b"\xff" * 8
@@ -534,7 +605,8 @@ def test_decode_rejects_malformed(data, message):
         RtcpPacket.decode(data)
 
 
-def test_rtcp_error_is_a_value_error():
+def test_rtcp_error_is_a_peer_error_and_a_value_error():
+    assert issubclass(RtcpError, PeerError)
     assert issubclass(RtcpError, ValueError)
     with pytest.raises(ValueError):
         decode_compound(b"")

@@ -4,16 +4,13 @@ import random
 
 import pytest
 
-from rtsplab.rtcp.packets import (
-    Bye,
-    ExtendedReport,
-    ReceiverReport,
-    SenderReport,
-    SourceDescription,
-    decode_compound,
-    ntp_from_unix,
-)
+from rtsplab.ntp import ntp_from_unix
+from rtsplab.rtcp.bye import Bye
+from rtsplab.rtcp.compound import decode_compound
+from rtsplab.rtcp.reports import ReceiverReport, ReportBlock, SenderReport, round_trip_time
+from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtcp.session import ReceiverRtcp, SenderRtcp
+from rtsplab.rtcp.xr import ExtendedReport
 from rtsplab.rtp.reception import ReceiverStats
 from rtsplab.rtp.sender import RtpSender
 
@@ -68,6 +65,19 @@ def test_a_receiver_report_tells_the_server_loss_jitter_and_rtt():
     assert peer.fraction_lost == (3 * 256 // 19) / 256
     assert peer.jitter_ms == pytest.approx(0.0, abs=1e-6)  # perfectly regular arrivals
     assert peer.rtt_ms == pytest.approx(50.0, abs=0.05)  # 0.3 - 0.25 s, in 1/65536 s units
+
+
+# RFC 3550 section 6.4.1, Figure 2: SR at 0xb44db705:20000000 -> LSR 0xb705:2000; the RR leaves
+# 5.25 s later -> DLSR 0x0005:4000; it arrives at A = 0xb710:8000.
+# RTT = A - LSR - DLSR = 0xb710:8000 - 0xb705:2000 - 0x0005:4000 = 0x0006:2000 = 6.125 s.
+def test_round_trip_time_from_rfc_figure_2_through_the_receivers_statistics():
+    stats = ReceiverStats()
+    for seq in (0, 1):
+        stats.update(seq, seq * 4500, seq * 0.05)
+    stats.on_sender_report(0xB44DB705_20000000, arrival=100.0)
+    block = ReportBlock.from_reception(0x12345678, stats.report(now=105.25))
+    assert (block.ssrc, block.lsr, block.dlsr) == (0x12345678, 0xB7052000, 0x00054000)
+    assert round_trip_time(block, arrival_ntp=0xB44DB710_80000000) == 6.125
 
 
 def test_the_client_measures_its_round_trip_with_xr_rrtr_and_dlrr():

@@ -1,4 +1,4 @@
-"""RtcpTimer: RFC 3550 A.7's rtcp_interval() and the two-party report schedule."""
+"""rtcp.timing: RFC 3550 A.7's rtcp_interval() and the two-party report schedule."""
 
 import random
 

@@ -2,14 +2,10 @@
 
 import pytest
 
-from rtsplab.rtcp.packets import (
-    DlrrItem,
-    ExtendedReport,
-    ReceiverReport,
-    RtcpError,
-    RtcpPacket,
-    decode_compound,
-)
+from rtsplab.rtcp.compound import decode_compound
+from rtsplab.rtcp.packet import RtcpError, RtcpPacket
+from rtsplab.rtcp.reports import ReceiverReport
+from rtsplab.rtcp.xr import DlrrItem, ExtendedReport
 
 XR = bytes.fromhex(
     "80cf0008"  # V=2 P=0 reserved=0, PT=207 (XR), length=8 words (36 bytes in all)

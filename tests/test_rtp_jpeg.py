@@ -11,21 +11,16 @@ import subprocess
 import pytest
 from PIL import Image
 
-from rtsplab.payload.rtp_jpeg import (
+from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
+from rtsplab.payload.rfc2435.frame import UnsupportedJpeg, parse_jpeg
+from rtsplab.payload.rfc2435.header import (
     MAX_OFFSET,
     RESTART_COUNT_ANY,
-    STD_HUFFMAN,
-    ZIGZAG,
-    JpegDepacketizer,
     JpegPayloadHeader,
     RtpJpegError,
-    UnsupportedJpeg,
-    jpeg_to_payloads,
-    make_headers,
-    make_tables,
-    packetize,
-    parse_jpeg,
 )
+from rtsplab.payload.rfc2435.packetizer import jpeg_to_payloads, packetize
+from rtsplab.payload.rfc2435.tables import STD_HUFFMAN, ZIGZAG, make_headers, make_tables
 
 MAX_PAYLOAD = 1400
 TABLES = bytes(range(1, 65)) + bytes(range(65, 129))  # two recognisable 64-byte tables
@@ -699,7 +694,7 @@ def test_memory_per_frame_is_bounded(source):
 
 
 def test_drop_in_for_the_rtp_receiver(source):
-    """RtpReceiver takes the depacketizer in place of the lab's FrameAssembler."""
+    """RtpReceiver takes the depacketizer in place of the lab's LabAssembler."""
     from RtpPacket import PT_JPEG, RtpPacket
     from rtsplab.rtp.receiver import RtpReceiver
 

@@ -5,25 +5,17 @@ import random
 
 import pytest
 
-from rtsplab.rtsp.message import (
+from rtsplab.rtsp.errors import STATUS_REASONS, RtspError, RtspProtocolError
+from rtsplab.rtsp.headers.session import format_session, parse_session
+from rtsplab.rtsp.headers.transport import TransportSpec, format_transport, parse_transport
+from rtsplab.rtsp.message import Headers, InterleavedFrame, RtspRequest, RtspResponse
+from rtsplab.rtsp.reader import (
     MAX_BODY,
     MAX_HEAD,
     MAX_HEADERS,
     MAX_LINE,
-    STATUS_REASONS,
-    Headers,
-    InterleavedFrame,
     RequestReader,
     ResponseReader,
-    RtspError,
-    RtspProtocolError,
-    RtspRequest,
-    RtspResponse,
-    TransportSpec,
-    format_session,
-    format_transport,
-    parse_session,
-    parse_transport,
 )
 
 # The lab's client, byte for byte, plus the closing empty line.

@@ -7,16 +7,10 @@ from pathlib import Path
 import pytest
 
 from MakeVideo import make_clip
-from rtsplab.rtsp.message import Headers, RtspRequest, parse_transport
-from rtsplab.rtsp.server_session import (
-    IMPLEMENTED,
-    TRANSITIONS,
-    RtspSession,
-    State,
-    StreamConfig,
-    new_session_id,
-    next_state,
-)
+from rtsplab.rtsp.headers.transport import parse_transport
+from rtsplab.rtsp.message import Headers, RtspRequest
+from rtsplab.rtsp.server_session import RtspSession, StreamConfig, new_session_id
+from rtsplab.rtsp.state import IMPLEMENTED, TRANSITIONS, State, next_state
 
 CLIENT_IP = "127.0.0.1"
 LAB_TRANSPORT = "RTP/UDP; client_port= 25000"

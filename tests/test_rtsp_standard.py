@@ -10,9 +10,12 @@ from PIL import Image
 from MakeVideo import make_clip
 from RtpPacket import RtpPacket
 from rtsplab.payload.rtp_jpeg import JpegDepacketizer
-from rtsplab.rtsp.message import Headers, RtspRequest, parse_session, parse_transport
+from rtsplab.rtsp.headers.session import parse_session
+from rtsplab.rtsp.headers.transport import parse_transport
+from rtsplab.rtsp.message import Headers, RtspRequest
 from rtsplab.rtsp.sdp import parse_sdp, resolve_control
-from rtsplab.rtsp.server_session import SESSION_TIMEOUT, RtspSession, State, StreamConfig
+from rtsplab.rtsp.server_session import SESSION_TIMEOUT, RtspSession, StreamConfig
+from rtsplab.rtsp.state import State
 
 URL = "rtsp://127.0.0.1:8554/clip.mjpeg"
 

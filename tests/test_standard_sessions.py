@@ -5,9 +5,7 @@ import socket
 import threading
 import time
 
-from test_end_to_end import rtsp_connection, wait_until
-
-from conftest import ROOT, free_port, running_server
+from conftest import ROOT, free_port, rtsp_connection, running_server, wait_until
 from rtsplab.rtsp.client import RtspClient
 
 URL = "rtsp://127.0.0.1:{port}/movie.Mjpeg"  # video/movie.Mjpeg: 200 frames, 10 s at 20 fps

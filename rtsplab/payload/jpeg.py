@@ -22,6 +22,8 @@ from __future__ import annotations
 import mmap
 import re
 
+from rtsplab.errors import PayloadError
+
 __all__ = [
     "JpegError",
     "frame_end",
@@ -32,7 +34,7 @@ __all__ = [
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 
 
-class JpegError(ValueError):
+class JpegError(PayloadError):
     """A byte string that is not a whole, well-formed JPEG stream."""
 
 
@@ -76,18 +78,22 @@ COM = 0xFE  # comment
 # Byte size of a marker (FF xx) and of a segment's length field (B.1.1.4).
 MARKER_SIZE = 2
 LENGTH_SIZE = 2
+# Width and height are 16-bit fields of the SOF segment (B.2.2): no JPEG is larger.
+MAX_DIMENSION = 0xFFFF
 
+# The two standalone markers that open and close every JPEG stream (B.2.1), as bytes.
 SOI_BYTES = bytes((MARKER_PREFIX, SOI))
+EOI_BYTES = bytes((MARKER_PREFIX, EOI))
 
 # Markers without a length field (B.1.1.3): SOI, EOI, TEM and RST0..RST7.
-_STANDALONE = frozenset({TEM, SOI, EOI, *range(RST0, RST7 + 1)})
+STANDALONE_MARKERS = frozenset({TEM, SOI, EOI, *range(RST0, RST7 + 1)})
 
 # The end of entropy-coded data is the first marker that is not a restart marker.
 # Inside the data an 0xFF byte is always followed by 0x00 (byte stuffing, F.1.2.3) or by
 # RST0..RST7 (restart intervals, F.1.2.3 / B.2.1), so the first 0xFF followed by anything
 # else starts the next marker (or its 0xFF fill bytes). A compiled regex scans at C speed;
 # it works on bytes, bytearray, memoryview and mmap alike without copying.
-_ENTROPY_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+ENTROPY_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 
 _NAMES = {
     TEM: "TEM",
@@ -156,7 +162,7 @@ def frame_end(data: Buffer, start: int = 0) -> int:
             raise JpegError(
                 f"corrupt JPEG: unexpected {'FF00' if code == 0 else 'SOI'} at offset {marker_at}"
             )
-        if code in _STANDALONE:
+        if code in STANDALONE_MARKERS:
             continue
         if pos + LENGTH_SIZE > n:
             raise JpegError(
@@ -177,7 +183,7 @@ def frame_end(data: Buffer, start: int = 0) -> int:
         if code != SOS:
             pos = seg_end
             continue
-        found = _ENTROPY_END.search(data, seg_end)
+        found = ENTROPY_END.search(data, seg_end)
         if found is None:
             raise JpegError(
                 f"truncated JPEG: entropy-coded data after SOS at offset {marker_at} "

@@ -13,34 +13,32 @@ the RTP header:
 - a frame is the packets from a *start* (payload begins with SOI, FFD8) to an *end* (marker
   bit set, or payload ends with EOI, FFD9), with every sequence number in between present and
   one timestamp shared by all of them;
-- the bytes joined must be exactly one complete JPEG (`Jpeg.is_complete_jpeg`). This settles
-  the false edges an embedded thumbnail can make (its own FFD8...FFD9 inside an APP1 segment
-  can land at a packet boundary) and guarantees that no partial frame, and no two frames glued
-  together, is ever delivered.
+- the bytes joined must be exactly one complete JPEG (`rtsplab.payload.jpeg.is_complete_jpeg`).
+  This settles the false edges an embedded thumbnail can make (its own FFD8...FFD9 inside an
+  APP1 segment can land at a packet boundary) and guarantees that no partial frame, and no two
+  frames glued together, is ever delivered.
 
 A frame that cannot be completed is dropped and counted: when a later frame is delivered, when
-a third timestamp arrives while two frames are still open, when the buffer passes its bound, or
-when the stream ends (`flush`). Reordering within a frame and across one frame boundary, and
-duplicates, are tolerated.
+a third timestamp arrives while two frames are still open (`rtsplab.payload.assembler`), when
+the buffer passes its bound, or when the stream ends (`flush`). Reordering within a frame and
+across one frame boundary, and duplicates, are tolerated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rtsplab.payload.jpeg import is_complete_jpeg
+from rtsplab.payload.assembler import AssemblyStats, frame_to_drop
+from rtsplab.payload.jpeg import EOI_BYTES, SOI_BYTES, is_complete_jpeg
 
-SOI_BYTES = b"\xff\xd8"
-EOI_BYTES = b"\xff\xd9"
+__all__ = ["LabAssembler", "fragment"]
 
 # A 3840x2160 JPEG at high quality is 2-3 MB; twice that leaves room for two frames in flight
 # and bounds what a hostile or broken sender can make the receiver hold.
 MAX_BUFFER_BYTES = 8 * 1024 * 1024
 # 8 MiB in 1400-byte packets is ~6000; tiny packets must not grow the dict without bound either.
 MAX_BUFFER_PACKETS = 8192
-# Frames open at once: the current one and the one before it (a packet of frame n may arrive
-# after the first packet of frame n+1).
-MAX_OPEN_FRAMES = 2
 
 
 def fragment(frame: bytes, max_payload: int) -> list[bytes]:
@@ -52,14 +50,6 @@ def fragment(frame: bytes, max_payload: int) -> list[bytes]:
     return [frame[i : i + max_payload] for i in range(0, len(frame), max_payload)]
 
 
-@dataclass
-class AssemblyStats:
-    frames: int = 0  # complete frames delivered
-    dropped_frames: int = 0  # incomplete frames discarded
-    duplicates: int = 0  # packets already held for an open frame
-    late_packets: int = 0  # packets of a frame already delivered or dropped (late or duplicate)
-
-
 @dataclass(slots=True)
 class _Fragment:
     timestamp: int
@@ -67,11 +57,12 @@ class _Fragment:
     payload: bytes
 
 
-class FrameAssembler:
-    """Reassembles frames from packets given one at a time, in any order.
+class LabAssembler:
+    """Reassembles the lab's frames from packets given one at a time, in any order.
 
-    `push` takes the *extended* sequence number (unwrapped past 65535, see
-    `RtpReceiver.SeqUnwrapper`) so that order is plain integer order here.
+    A `rtsplab.payload.assembler.FrameAssembler`: `push` takes the *extended* sequence number
+    (unwrapped past 65535 by `rtsplab.rtp.receiver.SeqUnwrapper`) so that order is plain
+    integer order here.
     """
 
     def __init__(
@@ -95,6 +86,7 @@ class FrameAssembler:
 
     @property
     def buffered_bytes(self) -> int:
+        """Payload bytes held for frames not yet complete."""
         return self._bytes
 
     def push(self, ext_seq: int, timestamp: int, marker: bool, payload: bytes) -> bytes | None:
@@ -105,8 +97,8 @@ class FrameAssembler:
         if ext_seq in self._fragments:
             self.stats.duplicates += 1
             return None
-        if timestamp not in self._open and len(self._open) >= MAX_OPEN_FRAMES:
-            oldest = next(iter(self._open))
+        oldest = frame_to_drop(self._open, timestamp)
+        if oldest is not None:
             self._drop([s for s, f in self._fragments.items() if f.timestamp == oldest])
         if self._bytes + len(payload) > self.max_bytes or len(self._fragments) >= self.max_packets:
             self._drop(list(self._fragments))
@@ -149,7 +141,7 @@ class FrameAssembler:
             self.stats.dropped_frames += len({self._fragments[s].timestamp for s in seqs})
             self._remove(seqs)
 
-    def _remove(self, seqs) -> None:
+    def _remove(self, seqs: Iterable[int]) -> None:
         for seq in seqs:
             frag = self._fragments.pop(seq)
             self._bytes -= len(frag.payload)

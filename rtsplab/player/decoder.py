@@ -25,7 +25,8 @@ def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
 
 def decode(jpeg: bytes, box: tuple[int, int]) -> Image.Image:
     """Decode `jpeg` and scale it to fit `box`, keeping its aspect ratio."""
-    image = Image.open(io.BytesIO(jpeg))
+    # Image.open gives an ImageFile; resize and convert give plain Images.
+    image: Image.Image = Image.open(io.BytesIO(jpeg))
     target = fit(image.size, box)
     image.draft("RGB", target)  # DCT scaling: the smallest 1/2^k decode still >= target
     image.load()  # decode here, on this thread, not lazily wherever it is first used

@@ -205,7 +205,9 @@ class FrameBuffer:
         return ext
 
     def _due(self, timestamp: int) -> float:
-        wall, origin = self._origin
+        anchor = self._origin
+        assert anchor is not None, "the clock is anchored whenever frames can be due"
+        wall, origin = anchor
         return wall + (timestamp - origin) / self.clock_rate
 
     def _start(self, now: float) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tkinter as tk
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 HISTORY_SECONDS = 60
@@ -31,9 +32,9 @@ class Trend:
 
     def __init__(self, seconds: int = HISTORY_SECONDS) -> None:
         self.points: deque[Point] = deque(maxlen=seconds)
-        self._last: tuple[float, int, int, int] | None = None  # time, bytes, packets, lost
+        self._last: tuple[float, float, float, float] | None = None  # time, bytes, packets, lost
 
-    def add(self, now: float, total_bytes: int, packets: int, lost: int) -> Point | None:
+    def add(self, now: float, total_bytes: float, packets: float, lost: float) -> Point | None:
         """Record the totals at `now`; returns the new point once a second has passed."""
         if self._last is None or total_bytes < self._last[1]:  # first call, or a new session
             self._last = (now, total_bytes, packets, lost)
@@ -91,8 +92,10 @@ class StatsPanel(tk.Frame):
         self.plot_note = tk.Label(self, text="", anchor="w", font="TkSmallCaptionFont")
         self.plot_note.grid(row=row + 3, column=0, columnspan=2, sticky="w")
 
-    def show(self, stats: dict, fill: int, capacity: int, display_fps: float) -> None:
-        packets, lost = stats.get("packets", 0), stats.get("lost_packets", 0)
+    def show(
+        self, stats: Mapping[str, float | None], fill: int, capacity: int, display_fps: float
+    ) -> None:
+        packets, lost = stats.get("packets") or 0, stats.get("lost_packets") or 0
         rtt, jitter = stats.get("rtt_ms"), stats.get("jitter_ms")
         text = {
             "packets": f"{packets}",
@@ -121,7 +124,7 @@ class StatsPanel(tk.Frame):
         start = HISTORY_SECONDS - len(points)
         for colour, values in ((RATE_COLOUR, [p.kbps / top_rate for p in points]),
                                (LOSS_COLOUR, [p.loss / top_loss for p in points])):  # fmt: skip
-            coords = []
+            coords: list[float] = []
             for i, value in enumerate(values):
                 coords += [(start + i) * step, height - 4 - value * (height - 8)]
             canvas.create_line(*coords, fill=colour, width=2, tags="line")

@@ -23,27 +23,24 @@ import secrets
 from dataclasses import dataclass
 
 from RtpPacket import JPEG_CLOCK_RATE
-from rtsplab.rtcp.packets import (
-    Bye,
-    DlrrItem,
-    ExtendedReport,
+from rtsplab.ntp import MAX_U32, NTP_SHORT_UNITS, ntp_from_unix, ntp_middle32
+from rtsplab.rtcp.bye import Bye
+from rtsplab.rtcp.compound import decode_compound, encode_compound
+from rtsplab.rtcp.packet import RtcpError, RtcpPacket
+from rtsplab.rtcp.reports import (
+    FRACTION_LOST_UNITS,
     ReceiverReport,
     ReportBlock,
-    RtcpError,
     SenderReport,
-    SourceDescription,
-    decode_compound,
-    encode_compound,
-    ntp_from_unix,
-    ntp_middle32,
+    round_trip_time,
 )
+from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtcp.timing import RTCP_BANDWIDTH_FRACTION, RtcpSchedule
-from rtsplab.rtp.reception import ReceiverStats, round_trip_time
+from rtsplab.rtcp.xr import DlrrItem, ExtendedReport
+from rtsplab.rtp.reception import ReceiverStats
 from rtsplab.rtp.sender import RtpSender
 
 log = logging.getLogger(__name__)
-
-NTP_SHORT_UNITS = 1 << 16  # LSR, DLSR, LRR and DLRR count 1/65536 s
 
 
 @dataclass
@@ -81,9 +78,10 @@ class _Endpoint:
         self.peer_left = False  # the peer sent BYE
 
     def due(self, now: float) -> bool:
+        """Whether a report is due at `now` (RFC 3550 §6.3.6, see `RtcpSchedule.due`)."""
         return self.schedule.due(now)
 
-    def receive(self, datagram: bytes, now: float, wall: float) -> list:
+    def receive(self, datagram: bytes, now: float, wall: float) -> list[RtcpPacket]:
         """Decode a compound datagram from the peer; [] (and counted) when it is not RTCP."""
         try:
             packets = decode_compound(datagram)
@@ -98,7 +96,9 @@ class _Endpoint:
                 self.peer_left = True
         return packets
 
-    def _compound(self, report, now: float, *extra) -> bytes:
+    def _compound(
+        self, report: SenderReport | ReceiverReport, now: float, *extra: RtcpPacket
+    ) -> bytes:
         data = encode_compound([report, SourceDescription.cname(self.ssrc, self.cname), *extra])
         self.schedule.on_sent(len(data), now)
         return data
@@ -125,7 +125,8 @@ class SenderRtcp(_Endpoint):
         """SR + SDES + BYE: the source leaves (end of file, TEARDOWN)."""
         return self._compound(self._sender_report(now, wall), now, Bye([self.ssrc], reason))
 
-    def receive(self, datagram: bytes, now: float, wall: float) -> list:
+    def receive(self, datagram: bytes, now: float, wall: float) -> list[RtcpPacket]:
+        """Read the client's reports: its report block about us, and its RRTR to answer."""
         packets = super().receive(datagram, now, wall)
         for packet in packets:
             if isinstance(packet, ReceiverReport | SenderReport):
@@ -139,19 +140,19 @@ class SenderRtcp(_Endpoint):
     def _sender_report(self, now: float, wall: float) -> SenderReport:
         s = self.sender
         return SenderReport(self.ssrc, ntp_from_unix(wall), s.timestamp_at(now),
-                            s.packets_sent % 2**32, s.octets_sent % 2**32)  # fmt: skip
+                            s.packets_sent & MAX_U32, s.octets_sent & MAX_U32)  # fmt: skip
 
     def _dlrr(self, now: float) -> list[ExtendedReport]:
         if self._rrtr is None:
             return []
         peer, lrr, arrival = self._rrtr
-        delay = round((now - arrival) * NTP_SHORT_UNITS) & 0xFFFFFFFF
+        delay = round((now - arrival) * NTP_SHORT_UNITS) & MAX_U32
         return [ExtendedReport(self.ssrc, dlrr=[DlrrItem(peer, lrr, delay)])]
 
     def _peer_report(self, block: ReportBlock, wall: float) -> PeerReport:
         rtt = round_trip_time(block, ntp_from_unix(wall))
         return PeerReport(
-            fraction_lost=block.fraction_lost / 256,
+            fraction_lost=block.fraction_lost / FRACTION_LOST_UNITS,
             cumulative_lost=block.cumulative_lost,
             highest_seq=block.highest_seq,
             jitter_ms=block.jitter * 1000 / JPEG_CLOCK_RATE,
@@ -179,9 +180,11 @@ class ReceiverRtcp(_Endpoint):
                               ExtendedReport(self.ssrc, rrtr=ntp_from_unix(wall)))  # fmt: skip
 
     def bye(self, now: float, wall: float, reason: str | None = None) -> bytes:
+        """RR + SDES + BYE: the client leaves (TEARDOWN)."""
         return self._compound(self._receiver_report(now), now, Bye([self.ssrc], reason))
 
-    def receive(self, datagram: bytes, now: float, wall: float) -> list:
+    def receive(self, datagram: bytes, now: float, wall: float) -> list[RtcpPacket]:
+        """Read the server's SR (for LSR/DLSR) and its DLRR answering our RRTR (for RTT)."""
         packets = super().receive(datagram, now, wall)
         for packet in packets:
             if isinstance(packet, SenderReport) and packet.ssrc == self.media_ssrc:
@@ -190,12 +193,13 @@ class ReceiverRtcp(_Endpoint):
                 for item in packet.dlrr:
                     if item.ssrc == self.ssrc and item.lrr:
                         arrival = ntp_middle32(ntp_from_unix(wall))
-                        delay = (arrival - item.lrr - item.dlrr) & 0xFFFFFFFF
-                        if delay < 1 << 31:  # a small negative result is rounding: ignore it
+                        delay = (arrival - item.lrr - item.dlrr) & MAX_U32
+                        if delay <= MAX_U32 // 2:  # a small negative result is rounding: ignore it
                             self.rtt = delay / NTP_SHORT_UNITS
         return packets
 
     def _receiver_report(self, now: float) -> ReceiverReport:
         if self.media_ssrc is None or not self.stats.valid:
             return ReceiverReport(self.ssrc)
-        return ReceiverReport(self.ssrc, [self.stats.report_block(self.media_ssrc, now)])
+        block = ReportBlock.from_reception(self.media_ssrc, self.stats.report(now))
+        return ReceiverReport(self.ssrc, [block])

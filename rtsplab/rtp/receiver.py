@@ -2,10 +2,10 @@
 
 `RtpReceiver.receive(datagram, source_ip, now)` is everything the client does with one UDP
 datagram: accept it only from the RTSP server's address and from one SSRC, parse it
-(`RtpPacket.decode`), count it (`ReceiverStats`: loss and jitter, RFC 3550 A.1-A.8), and hand
-its payload to the `FrameAssembler`. Nothing here
-raises on bad input: a datagram that is not RTP, or comes from elsewhere, is counted and
-skipped. The socket and the thread that feed it live in `RtspClient`.
+(`RtpPacket.decode`), count it (`rtsplab.rtp.reception.ReceiverStats`: loss and jitter, RFC 3550
+A.1-A.8), and hand its payload to the frame assembler (`rtsplab.payload`). Nothing here raises
+on bad input: a datagram that is not RTP, or comes from elsewhere, is counted and skipped. The
+socket and the thread that feed it live in `rtsplab.rtsp.client.RtspClient`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from RtpPacket import PT_JPEG, RtpError, RtpPacket
+from RtpPacket import PT_JPEG, SEQ_MOD, RtpError, RtpPacket
 from rtsplab.payload.lab import FrameAssembler
 from rtsplab.rtp.reception import ReceiverStats
 
 log = logging.getLogger(__name__)
 
-SEQ_MOD = 1 << 16
 # Sequence numbers remembered to tell a duplicate from a new packet: a few 4K frames' worth.
 DUPLICATE_WINDOW = 4096
 
@@ -100,7 +99,9 @@ class RtpReceiver:
             stats.duplicates += 1
             return None
         self.reception.update(packet.seqNum(), packet.timestamp(), now)
-        frame = self.assembler.push(ext, packet.timestamp(), packet.marker(), packet.getPayload())
+        frame = self.assembler.push(
+            ext, packet.timestamp(), bool(packet.marker()), packet.getPayload()
+        )
         if frame is not None:
             self.last_timestamp = packet.timestamp()
         return frame

@@ -1,9 +1,11 @@
 """Reception statistics for one RTP source: RFC 3550 Appendix A.1, A.3 and A.8.
 
 `ReceiverStats` is fed each RTP packet of one SSRC with `update(seq, rtp_timestamp, arrival)`
-and each of that source's sender reports with `on_sender_report`; `report_block(ssrc, now)`
-then gives the reception report block to send. Pure: the arrival time and `now` are passed in,
-in seconds on any one monotonic clock.
+and each of that source's sender reports with `on_sender_report`; `report(now)` then gives the
+figures a reception report carries, as a `ReceptionReport`. Fitting them to the fields of an
+RTCP report block is `rtsplab.rtcp.reports.ReportBlock.from_reception`'s job, so that RTP does
+not depend on RTCP. Pure: the arrival time and `now` are passed in, in seconds on any one
+monotonic clock.
 
 Sequence numbers follow A.1's `update_seq` line for line, with one deliberate difference: the
 C code compares ``seq == s->max_seq + 1`` after integer promotion, so during probation 65535
@@ -20,38 +22,46 @@ packet, in arrival order. Section 6.4.4 names the cost of that for video, "the t
 same for all the packets of one frame but those packets are not all transmitted at the same
 time", and accepts it because a receiver buffer must absorb that spread too. Here it would
 swamp the measure: our server spreads a frame's packets in bursts over 80% of the frame
-interval (`Pacer`), a 4K frame is ~540 packets, so per-packet jitter would mostly measure our
-own pacing, and how much of it would depend on where in a frame the report is sampled. A
-frame's first packet is sent at the frame's due time, so the spacing of first packets against
-their timestamps is what the network and the server's scheduling add. (A late packet of an
-older frame was sent mid-frame too: sampling it would measure pacing again.) Timestamps that
-run backwards, as with B-frames, would be skipped; MJPEG has none.
+interval (`rtsplab.rtp.pacer`), a 4K frame is ~540 packets, so per-packet jitter would mostly
+measure our own pacing, and how much of it would depend on where in a frame the report is
+sampled. A frame's first packet is sent at the frame's due time, so the spacing of first
+packets against their timestamps is what the network and the server's scheduling add. (A late
+packet of an older frame was sent mid-frame too: sampling it would measure pacing again.)
+Timestamps that run backwards, as with B-frames, would be skipped; MJPEG has none.
 """
 
 from __future__ import annotations
 
-from RtpPacket import JPEG_CLOCK_RATE
-from rtsplab.rtcp.packets import (
-    MAX_CUMULATIVE_LOST,
-    MAX_FRACTION_LOST,
-    MAX_U32,
-    MIN_CUMULATIVE_LOST,
-    NTP_SHORT_UNITS,
-    ReportBlock,
-    ntp_middle32,
-)
+from dataclasses import dataclass
+
+from RtpPacket import JPEG_CLOCK_RATE, SEQ_MOD, TIMESTAMP_MOD
+from rtsplab.ntp import NTP_SHORT_UNITS, ntp_middle32
 
 # RFC 3550 A.1.
 MIN_SEQUENTIAL = 2  # sequential packets before a source is valid
 MAX_DROPOUT = 3000  # a forward jump larger than this is a restart or garbage
 MAX_MISORDER = 100  # a backward step smaller than this is a late or duplicate packet
-RTP_SEQ_MOD = 1 << 16
-SEQ_MASK = RTP_SEQ_MOD - 1
 
-RTP_TIMESTAMP_MOD = 1 << 32
 DEFAULT_CLOCK_RATE = JPEG_CLOCK_RATE  # RFC 3551 section 6: JPEG/90000
 JITTER_GAIN = 1 / 16  # A.8: J += (|D| - J) / 16
-FRACTION_SHIFT = 8  # fraction lost is lost/expected in 1/256 (A.3)
+FRACTION_SHIFT = 8  # fraction lost is lost/expected in 1/256 (A.3), as RTCP carries it
+
+
+@dataclass(frozen=True)
+class ReceptionReport:
+    """What a reception report says about one source (RFC 3550 section 6.4.1), unbounded.
+
+    The values are A.3's and A.8's, not yet fitted to the report block's fields: cumulative
+    lost may pass the block's signed 24 bits, the extended highest sequence number does not
+    wrap at 2^32, jitter is not truncated to an integer and DLSR is not capped at 32 bits.
+    """
+
+    fraction_lost: int  # lost/expected over the last interval in 1/256 (A.3), 0 if negative
+    cumulative_lost: int  # expected - received: negative when duplicates outnumber losses
+    highest_seq: int  # extended highest sequence number: cycles * 2^16 + max_seq
+    jitter: float  # interarrival jitter (A.8), RTP timestamp units
+    lsr: int  # middle 32 bits of the last SR's NTP timestamp; 0 before any SR
+    dlsr: int  # delay since that SR arrived, in 1/65536 s (never negative); 0 before any SR
 
 
 class ReceiverStats:
@@ -65,7 +75,7 @@ class ReceiverStats:
         self.max_seq = 0  # highest sequence number seen, 16 bits
         self.cycles = 0  # wraps of the sequence number since base_seq
         self.base_seq = 0  # first sequence number counted (the second packet heard)
-        self.bad_seq = RTP_SEQ_MOD + 1  # the number after a large jump; never equal to a seq
+        self.bad_seq = SEQ_MOD + 1  # the number after a large jump; never equal to a seq
         self.received = 0  # packets counted since base_seq, duplicates and late ones included
         self.jitter = 0.0  # A.8, RTP timestamp units
         self._heard = False
@@ -84,7 +94,7 @@ class ReceiverStats:
 
     @property
     def extended_max(self) -> int:
-        return (self.cycles << 16) + self.max_seq
+        return self.cycles * SEQ_MOD + self.max_seq
 
     @property
     def expected(self) -> int:
@@ -100,7 +110,7 @@ class ReceiverStats:
 
     @property
     def fraction_lost(self) -> float:
-        """The fraction lost in the interval before the last `report_block`, 0..1."""
+        """The fraction lost in the interval before the last `report`, 0..1."""
         return self._fraction / (1 << FRACTION_SHIFT)
 
     @property
@@ -121,7 +131,7 @@ class ReceiverStats:
             # A.1: a new source starts on probation, as if the packet before this one was seen.
             self._heard = True
             self._init_seq(seq)
-            self.max_seq = (seq - 1) & SEQ_MASK
+            self.max_seq = (seq - 1) % SEQ_MOD
             self.probation = MIN_SEQUENTIAL
         previous_timestamp = self._last_timestamp
         self._last_timestamp = rtp_timestamp
@@ -136,8 +146,8 @@ class ReceiverStats:
         self._lsr = ntp_middle32(ntp_timestamp)
         self._sr_arrival = arrival
 
-    def report_block(self, ssrc: int, now: float) -> ReportBlock:
-        """The reception report block for `ssrc` at `now`; starts a new loss interval (A.3)."""
+    def report(self, now: float) -> ReceptionReport:
+        """The reception report at `now`; starts a new loss interval (A.3)."""
         expected = self.expected
         expected_interval = expected - self._expected_prior
         received_interval = self.received - self._received_prior
@@ -147,19 +157,15 @@ class ReceiverStats:
         if expected_interval <= 0 or lost_interval <= 0:
             self._fraction = 0
         else:
-            self._fraction = min(
-                MAX_FRACTION_LOST, (lost_interval << FRACTION_SHIFT) // expected_interval
-            )
-        lost = min(MAX_CUMULATIVE_LOST, max(MIN_CUMULATIVE_LOST, self.cumulative_lost))
+            self._fraction = (lost_interval << FRACTION_SHIFT) // expected_interval
         dlsr = 0
         if self._sr_arrival is not None:
-            dlsr = min(MAX_U32, max(0, round((now - self._sr_arrival) * NTP_SHORT_UNITS)))
-        return ReportBlock(
-            ssrc=ssrc,
+            dlsr = max(0, round((now - self._sr_arrival) * NTP_SHORT_UNITS))
+        return ReceptionReport(
             fraction_lost=self._fraction,
-            cumulative_lost=lost,
-            highest_seq=self.extended_max & MAX_U32,
-            jitter=min(MAX_U32, int(self.jitter)),
+            cumulative_lost=self.cumulative_lost,
+            highest_seq=self.extended_max,
+            jitter=self.jitter,
             lsr=self._lsr,
             dlsr=dlsr,
         )
@@ -167,7 +173,7 @@ class ReceiverStats:
     def _init_seq(self, seq: int) -> None:
         self.base_seq = seq
         self.max_seq = seq
-        self.bad_seq = RTP_SEQ_MOD + 1
+        self.bad_seq = SEQ_MOD + 1
         self.cycles = 0
         self.received = 0
         self._received_prior = 0
@@ -176,9 +182,9 @@ class ReceiverStats:
         self._sample = None
 
     def _update_seq(self, seq: int) -> bool:
-        udelta = (seq - self.max_seq) & SEQ_MASK
+        udelta = (seq - self.max_seq) % SEQ_MOD
         if self.probation:
-            if seq == (self.max_seq + 1) & SEQ_MASK:
+            if seq == (self.max_seq + 1) % SEQ_MOD:
                 self.probation -= 1
                 self.max_seq = seq
                 if self.probation == 0:
@@ -194,12 +200,12 @@ class ReceiverStats:
             if seq < self.max_seq:
                 self.cycles += 1  # the sequence number wrapped
             self.max_seq = seq
-        elif udelta <= RTP_SEQ_MOD - MAX_MISORDER:
+        elif udelta <= SEQ_MOD - MAX_MISORDER:
             # A very large jump: two sequential packets mean the sender restarted; re-sync.
             if seq == self.bad_seq:
                 self._init_seq(seq)
             else:
-                self.bad_seq = (seq + 1) & SEQ_MASK
+                self.bad_seq = (seq + 1) % SEQ_MOD
                 return False
         # Otherwise a duplicate or a reordered packet: counted, max_seq unchanged.
         self.received += 1
@@ -218,8 +224,8 @@ class ReceiverStats:
             return
         last_arrival, last_timestamp = self._sample
         # The timestamp step mod 2^32 (RFC 1982 serial arithmetic): only a later frame counts.
-        step = (rtp_timestamp - last_timestamp) % RTP_TIMESTAMP_MOD
-        if not 0 < step < RTP_TIMESTAMP_MOD // 2:
+        step = (rtp_timestamp - last_timestamp) % TIMESTAMP_MOD
+        if not 0 < step < TIMESTAMP_MOD // 2:
             return
         d = (arrival - last_arrival) * self.clock_rate - step  # (Rj - Ri) - (Sj - Si)
         self.jitter += (abs(d) - self.jitter) * JITTER_GAIN
@@ -232,19 +238,3 @@ class ReceiverStats:
             f"extended_max={self.extended_max}, jitter={self.jitter:.1f} "
             f"({self.jitter_ms:.3f} ms))"
         )
-
-
-def round_trip_time(block: ReportBlock, arrival_ntp: int) -> float | None:
-    """The round trip to the receiver that sent `block`, in seconds (RFC 3550 section 6.4.1).
-
-    `arrival_ntp` is the sender's own NTP time when the block arrived. RTT = A - LSR - DLSR in
-    16.16 fixed point, mod 2^32. None when the receiver has had no SR yet (LSR 0). A result in
-    the upper half of the 32-bit range is a small negative one (DLSR rounding, or the
-    receiver's clock running a little fast over the DLSR), and is returned as 0.0.
-    """
-    if block.lsr == 0:
-        return None
-    delay = (ntp_middle32(arrival_ntp) - block.lsr - block.dlsr) & MAX_U32
-    if delay > MAX_U32 // 2:
-        return 0.0
-    return delay / NTP_SHORT_UNITS

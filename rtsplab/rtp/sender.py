@@ -12,11 +12,8 @@ import secrets
 from collections.abc import Callable
 
 from RtpPacket import JPEG_CLOCK_RATE as RTP_CLOCK_RATE
-from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, RTP_VERSION, RtpPacket
+from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, RTP_VERSION, SEQ_MOD, TIMESTAMP_MOD, RtpPacket
 from rtsplab.payload.lab import fragment
-
-SEQ_MOD = 1 << 16
-TIMESTAMP_MOD = 1 << 32
 
 # 1500 Ethernet MTU - 20 IPv4 - 8 UDP = 1472; 1400 leaves room for tunnels and IP options.
 DEFAULT_MAX_PACKET = 1400
@@ -38,7 +35,7 @@ class RtpSender:
         payloader: Callable[[bytes, int], list[bytes]] = fragment,
     ) -> None:
         """`payloader(frame, max_payload)` cuts a frame into payloads: the lab's
-        `Fragmentation.fragment`, or RFC 2435's `RtpJpeg.jpeg_to_payloads`."""
+        `rtsplab.payload.lab.fragment` (the default), or RFC 2435's `jpeg_to_payloads`."""
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         if not MIN_MAX_PACKET <= max_packet <= MAX_MAX_PACKET:

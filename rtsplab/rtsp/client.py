@@ -1,7 +1,4 @@
-"""The client's network half: the RTSP dialogue, in the lab's dialect or standard RTSP, and
-the RTP receiver.
-
-Shared by the Tk player (`Client`) and the headless run (`ClientLauncher --headless`).
+"""The client's RTSP dialogue, for the Tk player and the headless run alike.
 
 **The lab's dialect** (a bare file name): the requests are the lab's exactly, so the client
 also plays the lab's own server, and the payload is the JPEG's bytes cut into packets:
@@ -21,10 +18,9 @@ Range to seek), a keep-alive before the session times out (GET_PARAMETER when th
 it, else OPTIONS), TEARDOWN. The payload is RTP/JPEG (RFC 2435), rebuilt into whole JPEGs.
 
 Each method waits for its reply; a refusal raises `ClientError` with a one-line message and
-leaves the state as it was. A thread (`listenRtp`) receives RTP from SETUP until `close()` and
-calls `on_frame(jpeg, rtp_timestamp)` with each complete frame, on that thread. It also serves
-RTCP (RFC 3550): receiver reports to the server's RTCP port, the server's sender reports, and
-its BYE, which calls `on_end()` — the end of the video.
+leaves the state as it was. A thread (`listen_rtp`) receives RTP from SETUP until `close()` and
+calls `on_frame(jpeg, rtp_timestamp)` with each complete frame, on that thread; it serves RTCP
+too (`ClientRtcp`), and the server's BYE calls `on_end()`: the end of the video.
 """
 
 from __future__ import annotations
@@ -36,29 +32,32 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from urllib.parse import urlsplit
 
+from rtsplab.errors import LabError, SdpError
 from rtsplab.payload.rtp_jpeg import JpegDepacketizer
 from rtsplab.rtcp.session import ReceiverRtcp
+from rtsplab.rtp.ports import bind_receiver_ports
 from rtsplab.rtp.receiver import RtpReceiver
-from rtsplab.rtsp.message import (
-    Headers,
-    InterleavedFrame,
-    ResponseReader,
-    RtspError,
-    RtspRequest,
-    RtspResponse,
-    parse_session,
-    parse_transport,
-)
-from rtsplab.rtsp.sdp import SessionDescription, parse_npt_range, parse_sdp, resolve_control
-from rtsplab.rtsp.server_session import (
+from rtsplab.rtsp.client_rtcp import ClientRtcp
+from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.headers.range import format_npt_range, npt_start
+from rtsplab.rtsp.headers.rtp_info import first_rtptime
+from rtsplab.rtsp.headers.session import parse_session
+from rtsplab.rtsp.headers.transport import server_rtcp_port
+from rtsplab.rtsp.message import Headers, InterleavedFrame, RtspRequest, RtspResponse
+from rtsplab.rtsp.reader import ResponseReader
+from rtsplab.rtsp.sdp import SessionDescription, parse_sdp, resolve_control
+from rtsplab.rtsp.state import (
+    END,
     GET_PARAMETER,
     PAUSE,
     PLAY,
     SETUP,
     TEARDOWN,
     State,
+    is_allowed,
     next_state,
 )
 
@@ -87,7 +86,7 @@ USER_AGENT = "rtsp-rtp-lab"
 MAX_PENDING_REPLIES = 16
 
 
-class ClientError(Exception):
+class ClientError(LabError):
     """A failure to tell the user in one line: server down, 404, port in use..."""
 
 
@@ -149,8 +148,7 @@ class RtspClient:
         self._rtsp: socket.socket | None = None
         self._rtp: socket.socket | None = None
         self._rtcp: socket.socket | None = None
-        self._rtcp_destination: tuple[str, int] | None = None
-        self._rtcp_lock = threading.Lock()
+        self._rtcp_link: ClientRtcp | None = None
         self._request_lock = threading.RLock()  # one request at a time, from any thread
         self._send_lock = threading.Lock()  # requests and interleaved RTCP share the socket
         self._reader = ResponseReader()
@@ -196,14 +194,14 @@ class RtspClient:
         self.rtcp = ReceiverRtcp(self.receiver.reception, f"client@{self._local_ip()}",
                                  NOMINAL_SESSION_BANDWIDTH, time.monotonic(),
                                  reduced_minimum=self.rtcp_reduced_minimum)  # fmt: skip
-        self._rtcp_destination = None if interleaved else self._server_rtcp(reply, server_ip)
+        self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(reply, server_ip, interleaved))
         self.first_packet_at = self.last_packet_at = self.played_at = None
         self.ended.clear()
         self._closing.clear()
         self._interleaved = interleaved
         while not self._replies.empty():  # the end marker of an earlier TCP session
             self._replies.get_nowait()
-        target = self._listen_interleaved if interleaved else self.listenRtp
+        target = self._listen_interleaved if interleaved else self.listen_rtp
         self._listener = threading.Thread(target=target, name="rtp-listen", daemon=True)
         self._listener.start()
         if self.standard and (self._watcher is None or not self._watcher.is_alive()):
@@ -215,12 +213,12 @@ class RtspClient:
         self._check(PLAY)
         headers = {"Session": self.session_id}
         if start is not None:
-            headers["Range"] = f"npt={start:.3f}-"
+            headers["Range"] = format_npt_range(start)
         if self.receiver is not None:
             self.receiver.reception.resume()  # a pause is not jitter
         reply = self._request(PLAY, self.base_url, **headers)
-        self.play_position = self._npt_start(reply.headers.get("Range")) or start or 0.0
-        self.play_rtptime = self._rtptime(reply.headers.get("RTP-Info"))
+        self.play_position = npt_start(reply.headers.get("Range")) or start or 0.0
+        self.play_rtptime = first_rtptime(reply.headers.get("RTP-Info"))
         self.played_at = time.monotonic()
         self.ended.clear()  # after the end of the file, PLAY starts it again: a new end to come
         if self.rtcp is not None:
@@ -232,14 +230,16 @@ class RtspClient:
 
     def teardown(self) -> None:
         self._check(TEARDOWN)
-        self._send_rtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, "teardown"))
+        if self._rtcp_link is not None:
+            self._rtcp_link.send(lambda rtcp, now, wall: rtcp.bye(now, wall, "teardown"))
         try:
             self._request(TEARDOWN, self.base_url, Session=self.session_id)
         finally:
             # Refused or not, the client is done with this session.
             self.stop_receiving()
             self.session_id = None
-            self.state = State.INIT
+            if self.state is not State.INIT:
+                self.state = next_state(self.state, TEARDOWN)
 
     def describe(self) -> SessionDescription:
         """OPTIONS and DESCRIBE: which methods the server has, and what the stream is."""
@@ -250,7 +250,7 @@ class RtspClient:
         reply = self._request("DESCRIBE", self.url, Accept="application/sdp")
         try:
             sdp = parse_sdp(reply.body.decode("utf-8", "replace"))
-        except ValueError as exc:
+        except SdpError as exc:
             raise ClientError(f"bad SDP from the server: {exc}") from None
         video = [m for m in sdp.media if m.media == "video"]
         if not video:
@@ -261,22 +261,6 @@ class RtspClient:
         self.base_url = resolve_control(base, sdp.control or "*").rstrip("/") or self.url
         self.sdp = sdp
         return sdp
-
-    @staticmethod
-    def _npt_start(value: str | None) -> float | None:
-        """X of a reply's `Range: npt=X-`; None when absent or not npt."""
-        parsed = parse_npt_range(value) if value else None
-        return parsed[0] if parsed else None
-
-    @staticmethod
-    def _rtptime(value: str | None) -> int | None:
-        """The rtptime of a reply's RTP-Info: the timestamp of the first packet after PLAY."""
-        for part in (value or "").split(","):
-            for parameter in part.split(";"):
-                name, _, number = parameter.strip().partition("=")
-                if name.lower() == "rtptime" and number.isdigit():
-                    return int(number)
-        return None
 
     @property
     def duration(self) -> float | None:
@@ -319,8 +303,8 @@ class RtspClient:
 
     def stream_ended(self) -> None:
         """The server's BYE has been played out: the session is READY again (Play restarts)."""
-        if self.state is State.PLAYING:
-            self.state = State.READY
+        if is_allowed(self.state, END):
+            self.state = next_state(self.state, END)
 
     def stop_receiving(self) -> None:
         """Stop the receiving thread and close the RTP socket; the counts stay readable."""
@@ -353,12 +337,12 @@ class RtspClient:
 
     # -- RTP and RTCP --------------------------------------------------------------------
 
-    def listenRtp(self) -> None:
+    def listen_rtp(self) -> None:
         """Receive RTP and RTCP by UDP until close(); its own thread; never raises."""
         rtp, rtcp, receiver = self._rtp, self._rtcp, self.receiver
         sockets = [rtp] if rtcp is None else [rtp, rtcp]
         while not self._closing.is_set():
-            self._report_if_due()
+            self._rtcp_link.report_if_due()
             try:
                 readable, _, _ = select.select(sockets, [], [], RTP_POLL)
                 if rtp in readable:
@@ -375,7 +359,7 @@ class RtspClient:
         sock.settimeout(RTP_POLL)
         try:
             while not self._closing.is_set():
-                self._report_if_due()
+                self._rtcp_link.report_if_due()
                 try:
                     data = sock.recv(MAX_DATAGRAM)
                 except (TimeoutError, BlockingIOError):
@@ -416,10 +400,6 @@ class RtspClient:
             except queue.Full:  # unasked-for replies pile up: the oldest goes
                 self._replies.get_nowait()
 
-    def _report_if_due(self) -> None:
-        if self.rtcp.due(time.monotonic()):
-            self._send_rtcp(lambda r, now, wall: r.report(now, wall))
-
     def _drain_rtp(self, limit: int) -> None:
         """Handle up to `limit` RTP datagrams that are waiting, without blocking."""
         if self._rtp is None:
@@ -432,7 +412,7 @@ class RtspClient:
             self._guarded(self._on_rtp, datagram, source_ip)
 
     @staticmethod
-    def _guarded(handle, *args) -> None:
+    def _guarded(handle: Callable[..., None], *args: object) -> None:
         """One datagram's handling: whatever goes wrong with it (a callback's full disk...)
         is logged, and the receiving thread goes on with the next."""
         try:
@@ -453,8 +433,7 @@ class RtspClient:
             self.on_frame(frame, receiver.last_timestamp)
 
     def _on_rtcp(self, datagram: bytes) -> None:
-        with self._rtcp_lock:
-            self.rtcp.receive(datagram, time.monotonic(), time.time())
+        self._rtcp_link.receive(datagram)
         if self.rtcp.peer_left and not self.ended.is_set():
             log.info("the server said BYE: end of the video")
             self._drain_rtp(MAX_DRAIN)  # the last frame's packets, sent before the BYE
@@ -462,65 +441,31 @@ class RtspClient:
             if self.on_end is not None:
                 self.on_end()
 
-    def _send_rtcp(self, build) -> None:
-        """Build a compound packet with `build(rtcp, now, wall)` and send it to the server."""
-        with self._rtcp_lock:
-            if self.rtcp is None:
-                return
-            if not self._interleaved and (self._rtcp is None or self._rtcp_destination is None):
-                return
-            datagram = build(self.rtcp, time.monotonic(), time.time())
-            try:
-                if self._interleaved:
-                    frame = InterleavedFrame(INTERLEAVED_CHANNELS[1], datagram).encode()
-                    with self._send_lock:
-                        self._rtsp.sendall(frame)
-                else:
-                    self._rtcp.sendto(datagram, self._rtcp_destination)
-            except OSError as exc:
-                log.debug("RTCP not sent: %s", exc)
+    def _rtcp_sender(
+        self, reply: RtspResponse, server_ip: str, interleaved: bool
+    ) -> Callable[[bytes], object] | None:
+        """How RTCP reaches the server: its channel on the RTSP connection, or UDP to the
+        RTCP port of the SETUP reply's `server_port=a-b`, if it says one."""
+        if interleaved:
+            return partial(self._send_interleaved, INTERLEAVED_CHANNELS[1])
+        port = server_rtcp_port(reply.headers.get("Transport"))
+        if self._rtcp is None or port is None:
+            return None
+        rtcp, destination = self._rtcp, (server_ip, port)
+        return lambda datagram: rtcp.sendto(datagram, destination)
 
-    def _server_rtcp(self, reply: RtspResponse, server_ip: str) -> tuple[str, int] | None:
-        """The server's RTCP port from the SETUP reply's `server_port=a-b`, if it says."""
-        header = reply.headers.get("Transport")
-        try:
-            specs = parse_transport(header) if header else []
-        except RtspError:
-            specs = []
-        for spec in specs:
-            if spec.server_port is not None:
-                rtp_port, rtcp_port = spec.server_port
-                return server_ip, rtcp_port or rtp_port + 1
-        return None
+    def _send_interleaved(self, channel: int, data: bytes) -> None:
+        with self._send_lock:
+            self._rtsp.sendall(InterleavedFrame(channel, data).encode())
 
     def _local_ip(self) -> str:
         return self._rtsp.getsockname()[0]
 
     def _open_rtp_ports(self) -> None:
-        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        if self.rcvbuf:  # 0 keeps the system's default, to see what it costs
-            rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
-        granted = rtp.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        log.info("RTP receive buffer: asked for %d bytes, got %d", self.rcvbuf, granted)
-        if granted < self.rcvbuf:
-            log.warning(
-                "RTP receive buffer is %d bytes; HD streams may lose packets "
-                "(raise it with: sysctl -w net.core.rmem_max=%d)", granted, self.rcvbuf,
-            )  # fmt: skip
         try:
-            rtp.bind(("", self.rtp_port))
+            self._rtp, self._rtcp = bind_receiver_ports(self.rtp_port, self.rcvbuf)
         except OSError as exc:
-            rtp.close()
             raise ClientError(f"cannot use RTP port {self.rtp_port}: {exc.strerror}") from None
-        rtp.setblocking(False)  # read in batches until empty; select() does the waiting
-        self._rtp = rtp
-        rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            rtcp.bind(("", self.rtp_port + 1))
-            self._rtcp = rtcp
-        except OSError as exc:  # RTCP is worth having, not worth failing for
-            rtcp.close()
-            log.warning("no RTCP: cannot use port %d: %s", self.rtp_port + 1, exc.strerror)
 
     def _close_rtp(self) -> None:
         for sock in (self._rtp, self._rtcp):
@@ -570,10 +515,8 @@ class RtspClient:
     # -- RTSP ----------------------------------------------------------------------------
 
     def _check(self, method: str) -> None:
-        try:
-            next_state(self.state, method)
-        except RtspError:
-            raise ClientError(f"{method} is not possible in state {self.state.value}") from None
+        if not is_allowed(self.state, method):
+            raise ClientError(f"{method} is not possible in state {self.state.value}")
 
     def _connect(self) -> None:
         where = f"{self.server_host}:{self.server_port}"
@@ -634,16 +577,18 @@ class RtspClient:
                 except TimeoutError:
                     # The lab's server ends a reply without the empty line.
                     partial = self._reader.flush_partial() if self._reader.pending else None
-                    replies = [partial] if partial is not None else []
+                    replies: list[RtspResponse | InterleavedFrame] = (
+                        [partial] if partial is not None else []
+                    )
                 else:
                     if not data:
                         raise ClientError(f"the server closed the connection during {method}")
                     replies = self._reader.feed(data)
             except RtspError as exc:
                 raise ClientError(f"bad reply to {method}: {exc}") from None
-            for reply in replies:
-                if isinstance(reply, RtspResponse) and self._is_ours(reply):
-                    return reply
+            for item in replies:
+                if isinstance(item, RtspResponse) and self._is_ours(item):
+                    return item
         raise ClientError(f"no reply to {method} within {self.reply_timeout:g} s")
 
     def _is_ours(self, reply: RtspResponse) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from rtsplab.rtsp.message import RtspError
+from rtsplab.rtsp.errors import RtspError
 
 # The lab keeps its movie in video/ and names it bare: both forms resolve.
 SEARCH_DIRS = (".", "video")

@@ -23,7 +23,7 @@ What a client reads (`parse_sdp`): the session's control and range, and per medi
 port, protocol, payload types, control, rtpmap, framerate and x-dimensions. Parsing is
 lenient where leniency is harmless: LF or CRLF, unknown lines and attributes (kept in
 `attributes`), a range or framerate it cannot read (left None). Lines that decide how the
-stream decodes (m=, a=rtpmap, a=x-dimensions) raise ValueError when malformed.
+stream decodes (m=, a=rtpmap, a=x-dimensions) raise SdpError when malformed.
 """
 
 from __future__ import annotations
@@ -36,13 +36,15 @@ from typing import NamedTuple
 from urllib.parse import urljoin
 
 from RtpPacket import JPEG_CLOCK_RATE, PT_JPEG
+from rtsplab.errors import SdpError
+from rtsplab.rtsp.grammar import is_digits
+from rtsplab.rtsp.headers.range import parse_npt_range
 
 __all__ = [
     "MediaDescription",
     "RtpMap",
     "SessionDescription",
     "make_sdp",
-    "parse_npt_range",
     "parse_sdp",
     "resolve_control",
 ]
@@ -63,9 +65,6 @@ STATIC_VIDEO_TYPES = {
     33: ("MP2T", 90_000),
     34: ("H263", 90_000),
 }
-
-# RFC 2326 §3.6: npt-sec (seconds, optional fraction) or npt-hhmmss.
-_NPT_TIME = re.compile(r"^(?:(\d+):([0-5]?\d):([0-5]?\d(?:\.\d*)?)|(\d+(?:\.\d*)?))$")
 
 
 def _format_number(value: float) -> str:
@@ -166,13 +165,11 @@ def _parse_media(value: str) -> MediaDescription:
     # RFC 4566 §5.14: m=<media> <port>[/<number of ports>] <proto> <fmt> ...
     parts = value.split()
     port_text = parts[1].split("/", 1)[0] if len(parts) > 1 else ""
-    if len(parts) < 4 or not port_text.isdigit() or int(port_text) > 0xFFFF:
-        raise ValueError(
-            f"malformed m= line {value!r}: expected '<media> <port> <proto> <fmt> ...'"
-        )
+    if len(parts) < 4 or not is_digits(port_text) or int(port_text) > 0xFFFF:
+        raise SdpError(f"malformed m= line {value!r}: expected '<media> <port> <proto> <fmt> ...'")
     media = MediaDescription(parts[0], int(port_text), parts[2], parts[3:])
     if "RTP" in media.proto.upper() and len(media.payload_types) != len(media.formats):
-        raise ValueError(f"malformed m= line {value!r}: RTP payload types must be integers")
+        raise SdpError(f"malformed m= line {value!r}: RTP payload types must be integers")
     return media
 
 
@@ -180,7 +177,7 @@ def _parse_rtpmap(value: str) -> tuple[int, RtpMap]:
     # RFC 4566 §6: a=rtpmap:<payload type> <encoding name>/<clock rate>[/<parameters>]
     match = re.fullmatch(r"(\d+)\s+([^/\s]+)/(\d+)(?:/\S*)?", value.strip())
     if match is None:
-        raise ValueError(
+        raise SdpError(
             f"malformed a=rtpmap {value!r}: expected '<pt> <encoding>/<clock rate>[/<params>]'"
         )
     return int(match[1]), RtpMap(match[2], int(match[3]))
@@ -192,35 +189,10 @@ MAX_SIDE = 0xFFFF  # a JPEG's SOF holds each side in 16 bits
 def _parse_x_dimensions(value: str) -> tuple[int, int]:
     match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", value)
     if match is None or not 0 < int(match[1]) <= MAX_SIDE or not 0 < int(match[2]) <= MAX_SIDE:
-        raise ValueError(
+        raise SdpError(
             f"malformed a=x-dimensions {value!r}: expected '<width>,<height>', each 1..{MAX_SIDE}"
         )
     return int(match[1]), int(match[2])
-
-
-def _parse_npt_time(text: str) -> float:
-    match = _NPT_TIME.match(text.strip())
-    if match is None:
-        raise ValueError(text)
-    if match[4] is not None:
-        return float(match[4])
-    return int(match[1]) * 3600 + int(match[2]) * 60 + float(match[3])
-
-
-def parse_npt_range(value: str) -> tuple[float | None, float | None] | None:
-    """RFC 2326 §3.6 npt range, in SDP's a=range and RTSP's Range header alike: "npt=0-",
-    "npt=0-20.5", "npt=now-", "npt=00:01:00-". None when it is not an npt range."""
-    kind, _, spec = value.strip().partition("=")
-    if kind.strip().lower() != "npt" or "-" not in spec:
-        return None  # smpte= and clock= ranges are not used here
-    start_text, _, end_text = spec.partition("-")
-    try:
-        start = None if start_text.strip() == "now" else _parse_npt_time(start_text)
-        end = _parse_npt_time(end_text) if end_text.strip() else None
-    except ValueError:
-        log.debug("ignoring unreadable range %r", value)
-        return None
-    return start, end
 
 
 def parse_sdp(text: str) -> SessionDescription:

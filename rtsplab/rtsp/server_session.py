@@ -3,12 +3,9 @@
 No sockets and no threads: `ServerWorker` feeds it parsed requests and carries out what a
 successful one means (start or stop the stream, close it). Tests drive it directly.
 
-The session's life is the lab's diagram, kept as a table (RFC 2326 Appendix A.2):
-
-    INIT --SETUP--> READY --PLAY--> PLAYING --PAUSE--> READY
-    READY or PLAYING --TEARDOWN--> INIT;   PLAYING --PLAY--> PLAYING
-
-A request the table does not allow gets 455 and changes nothing. Every other refusal is
+The session's life is the lab's diagram, the table in `rtsplab.rtsp.state`: a request the
+table does not allow gets 455 and changes nothing, and a request that succeeds moves the
+session to the state the table names. Every other refusal is
 decided before anything changes too, so a bad request leaves the session as it was.
 
 Two dialects share it. The lab's (`Transport: RTP/UDP; client_port= 25000`) gets the lab's
@@ -21,86 +18,49 @@ VLC and GStreamer play.
 from __future__ import annotations
 
 import logging
-import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
+from rtsplab.errors import PayloadError
 from rtsplab.payload.lab import fragment
-from rtsplab.payload.rtp_jpeg import UnsupportedJpeg, jpeg_to_payloads, parse_jpeg
+from rtsplab.payload.rtp_jpeg import jpeg_to_payloads, parse_jpeg
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import RtpSender
+from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.headers.range import format_npt_range, parse_npt_start
+from rtsplab.rtsp.headers.rtp_info import RtpInfo
+from rtsplab.rtsp.headers.session import format_session
+from rtsplab.rtsp.headers.transport import MAX_CHANNEL, MAX_PORT, TransportSpec, parse_transport
 from rtsplab.rtsp.media_root import TRACK, resolve
-from rtsplab.rtsp.message import (
-    Headers,
-    RtspError,
-    RtspRequest,
-    RtspResponse,
-    TransportSpec,
-    format_session,
-    parse_transport,
+from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
+from rtsplab.rtsp.sdp import make_sdp
+from rtsplab.rtsp.state import (
+    DESCRIBE,
+    GET_PARAMETER,
+    IMPLEMENTED,
+    OPTIONS,
+    PLAY,
+    SETUP,
+    TEARDOWN,
+    State,
+    next_state,
 )
-from rtsplab.rtsp.sdp import make_sdp, parse_npt_range
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
 
 
-class State(Enum):
-    INIT = "INIT"
-    READY = "READY"
-    PLAYING = "PLAYING"
-
-
-SETUP, PLAY, PAUSE, TEARDOWN = "SETUP", "PLAY", "PAUSE", "TEARDOWN"
-OPTIONS, DESCRIBE, GET_PARAMETER = "OPTIONS", "DESCRIBE", "GET_PARAMETER"
-
-TRANSITIONS: dict[tuple[State, str], State] = {
-    (State.INIT, SETUP): State.READY,
-    (State.READY, PLAY): State.PLAYING,
-    (State.PLAYING, PLAY): State.PLAYING,
-    (State.PLAYING, PAUSE): State.READY,
-    (State.READY, TEARDOWN): State.INIT,
-    (State.PLAYING, TEARDOWN): State.INIT,
-}
-# Methods answered in any state; GET_PARAMETER checks the session when there is one.
-STATELESS = (OPTIONS, DESCRIBE, GET_PARAMETER)
-IMPLEMENTED = (OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER)
-
 LAB_PROFILE = "RTP/UDP"  # the lab's: the JPEG's bytes in packets
 UDP_PROFILES = ("RTP/AVP", "RTP/AVP/UDP")  # standard RTP/JPEG over UDP
 TCP_PROFILE = "RTP/AVP/TCP"  # standard RTP/JPEG interleaved on the RTSP connection
 SESSION_TIMEOUT = 60  # seconds a standard session lives without a request or RTCP
-MAX_PORT = 0xFFFF
-MAX_CHANNEL = 0xFF  # an interleaved channel is one byte (RFC 2326 §10.12)
-
-
-def next_state(state: State, method: str) -> State:
-    """The state after `method` in `state`; RtspError(455) where the table has no entry."""
-    try:
-        return TRANSITIONS[(state, method)]
-    except KeyError:
-        raise RtspError(455, f"{method} is not valid in state {state.value}") from None
 
 
 def new_session_id() -> str:
     """An unguessable session id, all digits: the lab's client reads it with int()."""
     return str(secrets.randbelow(9 * 10**17) + 10**17)  # 18 digits, 59 bits of randomness
-
-
-def parse_npt_start(value: str | None) -> float | None:
-    """The start of `Range: npt=X-[Y]` in seconds (None for no Range, or "now")."""
-    if value is None:
-        return None
-    parsed = parse_npt_range(value)
-    if parsed is None:
-        raise RtspError(457, f"unsupported Range {value!r} (only npt=X- is)")
-    start = parsed[0]
-    if start is not None and not 0 <= start < math.inf:
-        raise RtspError(457, f"bad Range start in {value!r}")
-    return start
 
 
 @dataclass
@@ -195,16 +155,17 @@ class RtspSession:
         if self.state is not State.INIT and request.session != self.session_id:
             raise RtspError(454, f"unknown session {request.session!r}")
         if method == SETUP:
-            return self._setup(request, cseq)
-        if method == PLAY:
-            return self._play(request, cseq)
-        if method == TEARDOWN:
+            response = self._setup(request, cseq)
+        elif method == PLAY:
+            response = self._play(request, cseq)
+        elif method == TEARDOWN:
             # The media stays open until the caller has stopped the stream and calls close().
             session_id, self.session_id = self.session_id, None
-            self.state = new_state
-            return self._ok(cseq, session_id)
-        self.state = new_state
-        return self._ok(cseq)
+            response = self._ok(cseq, session_id)
+        else:
+            response = self._ok(cseq)
+        self.state = new_state  # only once the request has succeeded
+        return response
 
     def _describe(self, request: RtspRequest, cseq: int) -> RtspResponse:
         """The SDP of the file named, for players that ask what they are about to play."""
@@ -231,13 +192,16 @@ class RtspSession:
         transport = self._choose_transport(request.headers.get("Transport"))
         standard = transport.protocol.upper() != LAB_PROFILE
         interleaved = None
+        client_port = transport.client_port
         if transport.lower_transport == "TCP":
             first, second = transport.interleaved or (0, None)
             interleaved = (first, first + 1 if second is None else second)
             if max(interleaved) > MAX_CHANNEL:
                 raise RtspError(461, f"interleaved channels {interleaved} past {MAX_CHANNEL}")
-        elif transport.client_port[1] is None and transport.client_port[0] >= MAX_PORT:
-            raise RtspError(461, f"no port above client_port {transport.client_port[0]} for RTCP")
+        else:
+            assert client_port is not None  # _choose_transport takes UDP only with one
+            if client_port[1] is None and client_port[0] >= MAX_PORT:
+                raise RtspError(461, f"no port above client_port {client_port[0]} for RTCP")
         path = resolve(self.config.root, request.uri)
         media = self._open(path)
         if standard:
@@ -260,13 +224,13 @@ class RtspSession:
             self.interleaved = interleaved
             reply.interleaved = self.interleaved
         else:
-            rtp_port, rtcp_port = transport.client_port
+            assert client_port is not None
+            rtp_port, rtcp_port = client_port
             self.rtp_destination = (self.client_ip, rtp_port)
             self.rtcp_destination = (self.client_ip, rtcp_port or rtp_port + 1)
-            reply.client_port = transport.client_port
+            reply.client_port = client_port
             reply.server_port = (self.server_rtp_port, self.server_rtp_port + 1)
         self.timeout = self.config.session_timeout if standard else None
-        self.state = State.READY
         log.info(
             "session %s: %s (%d frames, %s) %s to %s", self.session_id, path.name,
             media.frame_count, media.format, "RFC 2435" if standard else "lab payload",
@@ -279,6 +243,7 @@ class RtspSession:
     def _play(self, request: RtspRequest, cseq: int) -> RtspResponse:
         """Start or go on; `Range: npt=X-` seeks to the frame at X seconds."""
         media, sender, fps = self.media, self.sender, self.config.fps
+        assert media is not None and sender is not None  # READY or PLAYING: set up
         start = parse_npt_start(request.headers.get("Range"))
         if start is not None:
             frame = round(start * fps)
@@ -289,15 +254,14 @@ class RtspSession:
             media.seek(frame)
         elif media.frameNbr() >= media.frame_count:
             media.seek(0)  # played to the end: PLAY starts the video again
-        self.state = State.PLAYING
         position = media.frameNbr() / fps
         # What the first packet sent will carry, so the client can map it to the range.
         rtptime = sender.timestamp(sender.frames_sent)
         url = request.uri  # RTP-Info names the stream (RFC 2326 §12.33): its track URL
         if self.standard and not url.rstrip("/").endswith("/" + TRACK):
             url = url.rstrip("/") + "/" + TRACK
-        rtp_info = f"url={url};seq={sender.next_seq};rtptime={rtptime}"
-        return self._ok(cseq, Range=f"npt={position:.3f}-", **{"RTP-Info": rtp_info})
+        rtp_info = RtpInfo(url, sender.next_seq, rtptime).format()
+        return self._ok(cseq, Range=format_npt_range(position), **{"RTP-Info": rtp_info})
 
     def _open(self, path: Path) -> VideoStream:
         try:
@@ -310,7 +274,7 @@ class RtspSession:
         """The frame's size, if RTP/JPEG (RFC 2435) can carry it; else 415 saying why."""
         try:
             info = parse_jpeg(frame)
-        except (UnsupportedJpeg, ValueError) as exc:
+        except PayloadError as exc:
             raise RtspError(
                 415, f"{path.name} cannot be sent as RTP/JPEG (RFC 2435): {exc}; "
                 "re-encode it with: python MakeVideo.py convert IN OUT",

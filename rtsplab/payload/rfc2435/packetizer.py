@@ -1,0 +1,81 @@
+"""Sending RFC 2435: one JPEG's scan cut into RTP payloads, each behind its payload header.
+
+`parse_jpeg` (`rtsplab.payload.rfc2435.frame`) takes what the format carries from a JPEG;
+`packetize` cuts the scan at arbitrary byte offsets (so a restart header says F=L=1 with count
+0x3FFF, "reassemble the whole frame", §3.1.7) and puts the tables in the first payload when
+Q >= 128 (§3.1.8). `jpeg_to_payloads` does both.
+"""
+
+from __future__ import annotations
+
+from rtsplab.payload.jpeg import Buffer
+from rtsplab.payload.rfc2435.frame import JpegFrame, parse_jpeg
+from rtsplab.payload.rfc2435.header import (
+    MAX_OFFSET,
+    MAX_Q_SCALED,
+    MAX_WIRE_SIZE,
+    MIN_Q_SCALED,
+    Q_DYNAMIC,
+    Q_TABLES_INLINE,
+    SIZE_UNIT,
+    JpegPayloadHeader,
+)
+from rtsplab.payload.rfc2435.tables import make_tables
+
+__all__ = ["jpeg_to_payloads", "packetize"]
+
+
+def _wire_size(pixels: int) -> int:
+    """The 8-pixel-unit byte for a width or height: rounded up, 0 when over 2040 (§3.1.5)."""
+    return 0 if pixels > MAX_WIRE_SIZE else -(-pixels // SIZE_UNIT)
+
+
+def packetize(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> list[bytes]:
+    """RTP payloads of one frame, each at most `max_payload` bytes, in sequence order.
+
+    Q >= 128 sends the frame's tables in the first payload; Q in 1..99 sends none, so it is
+    only allowed when the frame's tables are exactly `make_tables(q)` (otherwise the receiver
+    would decode with the wrong tables). Sizes up to 2040 that are not a multiple of 8 are
+    rounded up: the receiver's picture gains up to 7 columns/rows of the encoder's padding.
+    Raises ValueError for a bad Q, a frame whose tables do not match Q, or a max_payload too
+    small for the headers plus one byte of data.
+    """
+    if not (MIN_Q_SCALED <= q <= MAX_Q_SCALED or Q_TABLES_INLINE <= q <= Q_DYNAMIC):
+        raise ValueError(f"Q must be 1..99 or 128..255 (100..127 are reserved), got {q}")
+    if q <= MAX_Q_SCALED and frame.qtables != make_tables(q):
+        raise ValueError(f"the frame's quantization tables are not those of Q={q}")
+    if len(frame.scan) > MAX_OFFSET + 1:
+        raise ValueError(f"scan of {len(frame.scan)} bytes is past the 24-bit fragment offset")
+    tables = b"".join(frame.qtables) if q >= Q_TABLES_INLINE else None
+    scan = memoryview(frame.scan)
+    payloads = []
+    offset = 0
+    while True:
+        header = JpegPayloadHeader(
+            offset=offset,
+            type=frame.type,
+            q=q,
+            width=_wire_size(frame.width),
+            height=_wire_size(frame.height),
+            restart_interval=frame.restart_interval,
+            qtables=tables if offset == 0 else None,
+        ).encode()
+        room = max_payload - len(header)
+        if room < 1:
+            raise ValueError(
+                f"max_payload {max_payload} leaves no room for data after {len(header)} "
+                "bytes of headers"
+            )
+        chunk = scan[offset : offset + room]
+        payloads.append(header + chunk)
+        offset += len(chunk)
+        if offset >= len(scan):
+            return payloads
+
+
+def jpeg_to_payloads(jpeg: Buffer, max_payload: int) -> list[bytes]:
+    """`packetize(parse_jpeg(jpeg), max_payload)` with Q=255: tables in every frame.
+
+    Raises what `parse_jpeg` raises for a JPEG the format cannot carry or that is corrupt.
+    """
+    return packetize(parse_jpeg(jpeg), max_payload)

@@ -1,0 +1,184 @@
+"""The RTCP common header (RFC 3550 section 6.4.1), the packet base class and UnknownRtcp.
+
+Every RTCP packet starts with the same 32-bit header::
+
+     0                   1                   2                   3
+     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |V=2|P|  count  |      PT       |             length            |
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+
+``count`` is RC (report blocks) for SR/RR, SC (chunks, sources) for SDES/BYE and the subtype
+for APP. ``length`` is the packet's size in 32-bit words minus one, header and padding
+included. If P is set the packet ends with padding whose last octet counts it, itself
+included; for RTCP the count is a multiple of four (section 6.4.1).
+
+One module per packet type encodes and decodes its body: `reports` (SR, RR), `sdes`, `bye`,
+`app` and `xr` (RFC 3611); `compound` reads the header, strips padding and walks a datagram.
+The helpers below are shared by those modules.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+# V and P sit where RTP has them: the version "is the same in RTCP packets as in data
+# packets" (section 6.4.1), and P is RTP's padding bit (section 5.1), so both come from there.
+from RtpPacket import RTP_VERSION, VERSION_SHIFT
+from rtsplab.errors import PeerError
+
+RTCP_VERSION = RTP_VERSION
+RTCP_HEADER_SIZE = 4
+WORD_SIZE = 4  # lengths, padding and chunks are counted in 32-bit words
+SSRC_SIZE = 4
+MAX_LENGTH_WORDS = 0xFFFF  # the 16-bit length field
+MAX_PACKET_SIZE = (MAX_LENGTH_WORDS + 1) * WORD_SIZE
+
+# Packet types (section 12.1; XR: RFC 3611 section 2).
+RTCP_SR = 200
+RTCP_RR = 201
+RTCP_SDES = 202
+RTCP_BYE = 203
+RTCP_APP = 204
+RTCP_XR = 207
+PACKET_TYPE_NAMES = {
+    RTCP_SR: "SR",
+    RTCP_RR: "RR",
+    RTCP_SDES: "SDES",
+    RTCP_BYE: "BYE",
+    RTCP_APP: "APP",
+    RTCP_XR: "XR",
+}
+
+# First octet: V(2) P(1) count(5); the 5-bit count is RTCP's own.
+COUNT_MASK = 0x1F
+MAX_COUNT = COUNT_MASK  # RC, SC and APP subtype
+MAX_PACKET_TYPE = 0xFF
+MAX_TEXT_LENGTH = 0xFF  # SDES item text and BYE reason: one length octet (6.5, 6.6)
+
+Buffer = bytes | bytearray | memoryview
+
+HEADER_FORMAT = struct.Struct("!BBH")  # first octet, PT, length
+SSRC_FORMAT = struct.Struct("!I")
+
+
+class RtcpError(PeerError):
+    """A datagram that is not a well-formed RTCP packet."""
+
+
+def check_field(name: str, value: object, maximum: int) -> None:
+    """Raise ValueError unless `value` is an integer in 0..maximum (a field to encode)."""
+    if not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ValueError(f"{name} must be an integer in 0..{maximum}, got {value!r}")
+
+
+def check_count(name: str, count: int) -> None:
+    """Raise ValueError if `count` items do not fit the 5-bit count field."""
+    if count > MAX_COUNT:
+        raise ValueError(f"{name} must be at most {MAX_COUNT} (5-bit count), got {count}")
+
+
+def check_words(name: str, data: bytes) -> None:
+    """Raise ValueError unless `data` is whole 32-bit words."""
+    if len(data) % WORD_SIZE:
+        raise ValueError(f"{name} must be a multiple of 4 bytes, got {len(data)}")
+
+
+def pad_to_word(size: int) -> int:
+    """Octets needed after `size` octets to reach a 32-bit boundary (0..3)."""
+    return -size % WORD_SIZE
+
+
+def type_name(packet_type: int) -> str:
+    """``SR (200)`` for a known type, ``type 210`` for another, as error messages say it."""
+    name = PACKET_TYPE_NAMES.get(packet_type)
+    return f"{name} ({packet_type})" if name else f"type {packet_type}"
+
+
+def decode_text(data: bytes) -> str:
+    """SDES and BYE text is UTF-8 (section 6.5); bad octets become U+FFFD, never an error."""
+    return data.decode("utf-8", errors="replace")
+
+
+def build_packet(packet_type: int, count: int, body: bytes) -> bytes:
+    """Header + body; the body is already whole words. Never padded (see `compound`)."""
+    size = RTCP_HEADER_SIZE + len(body)
+    if size > MAX_PACKET_SIZE:
+        raise ValueError(
+            f"RTCP {type_name(packet_type)} packet of {size} bytes exceeds the "
+            f"{MAX_PACKET_SIZE} bytes the length field can describe"
+        )
+    first = (RTCP_VERSION << VERSION_SHIFT) | count
+    return HEADER_FORMAT.pack(first, packet_type, size // WORD_SIZE - 1) + body
+
+
+_P = TypeVar("_P", bound="RtcpPacket")
+
+
+class RtcpPacket:
+    """Base of the RTCP packet classes: ``encode()`` and the ``decode`` classmethod.
+
+    A subclass sets ``packet_type`` and implements ``encode`` and ``decode_body``, and has its
+    entry in `compound.DECODERS`.
+    """
+
+    packet_type: ClassVar[int]
+
+    def encode(self) -> bytes:
+        raise NotImplementedError
+
+    @classmethod
+    def decode(cls: type[_P], data: Buffer) -> _P:
+        """Parse a datagram holding exactly one RTCP packet of this class.
+
+        ``RtcpPacket.decode`` accepts a packet of any type. Raises RtcpError.
+        """
+        # compound imports every packet class, this one included: import it when called.
+        from rtsplab.rtcp.compound import decode_compound
+
+        packets = decode_compound(data, strict=False)
+        if len(packets) != 1:
+            raise RtcpError(f"expected one RTCP packet, got a compound of {len(packets)}")
+        packet = packets[0]
+        if not isinstance(packet, cls):
+            raise RtcpError(f"expected an RTCP {cls.__name__}, got {type(packet).__name__}")
+        return packet
+
+    @classmethod
+    def decode_body(cls: type[_P], count: int, body: bytes) -> _P:
+        """The packet from its header's count and the body after the header, padding removed.
+
+        Raises RtcpError if the body does not hold what the count says.
+        """
+        raise NotImplementedError
+
+
+@dataclass(repr=False)
+class UnknownRtcp(RtcpPacket):
+    """A packet of a type not decoded here (e.g. RTPFB 205), kept raw (padding removed)."""
+
+    packet_type: int  # type: ignore[misc]  # an instance field here, a ClassVar elsewhere
+    count: int
+    body: bytes
+
+    def encode(self) -> bytes:
+        from rtsplab.rtcp.compound import DECODERS  # see RtcpPacket.decode
+
+        check_field("packet_type", self.packet_type, MAX_PACKET_TYPE)
+        if self.packet_type in DECODERS:
+            raise ValueError(
+                f"packet_type {type_name(self.packet_type)} has its own class; "
+                f"UnknownRtcp would not decode back to itself"
+            )
+        check_field("count", self.count, MAX_COUNT)
+        body = bytes(self.body)
+        check_words("body", body)
+        return build_packet(self.packet_type, self.count, body)
+
+    def __repr__(self) -> str:
+        return (
+            f"UnknownRtcp(packet_type={self.packet_type}, count={self.count}, "
+            f"body={len(self.body)} bytes)"
+        )

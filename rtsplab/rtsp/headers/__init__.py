@@ -1,0 +1,1 @@
+"""RTSP header values, each as a parse/format pair."""

@@ -1,0 +1,199 @@
+"""The Transport header (RFC 2326 §12.39): parse and format, one transport-spec at a time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from RtpPacket import MAX_SSRC
+from rtsplab.rtp.ports import MAX_PORT
+from rtsplab.rtsp.errors import RtspError, short
+from rtsplab.rtsp.grammar import TOKEN_RE
+
+# Transport = "Transport" ":" 1#transport-spec                        (RFC 2326 §12.39)
+# transport-spec = transport-protocol/profile[/lower-transport] *parameter
+_PROTOCOL_RE = re.compile(r"[A-Za-z0-9_.+-]+(?:/[A-Za-z0-9_.+-]+){1,2}")
+_RANGE_RE = re.compile(r"([0-9]{1,5})(?:\s*-\s*([0-9]{1,5}))?")
+_SSRC_RE = re.compile(r"[0-9A-Fa-f]{1,8}")
+MAX_CHANNEL = 0xFF  # interleaved channel ids are one byte ("$" channel length, §10.12)
+
+_Range = tuple[int, int | None]
+_RANGE_PARAMS = {"client_port": MAX_PORT, "server_port": MAX_PORT, "interleaved": MAX_CHANNEL}
+
+
+def _split_unquoted(text: str, sep: str) -> list[str]:
+    """Split on `sep` outside double quotes (mode="PLAY,RECORD" stays whole)."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == sep and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if quoted:
+        raise RtspError(400, f"unbalanced quote in {short(text)}")
+    parts.append("".join(current))
+    return parts
+
+
+def _parse_range(name: str, value: str, limit: int) -> _Range:
+    match = _RANGE_RE.fullmatch(value)
+    if match is None:
+        raise RtspError(400, f"bad {name} {short(value)}")
+    low = int(match.group(1))
+    high = None if match.group(2) is None else int(match.group(2))
+    if low > limit or (high is not None and high > limit):
+        raise RtspError(400, f"{name} {short(value)} out of range 0-{limit}")
+    return low, high
+
+
+def _format_range(name: str, value: _Range, limit: int) -> str:
+    low, high = value
+    for number in (low, high):
+        if number is not None and not 0 <= number <= limit:
+            raise ValueError(f"{name} {number} out of range 0-{limit}")
+    return f"{name}={low}" if high is None else f"{name}={low}-{high}"
+
+
+@dataclass
+class TransportSpec:
+    """One transport-spec of a Transport header (RFC 2326 §12.39).
+
+    `protocol` is kept as written ("RTP/AVP", "RTP/AVP/UDP", "RTP/AVP/TCP", the lab's
+    "RTP/UDP"). Ranges are (first, second) with second None for a single number.
+    Parameters this class does not model go to `other`, name -> value (None for a flag),
+    in the order given, and are written back by format().
+    """
+
+    protocol: str = "RTP/AVP"
+    unicast: bool | None = None
+    client_port: _Range | None = None
+    server_port: _Range | None = None
+    interleaved: _Range | None = None
+    ssrc: int | None = None
+    mode: str | None = None
+    other: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def lower_transport(self) -> str:
+        """The lower transport, "UDP" or "TCP"; UDP when not written (§12.39)."""
+        parts = self.protocol.upper().split("/")
+        if len(parts) >= 3:
+            return parts[2]
+        if len(parts) == 2 and parts[1] in ("UDP", "TCP"):
+            return parts[1]  # the lab's "RTP/UDP"
+        return "UDP"
+
+    @classmethod
+    def parse(cls, text: str) -> TransportSpec:
+        """Parse one transport-spec; RtspError(400) when it is garbled."""
+        params = [p.strip() for p in _split_unquoted(text, ";")]
+        protocol = params[0]
+        if not _PROTOCOL_RE.fullmatch(protocol):
+            raise RtspError(400, f"bad transport protocol {short(protocol)}")
+        spec = cls(protocol)
+        seen: set[str] = set()
+        for param in params[1:]:
+            if not param:
+                continue  # "RTP/AVP;unicast;" — a trailing ';' is harmless
+            raw_name, eq, raw_value = param.partition("=")
+            name, value = raw_name.strip(), raw_value.strip() if eq else None
+            key = name.lower()
+            if key in ("unicast", "multicast"):
+                key = "unicast"  # one slot: both flags would contradict each other
+            if key in seen:
+                raise RtspError(400, f"repeated transport parameter {short(name)}")
+            seen.add(key)
+            spec._set_param(name, key, value)
+        return spec
+
+    def _set_param(self, name: str, key: str, value: str | None) -> None:
+        if key == "unicast":
+            if value is not None:
+                raise RtspError(400, f"{name} takes no value")
+            self.unicast = name.lower() == "unicast"
+            return
+        if not TOKEN_RE.fullmatch(name):
+            raise RtspError(400, f"bad transport parameter name {short(name)}")
+        if key not in _RANGE_PARAMS and key not in ("ssrc", "mode"):
+            self.other[name] = value
+            return
+        if not value:
+            raise RtspError(400, f"transport parameter {name} needs a value")
+        if key in _RANGE_PARAMS:
+            setattr(self, key, _parse_range(key, value, _RANGE_PARAMS[key]))
+        elif key == "ssrc":
+            if not _SSRC_RE.fullmatch(value):
+                raise RtspError(400, f"bad ssrc {short(value)}: want up to 8 hex digits")
+            self.ssrc = int(value, 16)
+        else:
+            mode = value
+            if '"' in value:
+                if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+                    raise RtspError(400, f"bad transport mode {short(value)}")
+                mode = value[1:-1].strip()
+            if not mode:
+                raise RtspError(400, "empty transport mode")
+            self.mode = mode
+
+    def format(self) -> str:
+        """Canonical form, e.g. "RTP/AVP;unicast;client_port=25000-25001;ssrc=1A2B3C4D"."""
+        parts = [self.protocol]
+        if self.unicast is not None:
+            parts.append("unicast" if self.unicast else "multicast")
+        for name, limit in _RANGE_PARAMS.items():
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(_format_range(name, value, limit))
+        if self.ssrc is not None:
+            if not 0 <= self.ssrc <= MAX_SSRC:
+                raise ValueError(f"ssrc {self.ssrc} is not 32 bits")
+            parts.append(f"ssrc={self.ssrc:08X}")
+        if self.mode is not None:
+            mode = self.mode if TOKEN_RE.fullmatch(self.mode) else f'"{self.mode}"'
+            parts.append(f"mode={mode}")
+        parts.extend(name if v is None else f"{name}={v}" for name, v in self.other.items())
+        return ";".join(parts)
+
+
+def parse_transport(value: str) -> list[TransportSpec]:
+    """Parse a Transport header: its comma-separated specs, in the client's order.
+
+    RtspError(400) when the header is empty, or when any spec in it is empty or garbled.
+    A garbled spec is not skipped: the list is the client's order of preference, and
+    answering 400 tells the client what is wrong, where dropping the spec could make the
+    server pick an alternative the client ranked lower. (461 is for a spec that parses
+    but that the server does not offer: the caller decides that.)
+    """
+    if not value.strip():
+        raise RtspError(400, "empty Transport header")
+    specs = []
+    for text in _split_unquoted(value, ","):
+        if not text.strip():
+            raise RtspError(400, f"empty transport spec in {short(value)}")
+        specs.append(TransportSpec.parse(text))
+    return specs
+
+
+def format_transport(specs: Iterable[TransportSpec]) -> str:
+    """The Transport header value for `specs` (the inverse of parse_transport)."""
+    return ",".join(spec.format() for spec in specs)
+
+
+def server_rtcp_port(value: str | None) -> int | None:
+    """The server's RTCP port from a SETUP reply's Transport (`server_port=a-b`, or a+1 when
+    it names one port); None when it names none or does not parse."""
+    try:
+        specs = parse_transport(value) if value else []
+    except RtspError:
+        return None
+    for spec in specs:
+        if spec.server_port is not None:
+            rtp_port, rtcp_port = spec.server_port
+            return rtcp_port or rtp_port + 1
+    return None
