@@ -28,7 +28,7 @@ from tkinter import messagebox
 
 from PIL import Image, ImageTk
 
-from RtpPacket import JPEG_CLOCK_RATE
+from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
 from rtsplab.player.decoder import decode
 from rtsplab.player.frame_buffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
 from rtsplab.player.stats_panel import StatsPanel, Trend
@@ -250,7 +250,7 @@ class Client:
         """RTP thread: into the cache (no Tk here), unless it is from before a seek."""
         first = self._skip_until
         if first is not None:
-            if first == SKIP_ALL or (timestamp - first) % 2**32 >= 2**31:
+            if first == SKIP_ALL or (timestamp - first) % TIMESTAMP_MOD >= TIMESTAMP_MOD // 2:
                 return  # sent before the seek (earlier than the PLAY's RTP-Info)
             self._skip_until = None
         self.buffer.push(frame, timestamp, time.monotonic())
@@ -337,8 +337,8 @@ class Client:
         rtsp, shown = self.rtsp, self._shown_timestamp
         if self._dragging or not rtsp.duration or shown is None or rtsp.play_rtptime is None:
             return
-        elapsed = ((shown - rtsp.play_rtptime) % 2**32) / JPEG_CLOCK_RATE
-        if elapsed < 2**31 / JPEG_CLOCK_RATE:
+        elapsed = ((shown - rtsp.play_rtptime) % TIMESTAMP_MOD) / JPEG_CLOCK_RATE
+        if elapsed < TIMESTAMP_MOD // 2 / JPEG_CLOCK_RATE:
             self.position.set(min(rtsp.duration, rtsp.play_position + elapsed))
 
     def _update_panel(self, now: float) -> None:

@@ -38,9 +38,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
+from rtsplab.errors import LabError
 from rtsplab.payload.jpeg import MAX_DIMENSION, JpegError, frame_end
 from rtsplab.payload.rfc2435.header import SIZE_UNIT
 from VideoStream import (
@@ -112,7 +114,7 @@ QSCALE_OFFSET = 0.3
 FFMPEG_QSCALE_MIN, FFMPEG_QSCALE_MAX = 2, 31
 
 
-class MakeVideoError(ValueError):
+class MakeVideoError(LabError, ValueError):
     """A clip or conversion that cannot be made as asked."""
 
 
@@ -462,7 +464,7 @@ def _report(path: Path, count: int, seconds: float) -> None:
     )
 
 
-def _timed_clip(path: Path, width: int, height: int, **options) -> None:
+def _timed_clip(path: Path, width: int, height: int, **options: Any) -> None:
     started = time.perf_counter()
     count = make_clip(path, width, height, **options)
     _report(path, count, time.perf_counter() - started)
@@ -510,7 +512,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add_encoding(sub: argparse.ArgumentParser, fps_help: str, fps_default: float | None):
+    def add_encoding(
+        sub: argparse.ArgumentParser, fps_help: str, fps_default: float | None
+    ) -> None:
         sub.add_argument(
             "--quality",
             type=_quality,

@@ -4,8 +4,8 @@ The lab's shape: `Server` accepts a connection and starts a `ServerWorker`, whos
 requests (`recvRtspRequest`) and answers them (`processRtspRequest`, `replyRtsp`); PLAY starts a
 second thread (`sendRtp`) that streams until PAUSE, TEARDOWN, the end of the file, or the
 client going away. From SETUP to TEARDOWN a third (`rtcp_loop`) sends sender reports and reads
-the client's reception reports. The decisions are `RtspSession`'s and `RtcpSession`'s; this
-module owns sockets and threads.
+the client's reception reports. The decisions are the pure sessions'
+(`rtsplab.rtsp.server_session`, `rtsplab.rtcp.session`); this module owns sockets and threads.
 
 Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and
 a socket error ends this session alone. A connection with no session and no request for a

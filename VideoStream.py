@@ -30,6 +30,7 @@ import os
 import threading
 from types import TracebackType
 
+from rtsplab.errors import PeerError
 from rtsplab.payload.jpeg import SOI_BYTES, JpegError, frame_end
 
 __all__ = [
@@ -60,7 +61,7 @@ _INDEXES: dict[tuple[str, int, int], tuple[str, list[int], list[int]]] = {}
 _INDEXES_LOCK = threading.Lock()
 
 
-class VideoError(ValueError):
+class VideoError(PeerError):
     """A file that is not an MJPEG video in either format, or has no whole frame."""
 
 

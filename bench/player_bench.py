@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rtsplab.cli import free_port
 from stream_bench import clip_for, wait_for_server
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = {"2160p@30": ("2160p", 30.0), "1080p@60": ("1080p", 60.0)}
 
 
-def start_display() -> tuple[dict, subprocess.Popen | None]:
+def start_display() -> tuple[dict[str, str], subprocess.Popen[bytes] | None]:
     if os.environ.get("DISPLAY"):
         return dict(os.environ), None
     if shutil.which("Xvfb") is None:
@@ -44,7 +45,9 @@ def start_display() -> tuple[dict, subprocess.Popen | None]:
     sys.exit("Xvfb did not start")
 
 
-def play(env: dict, clip: Path, fps: float, seconds: float, prefill: int) -> dict:
+def play(
+    env: dict[str, str], clip: Path, fps: float, seconds: float, prefill: int
+) -> dict[str, Any]:
     port = free_port(1)  # SOCK_STREAM
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(clip.parent),

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from MakeVideo import PRESETS, make_clip
 from rtsplab.cli import free_port
@@ -53,7 +54,7 @@ def clip_for(preset: str, frames: int) -> Path:
     return path
 
 
-def stream(clip: Path, fps: float, mtu: int, burst: int, rcvbuf: int, mode: str) -> dict:
+def stream(clip: Path, fps: float, mtu: int, burst: int, rcvbuf: int, mode: str) -> dict[str, Any]:
     """One session; `mode` is "lab" (the lab's dialect), "udp" or "tcp" (standard RTSP)."""
     port = free_port(socket.SOCK_STREAM)
     server = subprocess.Popen(
@@ -77,10 +78,10 @@ def stream(clip: Path, fps: float, mtu: int, burst: int, rcvbuf: int, mode: str)
         server.wait(timeout=10)
     if client.returncode != 0:
         raise RuntimeError(client.stderr.strip().splitlines()[-1])
-    result = json.loads(client.stdout)
+    result: dict[str, Any] = json.loads(client.stdout)
     result["sent"] = sent
-    rcvbuf = [line for line in client.stderr.splitlines() if "receive buffer" in line]
-    result["rcvbuf"] = rcvbuf[0].rsplit(" ", 1)[-1] if rcvbuf else "-"  # TCP: no UDP socket
+    reported = [line for line in client.stderr.splitlines() if "receive buffer" in line]
+    result["rcvbuf"] = reported[0].rsplit(" ", 1)[-1] if reported else "-"  # TCP: no UDP socket
     return result
 
 

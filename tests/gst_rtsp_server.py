@@ -56,6 +56,10 @@ SOF_HEIGHT = slice(1, 3)
 SOF_WIDTH = slice(3, 5)
 
 
+class ClipError(ValueError):
+    """A clip that is not raw concatenated JPEG (the message says where it goes wrong)."""
+
+
 def jpeg_frames(data: bytes) -> tuple[list[tuple[int, int]], tuple[int, int]]:
     """(start, end) of every whole JPEG in raw concatenated MJPEG, and the first's (w, h)."""
     frames: list[tuple[int, int]] = []
@@ -65,11 +69,11 @@ def jpeg_frames(data: bytes) -> tuple[list[tuple[int, int]], tuple[int, int]]:
         pos = start + len(SOI)
         while True:
             if data[pos : pos + 1] != b"\xff":
-                raise ValueError(f"frame {len(frames)}: no marker at offset {pos}")
+                raise ClipError(f"frame {len(frames)}: no marker at offset {pos}")
             while data[pos : pos + 1] == b"\xff":  # fill bytes before the marker code
                 pos += 1
             if pos >= len(data):
-                raise ValueError(f"frame {len(frames)}: truncated at offset {pos}")
+                raise ClipError(f"frame {len(frames)}: truncated at offset {pos}")
             code = data[pos]
             pos += 1
             if code == EOI:
@@ -86,12 +90,12 @@ def jpeg_frames(data: bytes) -> tuple[list[tuple[int, int]], tuple[int, int]]:
             if code == SOS:
                 found = ENTROPY_END.search(data, pos)
                 if found is None:
-                    raise ValueError(f"frame {len(frames)}: truncated scan")
+                    raise ClipError(f"frame {len(frames)}: truncated scan")
                 pos = found.start()
         frames.append((start, pos))
         start = pos
     if start != len(data) or not frames or size is None:
-        raise ValueError(f"not raw MJPEG: {len(frames)} whole frames, then junk at offset {start}")
+        raise ClipError(f"not raw MJPEG: {len(frames)} whole frames, then junk at offset {start}")
     return frames, size
 
 
@@ -155,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = args.clip.read_bytes()
         frames, size = jpeg_frames(data)
-    except (OSError, ValueError) as e:
+    except (OSError, ClipError) as e:
         parser.error(f"{args.clip}: {e}")
     logger.info("%s: %d frames of %dx%d at %s fps", args.clip, len(frames), *size, args.fps)
 

@@ -22,10 +22,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from RtpPacket import SEQ_MOD
 from rtsplab.rtp.ports import bind_port_pair
 
 LOOPBACK = "127.0.0.1"
-SEQ_MOD = 1 << 16
 MAX_DATAGRAM = 65_535
 RCVBUF_BYTES = 8 * 1024 * 1024  # a burst of a frame's packets must not overflow the relay
 POLL = 0.02  # seconds: how often the thread looks up, and the idle time that frees a held packet

@@ -326,7 +326,9 @@ def test_a_connection_that_never_sets_up_is_closed_when_idle(monkeypatch):
 
 
 def test_after_its_end_of_file_bye_the_server_sends_no_more_reports_until_play(tmp_path):
-    from rtsplab.rtcp.packets import Bye, SenderReport, decode_compound
+    from rtsplab.rtcp.bye import Bye
+    from rtsplab.rtcp.compound import decode_compound
+    from rtsplab.rtcp.reports import SenderReport
 
     make_clip(tmp_path / "short.Mjpeg", 64, 48, 10, fmt="lab")
     rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -22,7 +22,9 @@ import pytest
 from conftest import client_command, frame_hashes, running_server
 from MakeVideo import make_clip
 from relay import LOOPBACK, LossyRelay, free_port_pair
-from rtsplab.rtcp.packets import ReceiverReport, SourceDescription, encode_compound
+from rtsplab.rtcp.compound import encode_compound
+from rtsplab.rtcp.reports import ReceiverReport
+from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtsp.client import RtspClient
 from rtsplab.rtsp.state import State
 from VideoStream import VideoStream
@@ -132,7 +134,7 @@ def test_wireshark_decodes_every_packet_of_a_session_without_complaint(tmp_path)
     assert len(seqs) == summary["packets"] == sender.packets_sent
     rtcp = tshark_fields(pcap, decode, f"rtcp && udp.srcport != {canary_port}",
                          "udp.srcport", "rtcp.pt")  # fmt: skip
-    server_types = {t for line in rtcp if line.startswith(f"{client._rtcp_destination[1]}\t")
+    server_types = {t for line in rtcp if line.startswith(f"{client.rtcp_destination[1]}\t")
                     for t in line.split("\t")[1].split(",")}  # fmt: skip
     client_types = {t for line in rtcp if line.startswith(f"{rtcp_port}\t")
                     for t in line.split("\t")[1].split(",")}  # fmt: skip
@@ -170,7 +172,7 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
             server_rtcp = only(server.active_workers()).rtcp
             client.play()
             wait_until(lambda: len(frames) >= 5, what="the stream to start")
-            targets = [client._rtcp_destination, (LOOPBACK, rtp_port + 1)]
+            targets = [client.rtcp_destination, (LOOPBACK, rtp_port + 1)]
             # From another address first: skipped before decoding, so never counted.
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
                 with contextlib.suppress(OSError):  # where 127.0.0.2 is not local, no stranger

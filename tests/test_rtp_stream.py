@@ -4,10 +4,10 @@ import random
 
 import pytest
 
+from jpeg_samples import jpeg
 from RtpPacket import RtpPacket
 from rtsplab.rtp.receiver import RtpReceiver, SeqUnwrapper
 from rtsplab.rtp.sender import RtpSender
-from test_fragmentation import jpeg
 
 SERVER = "127.0.0.1"
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from MakeVideo import make_clip
 from RtpPacket import RtpPacket
-from rtsplab.payload.rtp_jpeg import JpegDepacketizer
+from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
 from rtsplab.rtsp.headers.session import parse_session
 from rtsplab.rtsp.headers.transport import parse_transport
 from rtsplab.rtsp.message import Headers, RtspRequest

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from RtpPacket import JPEG_CLOCK_RATE as RTP_CLOCK_RATE
-
-TIMESTAMP_MOD = 1 << 32
+from RtpPacket import TIMESTAMP_MOD
 
 MIN_FRAME_STEP = RTP_CLOCK_RATE // 1000  # 1 ms: no video runs at over 1000 fps
 LAB_FRAME_STEP = RTP_CLOCK_RATE // 20  # the lab's 50 ms

@@ -49,11 +49,11 @@ def bind_receiver_ports(port: int, rcvbuf: int) -> tuple[socket.socket, socket.s
         rtp.close()
         raise
     rtp.setblocking(False)  # read in batches until empty; select() does the waiting
-    rtcp: socket.socket | None = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         rtcp.bind(("", port + 1))
     except OSError as exc:
         rtcp.close()
-        rtcp = None
         log.warning("no RTCP: cannot use port %d: %s", port + 1, exc.strerror)
+        return rtp, None
     return rtp, rtcp

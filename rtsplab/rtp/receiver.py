@@ -15,7 +15,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from RtpPacket import PT_JPEG, SEQ_MOD, RtpError, RtpPacket
-from rtsplab.payload.lab import FrameAssembler
+from rtsplab.payload.assembler import FrameAssembler
+from rtsplab.payload.lab import LabAssembler
 from rtsplab.rtp.reception import ReceiverStats
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class RtpReceiver:
     def __init__(self, server_ip: str | None, assembler: FrameAssembler | None = None) -> None:
         self.server_ip = server_ip  # None accepts any address (tests only)
         self.ssrc: int | None = None  # locked to the first valid packet's SSRC
-        self.assembler = assembler or FrameAssembler()
+        self.assembler = assembler if assembler is not None else LabAssembler()
         self.stats = ReceptionStats()
         self.reception = ReceiverStats()  # sequence, loss and jitter, as RTCP reports them
         self.last_timestamp: int | None = None  # RTP timestamp of the last frame delivered

@@ -36,7 +36,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from rtsplab.errors import LabError, SdpError
-from rtsplab.payload.rtp_jpeg import JpegDepacketizer
+from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
 from rtsplab.rtcp.session import ReceiverRtcp
 from rtsplab.rtp.ports import bind_receiver_ports
 from rtsplab.rtp.receiver import RtpReceiver
@@ -148,6 +148,7 @@ class RtspClient:
         self._rtsp: socket.socket | None = None
         self._rtp: socket.socket | None = None
         self._rtcp: socket.socket | None = None
+        self.rtcp_destination: tuple[str, int] | None = None  # the server's RTCP port
         self._rtcp_link: ClientRtcp | None = None
         self._request_lock = threading.RLock()  # one request at a time, from any thread
         self._send_lock = threading.Lock()  # requests and interleaved RTCP share the socket
@@ -194,7 +195,9 @@ class RtspClient:
         self.rtcp = ReceiverRtcp(self.receiver.reception, f"client@{self._local_ip()}",
                                  NOMINAL_SESSION_BANDWIDTH, time.monotonic(),
                                  reduced_minimum=self.rtcp_reduced_minimum)  # fmt: skip
-        self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(reply, server_ip, interleaved))
+        port = None if interleaved else server_rtcp_port(reply.headers.get("Transport"))
+        self.rtcp_destination = None if port is None else (server_ip, port)
+        self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(interleaved))
         self.first_packet_at = self.last_packet_at = self.played_at = None
         self.ended.clear()
         self._closing.clear()
@@ -441,17 +444,14 @@ class RtspClient:
             if self.on_end is not None:
                 self.on_end()
 
-    def _rtcp_sender(
-        self, reply: RtspResponse, server_ip: str, interleaved: bool
-    ) -> Callable[[bytes], object] | None:
+    def _rtcp_sender(self, interleaved: bool) -> Callable[[bytes], object] | None:
         """How RTCP reaches the server: its channel on the RTSP connection, or UDP to the
-        RTCP port of the SETUP reply's `server_port=a-b`, if it says one."""
+        RTCP port the SETUP reply named (`server_port=a-b`), if it named one."""
         if interleaved:
             return partial(self._send_interleaved, INTERLEAVED_CHANNELS[1])
-        port = server_rtcp_port(reply.headers.get("Transport"))
-        if self._rtcp is None or port is None:
+        rtcp, destination = self._rtcp, self.rtcp_destination
+        if rtcp is None or destination is None:
             return None
-        rtcp, destination = self._rtcp, (server_ip, port)
         return lambda datagram: rtcp.sendto(datagram, destination)
 
     def _send_interleaved(self, channel: int, data: bytes) -> None:

@@ -37,6 +37,8 @@ from urllib.parse import urljoin
 
 from RtpPacket import JPEG_CLOCK_RATE, PT_JPEG
 from rtsplab.errors import SdpError
+from rtsplab.payload.jpeg import MAX_DIMENSION
+from rtsplab.payload.rfc2435.header import MAX_WIRE_SIZE
 from rtsplab.rtsp.grammar import is_digits
 from rtsplab.rtsp.headers.range import parse_npt_range
 
@@ -52,7 +54,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CRLF = "\r\n"  # RFC 4566 §5: lines end with CRLF (parsers should accept LF alone)
-MAX_WIRE_SIZE = 2040  # RFC 2435: 255 units of 8 pixels; beyond, a=x-dimensions
 
 # RFC 3551 Table 5: static video payload types, for SDPs that list one without an rtpmap
 # (ffmpeg writes no rtpmap for a static type).
@@ -183,14 +184,16 @@ def _parse_rtpmap(value: str) -> tuple[int, RtpMap]:
     return int(match[1]), RtpMap(match[2], int(match[3]))
 
 
-MAX_SIDE = 0xFFFF  # a JPEG's SOF holds each side in 16 bits
-
-
 def _parse_x_dimensions(value: str) -> tuple[int, int]:
     match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", value)
-    if match is None or not 0 < int(match[1]) <= MAX_SIDE or not 0 < int(match[2]) <= MAX_SIDE:
+    if (
+        match is None
+        or not 0 < int(match[1]) <= MAX_DIMENSION
+        or not 0 < int(match[2]) <= MAX_DIMENSION
+    ):
         raise SdpError(
-            f"malformed a=x-dimensions {value!r}: expected '<width>,<height>', each 1..{MAX_SIDE}"
+            f"malformed a=x-dimensions {value!r}: "
+            f"expected '<width>,<height>', each 1..{MAX_DIMENSION}"
         )
     return int(match[1]), int(match[2])
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from rtsplab.errors import PayloadError
 from rtsplab.payload.lab import fragment
-from rtsplab.payload.rtp_jpeg import jpeg_to_payloads, parse_jpeg
+from rtsplab.payload.rfc2435.frame import parse_jpeg
+from rtsplab.payload.rfc2435.packetizer import jpeg_to_payloads
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.errors import RtspError

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any
 
 from rtsplab.errors import PayloadError
 from rtsplab.payload.jpeg import Buffer
@@ -180,7 +179,7 @@ class JpegPayloadHeader:
             raise RtpJpegError(
                 f"type {jpeg_type} is dynamic (128..255), defined out of band: not supported"
             )
-        fields: dict[str, Any] = dict(
+        fields = dict(
             offset=offset,
             type=jpeg_type,
             q=q,
