@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from rtsplab.rtsp.errors import STATUS_REASONS, RtspError, RtspProtocolError
+from rtsplab.rtsp.errors import STATUS_REASONS, RtspError
 from rtsplab.rtsp.headers.session import format_session, parse_session
 from rtsplab.rtsp.headers.transport import TransportSpec, format_transport, parse_transport
 from rtsplab.rtsp.message import Headers, InterleavedFrame, RtspRequest, RtspResponse
@@ -16,6 +16,7 @@ from rtsplab.rtsp.reader import (
     MAX_LINE,
     RequestReader,
     ResponseReader,
+    RtspProtocolError,
 )
 
 # The lab's client, byte for byte, plus the closing empty line.

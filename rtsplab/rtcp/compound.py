@@ -11,88 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from RtpPacket import PADDING_BIT, VERSION_SHIFT  # the RTCP header's V and P are RTP's
 from rtsplab.rtcp.app import App
 from rtsplab.rtcp.bye import Bye
-from rtsplab.rtcp.packet import (
-    COUNT_MASK,
-    HEADER_FORMAT,
-    RTCP_APP,
-    RTCP_BYE,
-    RTCP_HEADER_SIZE,
-    RTCP_RR,
-    RTCP_SDES,
-    RTCP_SR,
-    RTCP_VERSION,
-    RTCP_XR,
-    WORD_SIZE,
-    Buffer,
-    RtcpError,
-    RtcpPacket,
-    UnknownRtcp,
-    type_name,
-)
+from rtsplab.rtcp.packet import Buffer, RtcpPacket, decode_one
 from rtsplab.rtcp.reports import ReceiverReport, SenderReport
 from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtcp.xr import ExtendedReport
 
-# The packet types decoded here; any other is an UnknownRtcp.
-DECODERS: dict[int, type[RtcpPacket]] = {
-    RTCP_SR: SenderReport,
-    RTCP_RR: ReceiverReport,
-    RTCP_SDES: SourceDescription,
-    RTCP_BYE: Bye,
-    RTCP_APP: App,
-    RTCP_XR: ExtendedReport,
-}
+# The packet types decoded here (importing them enters them in `packet.DECODERS`); any other
+# type is kept as an UnknownRtcp.
+PACKET_CLASSES = (SenderReport, ReceiverReport, SourceDescription, Bye, App, ExtendedReport)
 _REPORTS = (SenderReport, ReceiverReport)
-
-
-def _decode_one(data: bytes, offset: int, strict_first: bool) -> tuple[RtcpPacket, int]:
-    """The packet at `offset` and the offset after it."""
-    remaining = len(data) - offset
-    if remaining < RTCP_HEADER_SIZE:
-        raise RtcpError(
-            f"RTCP packet too short: {remaining} bytes at offset {offset}, "
-            f"the header needs {RTCP_HEADER_SIZE}"
-        )
-    first, packet_type, length = HEADER_FORMAT.unpack_from(data, offset)
-    version = first >> VERSION_SHIFT
-    if version != RTCP_VERSION:
-        raise RtcpError(
-            f"RTCP version {version} not supported, expected {RTCP_VERSION} (offset {offset})"
-        )
-    size = (length + 1) * WORD_SIZE
-    if size > remaining:
-        raise RtcpError(
-            f"RTCP length field past the end: {type_name(packet_type)} at offset {offset} "
-            f"says {length + 1} words ({size} bytes), only {remaining} bytes left"
-        )
-    if strict_first and packet_type not in (RTCP_SR, RTCP_RR):
-        raise RtcpError(
-            f"RTCP compound packet must start with SR or RR (RFC 3550 section 6.1), "
-            f"got {type_name(packet_type)}"
-        )
-    end = offset + size
-    body = data[offset + RTCP_HEADER_SIZE : end]
-    if first & PADDING_BIT:
-        if not body:
-            raise RtcpError("RTCP padding bit set but no room for padding after the header")
-        padding = body[-1]
-        if padding == 0:
-            raise RtcpError("RTCP padding count is 0")
-        if padding % WORD_SIZE:
-            raise RtcpError(f"RTCP padding count {padding} is not a multiple of 4")
-        if padding > len(body):
-            raise RtcpError(
-                f"RTCP padding count {padding} larger than the {len(body)} bytes after the header"
-            )
-        body = body[:-padding]
-    count = first & COUNT_MASK
-    decoder = DECODERS.get(packet_type)
-    if decoder is None:
-        return UnknownRtcp(packet_type, count, body), end
-    return decoder.decode_body(count, body), end
 
 
 def decode_compound(data: Buffer, strict: bool = True) -> list[RtcpPacket]:
@@ -107,7 +36,7 @@ def decode_compound(data: Buffer, strict: bool = True) -> list[RtcpPacket]:
     packets: list[RtcpPacket] = []
     offset = 0
     while True:
-        packet, offset = _decode_one(data, offset, strict and not packets)
+        packet, offset = decode_one(data, offset, strict and not packets)
         packets.append(packet)
         if offset == len(data):
             return packets

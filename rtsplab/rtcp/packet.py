@@ -26,7 +26,7 @@ from typing import ClassVar, TypeVar
 
 # V and P sit where RTP has them: the version "is the same in RTCP packets as in data
 # packets" (section 6.4.1), and P is RTP's padding bit (section 5.1), so both come from there.
-from RtpPacket import RTP_VERSION, VERSION_SHIFT
+from RtpPacket import PADDING_BIT, RTP_VERSION, VERSION_SHIFT  # RTCP's V and P are RTP's
 from rtsplab.errors import PeerError
 
 RTCP_VERSION = RTP_VERSION
@@ -116,15 +116,24 @@ def build_packet(packet_type: int, count: int, body: bytes) -> bytes:
 
 _P = TypeVar("_P", bound="RtcpPacket")
 
+# Packet type -> its class. Each class enters itself when it is defined (`__init_subclass__`);
+# `compound` imports every packet module, so that all of them are known.
+DECODERS: dict[int, type[RtcpPacket]] = {}
+
 
 class RtcpPacket:
     """Base of the RTCP packet classes: ``encode()`` and the ``decode`` classmethod.
 
-    A subclass sets ``packet_type`` and implements ``encode`` and ``decode_body``, and has its
-    entry in `compound.DECODERS`.
+    A subclass sets ``packet_type`` and implements ``encode`` and ``decode_body``.
     """
 
     packet_type: ClassVar[int]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        packet_type = cls.__dict__.get("packet_type")
+        if isinstance(packet_type, int):
+            DECODERS[packet_type] = cls
 
     def encode(self) -> bytes:
         raise NotImplementedError
@@ -135,13 +144,14 @@ class RtcpPacket:
 
         ``RtcpPacket.decode`` accepts a packet of any type. Raises RtcpError.
         """
-        # compound imports every packet class, this one included: import it when called.
-        from rtsplab.rtcp.compound import decode_compound
-
-        packets = decode_compound(data, strict=False)
-        if len(packets) != 1:
-            raise RtcpError(f"expected one RTCP packet, got a compound of {len(packets)}")
-        packet = packets[0]
+        data = bytes(data)
+        packet, end = decode_one(data, 0)
+        count = 1
+        while end < len(data):
+            _, end = decode_one(data, end)
+            count += 1
+        if count != 1:
+            raise RtcpError(f"expected one RTCP packet, got a compound of {count}")
         if not isinstance(packet, cls):
             raise RtcpError(f"expected an RTCP {cls.__name__}, got {type(packet).__name__}")
         return packet
@@ -164,8 +174,6 @@ class UnknownRtcp(RtcpPacket):
     body: bytes
 
     def encode(self) -> bytes:
-        from rtsplab.rtcp.compound import DECODERS  # see RtcpPacket.decode
-
         check_field("packet_type", self.packet_type, MAX_PACKET_TYPE)
         if self.packet_type in DECODERS:
             raise ValueError(
@@ -182,3 +190,51 @@ class UnknownRtcp(RtcpPacket):
             f"UnknownRtcp(packet_type={self.packet_type}, count={self.count}, "
             f"body={len(self.body)} bytes)"
         )
+
+
+def decode_one(data: bytes, offset: int, strict_first: bool = False) -> tuple[RtcpPacket, int]:
+    """The packet at `offset` and the offset after it; with `strict_first`, it must be an
+    SR or RR (a compound packet's first, section 6.1). Raises RtcpError."""
+    remaining = len(data) - offset
+    if remaining < RTCP_HEADER_SIZE:
+        raise RtcpError(
+            f"RTCP packet too short: {remaining} bytes at offset {offset}, "
+            f"the header needs {RTCP_HEADER_SIZE}"
+        )
+    first, packet_type, length = HEADER_FORMAT.unpack_from(data, offset)
+    version = first >> VERSION_SHIFT
+    if version != RTCP_VERSION:
+        raise RtcpError(
+            f"RTCP version {version} not supported, expected {RTCP_VERSION} (offset {offset})"
+        )
+    size = (length + 1) * WORD_SIZE
+    if size > remaining:
+        raise RtcpError(
+            f"RTCP length field past the end: {type_name(packet_type)} at offset {offset} "
+            f"says {length + 1} words ({size} bytes), only {remaining} bytes left"
+        )
+    if strict_first and packet_type not in (RTCP_SR, RTCP_RR):
+        raise RtcpError(
+            f"RTCP compound packet must start with SR or RR (RFC 3550 section 6.1), "
+            f"got {type_name(packet_type)}"
+        )
+    end = offset + size
+    body = data[offset + RTCP_HEADER_SIZE : end]
+    if first & PADDING_BIT:
+        if not body:
+            raise RtcpError("RTCP padding bit set but no room for padding after the header")
+        padding = body[-1]
+        if padding == 0:
+            raise RtcpError("RTCP padding count is 0")
+        if padding % WORD_SIZE:
+            raise RtcpError(f"RTCP padding count {padding} is not a multiple of 4")
+        if padding > len(body):
+            raise RtcpError(
+                f"RTCP padding count {padding} larger than the {len(body)} bytes after the header"
+            )
+        body = body[:-padding]
+    count = first & COUNT_MASK
+    decoder = DECODERS.get(packet_type)
+    if decoder is None:
+        return UnknownRtcp(packet_type, count, body), end
+    return decoder.decode_body(count, body), end

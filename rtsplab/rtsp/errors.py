@@ -2,17 +2,12 @@
 
 `RtspError` is what a request that cannot be served raises: the server answers it with its
 status, its reason phrase and, where the request's CSeq could be read, that CSeq. The client
-reads a malformed reply as `RtspProtocolError` (status 0: its own verdict, never sent).
+reads a malformed reply as `rtsplab.rtsp.reader.RtspProtocolError`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rtsplab.errors import PeerError
-
-if TYPE_CHECKING:
-    from rtsplab.rtsp.message import InterleavedFrame, RtspResponse
 
 # RFC 2326 §7.1.1, with its recommended reason phrases as written there.
 STATUS_REASONS: dict[int, str] = {
@@ -95,20 +90,3 @@ class RtspError(PeerError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.status}, {self.message!r}, cseq={self.cseq})"
-
-
-class RtspProtocolError(RtspError):
-    """The client's verdict on a malformed response; status 0, never sent on the wire.
-
-    `responses` holds the well-formed responses that completed in the same `feed()` call:
-    the reader steps past the bad message as RequestReader does, so none are lost.
-    """
-
-    def __init__(self, message: str, cseq: int | None = None) -> None:
-        super().__init__(0, message, cseq)
-        self.args = (message, cseq)
-        self.reason = "Protocol Error"
-        self.responses: list[RtspResponse | InterleavedFrame] = []
-
-    def __str__(self) -> str:
-        return f"{self.reason}: {self.message}"

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import logging
 
-from rtsplab.rtsp.errors import RtspError, RtspProtocolError, short
+from rtsplab.rtsp.errors import RtspError, short
 from rtsplab.rtsp.grammar import STATUS_LINE_RE, TOKEN_RE, VERSION_RE, cseq_or_none, is_digits
 from rtsplab.rtsp.message import (
     DOLLAR,
@@ -60,6 +60,24 @@ from rtsplab.rtsp.message import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class RtspProtocolError(RtspError):
+    """The client's verdict on a malformed response; status 0, never sent on the wire.
+
+    `responses` holds the well-formed responses that completed in the same `feed()` call:
+    the reader steps past the bad message as RequestReader does, so none are lost.
+    """
+
+    def __init__(self, message: str, cseq: int | None = None) -> None:
+        super().__init__(0, message, cseq)
+        self.args = (message, cseq)
+        self.reason = "Protocol Error"
+        self.responses: list[RtspResponse | InterleavedFrame] = []
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}"
+
 
 # Caps on what one peer may make a reader hold. A real SETUP line or Transport header is
 # under 200 bytes and a request has under a dozen headers, so these leave a wide margin
