@@ -1,4 +1,4 @@
-"""RtspMessage: framing, error recovery, caps, encoding, Transport and Session headers."""
+"""RTSP messages and their reader: framing, error recovery, caps, encoding, Transport and Session."""
 
 import pickle
 import random

@@ -1,0 +1,1 @@
+"""RTP (RFC 3550): the sender, the receiver and its statistics, pacing, UDP ports."""
