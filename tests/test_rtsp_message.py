@@ -1,4 +1,4 @@
-"""RTSP messages and their reader: framing, error recovery, caps, encoding, Transport and Session."""
+"""RTSP messages and their reader: framing, recovery, caps, encoding, Transport, Session."""
 
 import pickle
 import random
