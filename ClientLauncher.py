@@ -40,20 +40,21 @@ def run_headless(args: argparse.Namespace) -> int:
         if args.frames and delivered >= args.frames:
             done.set()
 
-    client = RtspClient(
-        args.server_host, args.server_port, args.rtp_port, args.video_file,
-        on_frame=on_frame, rcvbuf=args.rcvbuf, rtcp_reduced_minimum=args.rtcp_reduced_minimum,
-        standard=args.standard or None, tcp=args.tcp,
-    )  # fmt: skip
+    try:
+        client = RtspClient(
+            args.server_host, args.server_port, args.rtp_port, args.video_file,
+            on_frame=on_frame, rcvbuf=args.rcvbuf,
+            rtcp_reduced_minimum=args.rtcp_reduced_minimum,
+            standard=args.standard or None, tcp=args.tcp,
+        )  # fmt: skip
+    except ClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         client.setup()
         client.play()
-        played_at = time.monotonic()
-        while not done.wait(POLL):
-            if client.ended.is_set():  # the server's RTCP BYE
-                break
-            if time.monotonic() - (client.last_packet_at or played_at) > args.idle:
-                break  # no BYE (the lab's server sends none): silence is the end
+        while not done.wait(POLL) and not client.stream_over(time.monotonic(), args.idle):
+            pass
         try:
             client.teardown()  # with the last RR and a BYE, then the sockets close
         except ClientError as exc:  # the session ran; the server may be gone by now
@@ -70,7 +71,19 @@ def run_headless(args: argparse.Namespace) -> int:
     summary = client.summary()
     summary["frames"] = delivered
     print(json.dumps(summary), flush=True)
+    if not delivered:
+        print(f"error: the session ran but not one frame arrived ({_what_came(summary)})",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
+
+
+def _what_came(summary: dict[str, float | None]) -> str:
+    """What did arrive, for a session that delivered no frame: the likely reason."""
+    parts = [f"{summary.get(key) or 0:g} {key.replace('_', ' ')}"
+             for key in ("packets", "foreign", "malformed", "malformed_payloads",
+                         "dropped_frames")]  # fmt: skip
+    return ", ".join(parts)
 
 
 def run_player(args: argparse.Namespace) -> int:
@@ -81,9 +94,14 @@ def run_player(args: argparse.Namespace) -> int:
     root = Tk()
     if args.geometry:
         root.geometry(args.geometry)
-    Client(root, args.server_host, args.server_port, args.rtp_port, args.video_file,
-           prefill=args.buffer, rtcp_reduced_minimum=args.rtcp_reduced_minimum,
-           standard=args.standard or None, tcp=args.tcp)  # fmt: skip
+    try:
+        Client(root, args.server_host, args.server_port, args.rtp_port, args.video_file,
+               prefill=args.buffer, rtcp_reduced_minimum=args.rtcp_reduced_minimum,
+               standard=args.standard or None, tcp=args.tcp)  # fmt: skip
+    except ClientError as exc:
+        root.destroy()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     root.mainloop()
     return 0
 
@@ -127,7 +145,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="report more often than every 5 s: RFC 3550 6.2's 360/kbit/s minimum",
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.tcp and not (args.standard or args.video_file.lower().startswith("rtsp://")):
+        parser.error("--tcp needs standard RTSP: an rtsp:// URL, or --standard")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,8 @@ class Server:
 
     def __init__(self, port: int, config: StreamConfig, host: str = "") -> None:
         self.config = config
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # "::1", "::": IPv6
+        self.listener = socket.socket(family, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.listener.bind((host, port))

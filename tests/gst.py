@@ -86,9 +86,15 @@ def gst_available() -> str | None:
 
 @contextlib.contextmanager
 def gst_rtsp_server(
-    clip: Path, fps: float, *, mount: str = "/clip", timeout: float = READY_TIMEOUT
+    clip: Path,
+    fps: float,
+    *,
+    mount: str = "/clip",
+    timeout: float = READY_TIMEOUT,
+    extra: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Serve ``clip`` (raw MJPEG) with gst-rtsp-server at ``fps``; yield its rtsp:// URL.
+    ``extra`` options go to the script (``--pt 96``, ``--raw``).
 
     The server binds a free port itself (``--port 0``) and names it in its READY line, so
     no other process can take the port between choosing and binding it. Raises
@@ -96,7 +102,7 @@ def gst_rtsp_server(
     seconds. On exit the server gets SIGTERM, then SIGKILL after STOP_TIMEOUT seconds.
     """
     command = [GST_PYTHON, "-I", str(SCRIPT), "--port", "0", "--clip", str(clip)]
-    command += ["--fps", repr(float(fps)), "--mount", mount]
+    command += ["--fps", repr(float(fps)), "--mount", mount, *extra]
     # stderr goes to a file: a pipe nobody reads could fill up and stall GStreamer's log.
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)

@@ -103,8 +103,9 @@ class ClipFactory:
     """A media factory whose every client gets the clip from frame 0, timestamped at fps."""
 
     def __init__(
-        self, data: bytes, frames: list[tuple[int, int]], size: tuple[int, int], fps: float
-    ):
+        self, data: bytes, frames: list[tuple[int, int]], size: tuple[int, int], fps: float,
+        pt: int = PT_JPEG, raw: bool = False,
+    ):  # fmt: skip
         self.data, self.frames = data, frames
         rate = Fraction(fps).limit_denominator(MAX_FPS_DENOMINATOR)
         # A frame's duration in ns, from the same fraction the caps announce.
@@ -115,9 +116,16 @@ class ClipFactory:
         framerate = f"{rate.numerator}/{rate.denominator}"
         caps = f"image/jpeg,framerate={framerate},width={width},height={height}"
         self.factory = GstRtspServer.RTSPMediaFactory()
+        # --raw: the same frames decoded and sent as RFC 4175 raw video, which our client
+        # must refuse at DESCRIBE; else RFC 2435 JPEG under payload type `pt`.
+        payloader = (
+            f"jpegdec ! videoconvert ! rtpvrawpay name=pay0 pt={pt}"
+            if raw
+            else f"jpegparse ! rtpjpegpay name=pay0 pt={pt}"
+        )
         self.factory.set_launch(
             f"( appsrc name=src is-live=false format=time do-timestamp=false caps={caps}"
-            f" ! jpegparse ! rtpjpegpay name=pay0 pt={PT_JPEG} )"
+            f" ! {payloader} )"
         )
         self.factory.set_shared(False)
         self.factory.connect("media-configure", self._on_media_configure)
@@ -146,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clip", type=Path, required=True, help="raw concatenated JPEG")
     parser.add_argument("--fps", type=float, required=True)
     parser.add_argument("--mount", default=DEFAULT_MOUNT)
+    parser.add_argument("--pt", type=int, default=PT_JPEG, help="RTP payload type (26)")
+    parser.add_argument("--raw", action="store_true", help="send raw video (rtpvrawpay)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -164,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("%s: %d frames of %dx%d at %s fps", args.clip, len(frames), *size, args.fps)
 
     Gst.init(None)
-    clip = ClipFactory(data, frames, size, args.fps)
+    clip = ClipFactory(data, frames, size, args.fps, args.pt, args.raw)
     server = GstRtspServer.RTSPServer()
     server.set_address(HOST)
     server.set_service(str(args.port))

@@ -2,9 +2,11 @@
 and our client plays GStreamer's gst-rtsp-server — every frame, decoded pixel-identical."""
 
 import io
+import json
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 from PIL import Image
@@ -127,6 +129,33 @@ def test_our_client_plays_gstreamers_rtsp_server(clips, clip, tmp_path):
     with gst_rtsp_server(clips / clip, FPS) as url:
         headless(url, out)
     assert saved_pixels(out) == source_pixels(clips / clip)
+
+
+@pytest.mark.skipif(gst_available() is not None, reason=str(gst_available()))
+def test_our_client_plays_jpeg_under_a_dynamic_payload_type(clips, tmp_path):
+    """RFC 3551 lets a server map JPEG/90000 to a dynamic type; ffmpeg plays it, so do we."""
+    out = tmp_path / "saved.mjpeg"
+    with gst_rtsp_server(clips / "hd.mjpeg", FPS, extra=("--pt", "96")) as url:
+        done = headless(url, out)
+    assert saved_pixels(out) == source_pixels(clips / "hd.mjpeg")
+    assert json.loads(done.stdout)["foreign"] == 0
+
+
+@pytest.mark.skipif(gst_available() is not None, reason=str(gst_available()))
+def test_a_stream_with_no_jpeg_is_refused_at_describe_naming_what_it_offers(clips):
+    with gst_rtsp_server(clips / "hd.mjpeg", FPS, extra=("--raw",)) as url:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", "554",
+             str(free_port()), url, "--headless"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        took = time.monotonic() - started
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: the stream offers RAW/90000; this client plays JPEG (RFC 2435)"
+    )
+    assert took < 10, f"refused only after {took:.1f} s"  # at DESCRIBE: no 12 s of waiting
 
 
 @pytest.mark.parametrize("mode", [[], ["--tcp"]], ids=["udp", "tcp"])

@@ -340,3 +340,125 @@ def test_a_pause_in_the_stream_is_not_counted_as_jitter():
     for n in [*range(10), *range(10, 20)]:
         paused.update(n, n * 4500, n * 0.05 + (5.0 if n >= 10 else 0.0))
     assert paused.jitter > 1000  # without resume() the 5 s pause shows up as jitter
+
+
+# RTP-Info seq= (RFC 2326 §12.33) through expect_first: A.1 counts from the packet that ends
+# probation; told the first number sent, the statistics count from there instead.
+def test_expected_first_and_an_intact_start_show_no_loss():
+    stats = ReceiverStats()
+    stats.expect_first(1000)
+    feed(stats, [1000, 1001])
+    # base 1000 (not A.1's 1001); received 1000 and 1001.
+    assert (stats.base_seq, stats.expected, stats.received, stats.cumulative_lost) == (
+        1000, 2, 2, 0
+    )  # fmt: skip
+    assert stats.first_seq == 1000
+
+
+def test_expected_first_then_three_lost_before_the_first_heard():
+    stats = ReceiverStats()
+    stats.expect_first(1000)
+    feed(stats, [1003, 1004])
+    # expected 1000..1004 = 5; received 1003, 1004 = 2.
+    assert (stats.base_seq, stats.expected, stats.received, stats.cumulative_lost) == (
+        1000, 5, 2, 3
+    )  # fmt: skip
+
+
+def test_expected_first_across_the_16_bit_wrap():
+    stats = ReceiverStats()
+    stats.expect_first(65530)
+    feed(stats, [3, 4])
+    # 65530..65535 and 0..2 lost (9); the base is before the wrap, so one cycle is counted:
+    # extended max 65536 + 4 = 65540, expected 65540 - 65530 + 1 = 11, received 2.
+    assert (stats.base_seq, stats.cycles, stats.extended_max) == (65530, 1, 65540)
+    assert (stats.expected, stats.received, stats.cumulative_lost) == (11, 2, 9)
+    assert stats.report(now=1.0).highest_seq == 0x0001_0004
+
+
+def test_expected_first_after_the_first_packets():
+    stats = ReceiverStats()
+    feed(stats, [3, 4, 5])
+    assert (stats.base_seq, stats.cumulative_lost) == (4, 0)
+    stats.expect_first(65530)
+    # expected 65530..65535, 0..5 = 12; received 3, 4, 5 = 3.
+    assert (stats.base_seq, stats.cycles, stats.extended_max) == (65530, 1, 65541)
+    assert (stats.expected, stats.received, stats.cumulative_lost) == (12, 3, 9)
+
+
+def test_expected_first_after_the_wrap_was_already_counted():
+    stats = ReceiverStats()
+    feed(stats, [65534, 65535, 0, 1])  # base 65535, one cycle
+    stats.expect_first(65532)
+    # base 65532 is in the same cycle as 65535: expected 65532..65537 = 6, received 4.
+    assert (stats.base_seq, stats.cycles, stats.expected, stats.received) == (65532, 1, 6, 4)
+
+
+def test_expected_first_counts_probation_packets_heard_before_the_valid_run():
+    stats = ReceiverStats()
+    stats.expect_first(500)
+    assert feed(stats, [501, 503, 504]) == [False, False, True]  # 503 restarts probation
+    # expected 500..504 = 5; received 501, 503, 504 = 3; lost 500 and 502.
+    assert (stats.expected, stats.received, stats.cumulative_lost) == (5, 3, 2)
+
+
+@pytest.mark.parametrize(
+    "expected_first, applied",
+    [
+        pytest.param(1000, True, id="the-first-heard"),
+        pytest.param(1000 - MAX_DROPOUT, True, id="max-dropout-behind"),
+        pytest.param(1000 - MAX_DROPOUT - 1, False, id="too-far-behind"),
+        pytest.param(1001, False, id="ahead"),
+        pytest.param(1000 + SEQ_MOD // 2, False, id="half-the-space-away"),
+    ],
+)
+def test_an_implausible_expected_first_is_ignored(expected_first, applied):
+    stats = ReceiverStats()
+    stats.expect_first(expected_first % SEQ_MOD)
+    feed(stats, [1000, 1001])
+    lost = 1000 - expected_first if applied else 0
+    assert stats.cumulative_lost == lost
+    assert stats.base_seq == (expected_first % SEQ_MOD if applied else 1001)
+    assert stats.received == (2 if applied else 1)
+
+
+def test_expected_first_is_ignored_after_a_resync():
+    stats = ReceiverStats()
+    feed(stats, [1000, 1001, 1002, 30000, 30001])  # re-synced at 30001
+    stats.expect_first(998)  # plausible for the first run, meaningless since the restart
+    assert (stats.base_seq, stats.received, stats.cumulative_lost) == (30001, 1, 0)
+    assert stats.first_seq is None
+
+
+def test_expected_first_applies_once():
+    stats = ReceiverStats()
+    stats.expect_first(98)
+    feed(stats, [100, 101])
+    stats.expect_first(90)  # a later PLAY's RTP-Info: the stream's start is settled
+    assert (stats.base_seq, stats.cumulative_lost, stats.first_seq) == (98, 2, 98)
+
+
+@pytest.mark.parametrize("seq", [-1, SEQ_MOD])
+def test_expected_first_must_be_16_bits(seq):
+    with pytest.raises(
+        ValueError, match=f"expected first sequence number must be 0..65535, got {seq}"
+    ):
+        ReceiverStats().expect_first(seq)
+
+
+def test_restart_forgets_the_old_source():
+    stats = ReceiverStats()
+    for seq, timestamp, arrival, _ in JITTER_SERIES:
+        stats.update(seq, timestamp, arrival)
+    stats.on_sender_report(0xB44DB705_20000000, arrival=100.0)
+    stats.restart()
+    assert not stats.valid and stats.clock_rate == 90000
+    assert (stats.received, stats.expected, stats.jitter, stats.first_seq) == (0, 0, 0.0, None)
+    assert stats.report(now=101.0) == ReceptionReport(0, 0, 0, 0.0, 0, 0)
+    assert feed(stats, [40000, 40001]) == [False, True]  # a new source, on probation again
+    assert (stats.base_seq, stats.received) == (40001, 1)
+    pending = ReceiverStats()
+    pending.expect_first(39990)  # meant for the old source
+    pending.restart()
+    feed(pending, [40000, 40001])
+    assert (pending.cumulative_lost, pending.first_seq) == (0, None)

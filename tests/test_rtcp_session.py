@@ -6,7 +6,7 @@ import pytest
 
 from rtsplab.ntp import ntp_from_unix
 from rtsplab.rtcp.bye import Bye
-from rtsplab.rtcp.compound import decode_compound
+from rtsplab.rtcp.compound import decode_compound, encode_compound
 from rtsplab.rtcp.reports import ReceiverReport, ReportBlock, SenderReport, round_trip_time
 from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtcp.session import ReceiverRtcp, SenderRtcp
@@ -131,3 +131,40 @@ def test_sending_a_report_moves_the_timer_on():
     assert not server.due(first - 0.01)
     server.report(first, WALL)
     assert server.schedule.next_time >= first + 5 * 0.5 / 1.21828
+
+
+def bye_datagram(*sources):
+    return encode_compound([ReceiverReport(sources[0] if sources else 1), Bye(list(sources))])
+
+
+@pytest.mark.parametrize(
+    "media_ssrc, sources, ends",
+    [
+        pytest.param(SERVER_SSRC, [SERVER_SSRC], True, id="the-media-source"),
+        pytest.param(SERVER_SSRC, [0x0BAD0BAD, SERVER_SSRC], True, id="among-others"),
+        pytest.param(SERVER_SSRC, [0x0BAD0BAD], False, id="another-ssrc"),
+        pytest.param(SERVER_SSRC, [], False, id="names-no-one"),
+        pytest.param(None, [SERVER_SSRC], False, id="media-ssrc-not-known-yet"),
+    ],
+)
+def test_the_client_ends_only_on_a_bye_from_the_media_source(media_ssrc, sources, ends):
+    _, client = make_receiver()
+    client.media_ssrc = media_ssrc
+    packets = client.receive(bye_datagram(*sources), 1.0, WALL)
+    assert isinstance(packets[-1], Bye) and packets[-1].sources == sources
+    assert client.peer_left is ends
+    assert client.foreign_byes == (0 if ends else 1)
+
+
+def test_a_foreign_bye_then_the_real_one():
+    _, client = make_receiver()
+    client.receive(bye_datagram(0x0BAD0BAD), 1.0, WALL)
+    assert not client.peer_left
+    client.receive(bye_datagram(SERVER_SSRC), 2.0, WALL)
+    assert client.peer_left and client.foreign_byes == 1
+
+
+def test_the_server_still_ends_on_any_bye_from_its_client():
+    _, server = make_sender()
+    server.receive(bye_datagram(0x0BAD0BAD), 1.0, WALL)  # the driver checks the address
+    assert server.peer_left

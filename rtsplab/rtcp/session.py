@@ -93,8 +93,12 @@ class _Endpoint:
         self.schedule.on_received(len(datagram))
         for packet in packets:
             if isinstance(packet, Bye):
-                self.peer_left = True
+                self._heard_bye(packet)
         return packets
+
+    def _heard_bye(self, bye: Bye) -> None:
+        """The peer is leaving (RFC 3550 §6.6); the client's side checks whom BYE names."""
+        self.peer_left = True
 
     def _compound(
         self, report: SenderReport | ReceiverReport, now: float, *extra: RtcpPacket
@@ -171,8 +175,11 @@ class ReceiverRtcp(_Endpoint):
                          session_bandwidth, now, we_sent=False,
                          reduced_minimum=reduced_minimum, rng=rng)  # fmt: skip
         self.stats = stats
-        self.media_ssrc: int | None = None  # the server's SSRC, once RTP has come
+        # The server's SSRC: the driver sets it from the SETUP reply's ssrc=, or from the RTP
+        # source `rtsplab.rtp.receiver.RtpReceiver` locked onto.
+        self.media_ssrc: int | None = None
         self.rtt: float | None = None  # seconds, from the last DLRR
+        self.foreign_byes = 0  # BYEs not naming media_ssrc, or heard before it was known
 
     def report(self, now: float, wall: float) -> bytes:
         """RR + SDES + XR RRTR (so that the server's DLRR gives us the round trip)."""
@@ -197,6 +204,18 @@ class ReceiverRtcp(_Endpoint):
                         if delay <= MAX_U32 // 2:  # a small negative result is rounding: ignore it
                             self.rtt = delay / NTP_SHORT_UNITS
         return packets
+
+    def _heard_bye(self, bye: Bye) -> None:
+        """Only the session's media source leaving ends it (§6.6: BYE names the SSRCs that
+        leave): a BYE naming others, or heard before the source is known, is ignored."""
+        if self.media_ssrc is not None and self.media_ssrc in bye.sources:
+            self.peer_left = True
+            return
+        self.foreign_byes += 1
+        if self.foreign_byes == 1:
+            named = ", ".join(f"{ssrc:08X}" for ssrc in bye.sources) or "none"
+            media = "not known yet" if self.media_ssrc is None else f"{self.media_ssrc:08X}"
+            log.warning("ignoring an RTCP BYE for SSRC %s: the media source is %s", named, media)
 
     def _receiver_report(self, now: float) -> ReceiverReport:
         if self.media_ssrc is None or not self.stats.valid:

@@ -12,13 +12,15 @@ MAX_PORT = 0xFFFF
 
 
 def bind_port_pair(host: str) -> tuple[socket.socket, socket.socket]:
-    """A UDP socket on an even ephemeral port for RTP, and one on the next port for RTCP."""
+    """A UDP socket on an even ephemeral port for RTP, and one on the next port for RTCP,
+    on `host` (an IPv4 or IPv6 address)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(PORT_PAIR_ATTEMPTS):
-        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp = socket.socket(family, socket.SOCK_DGRAM)
         rtp.bind((host, 0))
         port = rtp.getsockname()[1]
         if port % 2 == 0 and port < MAX_PORT:
-            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            rtcp = socket.socket(family, socket.SOCK_DGRAM)
             try:
                 rtcp.bind((host, port + 1))
                 return rtp, rtcp
@@ -28,12 +30,14 @@ def bind_port_pair(host: str) -> tuple[socket.socket, socket.socket]:
     raise OSError("no free pair of UDP ports for RTP and RTCP")
 
 
-def bind_receiver_ports(port: int, rcvbuf: int) -> tuple[socket.socket, socket.socket | None]:
+def bind_receiver_ports(
+    port: int, rcvbuf: int, family: int = socket.AF_INET
+) -> tuple[socket.socket, socket.socket | None]:
     """The receiver's RTP socket on `port`, non-blocking, its receive buffer asked to be
     `rcvbuf` bytes (0 keeps the system's), and its RTCP socket on `port + 1`, or None when
     that port is taken: RTCP is worth having, not worth failing for. OSError when the RTP
-    port cannot be had."""
-    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    port cannot be had. `family` is the server's: AF_INET, or AF_INET6."""
+    rtp = socket.socket(family, socket.SOCK_DGRAM)
     if rcvbuf:
         rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     granted = rtp.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
@@ -49,7 +53,7 @@ def bind_receiver_ports(port: int, rcvbuf: int) -> tuple[socket.socket, socket.s
         rtp.close()
         raise
     rtp.setblocking(False)  # read in batches until empty; select() does the waiting
-    rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtcp = socket.socket(family, socket.SOCK_DGRAM)
     try:
         rtcp.bind(("", port + 1))
     except OSError as exc:

@@ -1,28 +1,68 @@
 """The client's RTP half without the socket: datagrams in, complete JPEG frames out.
 
-`RtpReceiver.receive(datagram, source_ip, now)` is everything the client does with one UDP
-datagram: accept it only from the RTSP server's address and from one SSRC, parse it
-(`RtpPacket.decode`), count it (`rtsplab.rtp.reception.ReceiverStats`: loss and jitter, RFC 3550
-A.1-A.8), and hand its payload to the frame assembler (`rtsplab.payload`). Nothing here raises
-on bad input: a datagram that is not RTP, or comes from elsewhere, is counted and skipped. The
-socket and the thread that feed it live in `rtsplab.rtsp.client.RtspClient`.
+`RtpReceiver.receive(datagram, source_ip, now, source_port)` is everything the client does with
+one UDP datagram: parse it (`RtpPacket.decode`), take it only from the session's source, count
+it (`rtsplab.rtp.reception.ReceiverStats`: loss and jitter, RFC 3550 A.1-A.8), and hand its
+payload to the frame assembler (`rtsplab.payload`). Nothing here raises on bad input: a datagram
+that is not RTP is counted in `stats.malformed`, valid RTP from anyone else in `stats.foreign`,
+and either is skipped. The socket and the thread that feed it live in `rtsplab.rtsp.client`.
+
+Which packets are the session's source:
+
+* Only from `server_ip` and, when the SETUP reply named it (`server_port=`), only from that port
+  (`stats.wrong_port` counts, within `foreign`, what came from the server's address but not
+  that port). A caller that cannot tell the source port passes None: the address alone counts.
+* Only with `payload_type` (26, or the dynamic type the SDP maps to JPEG/90000) and, when the
+  SETUP reply named it (`ssrc=`), only that SSRC.
+* Of what passes those filters, a source, an (SSRC, source port) pair, is locked once it has
+  sent MIN_SEQUENTIAL packets in sequence: A.1's probation, applied to choosing the source.
+  Until then every candidate competes and none reaches the assembler: a forger on the server's
+  address that sends first does not capture the session unless it sends a valid run before
+  the server's first two packets arrive (a known `server_port` shuts out other ports, a known
+  `ssrc` anyone who did not see the SETUP reply). A candidate's packets are held (at most
+  MAX_HELD) and, when it wins, replayed into the statistics and the assembler with their
+  arrival times, so the stream's first frame is not lost to probation; the losers' packets
+  count as foreign. That replay can complete two frames at once (one packet per frame):
+  `receive_frames` returns them all, `receive` only the newest.
+* Once locked, another source is foreign unless the locked one has left, by RTCP BYE
+  (`source_left`, §6.3.4) or by SOURCE_TIMEOUT seconds of silence (§6.3.5); then
+  candidates compete again. The locked source sending again after a silence simply goes on,
+  so a PAUSE longer than the timeout costs nothing unless someone else sends meanwhile.
+
+A different source taking over is a new stream (§8: a new SSRC): its statistics start afresh
+(the same `ReceiverStats` object, which the RTCP side holds, restarted), and its extended
+sequence numbers are placed above the old source's, so the assembler sees one rising sequence.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from RtpPacket import PT_JPEG, SEQ_MOD, RtpError, RtpPacket
+from RtpPacket import MAX_PT, MAX_SEQ, MAX_SSRC, PT_JPEG, SEQ_MOD, RtpError, RtpPacket
 from rtsplab.payload.assembler import FrameAssembler
 from rtsplab.payload.lab import LabAssembler
-from rtsplab.rtp.reception import ReceiverStats
+from rtsplab.rtp.reception import MIN_SEQUENTIAL, ReceiverStats
 
 log = logging.getLogger(__name__)
 
 # Sequence numbers remembered to tell a duplicate from a new packet: a few 4K frames' worth.
 DUPLICATE_WINDOW = 4096
+# RTP silence after which the locked source counts as gone, and another may take its place.
+# RFC 3550 §6.3.5 times a member out after five RTCP intervals of silence, and stops counting it
+# as a sender after two; RTCP's intervals are 5 s and more, far too long to wait before taking
+# a restarted server's new stream. RTP's interval is a frame: the lab's streams run at 20-30
+# fps, 1 fps at the slowest, so 3 s is several missed frames even then (60-90 at the usual
+# rates): a source that has stopped, not a Wi-Fi stall of a second.
+SOURCE_TIMEOUT = 3.0
+# Candidate sources tracked at once while none is locked, and packets held per candidate: a
+# forger cannot make the receiver hold more than 8 x 8 datagrams (4 MiB at the 64 KiB UDP
+# maximum). A real stream's probation takes MIN_SEQUENTIAL packets, a few more if reordered.
+MAX_CANDIDATES = 8
+MAX_HELD = 8
+MIN_PORT, MAX_PORT = 1, 0xFFFF  # UDP ports; 0 is no port (RFC 768)
 
 
 class SeqUnwrapper:
@@ -52,29 +92,105 @@ class ReceptionStats:
     packets: int = 0  # RTP packets accepted (duplicates included)
     bytes: int = 0  # their size on the wire, RTP header included
     duplicates: int = 0
-    malformed: int = 0  # datagrams that are not valid RTP
-    foreign: int = 0  # valid RTP from another address, SSRC or payload type
+    malformed: int = 0  # datagrams that are not valid RTP (from anyone)
+    foreign: int = 0  # valid RTP not from this session's source: address, port, SSRC, PT
+    wrong_port: int = 0  # of `foreign`: from the server's address, not its RTP port
+    source_changes: int = 0  # another source locked after the first one (BYE, timeout)
+
+
+class ReceivedFrame(NamedTuple):
+    data: bytes  # the whole JPEG
+    timestamp: int  # its RTP timestamp
+
+
+Source = tuple[int, int | None]  # (SSRC, source port or None when the caller cannot tell)
+
+
+@dataclass
+class _Held:
+    packet: RtpPacket
+    size: int  # the datagram's size
+    arrival: float
+
+
+@dataclass
+class _Candidate:
+    """A source on probation: its run of sequential packets, and its packets so far."""
+
+    held: deque[_Held] = field(default_factory=deque)
+    last_seq: int | None = None
+    run: int = 0  # packets in sequence, ending with the last one
+
+    def add(self, held: _Held) -> int:
+        """Hold one more packet; return how many the MAX_HELD bound pushed out (0 or 1)."""
+        seq = held.packet.seqNum()
+        sequential = self.last_seq is not None and seq == (self.last_seq + 1) % SEQ_MOD
+        self.run = self.run + 1 if sequential else 1  # as A.1's probation, in 16 bits
+        self.last_seq = seq
+        self.held.append(held)
+        if len(self.held) > MAX_HELD:
+            self.held.popleft()
+            return 1
+        return 0
 
 
 class RtpReceiver:
-    """Accepts RTP datagrams from one source and reassembles its frames."""
+    """Accepts RTP datagrams from the session's one source and reassembles its frames."""
 
-    def __init__(self, server_ip: str | None, assembler: FrameAssembler | None = None) -> None:
+    def __init__(
+        self,
+        server_ip: str | None,
+        assembler: FrameAssembler | None = None,
+        *,
+        server_port: int | None = None,
+        ssrc: int | None = None,
+        payload_type: int = PT_JPEG,
+    ) -> None:
+        if server_port is not None and not MIN_PORT <= server_port <= MAX_PORT:
+            raise ValueError(f"server_port must be {MIN_PORT}..{MAX_PORT}, got {server_port}")
+        if ssrc is not None and not 0 <= ssrc <= MAX_SSRC:
+            raise ValueError(f"ssrc must be 0..0x{MAX_SSRC:X}, got {ssrc}")
+        if not 0 <= payload_type <= MAX_PT:
+            raise ValueError(f"payload_type must be 0..{MAX_PT}, got {payload_type}")
         self.server_ip = server_ip  # None accepts any address (tests only)
-        self.ssrc: int | None = None  # locked to the first valid packet's SSRC
+        self.server_port = server_port  # the SETUP reply's server_port=, RTP half
+        self.expected_ssrc = ssrc  # the SETUP reply's ssrc=
+        self.payload_type = payload_type
         self.assembler = assembler if assembler is not None else LabAssembler()
         self.stats = ReceptionStats()
         self.reception = ReceiverStats()  # sequence, loss and jitter, as RTCP reports them
         self.last_timestamp: int | None = None  # RTP timestamp of the last frame delivered
+        self.source: Source | None = None  # the locked source
+        self._previous: Source | None = None  # the last source locked, gone or not
+        self._last_heard = 0.0  # arrival of the locked source's latest packet
+        self._candidates: dict[Source, _Candidate] = {}  # least recently heard first
+        self._expected_first: int | None = None  # RTP-Info seq, until a source counts from it
+        self._lost_before = 0  # packets lost from sources that were replaced
+        self._ext_base = 0  # added to the unwrapped seq: each new source starts above the last
         self._unwrapper = SeqUnwrapper()
         self._recent: set[int] = set()
         self._recent_order: deque[int] = deque()
 
-    def receive(self, datagram: bytes, source_ip: str, now: float) -> bytes | None:
-        """Take one datagram arriving at `now` (monotonic s); return the frame it completes."""
-        if self.server_ip is not None and source_ip != self.server_ip:
-            self._foreign("address %s", source_ip)
-            return None
+    @property
+    def ssrc(self) -> int | None:
+        """The session's media SSRC: the locked source's, else the SETUP reply's, else None."""
+        return self.source[0] if self.source is not None else self.expected_ssrc
+
+    def receive(
+        self, datagram: bytes, source_ip: str, now: float, source_port: int | None = None
+    ) -> bytes | None:
+        """Take one datagram arriving at `now` (monotonic s); return the frame it completes.
+
+        The datagram that locks a source replays that source's held packets, and so may
+        complete more than one frame: this returns the newest; `receive_frames` gives all.
+        """
+        frames = self.receive_frames(datagram, source_ip, now, source_port)
+        return frames[-1].data if frames else None
+
+    def receive_frames(
+        self, datagram: bytes, source_ip: str, now: float, source_port: int | None = None
+    ) -> list[ReceivedFrame]:
+        """Take one datagram arriving at `now`; return the frames it completes, oldest first."""
         packet = RtpPacket()
         try:
             packet.decode(datagram)
@@ -82,30 +198,50 @@ class RtpReceiver:
             self.stats.malformed += 1
             if self.stats.malformed == 1:
                 log.warning("skipping a malformed RTP datagram from %s: %s", source_ip, exc)
-            return None
-        if packet.payloadType() != PT_JPEG:
-            self._foreign("payload type %d", packet.payloadType())
-            return None
-        if self.ssrc is None:
-            self.ssrc = packet.ssrc()
-        elif packet.ssrc() != self.ssrc:
-            self._foreign("SSRC %08X", packet.ssrc())
-            return None
+            return []
+        if self.server_ip is not None and source_ip != self.server_ip:
+            return self._foreign("address %s", source_ip)
+        if self.server_port is not None and source_port not in (None, self.server_port):
+            self.stats.wrong_port += 1
+            return self._foreign("port %s", source_port)
+        if packet.payloadType() != self.payload_type:
+            return self._foreign("payload type %d", packet.payloadType())
+        if self.expected_ssrc is not None and packet.ssrc() != self.expected_ssrc:
+            return self._foreign("SSRC %08X", packet.ssrc())
+        if self._from_locked(packet.ssrc(), source_port):
+            self._last_heard = now
+            frame = self._deliver(packet, len(datagram), now)
+            return [] if frame is None else [frame]
+        if self.source is not None:
+            if now - self._last_heard < SOURCE_TIMEOUT:
+                return self._foreign("SSRC %08X while another source is locked", packet.ssrc())
+            log.info("source %s silent for %.1f s: another may take its place",
+                     _name(self.source), now - self._last_heard)  # fmt: skip
+            self.source = None
+        return self._compete((packet.ssrc(), source_port), _Held(packet, len(datagram), now))
 
-        stats = self.stats
-        stats.packets += 1
-        stats.bytes += len(datagram)
-        ext = self._unwrapper.extend(packet.seqNum())
-        if self._seen(ext):
-            stats.duplicates += 1
-            return None
-        self.reception.update(packet.seqNum(), packet.timestamp(), now)
-        frame = self.assembler.push(
-            ext, packet.timestamp(), bool(packet.marker()), packet.getPayload()
-        )
-        if frame is not None:
-            self.last_timestamp = packet.timestamp()
-        return frame
+    def source_left(self, ssrc: int) -> bool:
+        """RTCP BYE named `ssrc` (RFC 3550 §6.3.4): if it is the locked source, release it, so
+        that the next source to pass probation is taken. Return whether it was released."""
+        if self.source is None or self.source[0] != ssrc:
+            return False
+        log.info("source %s left (BYE)", _name(self.source))
+        self.source = None
+        return True
+
+    def expect_first_seq(self, seq: int) -> None:
+        """The PLAY reply's RTP-Info seq=: count packets lost before the first one heard.
+
+        Before the source is locked (the usual order) it is kept, and given to the statistics
+        when a source is locked; after (RTP can beat the reply), given at once. Either way
+        `ReceiverStats.expect_first` ignores a number that cannot be this stream's start.
+        """
+        if not 0 <= seq <= MAX_SEQ:
+            raise ValueError(f"expected first sequence number must be 0..{MAX_SEQ}, got {seq}")
+        self._expected_first = seq
+        if self.source is not None:
+            self.reception.expect_first(seq)
+            self._forget_expected_first_if_used()
 
     def flush(self) -> None:
         self.assembler.flush()
@@ -116,13 +252,87 @@ class RtpReceiver:
             "frames": asm.frames,
             "dropped_frames": asm.dropped_frames,
             "packets": self.stats.packets,
-            "lost_packets": max(0, self.reception.cumulative_lost),
+            "lost_packets": self._lost_before + max(0, self.reception.cumulative_lost),
             "bytes": self.stats.bytes,
             "duplicates": self.stats.duplicates,
             "late_packets": asm.late_packets,
             "malformed": self.stats.malformed,
+            # The RFC 2435 depacketizer's payloads skipped; the lab's payload has no header.
+            "malformed_payloads": getattr(asm, "malformed", 0),
             "foreign": self.stats.foreign,
+            "wrong_port": self.stats.wrong_port,
         }
+
+    def _from_locked(self, ssrc: int, port: int | None) -> bool:
+        return self.source is not None and _same_source(self.source, (ssrc, port))
+
+    def _compete(self, key: Source, held: _Held) -> list[ReceivedFrame]:
+        """No source is locked: `held` joins its candidate's run, which may win the lock."""
+        candidate = self._candidates.pop(key, None)
+        if candidate is None:
+            candidate = _Candidate()
+            if len(self._candidates) >= MAX_CANDIDATES:
+                oldest = next(iter(self._candidates))
+                self.stats.foreign += len(self._candidates.pop(oldest).held)
+        self._candidates[key] = candidate  # last: the most recently heard
+        self.stats.foreign += candidate.add(held)
+        if candidate.run < MIN_SEQUENTIAL:
+            return []
+        del self._candidates[key]
+        self.stats.foreign += sum(len(c.held) for c in self._candidates.values())
+        self._candidates.clear()
+        self._lock(key)
+        self._last_heard = held.arrival
+        frames = [f for h in candidate.held if (f := self._deliver(h.packet, h.size, h.arrival))]
+        self._forget_expected_first_if_used()
+        return frames
+
+    def _lock(self, key: Source) -> None:
+        previous = self._previous
+        self.source = self._previous = key
+        if previous is None:
+            log.info("receiving from source %s", _name(key))
+        elif _same_source(previous, key):
+            log.info("source %s is back", _name(key))  # its statistics go on
+        else:
+            # A new stream (§8): its own statistics, and sequence numbers above the old one's.
+            log.info("receiving from source %s, in place of %s", _name(key), _name(previous))
+            self.stats.source_changes += 1
+            self._lost_before += max(0, self.reception.cumulative_lost)
+            self.reception.restart()
+            self.assembler.flush()  # the old source's open frames cannot complete now
+            self._ext_base += (self._unwrapper.highest or 0) + SEQ_MOD
+            self._unwrapper = SeqUnwrapper()
+            self._recent.clear()
+            self._recent_order.clear()
+            self.last_timestamp = None
+        if self._expected_first is not None:
+            # Before the replay: a fresh source counts from it when its probation ends.
+            self.reception.expect_first(self._expected_first)
+
+    def _forget_expected_first_if_used(self) -> None:
+        """Once the statistics count from an RTP-Info seq it is spent; one they found
+        implausible is kept for the next source locked (the first may have been a forger)."""
+        if self.reception.first_seq is not None:
+            self._expected_first = None
+
+    def _deliver(self, packet: RtpPacket, size: int, arrival: float) -> ReceivedFrame | None:
+        """Count one packet of the locked source and give it to the assembler."""
+        stats = self.stats
+        stats.packets += 1
+        stats.bytes += size
+        ext = self._ext_base + self._unwrapper.extend(packet.seqNum())
+        if self._seen(ext):
+            stats.duplicates += 1
+            return None
+        self.reception.update(packet.seqNum(), packet.timestamp(), arrival)
+        frame = self.assembler.push(
+            ext, packet.timestamp(), bool(packet.marker()), packet.getPayload()
+        )
+        if frame is None:
+            return None
+        self.last_timestamp = packet.timestamp()
+        return ReceivedFrame(frame, packet.timestamp())
 
     def _seen(self, ext: int) -> bool:
         if ext in self._recent:
@@ -133,7 +343,18 @@ class RtpReceiver:
             self._recent.discard(self._recent_order.popleft())
         return False
 
-    def _foreign(self, what: str, value: object) -> None:
+    def _foreign(self, what: str, value: object) -> list[ReceivedFrame]:
         self.stats.foreign += 1
         if self.stats.foreign == 1:
             log.warning("ignoring RTP from " + what + " (not this session's)", value)
+        return []
+
+
+def _same_source(a: Source, b: Source) -> bool:
+    """One SSRC, and one port unless either side could not tell its port."""
+    return a[0] == b[0] and (a[1] is None or b[1] is None or a[1] == b[1])
+
+
+def _name(source: Source) -> str:
+    ssrc, port = source
+    return f"SSRC {ssrc:08X}" + ("" if port is None else f" port {port}")

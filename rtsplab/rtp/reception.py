@@ -28,13 +28,24 @@ sampled. A frame's first packet is sent at the frame's due time, so the spacing 
 packets against their timestamps is what the network and the server's scheduling add. (A late
 packet of an older frame was sent mid-frame too: sampling it would measure pacing again.)
 Timestamps that run backwards, as with B-frames, would be skipped; MJPEG has none.
+
+The first sequence number the RTSP PLAY reply announces (RFC 2326 §12.33, RTP-Info seq=) can
+be given with `expect_first(seq)`, before or after the first packets arrive. A.1 counts from the
+packet that ends probation, so packets lost before the first one heard go unseen; told where the
+stream starts, the source is counted from there once it is valid: `base_seq` moves back to the
+expected number (one more cycle when that crosses the 16-bit wrap), and `received` gains the
+probation packets heard in between, so an intact start shows no loss. An expected number ahead of
+the first packet heard, or more than MAX_DROPOUT behind it, is not this stream's: it is ignored.
+Given after the source has re-synced (a restart, A.1's bad_seq), it is ignored too.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import deque
 from dataclasses import dataclass
 
-from RtpPacket import JPEG_CLOCK_RATE, SEQ_MOD, TIMESTAMP_MOD
+from RtpPacket import JPEG_CLOCK_RATE, MAX_SEQ, SEQ_MOD, TIMESTAMP_MOD
 from rtsplab.ntp import NTP_SHORT_UNITS, ntp_middle32
 
 # RFC 3550 A.1.
@@ -45,6 +56,12 @@ MAX_MISORDER = 100  # a backward step smaller than this is a late or duplicate p
 DEFAULT_CLOCK_RATE = JPEG_CLOCK_RATE  # RFC 3551 section 6: JPEG/90000
 JITTER_GAIN = 1 / 16  # A.8: J += (|D| - J) / 16
 FRACTION_SHIFT = 8  # fraction lost is lost/expected in 1/256 (A.3), as RTCP carries it
+# Sequence numbers remembered while on probation, for `expect_first` to count. A stream's start
+# passes probation in MIN_SEQUENTIAL packets, a few more with reordering; a source that has not
+# passed it after this many is noise, and a bound keeps noise from growing the list.
+PROBATION_MEMORY = 16
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,15 @@ class ReceiverStats:
         if clock_rate <= 0:
             raise ValueError(f"clock_rate must be positive, got {clock_rate}")
         self.clock_rate = clock_rate
+        self._probation_seqs: deque[int] = deque(maxlen=PROBATION_MEMORY)
+        self._forget_source()
+
+    def restart(self) -> None:
+        """Another source takes this one's place (RFC 3550 §8: a new SSRC): forget the old
+        one's sequence, loss, jitter, sender report and expected first sequence number."""
+        self._forget_source()
+
+    def _forget_source(self) -> None:
         self.probation = MIN_SEQUENTIAL
         self.max_seq = 0  # highest sequence number seen, 16 bits
         self.cycles = 0  # wraps of the sequence number since base_seq
@@ -86,6 +112,10 @@ class ReceiverStats:
         self._sample: tuple[float, int] | None = None  # (arrival, timestamp) of the last sample
         self._lsr = 0
         self._sr_arrival: float | None = None
+        self.first_seq: int | None = None  # the RTP-Info seq base_seq was moved back to
+        self._expected_first: int | None = None  # given before probation ended
+        self._probation_end: int | None = None  # the seq that ended it, until base_seq is final
+        self._probation_seqs.clear()  # every seq heard on probation, duplicates included
 
     @property
     def valid(self) -> bool:
@@ -133,6 +163,8 @@ class ReceiverStats:
             self._init_seq(seq)
             self.max_seq = (seq - 1) % SEQ_MOD
             self.probation = MIN_SEQUENTIAL
+        if self.probation:
+            self._probation_seqs.append(seq)
         previous_timestamp = self._last_timestamp
         self._last_timestamp = rtp_timestamp
         if not self._update_seq(seq):
@@ -140,6 +172,18 @@ class ReceiverStats:
         if rtp_timestamp != previous_timestamp:
             self._update_jitter(rtp_timestamp, arrival)
         return True
+
+    def expect_first(self, seq: int) -> None:
+        """The stream starts at `seq` (RTP-Info seq=): count losses from there (module doc)."""
+        if not 0 <= seq <= MAX_SEQ:
+            raise ValueError(f"expected first sequence number must be 0..{MAX_SEQ}, got {seq}")
+        if not self.valid:
+            self._expected_first = seq  # applied when probation ends
+        elif self._probation_end is not None:
+            self._count_from(seq, self._probation_end)
+        else:
+            log.info("expected first seq %d ignored: already counted from %s, or re-synced",
+                     seq, self.first_seq)  # fmt: skip
 
     def on_sender_report(self, ntp_timestamp: int, arrival: float) -> None:
         """Remember this source's latest SR: its NTP time (for LSR) and when it arrived."""
@@ -190,6 +234,9 @@ class ReceiverStats:
                 if self.probation == 0:
                     self._init_seq(seq)
                     self.received += 1
+                    self._probation_end = seq
+                    if self._expected_first is not None:
+                        self._count_from(self._expected_first, seq)
                     return True
             else:
                 self.probation = MIN_SEQUENTIAL - 1
@@ -204,12 +251,35 @@ class ReceiverStats:
             # A very large jump: two sequential packets mean the sender restarted; re-sync.
             if seq == self.bad_seq:
                 self._init_seq(seq)
+                self._probation_end = None  # counted from here now: no expected start applies
+                self._probation_seqs.clear()
             else:
                 self.bad_seq = (seq + 1) % SEQ_MOD
                 return False
         # Otherwise a duplicate or a reordered packet: counted, max_seq unchanged.
         self.received += 1
         return True
+
+    def _count_from(self, first: int, end: int) -> None:
+        """Move base_seq back to the expected `first`, if plausible (see the module doc);
+        `end` is the sequence number that ended probation."""
+        self._expected_first = None
+        run_start = (end - (MIN_SEQUENTIAL - 1)) % SEQ_MOD  # the first of the valid run
+        if (run_start - first) % SEQ_MOD > MAX_DROPOUT:
+            log.info("expected first seq %d ignored: the stream began at %d", first, run_start)
+            return
+        back = (end - first) % SEQ_MOD
+        # The probation packets from `first` on, except the one that ended it (counted by A.1).
+        heard = sum(1 for s in self._probation_seqs if (s - first) % SEQ_MOD <= back) - 1
+        base = self.base_seq - back
+        if base < 0:
+            self.cycles += 1  # `first` is before the wrap, base_seq after it
+            base += SEQ_MOD
+        self.base_seq = base
+        self.received += heard
+        self.first_seq = first
+        self._probation_end = None
+        self._probation_seqs.clear()
 
     def resume(self) -> None:
         """The sender paused and is sending again (RTSP PAUSE, PLAY): its timestamps go on

@@ -1,26 +1,19 @@
-"""The client's RTSP dialogue, for the Tk player and the headless run alike.
+"""The client's driver: the sockets and threads around the pure `ClientSession`.
 
-**The lab's dialect** (a bare file name): the requests are the lab's exactly, so the client
-also plays the lab's own server, and the payload is the JPEG's bytes cut into packets:
+Shared by the Tk player (`Client`) and the headless run (`ClientLauncher --headless`), so
+both have one end-of-stream rule (`stream_over`) and one summary (`summary`).
 
-    SETUP movie.Mjpeg RTSP/1.0          PLAY movie.Mjpeg RTSP/1.0
-    CSeq: 1                             CSeq: 2
-    Transport: RTP/UDP; client_port= 25000    Session: 123456
+Each RTSP method asks the session for its request, sends it, waits for the reply (up to
+`reply_timeout`) and hands it back; a refusal raises `ClientError` with a one-line message and
+leaves the state as it was. The methods block: the player runs them off its Tk thread. A
+thread (`listen_rtp`) receives RTP from SETUP until `close()` and calls
+`on_frame(jpeg, rtp_timestamp)` with each complete frame, on that thread; it serves RTCP too
+(`ClientRtcp`), and the server's BYE for the session's SSRC calls `on_end()`. In standard
+RTSP a second thread keeps the session alive and falls back from UDP to TCP.
 
-Replies are read by header name, with CRLF or bare LF, and with or without the blank line that
-ends them (the lab's server leaves it out).
-
-**Standard RTSP** (an `rtsp://` URL, or `standard=True`), as ffplay and VLC speak it (RFC
-2326): OPTIONS, DESCRIBE (the SDP gives the track's control URL, frame rate, range and, above
-2040 pixels, the size), SETUP with `RTP/AVP;unicast;client_port=a-b` — or interleaved on the
-RTSP connection with `tcp=True`, or by itself when no UDP arrives within 3 s — PLAY (with a
-Range to seek), a keep-alive before the session times out (GET_PARAMETER when the server lists
-it, else OPTIONS), TEARDOWN. The payload is RTP/JPEG (RFC 2435), rebuilt into whole JPEGs.
-
-Each method waits for its reply; a refusal raises `ClientError` with a one-line message and
-leaves the state as it was. A thread (`listen_rtp`) receives RTP from SETUP until `close()` and
-calls `on_frame(jpeg, rtp_timestamp)` with each complete frame, on that thread; it serves RTCP
-too (`ClientRtcp`), and the server's BYE calls `on_end()`: the end of the video.
+Media and RTCP are taken only from the server: RTP from the RTSP peer's address, from the
+port and SSRC its SETUP reply names when it names them (`RtpReceiver` checks), and RTCP only
+from the server's address and RTCP port.
 """
 
 from __future__ import annotations
@@ -33,33 +26,26 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from urllib.parse import urlsplit
 
-from rtsplab.errors import LabError, SdpError
 from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
 from rtsplab.rtcp.session import ReceiverRtcp
 from rtsplab.rtp.ports import bind_receiver_ports
 from rtsplab.rtp.receiver import RtpReceiver
 from rtsplab.rtsp.client_rtcp import ClientRtcp
-from rtsplab.rtsp.errors import RtspError
-from rtsplab.rtsp.headers.range import format_npt_range, npt_start
-from rtsplab.rtsp.headers.rtp_info import first_rtptime
-from rtsplab.rtsp.headers.session import parse_session
-from rtsplab.rtsp.headers.transport import server_rtcp_port
-from rtsplab.rtsp.message import Headers, InterleavedFrame, RtspRequest, RtspResponse
-from rtsplab.rtsp.reader import ResponseReader
-from rtsplab.rtsp.sdp import SessionDescription, parse_sdp, resolve_control
-from rtsplab.rtsp.state import (
-    END,
-    GET_PARAMETER,
-    PAUSE,
-    PLAY,
-    SETUP,
-    TEARDOWN,
-    State,
-    is_allowed,
-    next_state,
+from rtsplab.rtsp.client_session import (
+    INTERLEAVED_CHANNELS,
+    UDP_FALLBACK,
+    ClientError,
+    ClientSession,
+    parse_target,
 )
+from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
+from rtsplab.rtsp.reader import ResponseReader
+from rtsplab.rtsp.sdp import SessionDescription
+from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
+
+__all__ = ["RCVBUF_BYTES", "ClientError", "RtspClient"]
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
@@ -78,17 +64,8 @@ MAX_DRAIN = 100_000  # what can sit in an 8 MiB receive buffer, and then some
 # RTCP's share is 5% of the session bandwidth (RFC 3550 §6.2); the client does not know the
 # stream's before it starts, and at any real rate the 5 s minimum decides anyway.
 NOMINAL_SESSION_BANDWIDTH = 2_000_000 / 8  # bytes/s: the lab's movie is about 2 Mbit/s
-UDP_FALLBACK = 3.0  # seconds after PLAY with no RTP over UDP before trying TCP
-DEFAULT_SESSION_TIMEOUT = 60  # RFC 2326 §12.37, when the Session header gives none
 WATCH_POLL = 0.25  # how often the session thread checks keep-alive and fallback
-INTERLEAVED_CHANNELS = (0, 1)  # RTP, RTCP
-USER_AGENT = "rtsp-rtp-lab"
 MAX_PENDING_REPLIES = 16
-
-
-class ClientError(LabError):
-    """A failure to tell the user in one line: server down, 404, port in use..."""
-
 
 FrameCallback = Callable[[bytes, int], None]
 
@@ -111,44 +88,31 @@ class RtspClient:
         tcp: bool = False,
         udp_fallback: float = UDP_FALLBACK,
     ) -> None:
-        self.server_host = server_host
-        self.server_port = server_port
+        """`filename` is the lab's bare name or an `rtsp://` URL, whose host and port win.
+        `announce_port` is the port pair a relay between server and client listens on
+        (tests, a NAT): SETUP names it, and media is then taken from the relay's pair."""
+        self.target = parse_target(server_host, server_port, filename, standard)
+        self.session = ClientSession(
+            self.target, announce_port or rtp_port, tcp=tcp, udp_fallback=udp_fallback
+        )
         self.rtp_port = rtp_port
-        self.filename = filename
+        self.relay_port = announce_port if announce_port not in (None, rtp_port) else None
         self.on_frame = on_frame
         self.on_end = on_end
         self.rcvbuf = rcvbuf
         self.reply_timeout = reply_timeout
         self.rtcp_reduced_minimum = rtcp_reduced_minimum
-        # The client_port told to the server, when something relays between (tests, NAT).
-        self.announce_port = announce_port or rtp_port
-        is_url = filename.lower().startswith("rtsp://")
-        self.standard = is_url if standard is None else standard
-        self.tcp = tcp
-        self.udp_fallback = udp_fallback
-        # Standard RTSP: the URL asked for, and what DESCRIBE says of it.
-        path = urlsplit(filename).path if is_url else "/" + filename.lstrip("/")
-        self.url = filename if is_url else f"rtsp://{server_host}:{server_port}{path}"
-        self.sdp: SessionDescription | None = None
-        self.base_url = self.url  # aggregate control: PLAY, PAUSE, TEARDOWN, keep-alive
-        self.control_url = self.url  # the track's: SETUP
-        self.public: set[str] = set()  # methods the server lists in OPTIONS
-        self.state = State.INIT
-        self.session_id: str | None = None
-        self.session_timeout = DEFAULT_SESSION_TIMEOUT
-        self.cseq = 0
         self.receiver: RtpReceiver | None = None
+        self.rtcp: ReceiverRtcp | None = None
+        self.rtcp_source: tuple[str, int] | None = None  # where the server's RTCP comes from
+        self.rtcp_destination: tuple[str, int] | None = None  # the server's RTCP port
+        self.foreign_rtcp = 0  # RTCP datagrams from anywhere but the server's RTCP port
         self.first_packet_at: float | None = None  # time.monotonic() of RTP arrivals
         self.last_packet_at: float | None = None
-        self.played_at: float | None = None
-        self.play_position = 0.0  # seconds into the stream where the last PLAY started
-        self.play_rtptime: int | None = None  # and the RTP timestamp it started at
-        self.rtcp: ReceiverRtcp | None = None
         self.ended = threading.Event()  # the server said BYE
         self._rtsp: socket.socket | None = None
         self._rtp: socket.socket | None = None
         self._rtcp: socket.socket | None = None
-        self.rtcp_destination: tuple[str, int] | None = None  # the server's RTCP port
         self._rtcp_link: ClientRtcp | None = None
         self._request_lock = threading.RLock()  # one request at a time, from any thread
         self._send_lock = threading.Lock()  # requests and interleaved RTCP share the socket
@@ -161,7 +125,44 @@ class RtspClient:
         self._listener: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
         self._closing = threading.Event()
-        self._last_request = time.monotonic()
+
+    # -- what the session knows ----------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self.session.state
+
+    @property
+    def standard(self) -> bool:
+        return self.session.standard
+
+    @property
+    def tcp(self) -> bool:
+        return self.session.tcp
+
+    @property
+    def public(self) -> set[str]:
+        return self.session.public
+
+    @property
+    def sdp(self) -> SessionDescription | None:
+        return self.session.sdp
+
+    @property
+    def duration(self) -> float | None:
+        return self.session.duration
+
+    @property
+    def fps(self) -> float | None:
+        return self.session.fps
+
+    @property
+    def play_position(self) -> float:
+        return self.session.play_position
+
+    @property
+    def play_rtptime(self) -> int | None:
+        return self.session.play_rtptime
 
     # -- the lab's four actions ----------------------------------------------------------
 
@@ -171,110 +172,54 @@ class RtspClient:
         self._check(SETUP)
         if self._rtsp is None:
             self._connect()
-        if self.standard and self.sdp is None:
+        if self.standard and self.session.stream is None:
             self.describe()
         interleaved = self.standard and self.tcp
         if not interleaved:
             self._open_rtp_ports()
         try:
-            reply = self._request(SETUP, self.control_url, Transport=self._transport())
-            self.session_id = reply.session
-            if not self.session_id:
-                raise ClientError("the server's SETUP reply has no Session")
+            self._exchange(self.session.setup)
         except ClientError:
             self._close_rtp()
             raise
-        _, timeout = parse_session(reply.headers["Session"])
-        self.session_timeout = timeout or DEFAULT_SESSION_TIMEOUT
-        server_ip = self._rtsp.getpeername()[0]
-        assembler = None
-        if self.standard:
-            dimensions = self.sdp.media[0].x_dimensions if self.sdp and self.sdp.media else None
-            assembler = JpegDepacketizer(dimensions)
-        self.receiver = RtpReceiver(server_ip, assembler)
-        self.rtcp = ReceiverRtcp(self.receiver.reception, f"client@{self._local_ip()}",
-                                 NOMINAL_SESSION_BANDWIDTH, time.monotonic(),
-                                 reduced_minimum=self.rtcp_reduced_minimum)  # fmt: skip
-        port = None if interleaved else server_rtcp_port(reply.headers.get("Transport"))
-        self.rtcp_destination = None if port is None else (server_ip, port)
-        self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(interleaved))
-        self.first_packet_at = self.last_packet_at = self.played_at = None
-        self.ended.clear()
-        self._closing.clear()
-        self._interleaved = interleaved
-        while not self._replies.empty():  # the end marker of an earlier TCP session
-            self._replies.get_nowait()
-        target = self._listen_interleaved if interleaved else self.listen_rtp
-        self._listener = threading.Thread(target=target, name="rtp-listen", daemon=True)
-        self._listener.start()
-        if self.standard and (self._watcher is None or not self._watcher.is_alive()):
-            self._watcher = threading.Thread(target=self._watch, name="rtsp-watch", daemon=True)
-            self._watcher.start()
+        self._start_receiving(interleaved)
 
     def play(self, start: float | None = None) -> None:
         """PLAY; `start` (seconds) seeks there first (standard RTSP: `Range: npt=start-`)."""
         self._check(PLAY)
-        headers = {"Session": self.session_id}
-        if start is not None:
-            headers["Range"] = format_npt_range(start)
         if self.receiver is not None:
             self.receiver.reception.resume()  # a pause is not jitter
-        reply = self._request(PLAY, self.base_url, **headers)
-        self.play_position = npt_start(reply.headers.get("Range")) or start or 0.0
-        self.play_rtptime = first_rtptime(reply.headers.get("RTP-Info"))
-        self.played_at = time.monotonic()
+        self._exchange(partial(self.session.play, start=start))
+        if self.receiver is not None and self.session.play_seq is not None:
+            self.receiver.expect_first_seq(self.session.play_seq)
         self.ended.clear()  # after the end of the file, PLAY starts it again: a new end to come
         if self.rtcp is not None:
             self.rtcp.peer_left = False
 
     def pause(self) -> None:
         self._check(PAUSE)
-        self._request(PAUSE, self.base_url, Session=self.session_id)
+        self._exchange(self.session.pause)
 
     def teardown(self) -> None:
         self._check(TEARDOWN)
         if self._rtcp_link is not None:
             self._rtcp_link.send(lambda rtcp, now, wall: rtcp.bye(now, wall, "teardown"))
         try:
-            self._request(TEARDOWN, self.base_url, Session=self.session_id)
+            self._exchange(self.session.teardown)
         finally:
             # Refused or not, the client is done with this session.
             self.stop_receiving()
-            self.session_id = None
-            if self.state is not State.INIT:
-                self.state = next_state(self.state, TEARDOWN)
+            self.session.ended_by_teardown()
 
     def describe(self) -> SessionDescription:
-        """OPTIONS and DESCRIBE: which methods the server has, and what the stream is."""
+        """OPTIONS and DESCRIBE: which methods the server has, and what the stream is;
+        ClientError, before any SETUP, when it offers nothing this client plays."""
         if self._rtsp is None:
             self._connect()
-        options = self._request("OPTIONS", self.url)
-        self.public = {m.strip().upper() for m in options.headers.get("Public", "").split(",")}
-        reply = self._request("DESCRIBE", self.url, Accept="application/sdp")
-        try:
-            sdp = parse_sdp(reply.body.decode("utf-8", "replace"))
-        except SdpError as exc:
-            raise ClientError(f"bad SDP from the server: {exc}") from None
-        video = [m for m in sdp.media if m.media == "video"]
-        if not video:
-            raise ClientError("the server's SDP has no video stream")
-        base = reply.headers.get("Content-Base") or reply.headers.get("Content-Location")
-        base = base or self.url
-        self.control_url = resolve_control(base, video[0].control or "*")
-        self.base_url = resolve_control(base, sdp.control or "*").rstrip("/") or self.url
-        self.sdp = sdp
-        return sdp
-
-    @property
-    def duration(self) -> float | None:
-        """The stream's length in seconds, from the SDP's range (standard RTSP)."""
-        if self.sdp is None or self.sdp.range is None:
-            return None
-        return self.sdp.range[1]
-
-    @property
-    def fps(self) -> float | None:
-        return self.sdp.media[0].framerate if self.sdp and self.sdp.media else None
+        self._exchange(self.session.options)
+        self._exchange(self.session.describe)
+        assert self.session.sdp is not None  # a DESCRIBE that succeeded has set it
+        return self.session.sdp
 
     def close(self) -> None:
         """Tear down if a session is open (best effort), then close every socket."""
@@ -292,6 +237,25 @@ class RtspClient:
             self._rtsp.close()
             self._rtsp = None
 
+    # -- the stream, as both front ends see it --------------------------------------------
+
+    def stream_over(self, now: float, idle: float) -> bool:
+        """The end of the stream, one rule for the headless run and the player: the server's
+        BYE, or (the lab's server says nothing) no packet for `idle` seconds since the last
+        one, or since PLAY when none came (plus the UDP fallback's wait, when it applies)."""
+        if self.ended.is_set():
+            return True
+        last = self.last_packet_at or self.session.played_at
+        if last is None or self.state is not State.PLAYING:
+            return False
+        if self.first_packet_at is None and self.standard and not self._interleaved:
+            idle += self.session.udp_fallback
+        return now - last > idle
+
+    def stream_ended(self) -> None:
+        """The server's BYE has been played out: the session is READY again (Play restarts)."""
+        self.session.stream_ended()
+
     def connection_lost(self) -> bool:
         """Whether the server has closed the RTSP connection; checked without blocking."""
         if self._rtsp is None:
@@ -303,11 +267,6 @@ class RtspClient:
             return bool(readable) and self._rtsp.recv(1, socket.MSG_PEEK) == b""
         except OSError:
             return True
-
-    def stream_ended(self) -> None:
-        """The server's BYE has been played out: the session is READY again (Play restarts)."""
-        if is_allowed(self.state, END):
-            self.state = next_state(self.state, END)
 
     def stop_receiving(self) -> None:
         """Stop the receiving thread and close the RTP socket; the counts stay readable."""
@@ -325,36 +284,84 @@ class RtspClient:
         RTCP figures: fraction lost, jitter, round-trip time, bit rate."""
         stats: dict[str, float | None] = dict(self.receiver.summary()) if self.receiver else {}
         first, last = self.first_packet_at, self.last_packet_at
-        seconds = last - first if first is not None else 0.0
+        seconds = last - first if first is not None and last is not None else 0.0
         stats["seconds"] = round(seconds, 3)
+        stats["foreign_rtcp"] = self.foreign_rtcp
         if self.receiver is not None:
             reception = self.receiver.reception
             rtt = self.rtcp.rtt if self.rtcp else None
+            received = stats.get("bytes") or 0
             stats.update(
                 fraction_lost=round(reception.loss_rate, 6),
                 jitter_ms=round(reception.jitter_ms, 3),
                 rtt_ms=None if rtt is None else round(rtt * 1000, 3),
-                bitrate_kbps=round(stats["bytes"] * 8 / seconds / 1000, 1) if seconds else 0.0,
+                bitrate_kbps=round(received * 8 / seconds / 1000, 1) if seconds else 0.0,
             )
         return stats
 
     # -- RTP and RTCP --------------------------------------------------------------------
 
+    def _start_receiving(self, interleaved: bool) -> None:
+        server_ip = self._rtsp.getpeername()[0]
+        server = self.session.server
+        # Where media comes from: the server's ports, or a relay's between us.
+        media_ports = server.server_port
+        if self.relay_port is not None:
+            media_ports = (self.relay_port, self.relay_port + 1)
+        assembler = JpegDepacketizer(self.session.dimensions) if self.standard else None
+        self.receiver = RtpReceiver(
+            server_ip, assembler, server_port=None if interleaved or media_ports is None
+            else media_ports[0], ssrc=server.ssrc, payload_type=self.session.payload_type,
+        )  # fmt: skip
+        self.rtcp = ReceiverRtcp(self.receiver.reception, f"client@{self._local_ip()}",
+                                 NOMINAL_SESSION_BANDWIDTH, time.monotonic(),
+                                 reduced_minimum=self.rtcp_reduced_minimum)  # fmt: skip
+        self.rtcp.media_ssrc = server.ssrc
+        self.rtcp_source = None if media_ports is None else (server_ip, media_ports[1])
+        rtcp_port = None if interleaved or server.server_port is None else server.server_port[1]
+        self.rtcp_destination = None if rtcp_port is None else (server_ip, rtcp_port)
+        self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(interleaved))
+        self.first_packet_at = self.last_packet_at = None
+        self.ended.clear()
+        self._closing.clear()
+        self._interleaved = interleaved
+        while not self._replies.empty():  # the end marker of an earlier TCP session
+            self._replies.get_nowait()
+        target = self._listen_interleaved if interleaved else self.listen_rtp
+        self._listener = threading.Thread(target=target, name="rtp-listen", daemon=True)
+        self._listener.start()
+        if self.standard and (self._watcher is None or not self._watcher.is_alive()):
+            self._watcher = threading.Thread(target=self._watch, name="rtsp-watch", daemon=True)
+            self._watcher.start()
+
     def listen_rtp(self) -> None:
         """Receive RTP and RTCP by UDP until close(); its own thread; never raises."""
-        rtp, rtcp, receiver = self._rtp, self._rtcp, self.receiver
+        rtp, rtcp = self._rtp, self._rtcp
         sockets = [rtp] if rtcp is None else [rtp, rtcp]
         while not self._closing.is_set():
             self._rtcp_link.report_if_due()
             try:
                 readable, _, _ = select.select(sockets, [], [], RTP_POLL)
-                if rtp in readable:
-                    self._drain_rtp(RTP_BATCH)
-                report = rtcp.recvfrom(MAX_DATAGRAM) if rtcp in readable else None
             except (OSError, ValueError):
-                break  # a socket was closed
-            if report is not None and report[1][0] == receiver.server_ip:
-                self._guarded(self._on_rtcp, report[0])
+                break  # a socket was closed (select raises ValueError for a closed one)
+            if rtp in readable:
+                self._drain_rtp(RTP_BATCH)
+            if rtcp in readable:
+                try:
+                    datagram, source = rtcp.recvfrom(MAX_DATAGRAM)
+                except OSError:
+                    break
+                if self._from_server_rtcp(source[0], source[1]):
+                    self._guarded(self._on_rtcp, datagram)
+                else:
+                    self.foreign_rtcp += 1
+
+    def _from_server_rtcp(self, ip: str, port: int) -> bool:
+        """RTCP is taken from the server's RTCP port only (from its address, when the SETUP
+        reply named no port, as the lab's server does not)."""
+        if self.rtcp_source is not None:
+            return (ip, port) == self.rtcp_source
+        return ip == self.receiver.server_ip
 
     def _listen_interleaved(self) -> None:
         """Read the RTSP connection: RTP and RTCP in `$` frames, and replies (RFC 2326 §10.12)."""
@@ -379,7 +386,7 @@ class RtspClient:
                     if not isinstance(item, InterleavedFrame):
                         self._hand_over(item)
                     elif item.channel == INTERLEAVED_CHANNELS[0]:
-                        self._guarded(self._on_rtp, item.data, server_ip)
+                        self._guarded(self._on_rtp, item.data, server_ip, None)
                     elif item.channel == INTERLEAVED_CHANNELS[1]:
                         self._guarded(self._on_rtcp, item.data)
         except OSError:
@@ -409,10 +416,10 @@ class RtspClient:
             return
         for _ in range(limit):
             try:
-                datagram, (source_ip, _port) = self._rtp.recvfrom(MAX_DATAGRAM)
-            except BlockingIOError:
+                datagram, source = self._rtp.recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, OSError):
                 return
-            self._guarded(self._on_rtp, datagram, source_ip)
+            self._guarded(self._on_rtp, datagram, source[0], source[1])
 
     @staticmethod
     def _guarded(handle: Callable[..., None], *args: object) -> None:
@@ -423,23 +430,28 @@ class RtspClient:
         except Exception:
             log.exception("error handling a datagram; skipped")
 
-    def _on_rtp(self, datagram: bytes, source_ip: str) -> None:
+    def _on_rtp(self, datagram: bytes, source_ip: str, source_port: int | None) -> None:
         now = time.monotonic()
         receiver = self.receiver
-        frame = receiver.receive(datagram, source_ip, now)
-        if source_ip == receiver.server_ip:
+        accepted = receiver.stats.packets
+        frames = receiver.receive_frames(datagram, source_ip, now, source_port)
+        if receiver.stats.packets != accepted:  # the session's own stream, not a stranger's
             self.last_packet_at = now
             if self.first_packet_at is None:
                 self.first_packet_at = now
-            self.rtcp.media_ssrc = receiver.ssrc
-        if frame is not None and self.on_frame is not None:
-            self.on_frame(frame, receiver.last_timestamp)
+            if receiver.ssrc is not None:
+                self.rtcp.media_ssrc = receiver.ssrc  # the source RTCP reports on and its BYE
+        if self.on_frame is not None:
+            for frame in frames:
+                self.on_frame(frame.data, frame.timestamp)
 
     def _on_rtcp(self, datagram: bytes) -> None:
         self._rtcp_link.receive(datagram)
         if self.rtcp.peer_left and not self.ended.is_set():
             log.info("the server said BYE: end of the video")
             self._drain_rtp(MAX_DRAIN)  # the last frame's packets, sent before the BYE
+            if self.rtcp.media_ssrc is not None:
+                self.receiver.source_left(self.rtcp.media_ssrc)  # RFC 3550 §8.2: it may go
             self.ended.set()
             if self.on_end is not None:
                 self.on_end()
@@ -463,7 +475,9 @@ class RtspClient:
 
     def _open_rtp_ports(self) -> None:
         try:
-            self._rtp, self._rtcp = bind_receiver_ports(self.rtp_port, self.rcvbuf)
+            self._rtp, self._rtcp = bind_receiver_ports(
+                self.rtp_port, self.rcvbuf, self._rtsp.family
+            )
         except OSError as exc:
             raise ClientError(f"cannot use RTP port {self.rtp_port}: {exc.strerror}") from None
 
@@ -473,13 +487,6 @@ class RtspClient:
                 sock.close()
         self._rtp = self._rtcp = None
 
-    def _transport(self) -> str:
-        if not self.standard:
-            return f"RTP/UDP; client_port= {self.announce_port}"  # the lab's, to the letter
-        if self.tcp:
-            return "RTP/AVP/TCP;unicast;interleaved={}-{}".format(*INTERLEAVED_CHANNELS)
-        return f"RTP/AVP;unicast;client_port={self.announce_port}-{self.announce_port + 1}"
-
     # -- keep-alive and the UDP fallback (standard RTSP) ---------------------------------
 
     def _watch(self) -> None:
@@ -487,28 +494,19 @@ class RtspClient:
         while not self._closing.wait(WATCH_POLL):
             try:
                 now = time.monotonic()
-                if (
-                    self.state is State.PLAYING
-                    and not self._interleaved
-                    and self.played_at is not None
-                    and self.first_packet_at is None
-                    and now - self.played_at > self.udp_fallback
-                ):
+                rtp_seen = self.first_packet_at is not None
+                if self.session.fallback_due(now, rtp_seen, self._interleaved):
                     self._fall_back_to_tcp()
-                elif (
-                    self.state is not State.INIT
-                    and now - self._last_request > self.session_timeout / 2
-                ):
-                    method = GET_PARAMETER if GET_PARAMETER in self.public else "OPTIONS"
-                    self._request(method, self.base_url, Session=self.session_id)
+                elif self.session.keepalive_due(now):
+                    self._exchange(self.session.keepalive)
             except ClientError as exc:
                 log.warning("%s", exc)
 
     def _fall_back_to_tcp(self) -> None:
-        log.warning("no RTP over UDP %g s after PLAY: trying TCP", self.udp_fallback)
+        log.warning("no RTP over UDP %g s after PLAY: trying TCP", self.session.udp_fallback)
         with self._request_lock:
             self.teardown()
-            self.tcp = True
+            self.session.tcp = True
             self.setup()
             self.play()
 
@@ -519,46 +517,37 @@ class RtspClient:
             raise ClientError(f"{method} is not possible in state {self.state.value}")
 
     def _connect(self) -> None:
-        where = f"{self.server_host}:{self.server_port}"
+        host, port = self.target.host, self.target.port
         try:
-            self._rtsp = socket.create_connection(
-                (self.server_host, self.server_port), timeout=self.reply_timeout
-            )
+            self._rtsp = socket.create_connection((host, port), timeout=self.reply_timeout)
         except OSError as exc:
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             raise ClientError(f"cannot connect to {where}: {exc.strerror or exc}") from None
         self._reader = ResponseReader()
         self._lost = False
 
-    def _request(self, method: str, url: str | None = None, **headers: str) -> RtspResponse:
-        """Send one request and wait for its reply; 200 or ClientError. The lab's dialect
-        names the file bare and sends only what the lab's client sends."""
+    def _exchange(self, build: Callable[[float], RtspRequest]) -> RtspResponse:
+        """Send the request `build(now)` makes and hand the session its reply."""
         with self._request_lock:
-            self.cseq += 1
-            items = [("CSeq", str(self.cseq)), *headers.items()]
-            if self.standard:
-                items.append(("User-Agent", USER_AGENT))
-            target = url if self.standard and url else self.filename
-            data = RtspRequest(method, target, Headers(items)).encode()
+            request = build(time.monotonic())
+            data = request.encode()
             if dialogue.isEnabledFor(logging.DEBUG):
                 dialogue.debug("Data sent:\n%s", data.decode("utf-8", "replace"))
-            self._last_request = time.monotonic()
             try:
                 with self._send_lock:
                     self._rtsp.sendall(data)
-                reply = self._await_reply(method)
+                reply = self._await_reply(request.method)
             except OSError as exc:
-                raise ClientError(f"{method} failed: {exc.strerror or exc}") from None
-            if reply.status != 200:
-                raise ClientError(
-                    f"server answered {reply.status} {reply.reason or ''} to {method} "
-                    f"{target}".replace("  ", " ")
-                )
-            if method in (SETUP, PLAY, PAUSE, TEARDOWN):
-                self.state = next_state(self.state, method)
-            return reply
+                self.session.abandon()
+                raise ClientError(f"{request.method} failed: {exc.strerror or exc}") from None
+            except ClientError:
+                self.session.abandon()
+                raise
+            return self.session.receive(reply, time.monotonic())
 
     def _await_reply(self, method: str) -> RtspResponse:
         deadline = time.monotonic() + self.reply_timeout
+        quiet = LAB_REPLY_QUIET if self.session.reply_may_end_quietly else None
         while (remaining := deadline - time.monotonic()) > 0:
             if self._interleaved:  # the listener reads the socket and hands replies over
                 try:
@@ -570,15 +559,16 @@ class RtspClient:
                 if self._is_ours(reply):
                     return reply
                 continue
-            self._rtsp.settimeout(min(remaining, LAB_REPLY_QUIET))
+            self._rtsp.settimeout(remaining if quiet is None else min(remaining, quiet))
             try:
                 try:
                     data = self._rtsp.recv(MAX_DATAGRAM)
                 except TimeoutError:
-                    # The lab's server ends a reply without the empty line.
-                    partial = self._reader.flush_partial() if self._reader.pending else None
+                    # Only the lab's server ends a reply without the empty line.
+                    pending = quiet is not None and self._reader.pending
+                    partial_reply = self._reader.flush_partial() if pending else None
                     replies: list[RtspResponse | InterleavedFrame] = (
-                        [partial] if partial is not None else []
+                        [partial_reply] if partial_reply is not None else []
                     )
                 else:
                     if not data:
@@ -594,7 +584,7 @@ class RtspClient:
     def _is_ours(self, reply: RtspResponse) -> bool:
         if dialogue.isEnabledFor(logging.DEBUG):
             dialogue.debug("Reply received:\n%s", reply.encode().decode("utf-8", "replace"))
-        if reply.cseq not in (None, self.cseq):
-            log.info("ignoring a reply to CSeq %s (waiting for %d)", reply.cseq, self.cseq)
+        if not self.session.is_reply(reply):
+            log.info("ignoring a reply to CSeq %s (waiting for %d)", reply.cseq, self.session.cseq)
             return False
         return True

@@ -1,0 +1,387 @@
+"""The client side of one RTSP session, as a pure object: requests out, replies in.
+
+The mirror of `server_session`: no sockets and no threads, time passed in. The driver
+(`rtsplab.rtsp.client.RtspClient`) asks it for each request, sends it, and hands it the
+reply; the session checks that the reply is the one awaited (CSeq), that it succeeded, and
+takes from it what the session is: the state the table names, the Session id and timeout, the
+server's ports and SSRC, the play range and RTP-Info. It also decides when a keep-alive is due
+and when UDP has failed and TCP should be tried.
+
+Two dialects, as on the server. **The lab's** (a bare file name): the requests are the lab's
+exactly, so the client also plays the lab's own server:
+
+    SETUP movie.Mjpeg RTSP/1.0          PLAY movie.Mjpeg RTSP/1.0
+    CSeq: 1                             CSeq: 2
+    Transport: RTP/UDP; client_port= 25000    Session: 123456
+
+and the lab's server ends its replies without the blank line, so a reply may be taken as whole
+after a moment of quiet (`reply_may_end_quietly`). **Standard RTSP** (an `rtsp://` URL), as
+ffplay and GStreamer speak it (RFC 2326): OPTIONS, DESCRIBE (the SDP's JPEG stream: its
+control URL, payload type, clock, frame rate, range and size, all from one media section),
+SETUP with `RTP/AVP;unicast;client_port=a-b` or interleaved on the RTSP connection, PLAY with
+a Range to seek, a keep-alive before the session times out, TEARDOWN.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from RtpPacket import JPEG_CLOCK_RATE, PT_JPEG
+from rtsplab.errors import LabError, SdpError
+from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.headers.range import format_npt_range, npt_start
+from rtsplab.rtsp.headers.rtp_info import parse_rtp_info
+from rtsplab.rtsp.headers.session import parse_session
+from rtsplab.rtsp.headers.transport import TransportSpec, parse_transport
+from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
+from rtsplab.rtsp.sdp import MediaDescription, SessionDescription, parse_sdp, resolve_control
+from rtsplab.rtsp.state import (
+    DESCRIBE,
+    END,
+    GET_PARAMETER,
+    OPTIONS,
+    PAUSE,
+    PLAY,
+    SETUP,
+    TEARDOWN,
+    State,
+    is_allowed,
+    next_state,
+)
+
+log = logging.getLogger(__name__)
+
+RTSP_DEFAULT_PORT = 554  # RFC 2326 §3.2
+DEFAULT_SESSION_TIMEOUT = 60  # RFC 2326 §12.37, when the Session header gives none
+KEEPALIVE_SHARE = 0.5  # a keep-alive when half the session's timeout has passed unheard
+UDP_FALLBACK = 3.0  # seconds after PLAY with no RTP over UDP before trying TCP
+INTERLEAVED_CHANNELS = (0, 1)  # RTP, RTCP
+USER_AGENT = "rtsp-rtp-lab"
+JPEG_ENCODING = "JPEG"  # RFC 3551 §4.5.10 / RFC 2435: the rtpmap encoding name
+
+
+class ClientError(LabError):
+    """A failure to tell the user in one line: server down, 404, port in use..."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the stream is and how to ask for it."""
+
+    host: str
+    port: int
+    path: str  # the lab's bare file name, or the URL's path
+    standard: bool
+    url: str  # the request URL of standard RTSP (the lab's requests name `path` bare)
+
+
+def parse_target(host: str, port: int, video: str, standard: bool | None = None) -> Target:
+    """The target from the lab's positional arguments and the video argument.
+
+    An `rtsp://` URL names its own host and port (554 when it names none), and they win over
+    the positional ones: a mismatch is logged once. A bare name is the lab's dialect unless
+    `standard` asks for standard RTSP. IPv6 literals are written in brackets in a URL.
+    """
+    if video.lower().startswith("rtsp://"):
+        parts = urlsplit(video)
+        try:
+            url_port = parts.port
+        except ValueError:
+            raise ClientError(f"bad port in {video!r}") from None
+        url_host = parts.hostname
+        if not url_host:
+            raise ClientError(f"no host in {video!r}")
+        url_port = url_port or RTSP_DEFAULT_PORT
+        if (url_host, url_port) != (host, port):
+            log.warning(
+                "the URL names %s, the arguments %s: using the URL's",
+                _host_port(url_host, url_port), _host_port(host, port),
+            )  # fmt: skip
+        return Target(url_host, url_port, parts.path or "/", True, video)
+    path = "/" + video.lstrip("/")
+    return Target(host, port, video, bool(standard), f"rtsp://{_host_port(host, port)}{path}")
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+@dataclass(frozen=True)
+class Stream:
+    """What the client takes from the SDP: one video section's JPEG, nothing from another."""
+
+    control: str  # the track's URL, for SETUP
+    payload_type: int  # 26, or a dynamic type mapped to JPEG/90000
+    clock_rate: int
+    fps: float | None
+    dimensions: tuple[int, int] | None  # a=x-dimensions, for sides over 2040 (RFC 2435)
+
+
+def choose_stream(sdp: SessionDescription, base: str) -> Stream:
+    """The first video section carrying JPEG (RFC 2435) under any payload type its rtpmap
+    maps to JPEG/90000 (payload type 26 needs none: RFC 3551's static type); ClientError
+    naming what is offered when there is none."""
+    offered = []
+    for media in sdp.media:
+        for pt in media.payload_types:
+            rtpmap = media.rtpmap.get(pt)
+            if rtpmap is None:
+                offered.append(f"{media.media} payload type {pt}")
+                continue
+            offered.append(f"{rtpmap.encoding}/{rtpmap.clock_rate}")
+            if media.media == "video" and _is_jpeg(pt, media):
+                control = resolve_control(base, media.control or "*")
+                return Stream(control, pt, rtpmap.clock_rate, media.framerate, media.x_dimensions)
+    what = ", ".join(offered) or "no media"
+    raise ClientError(f"the stream offers {what}; this client plays JPEG (RFC 2435)")
+
+
+def _is_jpeg(pt: int, media: MediaDescription) -> bool:
+    rtpmap = media.rtpmap.get(pt)
+    return (
+        rtpmap is not None
+        and rtpmap.encoding.upper() == JPEG_ENCODING
+        and rtpmap.clock_rate == JPEG_CLOCK_RATE
+    )
+
+
+@dataclass(frozen=True)
+class ServerTransport:
+    """What the SETUP reply's Transport says of the server's side."""
+
+    server_port: tuple[int, int] | None = None  # RTP, RTCP
+    ssrc: int | None = None
+
+
+class ClientSession:
+    """One client's session: the state table's state, CSeq, Session and what the server said."""
+
+    def __init__(
+        self, target: Target, client_port: int, *, tcp: bool = False,
+        udp_fallback: float = UDP_FALLBACK,
+    ) -> None:  # fmt: skip
+        if tcp and not target.standard:
+            raise ClientError("--tcp needs standard RTSP: an rtsp:// URL or --standard")
+        self.target = target
+        self.client_port = client_port  # the client_port told to the server
+        self.tcp = tcp
+        self.udp_fallback = udp_fallback
+        self.state = State.INIT
+        self.cseq = 0
+        self.session_id: str | None = None
+        self.timeout = DEFAULT_SESSION_TIMEOUT
+        self.public: set[str] = set()  # the methods the server lists in OPTIONS
+        self.sdp: SessionDescription | None = None
+        self.stream: Stream | None = None
+        self.base_url = target.url  # aggregate control: PLAY, PAUSE, TEARDOWN, keep-alive
+        self.server = ServerTransport()
+        self.play_position = 0.0  # seconds into the stream where the last PLAY started
+        self.play_rtptime: int | None = None  # the RTP timestamp it started at (RTP-Info)
+        self.play_seq: int | None = None  # and the first sequence number (RTP-Info)
+        self.played_at: float | None = None
+        self.last_request_at: float | None = None
+        self._pending: tuple[str, int, float | None] | None = None  # method, CSeq, PLAY's start
+
+    @property
+    def standard(self) -> bool:
+        return self.target.standard
+
+    @property
+    def reply_may_end_quietly(self) -> bool:
+        """The lab's server ends its replies without the blank line: a pause means the end."""
+        return not self.standard
+
+    @property
+    def duration(self) -> float | None:
+        """The stream's length in seconds, from the SDP's range (standard RTSP)."""
+        if self.sdp is None or self.sdp.range is None:
+            return None
+        return self.sdp.range[1]
+
+    @property
+    def fps(self) -> float | None:
+        return self.stream.fps if self.stream else None
+
+    @property
+    def payload_type(self) -> int:
+        return self.stream.payload_type if self.stream else PT_JPEG
+
+    @property
+    def dimensions(self) -> tuple[int, int] | None:
+        return self.stream.dimensions if self.stream else None
+
+    # -- requests out ---------------------------------------------------------------------
+
+    def options(self, now: float) -> RtspRequest:
+        return self._request(OPTIONS, self.target.url, now)
+
+    def describe(self, now: float) -> RtspRequest:
+        return self._request(DESCRIBE, self.target.url, now, Accept="application/sdp")
+
+    def setup(self, now: float) -> RtspRequest:
+        self._check(SETUP)
+        control = self.stream.control if self.stream else self.target.url
+        return self._request(SETUP, control, now, Transport=self.transport())
+
+    def play(self, now: float, start: float | None = None) -> RtspRequest:
+        self._check(PLAY)
+        headers = {"Session": self.session_id or ""}
+        if start is not None:
+            headers["Range"] = format_npt_range(start)
+        return self._request(PLAY, self.base_url, now, start=start, **headers)
+
+    def pause(self, now: float) -> RtspRequest:
+        self._check(PAUSE)
+        return self._request(PAUSE, self.base_url, now, Session=self.session_id or "")
+
+    def teardown(self, now: float) -> RtspRequest:
+        self._check(TEARDOWN)
+        return self._request(TEARDOWN, self.base_url, now, Session=self.session_id or "")
+
+    def keepalive(self, now: float) -> RtspRequest:
+        """GET_PARAMETER when the server lists it, else OPTIONS (RFC 2326 §10.8, §10.1)."""
+        method = GET_PARAMETER if GET_PARAMETER in self.public else OPTIONS
+        return self._request(method, self.base_url, now, Session=self.session_id or "")
+
+    def transport(self) -> str:
+        port = self.client_port
+        if not self.standard:
+            return f"RTP/UDP; client_port= {port}"  # the lab's, to the letter
+        if self.tcp:
+            return "RTP/AVP/TCP;unicast;interleaved={}-{}".format(*INTERLEAVED_CHANNELS)
+        return f"RTP/AVP;unicast;client_port={port}-{port + 1}"
+
+    # -- replies in -----------------------------------------------------------------------
+
+    def is_reply(self, reply: RtspResponse) -> bool:
+        """Whether `reply` answers the request awaited (the lab's server may omit CSeq)."""
+        return self._pending is not None and reply.cseq in (None, self._pending[1])
+
+    def receive(self, reply: RtspResponse, now: float) -> RtspResponse:
+        """Take the reply to the request awaited: the session moves as the table says and
+        learns what the reply tells. ClientError for a refusal or an unusable reply; the
+        state is then as it was."""
+        if self._pending is None or not self.is_reply(reply):
+            raise ClientError("a reply to no request")
+        method, _, start = self._pending
+        self._pending = None
+        if reply.status != 200:
+            target = self.target.url if self.standard else self.target.path
+            reason = f" {reply.reason}" if reply.reason else ""
+            raise ClientError(f"server answered {reply.status}{reason} to {method} {target}")
+        if method == OPTIONS:
+            public = reply.headers.get("Public") or ""
+            self.public = {m.strip().upper() for m in public.split(",") if m.strip()}
+        elif method == DESCRIBE:
+            self._described(reply)
+        elif method == SETUP:
+            self._set_up(reply)
+        elif method == PLAY:
+            self._playing(reply, start, now)
+        if method in (SETUP, PLAY, PAUSE, TEARDOWN):
+            self.state = next_state(self.state, method)
+        if method == TEARDOWN:
+            self.session_id = None
+        return reply
+
+    def abandon(self) -> None:
+        """The request awaited will get no reply (timeout, connection lost). A TEARDOWN
+        abandoned still ends the session on our side: the client is done with it."""
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == TEARDOWN:
+            self.ended_by_teardown()
+
+    def ended_by_teardown(self) -> None:
+        if is_allowed(self.state, TEARDOWN):
+            self.state = next_state(self.state, TEARDOWN)
+        self.session_id = None
+
+    def stream_ended(self) -> None:
+        """The server's BYE has been played out: READY again, and PLAY starts the video."""
+        if is_allowed(self.state, END):
+            self.state = next_state(self.state, END)
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def keepalive_due(self, now: float) -> bool:
+        """Standard RTSP: a session unheard for half its timeout needs a request."""
+        if not self.standard or self.state is State.INIT or self.last_request_at is None:
+            return False
+        return now - self.last_request_at > self.timeout * KEEPALIVE_SHARE
+
+    def fallback_due(self, now: float, rtp_seen: bool, interleaved: bool) -> bool:
+        """Standard RTSP over UDP: nothing came for `udp_fallback` s after PLAY: try TCP."""
+        return (
+            self.standard
+            and self.state is State.PLAYING
+            and not interleaved
+            and not rtp_seen
+            and self.played_at is not None
+            and now - self.played_at > self.udp_fallback
+        )
+
+    # -- inside ---------------------------------------------------------------------------
+
+    def _check(self, method: str) -> None:
+        if not is_allowed(self.state, method):
+            raise ClientError(f"{method} is not possible in state {self.state.value}")
+
+    def _request(
+        self, method: str, url: str, now: float, start: float | None = None, **headers: str
+    ) -> RtspRequest:
+        """The next request; the lab's dialect names the file bare and sends only what the
+        lab's client sends. `start` is a PLAY's seek, kept for its reply."""
+        self.cseq += 1
+        items = [("CSeq", str(self.cseq)), *headers.items()]
+        if self.standard:
+            items.append(("User-Agent", USER_AGENT))
+        self._pending = (method, self.cseq, start)
+        self.last_request_at = now
+        return RtspRequest(method, url if self.standard else self.target.path, Headers(items))
+
+    def _described(self, reply: RtspResponse) -> None:
+        try:
+            sdp = parse_sdp(reply.body.decode("utf-8", "replace"))
+        except SdpError as exc:
+            raise ClientError(f"bad SDP from the server: {exc}") from None
+        base = reply.headers.get("Content-Base") or reply.headers.get("Content-Location")
+        base = base or self.target.url
+        self.stream = choose_stream(sdp, base)
+        self.base_url = resolve_control(base, sdp.control or "*").rstrip("/") or self.target.url
+        self.sdp = sdp
+
+    def _set_up(self, reply: RtspResponse) -> None:
+        session = reply.headers.get("Session")
+        if not session:
+            raise ClientError("the server's SETUP reply has no Session")
+        try:
+            self.session_id, timeout = parse_session(session)
+        except RtspError as exc:
+            raise ClientError(f"the server's SETUP reply: {exc.message}") from None
+        self.timeout = timeout or DEFAULT_SESSION_TIMEOUT
+        self.server = _server_transport(reply.headers.get("Transport"))
+
+    def _playing(self, reply: RtspResponse, start: float | None, now: float) -> None:
+        self.play_position = npt_start(reply.headers.get("Range")) or start or 0.0
+        infos = parse_rtp_info(reply.headers.get("RTP-Info") or "")
+        info = infos[0] if infos else None
+        self.play_rtptime = info.rtptime if info else None
+        self.play_seq = info.seq if info else None
+        self.played_at = now
+
+
+def _server_transport(value: str | None) -> ServerTransport:
+    """The server's ports and SSRC from a SETUP reply's Transport; what does not parse is
+    left unknown (the lab's server sends neither)."""
+    try:
+        specs = parse_transport(value) if value else []
+    except RtspError:
+        return ServerTransport()
+    spec = specs[0] if specs else TransportSpec()
+    ports = None
+    if spec.server_port is not None:
+        rtp_port, rtcp_port = spec.server_port
+        ports = (rtp_port, rtcp_port or rtp_port + 1)
+    return ServerTransport(ports, spec.ssrc)
