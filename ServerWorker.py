@@ -265,12 +265,10 @@ class ServerWorker:
     def _read_waiting_rtcp(self) -> None:
         while True:
             try:
-                datagram, (source_ip, _port) = self.rtcp_socket.recvfrom(
-                    MAX_RTCP_DATAGRAM, socket.MSG_DONTWAIT
-                )
+                datagram, source = self.rtcp_socket.recvfrom(MAX_RTCP_DATAGRAM, socket.MSG_DONTWAIT)
             except OSError:
                 return
-            if source_ip == self.session.client_ip:
+            if source[0] == self.session.client_ip:  # (IPv6 gives 4 items, IPv4 2)
                 self.receive_rtcp(datagram)
 
     def send_rtcp(self, build: Callable[[SenderRtcp, float, float], bytes]) -> None:
@@ -325,8 +323,8 @@ class ServerWorker:
                 readable, _, _ = select.select([self.rtcp_socket], [], [], wait)
                 if not readable:
                     continue
-                datagram, (source_ip, _port) = self.rtcp_socket.recvfrom(MAX_RTCP_DATAGRAM)
-                if source_ip == session.client_ip:  # only the RTSP peer reports on it
+                datagram, source = self.rtcp_socket.recvfrom(MAX_RTCP_DATAGRAM)
+                if source[0] == session.client_ip:  # only the RTSP peer reports on it
                     self.receive_rtcp(datagram)
         except OSError as exc:
             log.debug("session %s: RTCP stopped: %s", session.session_id, exc)

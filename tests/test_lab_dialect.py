@@ -2,6 +2,7 @@
 against a server that behaves like the lab's (replies without the empty line, one packet per
 frame, sequence number = frame number, timestamp = int(time()), no marker bit)."""
 
+import re
 import socket
 import threading
 import time
@@ -50,8 +51,8 @@ def test_the_labs_client_bytes_play_on_our_server():
 class LabStyleServer:
     """Answers like the lab's ServerWorker and streams like it, one frame per packet."""
 
-    def __init__(self, movie, fps=100):
-        self.movie, self.fps = movie, fps
+    def __init__(self, movie, fps=100, payload_type=26):
+        self.movie, self.fps, self.payload_type = movie, fps, payload_type
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.thread = threading.Thread(target=self.serve, daemon=True)
@@ -79,7 +80,9 @@ class LabStyleServer:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             while not stop.is_set() and (frame := video.nextFrame()):
                 packet = RtpPacket()
-                packet.encode(2, 0, 0, 0, video.frameNbr(), 0, 26, 0, frame)  # ts = int(time())
+                packet.encode(
+                    2, 0, 0, 0, video.frameNbr(), 0, self.payload_type, 0, frame
+                )  # ts = int(time())
                 udp.sendto(packet.getPacket(), destination)
                 time.sleep(1 / self.fps)
 
@@ -97,3 +100,17 @@ def test_our_client_plays_a_lab_style_server(tmp_path, lab_movie):
     assert code == 0, err
     assert frame_hashes(saved) == frame_hashes(lab_movie)
     assert summary["frames"] == 200 and summary["lost_packets"] == 0
+
+
+def test_a_session_that_delivers_not_one_frame_exits_nonzero_saying_so(lab_movie):
+    server = LabStyleServer(lab_movie, payload_type=99)  # no JPEG: every packet is foreign
+    try:
+        code, summary, err = run_client(server.port, "movie.Mjpeg")
+    finally:
+        server.close()
+    assert code == 1 and summary is None
+    last = err.strip().splitlines()[-1]
+    match = re.fullmatch(r"error: the session ran but not one frame arrived \(0 packets, "
+                         r"(\d+) foreign, 0 malformed, 0 malformed payloads, 0 dropped frames\)",
+                         last)  # fmt: skip
+    assert match and int(match[1]) > 0, last

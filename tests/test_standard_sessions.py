@@ -1,20 +1,29 @@
 """Standard RTSP sessions over the network: timeout, keep-alive, PAUSE/PLAY continuity, and
 the client's fall back from UDP to TCP."""
 
+import io
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 
+import pytest
+from PIL import Image
+
 from conftest import ROOT, free_port, rtsp_connection, running_server, wait_until
 from rtsplab.rtsp.client import RtspClient
+from rtsplab.rtsp.server_session import StreamConfig
+from Server import Server
+from ServerWorker import ServerWorker
+from VideoStream import VideoStream
 
 URL = "rtsp://127.0.0.1:{port}/movie.Mjpeg"  # video/movie.Mjpeg: 200 frames, 10 s at 20 fps
 
 
 def count_requests(monkeypatch):
     """Methods the server's workers process, in order."""
-    from ServerWorker import ServerWorker
-
     seen = []
     real = ServerWorker.processRtspRequest
 
@@ -152,3 +161,86 @@ def test_a_client_slow_to_send_an_interleaved_frame_breaks_nothing():
         assert [(r.cseq, r.status) for r in replies] == [(2, 200), (3, 200)]
         assert len(frames) > 40  # a second of 50 fps, uninterrupted
         assert all(f.channel in (0, 1) for f in frames)
+
+
+# -- where the client goes, and what it counts ------------------------------------------------
+
+
+def headless(*args, timeout=60):
+    command = [sys.executable, str(ROOT / "ClientLauncher.py"), *args, "--headless", "--idle", "1"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_urls_host_and_port_win_over_the_positional_ones(tmp_path):
+    with running_server(ROOT, fps=100) as server:
+        wrong = free_port(socket.SOCK_STREAM)  # nothing listens there
+        done = headless("127.0.0.1", str(wrong), str(free_port()), URL.format(port=server.port))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["frames"] == 200
+    assert f"the arguments 127.0.0.1:{wrong}: using the URL's" in done.stderr
+
+
+def test_tcp_with_the_labs_dialect_is_a_usage_error():
+    done = headless("127.0.0.1", "1", "2", "movie.Mjpeg", "--tcp")
+    assert done.returncode == 2 and "--tcp needs standard RTSP" in done.stderr
+
+
+def test_an_ipv6_literal_url_plays_from_a_server_on_the_ipv6_loopback(tmp_path):
+    try:
+        server = Server(0, StreamConfig(ROOT, 100.0), host="::1")
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    saved = tmp_path / "saved.mjpeg"
+    try:
+        url = f"rtsp://[::1]:{server.port}/movie.Mjpeg"
+        done = headless("::1", str(server.port), str(free_port()), url, "--save", str(saved))
+    finally:
+        server.close()
+        thread.join(timeout=5)
+    assert done.returncode == 0, done.stderr
+    assert pixels_of(saved) == pixels_of(ROOT / "video" / "movie.Mjpeg")  # RFC 2435: same pixels
+
+
+def pixels_of(path):
+    with VideoStream(path) as video:
+        return [
+            Image.open(io.BytesIO(video.frame(i))).convert("RGB").tobytes()
+            for i in range(video.frame_count)
+        ]
+
+
+def test_loss_before_the_first_packet_is_counted_from_rtp_info(monkeypatch):
+    """The server's first three packets after PLAY never leave it: the PLAY reply's RTP-Info
+    says where the stream starts, so the client counts them lost though it never saw them."""
+    real = ServerWorker.sendRtp
+
+    def losing_the_first_three(self):
+        sock, sent = self.rtp_socket, [0]
+
+        class Lossy:
+            def __getattr__(self, name):
+                return getattr(sock, name)
+
+            def sendto(self, data, address):
+                sent[0] += 1
+                return sock.sendto(data, address) if sent[0] > 3 else len(data)
+
+        self.rtp_socket = Lossy()
+        try:
+            real(self)
+        finally:
+            self.rtp_socket = sock
+
+    monkeypatch.setattr(ServerWorker, "sendRtp", losing_the_first_three)
+    with running_server(ROOT, fps=100) as server:
+        client = RtspClient("127.0.0.1", server.port, free_port(), URL.format(port=server.port))
+        try:
+            client.setup()
+            client.play()
+            assert client.ended.wait(30), "no BYE at the end of the file"
+            summary = client.summary()
+        finally:
+            client.close()
+    assert summary["lost_packets"] == 3
