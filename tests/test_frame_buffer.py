@@ -154,3 +154,33 @@ def test_bad_sizes_are_refused():
         FrameBuffer(prefill=0)
     with pytest.raises(ValueError):
         FrameBuffer(prefill=10, max_frames=5)
+
+
+def test_the_time_spent_refilling_after_an_underrun_is_counted():
+    buffer = FrameBuffer(prefill=4)
+    fill(buffer, 0, 4, now=0.0)
+    for k in range(4):
+        buffer.pop_due(k * T)
+    assert buffer.pop_due(4 * T) is None  # ran dry at 0.2 s
+    fill(buffer, 4, 4, now=1.2)  # refilled at 1.2 s: a 1.0 s stall
+    assert buffer.stats.stall_seconds == pytest.approx(1.0)
+    for k in range(4):
+        buffer.pop_due(1.2 + k * T)
+    buffer.pop_due(1.2 + 4 * T)  # dry again at 1.4 s
+    fill(buffer, 8, 4, now=1.9)
+    assert buffer.stats.stall_seconds == pytest.approx(1.5) and buffer.stats.underruns == 2
+
+
+def test_the_startup_delay_runs_from_play_to_the_first_frame_shown():
+    buffer = FrameBuffer(prefill=3)
+    assert buffer.stats.startup_seconds is None
+    buffer.played(10.0)
+    fill(buffer, 0, 3, now=10.4)
+    assert buffer.stats.startup_seconds is None  # nothing shown yet
+    buffer.pop_due(10.45)
+    assert buffer.stats.startup_seconds == pytest.approx(0.45)
+    buffer.pause()
+    buffer.played(20.0)  # a resume is not a startup
+    buffer.resume(20.1)
+    buffer.pop_due(20.1)
+    assert buffer.stats.startup_seconds == pytest.approx(0.45)

@@ -48,6 +48,20 @@ class BufferStats:
     skipped: int = 0  # were due while an even later frame was also due: not shown
     overflow: int = 0  # refused because the cache was full
     underruns: int = 0  # times the cache ran dry while playing and playback had to wait
+    stall_seconds: float = 0.0  # time spent refilling after an underrun (after the start)
+    startup_seconds: float | None = None  # from PLAY (`played`) to the first frame shown
+
+    def summary(self) -> dict[str, float | None]:
+        """The cache's figures, as the headless run and the player both report them."""
+        startup = self.startup_seconds
+        return {
+            "shown": self.shown,
+            "late": self.late,
+            "skipped": self.skipped,
+            "underruns": self.underruns,
+            "stall_seconds": round(self.stall_seconds, 3),
+            "startup_seconds": None if startup is None else round(startup, 3),
+        }
 
 
 @dataclass(slots=True)
@@ -82,6 +96,8 @@ class FrameBuffer:
         self._step = 0  # timestamp units between the last two frames pushed: one frame's time
         self._last_shown = 0  # extended timestamp of the last frame shown
         self._origin: tuple[float, int] | None = None  # (wall time, extended timestamp)
+        self._stalled_at: float | None = None  # when the cache ran dry
+        self._played_at: float | None = None  # the PLAY that the first frame shown answers
         self._lock = threading.Lock()
 
     # -- the network side ----------------------------------------------------------------
@@ -127,6 +143,7 @@ class FrameBuffer:
                     # The next frame is due and not here: refill before going on. It counts
                     # as an underrun once frames come again (not when the stream just ended).
                     self._stalled = True
+                    self._stalled_at = now
                     self.state = Playback.BUFFERING
                 return None
             due = None
@@ -138,6 +155,9 @@ class FrameBuffer:
             if due is None:
                 return None
             self.stats.shown += 1
+            if self._played_at is not None:
+                self.stats.startup_seconds = now - self._played_at
+                self._played_at = None
             self._last_shown = due.timestamp
             return due.frame, due.timestamp % TIMESTAMP_MOD
 
@@ -147,6 +167,13 @@ class FrameBuffer:
             if self.state is not Playback.PLAYING or not self._frames:
                 return None
             return max(0.0, self._due(self._frames[0].timestamp) - now)
+
+    def played(self, now: float) -> None:
+        """PLAY was sent at `now`: the next frame shown measures the startup delay (the
+        first PLAY of a session only; a resume or a seek is not a startup)."""
+        with self._lock:
+            if self.stats.startup_seconds is None:
+                self._played_at = now
 
     def pause(self) -> None:
         with self._lock:
@@ -169,6 +196,7 @@ class FrameBuffer:
             self._frames.clear()
             self._bytes = 0
             self._ended = self._stalled = False
+            self._stalled_at = None
             self._last_timestamp = None
             self._step = 0
             self._origin = None
@@ -213,6 +241,9 @@ class FrameBuffer:
         """Anchor the clock: the first frame held is due now."""
         if self._stalled and not self._ended:
             self.stats.underruns += 1
+            if self._stalled_at is not None:
+                self.stats.stall_seconds += now - self._stalled_at
         self._stalled = False
+        self._stalled_at = None
         self._origin = (now, self._frames[0].timestamp)
         self.state = Playback.PLAYING
