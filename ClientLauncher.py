@@ -16,27 +16,35 @@ import threading
 import time
 
 from rtsplab.cli import int_in, setup_logging
-from rtsplab.player.frame_buffer import DEFAULT_PREFILL
+from rtsplab.player.frame_buffer import DEFAULT_PREFILL, FrameBuffer, Playback
+from rtsplab.player.playout import play_out
+from rtsplab.player.report import Sample, StatsLog, save_plot, write_csv
 from rtsplab.rtsp.client import RCVBUF_BYTES, ClientError, RtspClient
 
 log = logging.getLogger(__name__)
 
 IDLE_END = 2.0  # seconds without a packet that mean the stream has ended
 POLL = 0.05
+CACHE_KEYS = ("shown", "late", "skipped", "underruns", "stall_seconds", "startup_seconds")
 
 
 def run_headless(args: argparse.Namespace) -> int:
     saved = open(args.save, "wb") if args.save else None  # noqa: SIM115 (closed in finally)
     done = threading.Event()
     delivered = 0
+    # --buffer N: frames play out of the player's cache by the clock, as in the window.
+    buffer = None if args.buffer is None else FrameBuffer(max(1, args.buffer))
+    stop_playout = threading.Event()
 
-    def on_frame(frame: bytes, _timestamp: int) -> None:
+    def on_frame(frame: bytes, timestamp: int) -> None:
         nonlocal delivered
         if done.is_set():
             return  # frames past --frames are neither counted nor saved
         delivered += 1
         if saved is not None:
             saved.write(frame)
+        if buffer is not None:
+            buffer.push(frame, timestamp, time.monotonic())
         if args.frames and delivered >= args.frames:
             done.set()
 
@@ -50,32 +58,79 @@ def run_headless(args: argparse.Namespace) -> int:
     except ClientError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    playout = None
+    if buffer is not None:
+        playout = threading.Thread(target=play_out, args=(buffer, lambda *_: None, stop_playout),
+                                   name="playout", daemon=True)  # fmt: skip
+        playout.start()
+    stats_log = StatsLog() if args.stats_csv or args.plot else None
     try:
         client.setup()
+        played_at = time.monotonic()
+        if stats_log is not None:
+            stats_log.add(sample(client, buffer, 0.0))  # the baseline: nothing yet
+        if buffer is not None:
+            buffer.played(played_at)
         client.play()
-        while not done.wait(POLL) and not client.stream_over(time.monotonic(), args.idle):
-            pass
+        while not done.wait(POLL):
+            now = time.monotonic()
+            if stats_log is not None:
+                stats_log.add(sample(client, buffer, now - played_at))
+            if client.stream_over(now, args.idle):
+                break
+        if buffer is not None:  # what is held plays out, by the clock, to the end
+            buffer.end_of_stream(time.monotonic())
+            while buffer.state is not Playback.ENDED and not done.is_set():
+                time.sleep(POLL)
+                if stats_log is not None:
+                    stats_log.add(sample(client, buffer, time.monotonic() - played_at))
         try:
             client.teardown()  # with the last RR and a BYE, then the sockets close
         except ClientError as exc:  # the session ran; the server may be gone by now
             log.warning("TEARDOWN failed: %s", exc)
+        if stats_log is not None:  # the last of it, the packets read at TEARDOWN included
+            stats_log.finish(sample(client, buffer, time.monotonic() - played_at))
         if not done.is_set():
             client.receiver.flush()  # the stream ended with a frame incomplete: dropped
     except ClientError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
+        stop_playout.set()
+        if playout is not None:
+            playout.join(timeout=2)
         client.close()
         if saved is not None:
             saved.close()
-    summary = client.summary()
-    summary["frames"] = delivered
+    summary: dict[str, float | None] = {**client.summary(), "frames": delivered}
+    summary.update(buffer.stats.summary() if buffer is not None else dict.fromkeys(CACHE_KEYS))
     print(json.dumps(summary), flush=True)
+    if stats_log is not None:
+        write_report(stats_log, args.stats_csv, args.plot)
     if not delivered:
         print(f"error: the session ran but not one frame arrived ({_what_came(summary)})",
               file=sys.stderr)  # fmt: skip
         return 1
     return 0
+
+
+def sample(client: RtspClient, buffer: FrameBuffer | None, seconds: float) -> Sample:
+    """What the session is at `seconds` after PLAY, for the lab report's rows."""
+    stats = client.summary()
+    return Sample(
+        time=seconds, packets=int(stats.get("packets") or 0),
+        lost=int(stats.get("lost_packets") or 0), bytes=int(stats.get("bytes") or 0),
+        jitter_ms=float(stats.get("jitter_ms") or 0.0), rtt_ms=stats.get("rtt_ms"),
+        cache_fill=buffer.fill if buffer else 0, shown=buffer.stats.shown if buffer else 0,
+        late=buffer.stats.late if buffer else 0,
+    )  # fmt: skip
+
+
+def write_report(stats_log: StatsLog, csv_path: str | None, plot_path: str | None) -> None:
+    if csv_path:
+        write_csv(csv_path, stats_log.rows)
+    if plot_path:
+        save_plot(plot_path, stats_log.rows)
 
 
 def _what_came(summary: dict[str, float | None]) -> str:
@@ -96,7 +151,8 @@ def run_player(args: argparse.Namespace) -> int:
         root.geometry(args.geometry)
     try:
         Client(root, args.server_host, args.server_port, args.rtp_port, args.video_file,
-               prefill=args.buffer, rtcp_reduced_minimum=args.rtcp_reduced_minimum,
+               prefill=max(1, DEFAULT_PREFILL if args.buffer is None else args.buffer),
+               rtcp_reduced_minimum=args.rtcp_reduced_minimum,
                standard=args.standard or None, tcp=args.tcp)  # fmt: skip
     except ClientError as exc:
         root.destroy()
@@ -126,9 +182,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--headless", action="store_true", help="no window; print JSON stats")
     parser.add_argument(
-        "--buffer", type=int_in(1), default=DEFAULT_PREFILL, metavar="N",
-        help=f"player: frames to pre-buffer before playing ({DEFAULT_PREFILL})",
+        "--buffer", type=int_in(0), default=None, metavar="N",
+        help=f"frames to pre-buffer before playing (the player: {DEFAULT_PREFILL}; 0: none); "
+        "with --headless, frames then play out of the same cache by the clock",
     )  # fmt: skip
+    parser.add_argument(
+        "--stats-csv",
+        metavar="FILE",
+        help="write one row a second: packets, loss, rate, jitter, RTT, cache",
+    )
+    parser.add_argument(
+        "--plot", metavar="FILE.png", help="draw rate, loss, jitter and cache fill over the session"
+    )
     parser.add_argument("--geometry", metavar="WxH", help="player: initial window size")
     parser.add_argument("--frames", type=int, default=0, help="stop after N complete frames")
     parser.add_argument("--save", metavar="OUT", help="write the frames received as raw MJPEG")

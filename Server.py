@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from rtsplab.cli import int_in, positive, setup_logging
+from rtsplab.impairment import ImpairmentConfig
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
 from rtsplab.rtsp.server_session import StreamConfig
@@ -122,7 +123,64 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--host", default="", help="address to listen on (default: all)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
-    return parser.parse_args(argv)
+    network = parser.add_argument_group(
+        "the lab's network, on purpose (off by default; applied to each session's RTP and "
+        "RTCP over UDP; over TCP only --delay and --rate)"
+    )
+    network.add_argument(
+        "--loss", type=float, default=0.0, metavar="PERCENT", help="datagrams lost"
+    )
+    network.add_argument(
+        "--loss-burst",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="mean length of a loss burst, in datagrams (1: independent loss)",
+    )
+    network.add_argument("--delay", type=float, default=0.0, metavar="MS", help="one-way delay")
+    network.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="each datagram's delay varies by up to ±MS around --delay",
+    )
+    network.add_argument(
+        "--reorder",
+        type=float,
+        default=0.0,
+        metavar="PERCENT",
+        help="datagrams allowed to overtake (else order is kept)",
+    )
+    network.add_argument(
+        "--duplicate", type=float, default=0.0, metavar="PERCENT", help="datagrams sent twice"
+    )
+    network.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        metavar="KBIT",
+        help="the link's rate in kbit/s (a token bucket)",
+    )
+    network.add_argument(
+        "--queue",
+        type=float,
+        default=200.0,
+        metavar="MS",
+        help="what the link's queue holds at --rate before it drops (200)",
+    )
+    network.add_argument("--seed", type=int, default=None, metavar="N",
+                         help="the same seed gives the same drops")  # fmt: skip
+    args = parser.parse_args(argv)
+    try:
+        args.impairment = ImpairmentConfig(
+            loss=args.loss, loss_burst=args.loss_burst, delay=args.delay, jitter=args.jitter,
+            reorder=args.reorder, duplicate=args.duplicate, rate=args.rate, queue=args.queue,
+            seed=args.seed,
+        )  # fmt: skip
+    except ValueError as exc:
+        parser.error(str(exc))
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,8 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.root.is_dir():
         print(f"error: --root {args.root} is not a folder", file=sys.stderr)
         return 2
+    impairment = args.impairment if args.impairment.active else None
     config = StreamConfig(args.root.resolve(), args.fps, args.mtu, args.burst,
-                          args.rtcp_reduced_minimum)  # fmt: skip
+                          args.rtcp_reduced_minimum, impairment=impairment)  # fmt: skip
+    if impairment is not None:
+        log.info("the lab's network: %s", impairment.describe())
     try:
         server = Server(args.rtsp_port, config, args.host)
     except OSError as exc:

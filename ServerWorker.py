@@ -20,9 +20,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from rtsplab.errors import PayloadError
+from rtsplab.impairment import Impairment
 from rtsplab.rtcp.session import SenderRtcp
+from rtsplab.rtp.link import ImpairedLink
 from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_port_pair
 from rtsplab.rtsp.errors import RtspError
@@ -63,6 +66,7 @@ class ServerWorker:
         self._rtcp_lock = threading.Lock()  # reports go out from three threads
         self._stop_rtcp = threading.Event()
         self._send_lock = threading.Lock()  # replies and interleaved RTP share the connection
+        self.link: ImpairedLink | None = None  # the lab's impaired network, from SETUP on
         self.last_heard = time.monotonic()  # a request or RTCP: the session is alive
         self.finished = threading.Event()  # set when the connection is closed and freed
 
@@ -155,6 +159,20 @@ class ServerWorker:
         with self._send_lock:
             self.connection.sendall(data)
 
+    def _way_out(
+        self, interleaved: tuple[int, int] | None, which: int, sock: socket.socket,
+        destination: tuple[str, int] | None,
+    ) -> Callable[[bytes], object]:  # fmt: skip
+        """How RTP (`which` 0) or RTCP (1) reaches the client: its interleaved channel on
+        the RTSP connection, or its UDP port."""
+        if interleaved is not None:
+            return partial(self.send_interleaved, interleaved[which])
+
+        def send_udp(data: bytes) -> int:
+            return sock.sendto(data, destination)
+
+        return send_udp
+
     def send_interleaved(self, channel: int, data: bytes) -> None:
         """RTP or RTCP on the RTSP connection, framed with `$` (RFC 2326 §10.12)."""
         frame = InterleavedFrame(channel, data).encode()
@@ -188,15 +206,14 @@ class ServerWorker:
         """Send frames on the pacer's clock until stopped or the file ends."""
         session = self.session
         media, sender, destination = session.media, session.sender, session.rtp_destination
-        if session.interleaved is not None:
-            channel = session.interleaved[0]
+        deliver = self._way_out(session.interleaved, 0, self.rtp_socket, destination)
+        link = self.link
 
-            def send(packet: bytes) -> None:
-                self.send_interleaved(channel, packet)
-        else:
-
-            def send(packet: bytes) -> None:
-                self.rtp_socket.sendto(packet, destination)
+        def send(packet: bytes) -> None:
+            if link is None:
+                deliver(packet)
+            else:
+                link.send(packet, deliver)  # leaves when the impairment says: no sleep here
 
         pacer = Pacer(sender.fps, burst=session.config.burst)
         pacer.start(time.monotonic())
@@ -245,6 +262,11 @@ class ServerWorker:
         host = self.connection.getsockname()[0]
         self.rtcp = SenderRtcp(session.sender, f"server@{host}", bandwidth, time.monotonic(),
                                reduced_minimum=session.config.rtcp_reduced_minimum)  # fmt: skip
+        impairment = session.config.impairment
+        if impairment is not None and impairment.active:
+            if session.interleaved is not None:
+                impairment = impairment.for_tcp()  # TCP loses nothing: delay and rate only
+            self.link = ImpairedLink(Impairment(impairment), str(session.session_id))
         self._stop_rtcp.clear()
         self._rtcp_thread = threading.Thread(
             target=self.rtcp_loop, name=f"rtcp-{session.session_id}", daemon=True
@@ -260,6 +282,10 @@ class ServerWorker:
         if self._rtcp_thread is not None:
             self._rtcp_thread.join()
         self._read_waiting_rtcp()  # the client's last RR and BYE, sent just before TEARDOWN
+        if self.link is not None:
+            self.link.close()  # after the BYE, which it still carries
+            self._log_impairment("at the end")
+            self.link = None
         self.rtcp = self._rtcp_thread = None
 
     def _read_waiting_rtcp(self) -> None:
@@ -278,11 +304,16 @@ class ServerWorker:
             if self.rtcp is None:
                 return
             datagram = build(self.rtcp, time.monotonic(), time.time())
+            if session.interleaved is None and session.rtcp_destination is None:
+                return
+            deliver = self._way_out(
+                session.interleaved, 1, self.rtcp_socket, session.rtcp_destination
+            )
             try:
-                if session.interleaved is not None:
-                    self.send_interleaved(session.interleaved[1], datagram)
-                elif session.rtcp_destination is not None:
-                    self.rtcp_socket.sendto(datagram, session.rtcp_destination)
+                if self.link is None:
+                    deliver(datagram)
+                else:
+                    self.link.send(datagram, deliver)
             except OSError as exc:
                 log.debug("RTCP not sent: %s", exc)
 
@@ -301,6 +332,28 @@ class ServerWorker:
             rtcp.receive(datagram, time.monotonic(), time.time())
         if rtcp.peer is not before:
             log.debug("session %s: client reports %s", session.session_id, rtcp.peer)
+            if self.link is not None:
+                self._log_impairment("as the client reports")
+
+    def _log_impairment(self, when: str) -> None:
+        """-v: what the impairment did beside what the client's reports say, so that an
+        instructor can see RTCP tell the truth."""
+        if not log.isEnabledFor(logging.DEBUG) or self.link is None:
+            return
+        c, peer = self.link.counts, self.rtcp.peer if self.rtcp else None
+        handed = c.sent - c.duplicated + c.dropped + c.queue_drops
+        lost = c.dropped + c.queue_drops
+        share = 100 * lost / handed if handed else 0.0
+        told = "no report yet" if peer is None else (
+            f"client reports {peer.cumulative_lost} lost ({100 * peer.fraction_lost:.1f}% "
+            f"lately), jitter {peer.jitter_ms:.1f} ms, RTT "
+            + ("-" if peer.rtt_ms is None else f"{peer.rtt_ms:.1f} ms")
+        )  # fmt: skip
+        log.debug(
+            "session %s %s: impairment sent %d, dropped %d (%.2f%%), duplicated %d, "
+            "delayed %d | %s", self.link.name, when, c.sent, lost, share,
+            c.duplicated, c.delayed, told,
+        )  # fmt: skip
 
     def rtcp_loop(self) -> None:
         """Send reports when due; read the client's; end a session unheard for its timeout.

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtsplab.errors import PayloadError
+from rtsplab.impairment import ImpairmentConfig
 from rtsplab.payload.lab import fragment
 from rtsplab.payload.rfc2435.frame import parse_jpeg
 from rtsplab.payload.rfc2435.packetizer import jpeg_to_payloads
@@ -72,6 +73,7 @@ class StreamConfig:
     burst: int = BURST_PACKETS  # packets sent back to back; 0: each frame at once
     rtcp_reduced_minimum: bool = False  # RFC 3550 §6.2's 360/kbps minimum instead of 5 s
     session_timeout: int = SESSION_TIMEOUT  # seconds a standard session lives unheard
+    impairment: ImpairmentConfig | None = None  # the lab's network, on purpose (off: None)
 
 
 class RtspSession:
