@@ -1,12 +1,22 @@
 """The Tk player: the lab's window with Setup, Play, Pause and Teardown, and a frame cache.
 
-Three threads, each with one job, and only the Tk thread touches widgets:
+Four threads, each with one job, and only the Tk thread touches widgets:
 
     RTP thread (RtspClient)   complete frames  -> FrameBuffer.push
     playout thread            FrameBuffer.pop_due at each frame's time -> FrameDecoder.decode
                               at the window's size -> a one-picture hand-over slot
+    RTSP worker (ActionRunner)  SETUP, PLAY, PAUSE, TEARDOWN, seeks: each waits for the
+                              server's reply here, never on the Tk thread
     Tk thread (`after`)       takes the newest picture, pastes it into one reused PhotoImage;
-                              buttons, keys, status line, dialogs
+                              posts the RTSP actions and applies their results; buttons, keys,
+                              status line, dialogs
+
+The window never waits on the network: while an action is pending its buttons are disabled
+and the status line says so ("SETUP…"); closing the window returns at once and sends the
+TEARDOWN from a thread of its own. A seek coalesces with the seeks behind it (arrow keys held
+down send the last target only), and no frame from before a seek is shown after it: the
+seek's generation, under one lock, is checked where a frame enters the cache and where a
+decoded picture is handed over.
 
 The cache (`FrameBuffer`) fills to `--buffer N` frames before playing, and shows each frame at
 the time its RTP timestamp says, so HD plays smoothly even when frames arrive unevenly. A panel
@@ -17,6 +27,7 @@ again: Play starts the video from the beginning.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -29,10 +40,11 @@ from tkinter import messagebox
 from PIL import Image, ImageTk
 
 from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
+from rtsplab.player.actions import SEEK, ActionRunner, Result
 from rtsplab.player.decoder import decode
 from rtsplab.player.frame_buffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
 from rtsplab.player.stats_panel import StatsPanel, Trend
-from rtsplab.rtsp.client import ClientError, RtspClient
+from rtsplab.rtsp.client import RtspClient
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
 
 log = logging.getLogger(__name__)
@@ -46,6 +58,13 @@ INITIAL_PICTURE = (768, 432)
 DEFAULT_FPS = 20  # the lab's, when the SDP gives no frame rate
 SEEK_STEP = 2.0  # seconds the arrow keys move the seek bar
 SKIP_ALL = -1  # _skip_until while a seek's PLAY is on its way: no frame is shown
+POLL_MS = 20  # how often Tk collects the RTSP worker's results: quicker than the eye
+PLAYOUT_JOIN = 0.1  # seconds closing waits for the playout thread: one decode, at most
+# Closing the window: the TEARDOWN's own reply timeout, and how long the process, once the
+# window has gone, lets that TEARDOWN go on before it exits anyway.
+CLOSE_TIMEOUT = 1.0
+CLOSE_GRACE = 0.5
+CLOSE = "CLOSE"  # the action after the server closed the connection: free the sockets
 
 
 class Client:
@@ -64,10 +83,18 @@ class Client:
         self.buffer = FrameBuffer(prefill, max_frames=max(DEFAULT_MAX_FRAMES, 2 * prefill))
         self.frameNbr = 0  # frames shown in this session
         self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
+        # Under _lock: the hand-over slot, the seek's marker and generation. The RTP thread
+        # reads the marker and the playout thread the generation; the Tk thread starts a
+        # seek (a new generation, no frame shown) and the worker ends it (the marker).
+        self._lock = threading.Lock()
         self._ready: Image.Image | None = None  # the hand-over slot
         self._skip_until: int | None = None  # after a seek: the first RTP timestamp to show
+        self._seek_generation = 0  # one more at each seek
         self._shown_timestamp: int | None = None  # of the newest picture: the seek bar's
-        self._ready_lock = threading.Lock()
+        self.actions = ActionRunner()
+        self._play_after_setup = False  # Play in INIT: PLAY once the SETUP is done
+        self._showing_error = False  # an error dialog is up: presses wait until it is gone
+        self._deferred: Callable[[], None] | None = None  # a key pressed while busy
         self._photo: ImageTk.PhotoImage | None = None
         self._shown_at: deque[float] = deque()  # display times in the last FPS_WINDOW
         # The display rate over the last stretch of playing: first and last display times,
@@ -82,6 +109,7 @@ class Client:
         self._playout.start()
         self.master.after(REFRESH_MS, self.updateMovie)
         self.master.after(STATUS_MS, self._tick)
+        self.master.after(POLL_MS, self._collect)
 
     def createWidgets(self) -> None:
         self.picture = tk.Label(self.master, bg="black", width=INITIAL_PICTURE[0],
@@ -120,80 +148,88 @@ class Client:
         self._show(Image.new("RGB", INITIAL_PICTURE))
 
     def _bind_key(self, key: str, action: Callable[[], None]) -> None:
-        self.master.bind(key, lambda _event: action())
+        self.master.bind(key, lambda _event: self._press(action))
 
-    # -- the lab's four actions ----------------------------------------------------------
+    def _press(self, action: Callable[[], None]) -> None:
+        """A key for one of the four actions. While an action is pending the key is kept (the
+        latest one) and pressed again once that action's result has been applied, so that s
+        then p plays even when p comes before the SETUP's reply; judged then, in the state
+        the reply led to (p twice is one PLAY). An error drops it: the user reads why first.
+        (A button cannot be pressed meanwhile: it is disabled.)"""
+        if self._showing_error:
+            return
+        if self.actions.busy:
+            self._deferred = action
+            return
+        action()
+
+    # -- the lab's four actions: posted to the RTSP worker, finished in _apply ------------
 
     def setupMovie(self) -> None:
-        if self._allowed(SETUP) and self._try(self.rtsp.setup):
-            self.buffer.clear()
-            self.frameNbr = 0
-            self._first_shown = None
-            duration = self.rtsp.duration
-            if duration:
-                self.seekbar.configure(to=duration)
-                self.position.set(0.0)
-                self.seekbar.grid(row=3, column=0, columnspan=4, sticky="we", padx=4)
-        self._refresh_buttons()
+        if self._allowed(SETUP):
+            self._post(SETUP, self.rtsp.setup)
 
     def seek(self, seconds: float) -> None:
-        """Play from `seconds`: PLAY with a Range; the cache starts again from there."""
+        """Play from `seconds`: PLAY with a Range; the cache starts again from there.
+
+        Posted as a seek, which coalesces: while one is on its way, the next press only moves
+        the target of the one waiting behind it."""
         self._dragging = False
         duration = self.rtsp.duration
         if not duration or self.rtsp.state is State.INIT:
             return
+        if self._showing_error or not self.actions.accepts_seek:
+            return  # a Setup, Play, Pause... is pending: the same rule as the buttons
         last_frame = duration - 1 / (self.rtsp.fps or DEFAULT_FPS)  # the last frame's start
         seconds = min(max(0.0, seconds), last_frame)
-        if self.rtsp.state is State.PLAYING and not self._try(self.rtsp.pause):
-            return
-        # Frames sent before the seek may still be on their way: show none of them — none at
-        # all until the PLAY's reply says (RTP-Info) where the new ones start.
-        self._skip_until = SKIP_ALL
-        self.buffer.clear()
-        if self._try(lambda: self.rtsp.play(seconds)):
-            self._skip_until = self.rtsp.play_rtptime
-            self.position.set(seconds)
-            self._first_shown = None
-        else:
-            self._skip_until = None
-        self._refresh_buttons()
+        # Frames sent before the seek may still be on their way, in the cache or being
+        # decoded: show none of them, nor any at all until the PLAY's reply says (RTP-Info)
+        # where the new ones start. Before posting, so that the seek sees this generation.
+        with self._lock:
+            self._seek_generation += 1
+            self._skip_until = SKIP_ALL
+            self._ready = None
+            self._shown_timestamp = None  # the seek bar stays at the target meanwhile
+            self.buffer.clear()
+        self.position.set(seconds)  # the next arrow key moves on from the target
+        self.actions.seek(seconds, self._seek_to)  # accepted, as accepts_seek said above
+        self._refresh()
 
     def playMovie(self) -> None:
         """Play; in INIT set up first, and after the end of the video start it again."""
         if not self._allowed(PLAY):
             return
-        if self.rtsp.state is State.INIT:
-            self.setupMovie()
-        if self.buffer.state is Playback.ENDED and self.rtsp.state is not State.INIT:
+        state = self.rtsp.state
+        if state is State.INIT:
+            self._play_after_setup = self._post(SETUP, self.rtsp.setup)
+            return
+        if self.buffer.state is Playback.ENDED:
             self.buffer.clear()  # PLAY after the end: the server starts the file again
             self.frameNbr = 0
-        if self.rtsp.state is State.PLAYING and self.buffer.state is Playback.BUFFERING:
-            self._try(self.rtsp.play)  # ended without BYE (the lab's server): ask again
-        elif self.rtsp.state is State.READY and self._try(self.rtsp.play):
-            self._first_shown = None  # a new stretch of playing
-            if self.buffer.state is Playback.PAUSED:
-                self.buffer.resume(time.monotonic())
-        self._refresh_buttons()
+        # PLAYING and buffering: ended without BYE (the lab's server), so ask again.
+        if state is State.READY or self.buffer.state is Playback.BUFFERING:
+            self._post(PLAY, self.rtsp.play)
 
     def pauseMovie(self) -> None:
-        if self._allowed(PAUSE) and self._try(self.rtsp.pause):
-            self.buffer.pause()
-        self._refresh_buttons()
+        if self._allowed(PAUSE):
+            self._post(PAUSE, self.rtsp.pause)
 
     def exitClient(self) -> None:
         """TEARDOWN: the session ends and the cache is freed; Setup starts a new one."""
         if self._allowed(TEARDOWN):
-            self._try(self.rtsp.teardown)
-            print(json.dumps(self.summary()), flush=True)  # the session's summary
-            self._reset()
-        self._refresh_buttons()
+            self._post(TEARDOWN, self.rtsp.teardown)
 
     def handler(self) -> None:
-        """Closing the window tears the session down, and prints what the session was."""
+        """Closing the window: at once, whatever the server does. It prints what the session
+        was; the TEARDOWN goes from a thread of its own, bounded in time."""
         self._stop.set()
-        self._playout.join(timeout=2)
+        self._playout.join(timeout=PLAYOUT_JOIN)
         summary = self.summary()  # the state it was in, before the TEARDOWN
-        self.rtsp.close()
+        self.actions.close()
+        closer = threading.Thread(target=self._close_rtsp, name="rtsp-close", daemon=True)
+        closer.start()
+        # The process exits when the window has gone: let the TEARDOWN out first, briefly.
+        atexit.register(closer.join, CLOSE_GRACE)
         print(json.dumps(summary), flush=True)
         self.master.destroy()
 
@@ -211,9 +247,11 @@ class Client:
     # -- helpers for the actions ---------------------------------------------------------
 
     def _allowed(self, method: str) -> bool:
-        """What the state table allows, with two of the player's own: Play in INIT runs
-        Setup first, and Play while playing (a seek, for the seek bar) restarts the video
-        once it has ended."""
+        """What the state table allows, with the player's own: nothing while an action is
+        pending or an error is shown; Play in INIT runs Setup first, and Play while playing
+        (a seek, for the seek bar) restarts the video once it has ended."""
+        if self.actions.busy or self._showing_error:
+            return False
         state = self.rtsp.state
         if method == PLAY and state is State.INIT:
             return is_allowed(state, SETUP)
@@ -221,24 +259,103 @@ class Client:
             return self.buffer.state is Playback.ENDED
         return is_allowed(state, method)
 
-    def _try(self, action: Callable[[], None]) -> bool:
+    def _post(self, name: str, action: Callable[[], object]) -> bool:
+        posted = self.actions.post(name, action)
+        self._refresh()
+        return posted
+
+    def _collect(self) -> None:
+        """Tk thread: apply the results the RTSP worker has finished."""
         try:
-            action()
-        except ClientError as exc:
-            self._error(str(exc))
-            return False
-        return True
+            for result in self.actions.poll():
+                self._apply(result)
+            if self._deferred is not None and not self.actions.busy:
+                press, self._deferred = self._deferred, None
+                press()
+        finally:
+            self.master.after(POLL_MS, self._collect)
+
+    def _apply(self, result: Result) -> None:
+        """An action's follow-ups, on the Tk thread; an error is shown in a dialog."""
+        name, ok = result.name, result.ok
+        if not ok:
+            self._play_after_setup = False
+            self._deferred = None
+        if not ok and name != TEARDOWN:
+            self._error(result.error)
+        elif name == SETUP:
+            self.buffer.clear()
+            self.frameNbr = 0
+            self._first_shown = None
+            duration = self.rtsp.duration
+            if duration:
+                self.seekbar.configure(to=duration)
+                self.position.set(0.0)
+                self.seekbar.grid(row=3, column=0, columnspan=4, sticky="we", padx=4)
+            if self._play_after_setup:
+                self._play_after_setup = False
+                self.playMovie()
+        elif name == PLAY:
+            self._first_shown = None  # a new stretch of playing
+            if self.buffer.state is Playback.PAUSED:
+                self.buffer.resume(time.monotonic())
+        elif name == PAUSE:
+            self.buffer.pause()
+        elif name == TEARDOWN:  # refused or not, the client is done with the session
+            if not ok:
+                self._error(result.error)
+            print(json.dumps(self.summary()), flush=True)  # the session's summary
+            self._reset()
+        elif name == SEEK:
+            self._first_shown = None
+        self._refresh()
+
+    def _seek_to(self, seconds: float) -> float:
+        """RTSP worker: PAUSE if playing, then PLAY from `seconds`; the marker is set for the
+        newest seek only (an older one leaves it at SKIP_ALL for the one behind it)."""
+        with self._lock:
+            generation = self._seek_generation
+        marker = None  # a failed seek: show what comes, as before it
+        try:
+            if self.rtsp.state is State.PLAYING:
+                self.rtsp.pause()
+            self.rtsp.play(seconds)
+            marker = self.rtsp.play_rtptime
+        finally:
+            with self._lock:
+                if self._seek_generation == generation:
+                    self._skip_until = marker
+        return seconds
+
+    def _close_rtsp(self) -> None:
+        """The closing thread: TEARDOWN (best effort, bounded) and every socket closed."""
+        self.rtsp.reply_timeout = CLOSE_TIMEOUT
+        try:
+            self.rtsp.close()
+        except Exception as exc:  # the window has gone: nobody to tell but the log
+            log.info("closing the RTSP session: %s", exc)
 
     def _error(self, message: str) -> None:
+        """A modal dialog. While Tk maps it, it handles events (`tkwait visibility`): a key
+        pressed then must not start the action again before the user has read why it failed."""
         log.warning("%s", message)
-        messagebox.showerror("RTSP error", message, parent=self.master)
+        self._showing_error = True
+        try:
+            messagebox.showerror("RTSP error", message, parent=self.master)
+        finally:
+            self._showing_error = False
 
     def _reset(self) -> None:
         self.buffer.clear()
         self.trend.clear()
-        with self._ready_lock:
+        with self._lock:
             self._ready = None
         self._show(Image.new("RGB", self._box))
+
+    def _refresh(self) -> None:
+        """Buttons and status line, now: a press is seen to be taken at once."""
+        self._refresh_buttons()
+        self.status.configure(text=self._status_text())
 
     def _refresh_buttons(self) -> None:
         for method, button in self.buttons.items():
@@ -247,13 +364,17 @@ class Client:
     # -- frames: RTP thread -> cache -> playout thread -> Tk -----------------------------
 
     def _on_frame(self, frame: bytes, timestamp: int) -> None:
-        """RTP thread: into the cache (no Tk here), unless it is from before a seek."""
-        first = self._skip_until
-        if first is not None:
-            if first == SKIP_ALL or (timestamp - first) % TIMESTAMP_MOD >= TIMESTAMP_MOD // 2:
-                return  # sent before the seek (earlier than the PLAY's RTP-Info)
-            self._skip_until = None
-        self.buffer.push(frame, timestamp, time.monotonic())
+        """RTP thread: into the cache (no Tk here), unless it is from before a seek. Under
+        the lock, so that a seek's clearing of the cache cannot fall between the check and
+        the push."""
+        with self._lock:
+            first = self._skip_until
+            if first is not None:
+                before = (timestamp - first) % TIMESTAMP_MOD >= TIMESTAMP_MOD // 2
+                if first == SKIP_ALL or before:
+                    return  # sent before the seek (earlier than the PLAY's RTP-Info)
+                self._skip_until = None
+            self.buffer.push(frame, timestamp, time.monotonic())
 
     def _play_out(self) -> None:
         """Pop each frame at its time and decode it at the window's size; never touches Tk."""
@@ -265,7 +386,9 @@ class Client:
                 if wait is None:
                     self.buffer.pop_due(now)  # lets the cache notice an underrun or the end
                 continue
-            item = self.buffer.pop_due(now)
+            with self._lock:
+                generation = self._seek_generation
+                item = self.buffer.pop_due(now)
             if item is None:
                 continue
             try:
@@ -273,13 +396,15 @@ class Client:
             except Exception as exc:  # a frame Pillow cannot decode is skipped, not shown
                 log.warning("cannot decode a frame: %s", exc)
                 continue
-            with self._ready_lock:
+            with self._lock:
+                if generation != self._seek_generation:
+                    continue  # popped before a seek: not shown after it
                 self._ready = picture
                 self._shown_timestamp = item[1]
 
     def updateMovie(self) -> None:
         """Tk thread: show the newest decoded picture, if there is one."""
-        with self._ready_lock:
+        with self._lock:
             picture, self._ready = self._ready, None
         if picture is not None:
             self._show(picture)
@@ -314,6 +439,18 @@ class Client:
 
     def _tick(self) -> None:
         now = time.monotonic()
+        # The session's state is the worker's while an action is pending: look only between
+        # (and not while a dialog is up: one at a time).
+        if not self.actions.busy and not self._showing_error:
+            self._watch_session(now)
+        self._refresh()
+        self._update_seekbar()
+        self._update_panel(now)
+        self.master.after(STATUS_MS, self._tick)
+
+    def _watch_session(self, now: float) -> None:
+        """The end of the stream, and the server gone (then the sockets close on the
+        worker)."""
         rtsp, buffer = self.rtsp, self.buffer
         if rtsp.state is State.PLAYING and buffer.state in (Playback.BUFFERING, Playback.PLAYING):
             last = rtsp.last_packet_at
@@ -323,14 +460,9 @@ class Client:
             rtsp.stream_ended()  # played out: READY, and Play starts the video again
         if rtsp.state is not State.INIT and rtsp.connection_lost():
             self._reset()
-            rtsp.close()
-            self._refresh_buttons()
+            self.actions.post(CLOSE, rtsp.close)
+            self._refresh()
             self._error("the server closed the connection")
-        self._refresh_buttons()
-        self.status.configure(text=self._status_text())
-        self._update_seekbar()
-        self._update_panel(now)
-        self.master.after(STATUS_MS, self._tick)
 
     def _update_seekbar(self) -> None:
         """Where the picture is: the PLAY's start plus the RTP time since."""
@@ -352,7 +484,10 @@ class Client:
 
     def _status_text(self) -> str:
         state, playback = self.rtsp.state, self.buffer.state
-        if playback is Playback.ENDED and state is not State.INIT:
+        pending = self.actions.pending
+        if pending is not None:
+            mode = f"{pending}…"
+        elif playback is Playback.ENDED and state is not State.INIT:
             mode = "end of video"
         elif state is State.PLAYING:
             mode = {

@@ -1,5 +1,6 @@
 """The real Tk player in a real X server (Xvfb), driven with xdotool keys like a user."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,8 +15,8 @@ import pytest
 from PIL import Image, ImageStat
 
 from conftest import ROOT, free_port, running_server
-from MakeVideo import make_clip
-from rtsplab.rtsp.server_session import StreamConfig
+from MakeVideo import encode_jpeg, make_clip, write_lab
+from rtsplab.rtsp.server_session import RtspSession, StreamConfig
 from rtsplab.rtsp.state import State
 from Server import Server
 
@@ -66,10 +67,11 @@ class Player:
                               timeout=10)  # fmt: skip
         return done.stdout
 
-    def key(self, name):
-        self.xdotool("key", "--window", self.window, name)
-        self.xdotool("windowfocus", self.window)
-        self.xdotool("key", name)
+    def key(self, *names, delay_ms=12):
+        """Press keys once each, as a user does: to the focused window, by XTEST. (Sent to the
+        window as well, with `key --window`, each key would come twice, and seeks add up.)"""
+        self.xdotool("windowfocus", "--sync", self.window)
+        self.xdotool("key", "--delay", str(delay_ms), *names)
 
     def screenshot(self, path):
         subprocess.run(["import", "-window", self.window, str(path)], env=self.env, check=True,
@@ -78,7 +80,12 @@ class Player:
 
     def quit(self):
         self.key("q")
-        out, err = self.process.communicate(timeout=10)
+        try:
+            out, err = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # its window (or a dialog's grab) must not outlive the test
+            self.process.communicate()
+            raise
         return self.process.returncode, out, err
 
 
@@ -262,3 +269,152 @@ def test_dragging_the_seek_bar_plays_from_there(display, tmp_path):
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["late"] == 0 and summary["dropped_frames"] == 0
+
+
+# -- the window never waits on the network -------------------------------------------------
+
+
+@contextlib.contextmanager
+def mute_server():
+    """A TCP server on loopback that accepts connections and never says a word."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    accepted, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], accepted
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for connection in accepted:
+            connection.close()
+        listener.close()
+
+
+def buttons_and_status(shot):
+    """The row of buttons and the status line below it, left of the statistics panel (the
+    lab's dialect: no seek bar below them)."""
+    width, height = shot.width * 2 // 3, shot.height
+    return shot.crop((0, height - 60, width, height - 30)), shot.crop(
+        (0, height - 25, width, height)
+    )
+
+
+def test_a_mute_server_never_freezes_the_window_and_q_closes_it_at_once(display, tmp_path):
+    with mute_server() as (port, accepted):
+        player = Player(display, port)
+        try:
+            buttons, status = buttons_and_status(player.screenshot(tmp_path / "idle.png"))
+            player.key("s")
+            wait_for(lambda: accepted)  # connected and SETUP sent: no reply will come
+
+            def repainted():
+                now = buttons_and_status(player.screenshot(tmp_path / "pending.png"))
+                return now[0] != buttons and now[1] != status
+
+            # The window goes on painting (the old player hung in SETUP for 5 s, unpainted):
+            # Setup and Play disabled, and "INIT SETUP…" on the status line.
+            wait_for(repainted, timeout=3)
+        finally:
+            pressed = time.monotonic()
+            code, out, err = player.quit()  # q, then the process's exit
+            closed_in = time.monotonic() - pressed
+    assert code == 0, err
+    # The SETUP's reply timeout is 5 s; the window closes without waiting for it. A bound on
+    # the behaviour, generous for a loaded machine, not a benchmark: well under a second here.
+    assert closed_in < 3.0
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["state"] == "INIT"
+
+
+SEEK_CLIP_SECONDS = 30
+CLIP_FPS = 20
+
+
+def gray(second):
+    """The grey level of every frame in `second` of the seek clip: 16, 23, ... 219."""
+    return 16 + 7 * second
+
+
+def write_seek_clip(path):
+    """Flat grey frames, a level a second: a screenshot tells which second is shown, even
+    through JPEG and scaling."""
+    frames = (
+        encode_jpeg(Image.new("RGB", (160, 120), (gray(i // CLIP_FPS),) * 3))
+        for i in range(SEEK_CLIP_SECONDS * CLIP_FPS)
+    )
+    write_lab(frames, path)
+
+
+def second_shown(shot):
+    """Which second of the seek clip the picture shows (its middle, left of the panel)."""
+    middle = shot.crop((230, 200, 310, 270))
+    stats = ImageStat.Stat(middle)
+    assert max(stats.stddev) < 4, "not a flat grey picture"
+    return round((stats.mean[0] - gray(0)) / (gray(1) - gray(0)))
+
+
+PLAY_DELAY = 0.4  # seconds the server takes over a seek's PLAY: a server far away
+PRESSES = 8
+
+
+def test_held_arrow_keys_send_the_last_seek_only_and_no_frame_from_before_it(
+    display, tmp_path, monkeypatch
+):
+    write_seek_clip(tmp_path / "gray.Mjpeg")
+    ranges = []  # of the seeks' PLAY requests, as the server got them
+    handle = RtspSession.handle
+
+    def slow_seek(session, request):
+        if request.method == "PLAY" and "Range" in request.headers:
+            ranges.append(float(request.headers["Range"].removeprefix("npt=").rstrip("-")))
+            time.sleep(PLAY_DELAY)
+        return handle(session, request)
+
+    monkeypatch.setattr(RtspSession, "handle", slow_seek)
+    with running_server(tmp_path) as server:
+        url = f"rtsp://127.0.0.1:{server.port}/gray.Mjpeg"
+        player = Player(display, server.port, "--buffer", "5", video=url)
+        try:
+            player.key("p")
+            wait_for(lambda: session_state(server) is State.PLAYING)
+            time.sleep(1.5)  # playing, about 1 s in
+            before = second_shown(player.screenshot(tmp_path / "before.png"))
+            # Auto-repeat: PRESSES keys in 0.2 s, each +2 s, while the first seek's PLAY waits.
+            player.key(*["Right"] * PRESSES, delay_ms=25)
+            shots, deadline = [], time.monotonic() + 3 * PLAY_DELAY + 2.0
+            while time.monotonic() < deadline:
+                shots.append(second_shown(player.screenshot(tmp_path / "seek.png")))
+        finally:
+            code, out, err = player.quit()
+    assert code == 0, err
+
+    # Only a few PLAYs (typically two: the first press's, then the last target), in order,
+    # and the last one for the final target: PRESSES * 2 s on from where it was.
+    assert 1 <= len(ranges) <= 3, ranges
+    assert ranges == sorted(ranges)
+    first, last = ranges[0], ranges[-1]
+    if len(ranges) > 1:
+        assert abs(last - first - (PRESSES - 1) * 2) < 0.06, ranges
+    assert before + 2 * PRESSES - 1 <= last < before + 2 * PRESSES + 2, (before, ranges)
+
+    # On screen: the picture of before the seek stays until the seek's frames come (at most
+    # a second of frames later than `before`), then only frames from the seek's target on,
+    # never an earlier one.
+    target = int(last)
+    assert shots[-1] >= target, shots
+    arrived = next(i for i, second in enumerate(shots) if second >= target)
+    assert all(second <= before + 1 for second in shots[:arrived]), shots
+    assert all(second >= target for second in shots[arrived:]), shots
+    assert shots[arrived:] == sorted(shots[arrived:]), shots

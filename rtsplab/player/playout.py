@@ -19,16 +19,18 @@ def play_out(
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
     """Until `stop`: pop each frame when it is due and `show(jpeg, rtp_timestamp)` it, on
-    this thread. While nothing is due it still asks the cache, so that the cache notices an
-    underrun or the end of the stream at the time they happen."""
+    this thread."""
     while not stop.is_set():
         now = clock()
         wait = buffer.next_due(now)
-        if wait is None or wait > 0:
-            stop.wait(min(wait or PLAYOUT_POLL, PLAYOUT_POLL))
-            if wait is None:
-                buffer.pop_due(clock())
+        if wait is not None and wait > 0:
+            stop.wait(min(wait, PLAYOUT_POLL))
             continue
+        if wait is None:
+            stop.wait(PLAYOUT_POLL)
+            now = clock()
+        # Asked even with nothing due: so the cache notices an underrun or the end in time.
+        # A frame that came meanwhile and is due is shown, never popped and dropped.
         item = buffer.pop_due(now)
         if item is not None:
             show(*item)
