@@ -43,6 +43,8 @@ from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
 from rtsplab.player.actions import SEEK, ActionRunner, Result
 from rtsplab.player.decoder import decode
 from rtsplab.player.frame_buffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
+from rtsplab.player.playout import play_out
+from rtsplab.player.report import Sample, StatsLog, sample_of, save_plot, write_report
 from rtsplab.player.stats_panel import StatsPanel, Trend
 from rtsplab.rtsp.client import RtspClient
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 REFRESH_MS = 4  # how often Tk looks for a new picture: well under a 60 fps frame (16.7 ms)
 STATUS_MS = 250  # how often the status line is rewritten
 IDLE_END = 2.0  # seconds without a packet that mean the stream has ended
-PLAYOUT_POLL = 0.005  # the playout thread's nap while nothing is due
+DEFAULT_PLOT = "player-stats.png"  # where Save plot writes without --plot
 FPS_WINDOW = 1.0  # seconds over which the display rate is measured
 INITIAL_PICTURE = (768, 432)
 DEFAULT_FPS = 20  # the lab's, when the SDP gives no frame rate
@@ -71,7 +73,8 @@ class Client:
     def __init__(self, master: tk.Tk, serveraddr: str, serverport: int, rtpport: int,
                  filename: str, prefill: int = DEFAULT_PREFILL,
                  rtcp_reduced_minimum: bool = False, standard: bool | None = None,
-                 tcp: bool = False) -> None:  # fmt: skip
+                 tcp: bool = False, stats_csv: str | None = None,
+                 plot: str | None = None) -> None:  # fmt: skip
         self.master = master
         self.filename = filename
         self.master.title(f"RTP player: {filename}")
@@ -80,6 +83,10 @@ class Client:
                                rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
                                tcp=tcp)  # fmt: skip
         self.trend = Trend()
+        # The lab report (--stats-csv, --plot, the panel's Save plot): a row a second.
+        self.stats_log = StatsLog()
+        self.stats_csv, self.plot_path = stats_csv, plot
+        self._played_at: float | None = None  # the session's first PLAY, for the rows' time
         self.buffer = FrameBuffer(prefill, max_frames=max(DEFAULT_MAX_FRAMES, 2 * prefill))
         self.frameNbr = 0  # frames shown in this session
         self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
@@ -103,7 +110,10 @@ class Client:
         self._last_shown = 0.0
         self._stretch_start = 0
         self._stop = threading.Event()
-        self._playout = threading.Thread(target=self._play_out, name="playout", daemon=True)
+        self._playout = threading.Thread(
+            target=play_out, args=(self.buffer, self._pop, self._decode, self._stop),
+            name="playout", daemon=True,
+        )  # fmt: skip
         self.createWidgets()
         self._refresh_buttons()
         self._playout.start()
@@ -142,6 +152,10 @@ class Client:
         self._dragging = False
         self.panel = StatsPanel(self.master)
         self.panel.grid(row=0, column=4, rowspan=4, sticky="n")
+        tk.Button(self.panel, text="Save plot", command=self.save_plot).grid(
+            row=len(self.panel.grid_slaves()), column=0, columnspan=2, sticky="we"
+        )
+        self.master.bind("g", lambda _event: self.save_plot())
         self.master.columnconfigure(tuple(range(4)), weight=1)  # the panel keeps its width
         self.master.rowconfigure(0, weight=1)
         # A Label sized in pixels only while it holds an image; start with a black one.
@@ -208,6 +222,11 @@ class Client:
             self.frameNbr = 0
         # PLAYING and buffering: ended without BYE (the lab's server), so ask again.
         if state is State.READY or self.buffer.state is Playback.BUFFERING:
+            now = time.monotonic()
+            self.buffer.played(now)
+            if self._played_at is None:
+                self._played_at = now
+                self.stats_log.add(self._sample(now))
             self._post(PLAY, self.rtsp.play)
 
     def pauseMovie(self) -> None:
@@ -231,6 +250,7 @@ class Client:
         # The process exits when the window has gone: let the TEARDOWN out first, briefly.
         atexit.register(closer.join, CLOSE_GRACE)
         print(json.dumps(summary), flush=True)
+        self._write_report()
         self.master.destroy()
 
     def summary(self) -> dict[str, float | str | None]:
@@ -239,9 +259,7 @@ class Client:
         span = self._last_shown - (self._first_shown or self._last_shown)
         average = (self.frameNbr - self._stretch_start) / span if span > 0 else 0.0
         stats.update(state=self.rtsp.state.value, picture="{}x{}".format(*self._box),
-                     shown=b.shown, late=b.late,
-                     skipped=b.skipped, underruns=b.underruns,
-                     display_fps=round(average, 2))  # fmt: skip
+                     **b.summary(), display_fps=round(average, 2))  # fmt: skip
         return stats
 
     # -- helpers for the actions ---------------------------------------------------------
@@ -305,6 +323,7 @@ class Client:
             if not ok:
                 self._error(result.error)
             print(json.dumps(self.summary()), flush=True)  # the session's summary
+            self._write_report()
             self._reset()
         elif name == SEEK:
             self._first_shown = None
@@ -376,31 +395,25 @@ class Client:
                 self._skip_until = None
             self.buffer.push(frame, timestamp, time.monotonic())
 
-    def _play_out(self) -> None:
-        """Pop each frame at its time and decode it at the window's size; never touches Tk."""
-        while not self._stop.is_set():
-            now = time.monotonic()
-            wait = self.buffer.next_due(now)
-            if wait is None or wait > 0:
-                self._stop.wait(min(wait or PLAYOUT_POLL, PLAYOUT_POLL))
-                if wait is None:
-                    self.buffer.pop_due(now)  # lets the cache notice an underrun or the end
-                continue
-            with self._lock:
-                generation = self._seek_generation
-                item = self.buffer.pop_due(now)
-            if item is None:
-                continue
-            try:
-                picture = decode(item[0], self._box)
-            except Exception as exc:  # a frame Pillow cannot decode is skipped, not shown
-                log.warning("cannot decode a frame: %s", exc)
-                continue
-            with self._lock:
-                if generation != self._seek_generation:
-                    continue  # popped before a seek: not shown after it
-                self._ready = picture
-                self._shown_timestamp = item[1]
+    def _pop(self, now: float) -> tuple[bytes, int, int] | None:
+        """Playout thread: the frame due, with the seek generation it was popped in."""
+        with self._lock:
+            item = self.buffer.pop_due(now)
+            return None if item is None else (*item, self._seek_generation)
+
+    def _decode(self, item: tuple[bytes, int, int]) -> None:
+        """Playout thread: decode at the window's size into the hand-over slot; never Tk."""
+        frame, timestamp, generation = item
+        try:
+            picture = decode(frame, self._box)
+        except Exception as exc:  # a frame Pillow cannot decode is skipped, not shown
+            log.warning("cannot decode a frame: %s", exc)
+            return
+        with self._lock:
+            if generation != self._seek_generation:
+                return  # popped before a seek: not shown after it
+            self._ready = picture
+            self._shown_timestamp = timestamp
 
     def updateMovie(self) -> None:
         """Tk thread: show the newest decoded picture, if there is one."""
@@ -446,16 +459,38 @@ class Client:
         self._refresh()
         self._update_seekbar()
         self._update_panel(now)
+        if self._played_at is not None:
+            self.stats_log.add(self._sample(now))
         self.master.after(STATUS_MS, self._tick)
+
+    def _write_report(self) -> None:
+        """The session's rows to --stats-csv and --plot, when asked for; then a new log."""
+        if self._played_at is not None:
+            self.stats_log.finish(self._sample(time.monotonic()))
+        write_report(self.stats_log, self.stats_csv, self.plot_path)
+        self.stats_log, self._played_at = StatsLog(), None
+
+    def _sample(self, now: float) -> Sample:
+        return sample_of(self.rtsp.summary(), self.buffer, now - (self._played_at or now))
+
+    def save_plot(self) -> None:
+        """The panel's Save plot (or g): the session so far, drawn as --plot draws it."""
+        path = self.plot_path or DEFAULT_PLOT
+        try:
+            save_plot(path, self.stats_log.rows)
+        except OSError as exc:
+            self._error(f"cannot save the plot: {exc.strerror or exc}")
+            return
+        self.panel.plot_note.configure(text=f"saved {path}")
 
     def _watch_session(self, now: float) -> None:
         """The end of the stream, and the server gone (then the sockets close on the
         worker)."""
         rtsp, buffer = self.rtsp, self.buffer
-        if rtsp.state is State.PLAYING and buffer.state in (Playback.BUFFERING, Playback.PLAYING):
-            last = rtsp.last_packet_at
-            if rtsp.ended.is_set() or (last is not None and now - last > IDLE_END):
-                buffer.end_of_stream(now)  # BYE, or (the lab's server) silence
+        if buffer.state in (Playback.BUFFERING, Playback.PLAYING) and rtsp.stream_over(
+            now, IDLE_END
+        ):
+            buffer.end_of_stream(now)  # BYE, or (the lab's server) silence
         if buffer.state is Playback.ENDED and rtsp.ended.is_set():
             rtsp.stream_ended()  # played out: READY, and Play starts the video again
         if rtsp.state is not State.INIT and rtsp.connection_lost():

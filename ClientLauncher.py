@@ -18,13 +18,14 @@ import time
 from rtsplab.cli import int_in, setup_logging
 from rtsplab.player.frame_buffer import DEFAULT_PREFILL, FrameBuffer, Playback
 from rtsplab.player.playout import play_out
-from rtsplab.player.report import Sample, StatsLog, save_plot, write_csv
+from rtsplab.player.report import StatsLog, sample_of, write_report
 from rtsplab.rtsp.client import RCVBUF_BYTES, ClientError, RtspClient
 
 log = logging.getLogger(__name__)
 
 IDLE_END = 2.0  # seconds without a packet that mean the stream has ended
 POLL = 0.05
+PLAYOUT_LIMIT = 60.0  # seconds the cache may take to play out after the stream: a bound
 CACHE_KEYS = ("shown", "late", "skipped", "underruns", "stall_seconds", "startup_seconds")
 
 
@@ -60,36 +61,44 @@ def run_headless(args: argparse.Namespace) -> int:
         return 1
     playout = None
     if buffer is not None:
-        playout = threading.Thread(target=play_out, args=(buffer, lambda *_: None, stop_playout),
-                                   name="playout", daemon=True)  # fmt: skip
+        playout = threading.Thread(
+            target=play_out, args=(buffer, buffer.pop_due, lambda _item: None, stop_playout),
+            name="playout", daemon=True,
+        )  # fmt: skip
         playout.start()
     stats_log = StatsLog() if args.stats_csv or args.plot else None
     try:
         client.setup()
         played_at = time.monotonic()
         if stats_log is not None:
-            stats_log.add(sample(client, buffer, 0.0))  # the baseline: nothing yet
+            stats_log.add(sample_of(client.summary(), buffer, 0.0))  # the baseline: nothing yet
         if buffer is not None:
             buffer.played(played_at)
         client.play()
         while not done.wait(POLL):
             now = time.monotonic()
             if stats_log is not None:
-                stats_log.add(sample(client, buffer, now - played_at))
+                stats_log.add(sample_of(client.summary(), buffer, now - played_at))
             if client.stream_over(now, args.idle):
                 break
-        if buffer is not None:  # what is held plays out, by the clock, to the end
+        if buffer is not None and playout is not None:  # what is held plays out, to the end
             buffer.end_of_stream(time.monotonic())
-            while buffer.state is not Playback.ENDED and not done.is_set():
+            deadline = time.monotonic() + PLAYOUT_LIMIT
+            while (
+                buffer.state is not Playback.ENDED
+                and not done.is_set()
+                and playout.is_alive()
+                and time.monotonic() < deadline
+            ):
                 time.sleep(POLL)
                 if stats_log is not None:
-                    stats_log.add(sample(client, buffer, time.monotonic() - played_at))
+                    stats_log.add(sample_of(client.summary(), buffer, time.monotonic() - played_at))
         try:
             client.teardown()  # with the last RR and a BYE, then the sockets close
         except ClientError as exc:  # the session ran; the server may be gone by now
             log.warning("TEARDOWN failed: %s", exc)
         if stats_log is not None:  # the last of it, the packets read at TEARDOWN included
-            stats_log.finish(sample(client, buffer, time.monotonic() - played_at))
+            stats_log.finish(sample_of(client.summary(), buffer, time.monotonic() - played_at))
         if not done.is_set():
             client.receiver.flush()  # the stream ended with a frame incomplete: dropped
     except ClientError as exc:
@@ -114,25 +123,6 @@ def run_headless(args: argparse.Namespace) -> int:
     return 0
 
 
-def sample(client: RtspClient, buffer: FrameBuffer | None, seconds: float) -> Sample:
-    """What the session is at `seconds` after PLAY, for the lab report's rows."""
-    stats = client.summary()
-    return Sample(
-        time=seconds, packets=int(stats.get("packets") or 0),
-        lost=int(stats.get("lost_packets") or 0), bytes=int(stats.get("bytes") or 0),
-        jitter_ms=float(stats.get("jitter_ms") or 0.0), rtt_ms=stats.get("rtt_ms"),
-        cache_fill=buffer.fill if buffer else 0, shown=buffer.stats.shown if buffer else 0,
-        late=buffer.stats.late if buffer else 0,
-    )  # fmt: skip
-
-
-def write_report(stats_log: StatsLog, csv_path: str | None, plot_path: str | None) -> None:
-    if csv_path:
-        write_csv(csv_path, stats_log.rows)
-    if plot_path:
-        save_plot(plot_path, stats_log.rows)
-
-
 def _what_came(summary: dict[str, float | None]) -> str:
     """What did arrive, for a session that delivered no frame: the likely reason."""
     parts = [f"{summary.get(key) or 0:g} {key.replace('_', ' ')}"
@@ -153,7 +143,8 @@ def run_player(args: argparse.Namespace) -> int:
         Client(root, args.server_host, args.server_port, args.rtp_port, args.video_file,
                prefill=max(1, DEFAULT_PREFILL if args.buffer is None else args.buffer),
                rtcp_reduced_minimum=args.rtcp_reduced_minimum,
-               standard=args.standard or None, tcp=args.tcp)  # fmt: skip
+               standard=args.standard or None, tcp=args.tcp, stats_csv=args.stats_csv,
+               plot=args.plot)  # fmt: skip
     except ClientError as exc:
         root.destroy()
         print(f"error: {exc}", file=sys.stderr)

@@ -418,3 +418,38 @@ def test_held_arrow_keys_send_the_last_seek_only_and_no_frame_from_before_it(
     assert all(second <= before + 1 for second in shots[:arrived]), shots
     assert all(second >= target for second in shots[arrived:]), shots
     assert shots[arrived:] == sorted(shots[arrived:]), shots
+
+
+def test_the_player_writes_the_same_lab_report_and_its_panel_saves_the_plot(display, tmp_path):
+    """--stats-csv and --plot as the headless run writes them, at the end of the session; g
+    (the panel's Save plot) draws the session so far to the --plot file."""
+    from rtsplab.player.report import CSV_COLUMNS, PLOT_COLOURS, panel_boxes
+
+    csv_path, png_path = tmp_path / "player.csv", tmp_path / "player.png"
+    with running_server(ROOT) as server:  # the lab's movie: 200 frames at 20 fps, 10 s
+        player = Player(display, server.port, "--buffer", "5", "--stats-csv", str(csv_path),
+                        "--plot", str(png_path))  # fmt: skip
+        try:
+            player.key("p")
+            wait_for(lambda: session_state(server) is State.PLAYING)
+            time.sleep(3.5)
+            player.key("g")
+            wait_for(png_path.exists)
+            saved_early = png_path.stat().st_mtime
+            time.sleep(0.5)
+        finally:
+            code, out, err = player.quit()
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert {"stall_seconds", "startup_seconds", "underruns", "late"} <= set(summary)
+    assert summary["startup_seconds"] is not None and summary["startup_seconds"] > 0.2
+    rows = csv_path.read_text().splitlines()
+    assert tuple(rows[0].split(",")) == CSV_COLUMNS
+    assert len(rows) - 1 >= 3  # a row a second: about four seconds of playing
+    assert sum(int(row.split(",")[8]) for row in rows[1:]) == summary["shown"]
+    assert png_path.stat().st_mtime >= saved_early  # written again at the end
+    with Image.open(png_path) as image:
+        picture = image.convert("RGB")
+    for name, box in panel_boxes(picture.size).items():
+        colours = {colour for _, colour in picture.crop(box).getcolors(1 << 20)}
+        assert PLOT_COLOURS[name] in colours, f"no {name} curve"

@@ -6,20 +6,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from rtsplab.player.frame_buffer import FrameBuffer
 
 PLAYOUT_POLL = 0.005  # the loop's nap while nothing is due: well under a 60 fps frame
 
+T = TypeVar("T")
+
 
 def play_out(
     buffer: FrameBuffer,
-    show: Callable[[bytes, int], None],
+    pop: Callable[[float], T | None],
+    show: Callable[[T], None],
     stop: threading.Event,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Until `stop`: pop each frame when it is due and `show(jpeg, rtp_timestamp)` it, on
-    this thread."""
+    """Until `stop`: when the cache has a frame due, `pop(now)` it (the cache's `pop_due`,
+    or the caller's wrapper of it) and `show` what that returned, on this thread."""
     while not stop.is_set():
         now = clock()
         wait = buffer.next_due(now)
@@ -31,6 +35,6 @@ def play_out(
             now = clock()
         # Asked even with nothing due: so the cache notices an underrun or the end in time.
         # A frame that came meanwhile and is due is shown, never popped and dropped.
-        item = buffer.pop_due(now)
+        item = pop(now)
         if item is not None:
-            show(*item)
+            show(item)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+
+from rtsplab.player.frame_buffer import FrameBuffer
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels; right, bottom exclusive
 
@@ -257,3 +259,30 @@ def draw_plot(rows: Sequence[Row], size: tuple[int, int] = (960, 640)) -> Image.
 def save_plot(path: Path | str, rows: Sequence[Row]) -> None:
     """Draw `rows` at the default size and write the image as a PNG."""
     draw_plot(rows).save(path, format="PNG")
+
+
+def sample_of(
+    summary: Mapping[str, float | str | None], buffer: FrameBuffer | None, seconds: float
+) -> Sample:
+    """A Sample from the client's summary (`RtspClient.summary`) and its cache, if any."""
+
+    def number(key: str) -> float:
+        value = summary.get(key)
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    rtt = summary.get("rtt_ms")
+    return Sample(
+        time=seconds, packets=int(number("packets")), lost=int(number("lost_packets")),
+        bytes=int(number("bytes")), jitter_ms=number("jitter_ms"),
+        rtt_ms=float(rtt) if isinstance(rtt, int | float) else None,
+        cache_fill=buffer.fill if buffer else 0, shown=buffer.stats.shown if buffer else 0,
+        late=buffer.stats.late if buffer else 0,
+    )  # fmt: skip
+
+
+def write_report(log: StatsLog, csv_path: str | None, plot_path: str | None) -> None:
+    """The lab report's files, each where one was asked for."""
+    if csv_path:
+        write_csv(csv_path, log.rows)
+    if plot_path:
+        save_plot(plot_path, log.rows)
