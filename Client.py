@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 
 REFRESH_MS = 4  # how often Tk looks for a new picture: well under a 60 fps frame (16.7 ms)
 STATUS_MS = 250  # how often the status line is rewritten
-IDLE_END = 2.0  # seconds without a packet that mean the stream has ended
 DEFAULT_PLOT = "player-stats.png"  # where Save plot writes without --plot
 FPS_WINDOW = 1.0  # seconds over which the display rate is measured
 INITIAL_PICTURE = (768, 432)
@@ -487,9 +486,7 @@ class Client:
         """The end of the stream, and the server gone (then the sockets close on the
         worker)."""
         rtsp, buffer = self.rtsp, self.buffer
-        if buffer.state in (Playback.BUFFERING, Playback.PLAYING) and rtsp.stream_over(
-            now, IDLE_END
-        ):
+        if buffer.state in (Playback.BUFFERING, Playback.PLAYING) and rtsp.stream_over(now):
             buffer.end_of_stream(now)  # BYE, or (the lab's server) silence
         if buffer.state is Playback.ENDED and rtsp.ended.is_set():
             rtsp.stream_ended()  # played out: READY, and Play starts the video again

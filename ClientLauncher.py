@@ -19,11 +19,10 @@ from rtsplab.cli import int_in, setup_logging
 from rtsplab.player.frame_buffer import DEFAULT_PREFILL, FrameBuffer, Playback
 from rtsplab.player.playout import play_out
 from rtsplab.player.report import StatsLog, sample_of, write_report
-from rtsplab.rtsp.client import RCVBUF_BYTES, ClientError, RtspClient
+from rtsplab.rtsp.client import IDLE_END, RCVBUF_BYTES, ClientError, RtspClient
 
 log = logging.getLogger(__name__)
 
-IDLE_END = 2.0  # seconds without a packet that mean the stream has ended
 POLL = 0.05
 PLAYOUT_LIMIT = 60.0  # seconds the cache may take to play out after the stream: a bound
 CACHE_KEYS = ("shown", "late", "skipped", "underruns", "stall_seconds", "startup_seconds")

@@ -297,10 +297,10 @@ class RtpPacket:
     def csrcs(self) -> tuple[int, ...]:
         return self._csrcs
 
-    def extensionProfile(self) -> int:
+    def extension_profile(self) -> int:
         return self._extension_profile
 
-    def extensionData(self) -> bytes:
+    def extension_data(self) -> bytes:
         return self._extension_data
 
     def getPayload(self) -> bytes:

@@ -70,8 +70,8 @@ def fields_of(packet: RtpPacket):
         payload=packet.getPayload(),
         timestamp=packet.timestamp(),
         csrcs=packet.csrcs(),
-        extension_profile=packet.extensionProfile(),
-        extension_data=packet.extensionData(),
+        extension_profile=packet.extension_profile(),
+        extension_data=packet.extension_data(),
         padding_size=data[-1] if packet.padding() else None,
     )
 
@@ -87,8 +87,8 @@ def assert_fields(packet: RtpPacket, fields) -> None:
     assert packet.ssrc() == fields["ssrc"]
     assert packet.timestamp() == fields["timestamp"]
     assert packet.csrcs() == tuple(fields["csrcs"])
-    assert packet.extensionProfile() == fields["extension_profile"]
-    assert packet.extensionData() == fields["extension_data"]
+    assert packet.extension_profile() == fields["extension_profile"]
+    assert packet.extension_data() == fields["extension_data"]
     assert packet.getPayload() == fields["payload"]
     if fields["padding"] and fields["padding_size"] is not None:
         assert packet.getPacket()[-1] == fields["padding_size"]
@@ -525,7 +525,7 @@ def test_every_truncation(length):
         packet = decode(FULL_PACKET[:length])
         assert packet.getPayload() == expected
         assert packet.csrcs() == FULL_FIELDS["csrcs"]
-        assert packet.extensionData() == FULL_FIELDS["extension_data"]
+        assert packet.extension_data() == FULL_FIELDS["extension_data"]
         assert packet.getPacket() == FULL_PACKET[:length]
 
 
@@ -549,7 +549,7 @@ def test_decode_accepts_buffers(make_buffer):
     assert_fields(packet, FULL_FIELDS)
     assert type(packet.getPacket()) is bytes
     assert type(packet.getPayload()) is bytes
-    assert type(packet.extensionData()) is bytes
+    assert type(packet.extension_data()) is bytes
     assert packet.getPacket() == FULL_PACKET
 
 

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[bytes], object]  # sends one datagram (sendto, or the interleaved channel)
 
 MAX_WAITING = 65_536  # datagrams held for later: 5 s of a 4K stream at 12,000 packets/s
-CLOSE_GRACE = 1.0  # seconds close() waits for what is still due (the session's last BYE)
+DRAIN_ON_CLOSE = 1.0  # seconds close() waits for what is still due (the session's last BYE)
 
 
 class ImpairedLink:
@@ -66,14 +66,14 @@ class ImpairedLink:
             self._deliver(deliver, data)
 
     def close(self) -> None:
-        """Stop: what is due within CLOSE_GRACE still leaves, the rest is dropped."""
-        deadline = self._clock() + CLOSE_GRACE
+        """Stop: what is due within DRAIN_ON_CLOSE still leaves, the rest is dropped."""
+        deadline = self._clock() + DRAIN_ON_CLOSE
         with self._lock:
             self._closed = True
             self._waiting = [item for item in self._waiting if item[0] <= deadline]
             heapq.heapify(self._waiting)
             self._wake.notify()
-        self._thread.join(timeout=CLOSE_GRACE + 1)
+        self._thread.join(timeout=DRAIN_ON_CLOSE + 1)
 
     def _run(self) -> None:
         while True:

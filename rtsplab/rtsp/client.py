@@ -45,7 +45,7 @@ from rtsplab.rtsp.reader import ResponseReader
 from rtsplab.rtsp.sdp import SessionDescription
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
 
-__all__ = ["RCVBUF_BYTES", "ClientError", "RtspClient"]
+__all__ = ["IDLE_END", "RCVBUF_BYTES", "ClientError", "RtspClient"]
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
@@ -64,6 +64,7 @@ MAX_DRAIN = 100_000  # what can sit in an 8 MiB receive buffer, and then some
 # RTCP's share is 5% of the session bandwidth (RFC 3550 §6.2); the client does not know the
 # stream's before it starts, and at any real rate the 5 s minimum decides anyway.
 NOMINAL_SESSION_BANDWIDTH = 2_000_000 / 8  # bytes/s: the lab's movie is about 2 Mbit/s
+IDLE_END = 2.0  # seconds without a packet that mean the stream has ended (the lab's server)
 WATCH_POLL = 0.25  # how often the session thread checks keep-alive and fallback
 MAX_PENDING_REPLIES = 16
 
@@ -239,7 +240,7 @@ class RtspClient:
 
     # -- the stream, as both front ends see it --------------------------------------------
 
-    def stream_over(self, now: float, idle: float) -> bool:
+    def stream_over(self, now: float, idle: float = IDLE_END) -> bool:
         """The end of the stream, one rule for the headless run and the player: the server's
         BYE, or (the lab's server says nothing) no packet for `idle` seconds since the last
         one, or since PLAY when none came (plus the UDP fallback's wait, when it applies)."""
