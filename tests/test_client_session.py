@@ -262,3 +262,23 @@ def test_a_garbled_sdp_is_a_one_line_error():
     request = session.describe(0.0)
     with pytest.raises(ClientError, match="bad SDP from the server"):
         session.receive(ok(request.cseq, b"v=0\r\nm=video x RTP/AVP 26\r\n"), 0.0)
+
+
+def test_a_refusal_says_why_when_the_server_does_in_a_text_plain_body():
+    session = lab_session()
+    request = session.setup(0.0)
+    headers = Headers([("CSeq", str(request.cseq)), ("Content-Type", "text/plain; charset=utf-8")])
+    refusal = RtspResponse(
+        415, headers, b"x.Mjpeg: not an MJPEG file\nmore", "Unsupported Media Type"
+    )
+    with pytest.raises(ClientError) as raised:
+        session.receive(refusal, 0.0)
+    assert str(raised.value) == (
+        "server answered 415 Unsupported Media Type to SETUP movie.Mjpeg: "
+        "x.Mjpeg: not an MJPEG file"
+    )
+    request = session.setup(0.0)
+    bare = RtspResponse(404, Headers([("CSeq", str(request.cseq))]), b"", "Not Found")
+    with pytest.raises(ClientError) as raised:
+        session.receive(bare, 0.0)
+    assert str(raised.value) == "server answered 404 Not Found to SETUP movie.Mjpeg"

@@ -2,10 +2,13 @@
 against a server that behaves like the lab's (replies without the empty line, one packet per
 frame, sequence number = frame number, timestamp = int(time()), no marker bit)."""
 
+import io
 import re
 import socket
 import threading
 import time
+
+from PIL import Image
 
 from conftest import ROOT, frame_hashes, run_client, running_server
 from RtpPacket import RtpPacket
@@ -46,6 +49,45 @@ def test_the_labs_client_bytes_play_on_our_server():
         assert lab_parse_reply(rtsp.recv(256)) == (200, 4, session)
         rtsp.close()
     rtp.close()
+
+
+MAX_UDP_PAYLOAD = 65507  # 65535 - 20 IPv4 - 8 UDP: the server's --mtu for criterion 1
+SKELETON_RECV = 20480  # the skeleton's listenRtp: self.rtpSocket.recv(20480)
+
+
+def test_the_labs_criterion_1_client_plays_every_frame_at_mtu_65507(lab_movie):
+    """The skeleton a student completes first takes each datagram as one whole JPEG: with
+    --mtu 65507 no frame of the lab's movie is cut, so every datagram is one frame."""
+    with VideoStream(lab_movie) as video:
+        frames = [video.frame(i) for i in range(video.frame_count)]
+    assert len(frames) == 200 and max(map(len, frames)) + 12 <= SKELETON_RECV  # 12: RTP header
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)  # no drop on a pause
+    rtp.bind(("127.0.0.1", 0))
+    rtp.settimeout(3)
+    received: list[RtpPacket] = []
+    with running_server(ROOT, fps=50, max_packet=MAX_UDP_PAYLOAD) as server:
+        rtsp = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        transport = f"Transport: RTP/UDP; client_port= {rtp.getsockname()[1]}"
+        rtsp.sendall(lab_request("SETUP", 1, transport))
+        status, _, session = lab_parse_reply(rtsp.recv(256))
+        assert status == 200
+        rtsp.sendall(lab_request("PLAY", 2, f"Session: {session}"))
+        assert lab_parse_reply(rtsp.recv(256)) == (200, 2, session)
+        while len(received) < len(frames):
+            packet = RtpPacket()  # the skeleton's listenRtp: one recv, one packet, one frame
+            packet.decode(rtp.recv(SKELETON_RECV))
+            image = Image.open(io.BytesIO(packet.getPayload()))
+            image.load()  # the skeleton's updateMovie: the payload is a JPEG file
+            assert image.format == "JPEG"
+            received.append(packet)
+        rtsp.sendall(lab_request("TEARDOWN", 3, f"Session: {session}"))
+        assert lab_parse_reply(rtsp.recv(256)) == (200, 3, session)
+        rtsp.close()
+    rtp.close()
+    seqs = [packet.seqNum() for packet in received]
+    assert seqs == [(seqs[0] + i) % 0x10000 for i in range(len(frames))]  # in order, none lost
+    assert [packet.getPayload() for packet in received] == frames
 
 
 class LabStyleServer:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from MakeVideo import make_clip
+from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.transport import parse_transport
 from rtsplab.rtsp.message import Headers, RtspRequest
 from rtsplab.rtsp.server_session import RtspSession, StreamConfig, new_session_id
@@ -50,7 +51,7 @@ def test_the_labs_walk_through_the_states(session):
     assert [name.lower() for name, _ in reply.headers.items()][:2] == ["cseq", "session"]
     sid = reply.session
     (transport,) = parse_transport(reply.headers["Transport"])
-    assert transport.client_port[0] == 25000
+    assert transport.client_port is not None and transport.client_port[0] == 25000
     assert transport.server_port == (5004, 5005)
     assert transport.ssrc == session.sender.ssrc
     assert session.rtp_destination == (CLIENT_IP, 25000)
@@ -95,7 +96,7 @@ def test_the_state_table_is_the_labs_diagram():
         if (state, method) in expected:
             assert next_state(state, method) is expected[(state, method)]
         else:
-            with pytest.raises(Exception) as caught:
+            with pytest.raises(RtspError) as caught:
                 next_state(state, method)
             assert caught.value.status == 455
 
@@ -209,6 +210,49 @@ def test_an_absolute_path_inside_the_root_is_refused_too(session, root):
 def test_a_file_that_is_not_a_video_gets_415(session):
     assert setup(session, uri="notes.txt").status == 415
     assert session.state is State.INIT
+
+
+def test_a_415_says_why_in_a_text_plain_body_naming_no_server_path(session, root):
+    reply = setup(session, uri="notes.txt", cseq=3)
+    assert (reply.status, reply.cseq) == (415, 3)
+    assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert int(reply.headers["Content-Length"]) == len(reply.body)
+    why = reply.body.decode("utf-8")
+    assert why.startswith("notes.txt: not an MJPEG file: first bytes 6e 6f 74")
+    assert str(root) not in why and "\n" not in why
+    assert reply.encode().endswith(b"\r\n\r\n" + reply.body)
+
+
+@pytest.mark.parametrize(
+    "method, uri, status, why",
+    [
+        ("SETUP", "nothing.Mjpeg", 404, "no such file: 'nothing.Mjpeg'"),
+        ("SETUP", "../secret.Mjpeg", 404, "refused name '../secret.Mjpeg'"),
+        ("PLAY", "movie.Mjpeg", 455, "PLAY"),
+        ("FLY", "movie.Mjpeg", 501, None),  # 5xx: no body
+    ],
+)
+def test_a_4xx_refusal_says_why_in_its_body(session, method, uri, status, why):
+    reply = session.handle(request(method, uri, Transport=LAB_TRANSPORT))
+    assert reply.status == status
+    if why is None:
+        assert reply.body == b"" and "Content-Type" not in reply.headers
+    else:
+        assert why in reply.body.decode("utf-8")
+        assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_our_own_fault_is_a_bare_500(session):
+    reply = session.error_response(RtspError(500, "server fault", 4))
+    assert (reply.status, reply.cseq, reply.body) == (500, 4, b"")
+    assert reply.encode() == b"RTSP/1.0 500 Internal Server Error\r\nCSeq: 4\r\n\r\n"
+
+
+def test_the_labs_200_reply_is_exactly_its_shape_with_no_body(session):
+    reply = setup(session, cseq=7)
+    transport = reply.headers["Transport"]
+    lab_shape = f"RTSP/1.0 200 OK\r\nCSeq: 7\r\nSession: {session.session_id}\r\n"
+    assert reply.encode() == f"{lab_shape}Transport: {transport}\r\n\r\n".encode()
 
 
 def test_bad_requests_in_a_session_change_nothing(session):

@@ -63,6 +63,7 @@ def test_describe_returns_the_sdp_of_the_file(session):
     assert video.rtpmap[26].encoding == "JPEG" and video.rtpmap[26].clock_rate == 90000
     assert video.framerate == 20 and sdp.range == (0, 2.0)
     assert video.x_dimensions is None  # 320x240 fits the payload header
+    assert video.control is not None
     control = resolve_control(reply.headers["Content-Base"], video.control)
     assert control == URL + "/track1"
     assert session.state is State.INIT  # DESCRIBE changes nothing
@@ -78,12 +79,25 @@ def test_the_labs_bare_name_gets_a_full_content_base(session):
     assert reply.headers["Content-Base"] == "rtsp://127.0.0.1:8554/clip.mjpeg/"
 
 
+def says_why(reply):
+    """The reason a refusal gives in its text/plain body."""
+    assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert int(reply.headers["Content-Length"]) == len(reply.body)
+    wire = reply.encode()
+    assert wire.endswith(b"\r\n\r\n" + reply.body)
+    assert int(wire.split(b"Content-Length: ")[1].split(b"\r")[0]) == len(reply.body)
+    return reply.body.decode("utf-8")
+
+
 def test_a_jpeg_rtp_cannot_carry_is_refused_at_describe_and_setup_saying_why(session):
     reply = ask(session, "DESCRIBE", URL.replace("clip", "progressive"))
     assert reply.status == 415
+    why = says_why(reply)
+    assert "progressive.mjpeg cannot be sent as RTP/JPEG (RFC 2435)" in why
+    assert "python MakeVideo.py convert IN OUT" in why
     transport = "RTP/AVP;unicast;client_port=6000-6001"
-    assert ask(session, "SETUP", URL.replace("clip", "progressive"),
-               Transport=transport).status == 415  # fmt: skip
+    reply = ask(session, "SETUP", URL.replace("clip", "progressive"), Transport=transport)
+    assert reply.status == 415 and "RFC 2435" in says_why(reply)
     # the lab's payload carries any JPEG
     assert ask(session, "SETUP", "progressive.mjpeg",
                Transport="RTP/UDP; client_port= 6000").status == 200  # fmt: skip
@@ -126,7 +140,7 @@ def test_the_payload_follows_the_dialect(session, root):
     for i, datagram in enumerate(first):
         p = RtpPacket()
         p.decode(datagram)
-        got = depacketizer.push(i, p.timestamp(), p.marker(), p.getPayload())
+        got = depacketizer.push(i, p.timestamp(), bool(p.marker()), p.getPayload())
         if got is not None:
             frames.append(got)
     assert len(frames) == 1
@@ -137,6 +151,7 @@ def test_the_payload_follows_the_dialect(session, root):
     lab = RtspSession(StreamConfig(root), "127.0.0.1", 5000)
     transport = ("Transport", "RTP/UDP; client_port= 6000")
     lab.handle(RtspRequest("SETUP", "clip.mjpeg", Headers([("CSeq", "1"), transport])))
+    assert lab.sender is not None and lab.media is not None
     packet.decode(lab.sender.packetize(lab.media.frame(0))[0])
     assert packet.getPayload()[:2] == b"\xff\xd8"  # the JPEG itself
     assert lab.handle(RtspRequest("OPTIONS", "*", Headers([("CSeq", "2")]))).headers.get(
@@ -195,3 +210,11 @@ def test_a_range_that_is_no_time_gets_457(session, value):
     sid = setup_udp(session).session
     reply = ask(session, "PLAY", URL, 2, Session=sid, Range=value)
     assert reply.status == 457 and session.state is State.READY
+
+
+def test_a_refusal_in_a_session_keeps_cseq_and_session_first_then_says_why(session):
+    sid = setup_udp(session).session
+    reply = ask(session, "PLAY", URL, cseq=2, Session=sid, Range="npt=99-")
+    assert (reply.status, reply.cseq, reply.session) == (457, 2, sid)
+    assert [name for name, _ in reply.headers.items()][:2] == ["CSeq", "Session"]
+    assert "past the end" in says_why(reply)

@@ -58,6 +58,7 @@ DEFAULT_SESSION_TIMEOUT = 60  # RFC 2326 §12.37, when the Session header gives 
 KEEPALIVE_SHARE = 0.5  # a keep-alive when half the session's timeout has passed unheard
 UDP_FALLBACK = 3.0  # seconds after PLAY with no RTP over UDP before trying TCP
 INTERLEAVED_CHANNELS = (0, 1)  # RTP, RTCP
+SHOWN_REASON = 200  # characters of a refusal's text/plain body shown: the server is untrusted
 USER_AGENT = "rtsp-rtp-lab"
 JPEG_ENCODING = "JPEG"  # RFC 3551 §4.5.10 / RFC 2435: the rtpmap encoding name
 
@@ -270,7 +271,11 @@ class ClientSession:
         if reply.status != 200:
             target = self.target.url if self.standard else self.target.path
             reason = f" {reply.reason}" if reply.reason else ""
-            raise ClientError(f"server answered {reply.status}{reason} to {method} {target}")
+            why = refusal_reason(reply)
+            raise ClientError(
+                f"server answered {reply.status}{reason} to {method} {target}"
+                + (f": {why}" if why else "")
+            )
         if method == OPTIONS:
             public = reply.headers.get("Public") or ""
             self.public = {m.strip().upper() for m in public.split(",") if m.strip()}
@@ -385,3 +390,14 @@ def _server_transport(value: str | None) -> ServerTransport:
         rtp_port, rtcp_port = spec.server_port
         ports = (rtp_port, rtcp_port or rtp_port + 1)
     return ServerTransport(ports, spec.ssrc)
+
+
+def refusal_reason(reply: RtspResponse) -> str:
+    """The first line of a refusal's text/plain body (why the server refused), cut to
+    SHOWN_REASON characters with anything unprintable replaced; "" when there is none."""
+    media_type = (reply.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if media_type != "text/plain" or not reply.body:
+        return ""
+    lines = reply.body.decode("utf-8", "replace").splitlines()
+    first = lines[0].strip()[:SHOWN_REASON] if lines else ""
+    return "".join(ch if ch.isprintable() else "?" for ch in first)

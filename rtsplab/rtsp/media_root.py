@@ -5,15 +5,19 @@ A name comes from the request line: the lab's bare `movie.Mjpeg`, the course rep
 a relative path of plain segments: an absolute path, a `..` segment, a backslash or a NUL byte
 is refused. The resolved file (symlinks followed) must still lie inside the root, so a symlink
 that points out of it is refused too. Every refusal is a 404, as for a file that does not
-exist, so a client learns nothing about what lies outside the root.
+exist, so a client learns nothing about what lies outside the root; a name the file system
+cannot resolve (a symlink loop, a segment past NAME_MAX) is such a refusal too. Only a URL
+that does not parse at all (an unbalanced `[`) is a 400. Messages name the request, never a
+path on the server's disk.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.errors import RtspError, short
 
 # The lab keeps its movie in video/ and names it bare: both forms resolve.
 SEARCH_DIRS = (".", "video")
@@ -31,9 +35,23 @@ def request_path(uri: str) -> str:
     return path
 
 
+def _why_unresolved(exc: Exception) -> str:
+    """What the file system said, without the path it said it of."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return os.strerror(exc.errno)
+    if isinstance(exc, RuntimeError):  # pathlib before 3.13 reports ELOOP so
+        return "symlink loop"
+    return type(exc).__name__
+
+
 def resolve(root: Path, uri: str) -> Path:
-    """The file `uri` names inside `root`; RtspError(404) for anything else."""
-    name = unquote(request_path(uri))
+    """The file `uri` names inside `root`; RtspError(400) for a URL that does not parse,
+    RtspError(404) for anything else."""
+    try:
+        path = request_path(uri)
+    except ValueError as exc:  # urlsplit: "Invalid IPv6 URL" for an unbalanced "["
+        raise RtspError(400, f"malformed URL {short(uri)}: {exc}") from None
+    name = unquote(path)
     parts = name.split("/")
     if (
         not name
@@ -42,10 +60,14 @@ def resolve(root: Path, uri: str) -> Path:
         or "\0" in name
         or any(part in ("..", "") for part in parts)
     ):
-        raise RtspError(404, f"refused name {uri!r}")
-    real_root = root.resolve()
+        raise RtspError(404, f"refused name {short(uri)}")
+    real_root = root.resolve()  # outside the try: a root that does not resolve is our fault
+    why = "no such file"
     for folder in SEARCH_DIRS:
-        candidate = (real_root / folder / name).resolve()
-        if candidate.is_relative_to(real_root) and candidate.is_file():
-            return candidate
-    raise RtspError(404, f"no such file {uri!r}")
+        try:
+            candidate = (real_root / folder / name).resolve()
+            if candidate.is_relative_to(real_root) and candidate.is_file():
+                return candidate
+        except (OSError, RuntimeError, ValueError) as exc:  # ValueError: unencodable name
+            why = _why_unresolved(exc)
+    raise RtspError(404, f"{why}: {short(uri)}")

@@ -58,6 +58,7 @@ LAB_PROFILE = "RTP/UDP"  # the lab's: the JPEG's bytes in packets
 UDP_PROFILES = ("RTP/AVP", "RTP/AVP/UDP")  # standard RTP/JPEG over UDP
 TCP_PROFILE = "RTP/AVP/TCP"  # standard RTP/JPEG interleaved on the RTSP connection
 SESSION_TIMEOUT = 60  # seconds a standard session lives without a request or RTCP
+REASON_CONTENT_TYPE = "text/plain; charset=utf-8"  # the body of a 4xx: why it was refused
 
 
 def new_session_id() -> str:
@@ -122,13 +123,22 @@ class RtspSession:
             return self.error_response(exc)
 
     def error_response(self, error: RtspError) -> RtspResponse:
+        """The refusal: CSeq, Session, and for a 4xx the message as a text/plain body, so that
+        a client can say why (RFC 2326 §7: a response may carry an entity). A 5xx is our
+        own fault: its reply stays bare and the log has the rest."""
         log.info("answering %s", error)
         headers = Headers()
         if error.cseq is not None:
             headers["CSeq"] = str(error.cseq)
         if self.session_id is not None:
             headers["Session"] = self.session_id
-        return RtspResponse(error.status, headers)
+        response = RtspResponse(error.status, headers)
+        if 400 <= error.status < 500 and error.message:
+            # After CSeq and Session: the lab's client reads those two by line number.
+            response.body = error.message.encode("utf-8", "replace")
+            headers["Content-Type"] = REASON_CONTENT_TYPE
+            headers["Content-Length"] = str(len(response.body))
+        return response
 
     def close(self) -> None:
         """Free the media: after TEARDOWN, or when the client went away."""
@@ -267,10 +277,14 @@ class RtspSession:
         return self._ok(cseq, Range=format_npt_range(position), **{"RTP-Info": rtp_info})
 
     def _open(self, path: Path) -> VideoStream:
+        # The client reads the message: it names the file as requested, not where it lies.
         try:
             return VideoStream(path)
-        except (VideoError, OSError) as exc:
-            raise RtspError(415, f"{path.name}: {exc}") from None
+        except VideoError as exc:
+            why = str(exc).removeprefix(f"{path}: ")
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+        raise RtspError(415, f"{path.name}: {why}")
 
     @staticmethod
     def _rfc2435_size(path: Path, frame: bytes) -> tuple[int, int]:
