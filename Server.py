@@ -12,32 +12,51 @@ import logging
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 from rtsplab.cli import int_in, positive, setup_logging
 from rtsplab.impairment import ImpairmentConfig
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
+from rtsplab.rtsp.message import RtspResponse
 from rtsplab.rtsp.server_session import StreamConfig
-from ServerWorker import ServerWorker
+from ServerWorker import ServerWorker, unmapped
 
 log = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 16
 # Each connection holds a TCP socket, a UDP pair and two or three threads: cap them, so that
-# no client can exhaust the server's file descriptors.
-MAX_CONNECTIONS = 64
+# no client can exhaust the server's file descriptors (256 * 3 stays under the usual 1024),
+# and no one address can take every slot.
+MAX_CLIENTS = 256
+MAX_PER_ADDRESS = 32  # 0: no limit
 ACCEPT_RETRY = 0.1  # seconds to wait after a failed accept() before the next
+REFUSAL_LOG_INTERVAL = 60.0  # seconds: a refused address is logged once a minute at most
+REFUSAL_SEND_TIMEOUT = 1.0  # seconds the 503 may take to leave; the client may not read
+SERVICE_UNAVAILABLE = 503
 
 
 class Server:
     """Listens on `host:port` and runs one worker per connection until `close()`."""
 
-    def __init__(self, port: int, config: StreamConfig, host: str = "") -> None:
+    def __init__(
+        self, port: int, config: StreamConfig, host: str = "", *,
+        max_clients: int = MAX_CLIENTS, max_per_address: int = MAX_PER_ADDRESS,
+    ) -> None:  # fmt: skip
+        """At most `max_clients` connections, and `max_per_address` from one address (0: no
+        limit); past either the client is told 503 and the connection closed."""
         self.config = config
+        self.max_clients = max_clients
+        self.max_per_address = max_per_address
+        self._refusals_logged: dict[str, float] = {}  # address -> when last logged
         family = socket.AF_INET6 if ":" in host else socket.AF_INET  # "::1", "::": IPv6
         self.listener = socket.socket(family, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and host == "::":
+            # Dual stack: IPv4 clients too, as v4-mapped addresses (RFC 4291 §2.5.5.2), whatever
+            # the system's net.ipv6.bindv6only says.
+            self.listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         try:
             self.listener.bind((host, port))
         except OSError:
@@ -65,9 +84,10 @@ class Server:
                 log.warning("accept failed: %s", exc)
                 self._closed.wait(ACCEPT_RETRY)
                 continue
-            if len(self.active_workers()) >= MAX_CONNECTIONS:
-                log.warning("refusing %s:%d: %d connections already", *address, MAX_CONNECTIONS)
-                connection.close()
+            ip = unmapped(address[0])
+            full = self._over_cap(ip)
+            if full is not None:
+                self._refuse(connection, ip, full)
                 continue
             try:
                 worker = ServerWorker(connection, address, self.config)
@@ -79,6 +99,35 @@ class Server:
                 self.workers = [w for w in self.workers if not w.finished.is_set()]
                 self.workers.append(worker)
             worker.run()
+
+    def _over_cap(self, ip: str) -> str | None:
+        """Why a new connection from `ip` is refused, or None when it may be served."""
+        active = self.active_workers()
+        if len(active) >= self.max_clients:
+            return f"{self.max_clients} connections already"
+        if self.max_per_address:
+            mine = sum(1 for w in active if w.address[0] == ip)
+            if mine >= self.max_per_address:
+                return f"{mine} connections from it already"
+        return None
+
+    def _refuse(self, connection: socket.socket, ip: str, why: str) -> None:
+        """503 written raw on the connection (no request read: CSeq unknown), then close."""
+        now = time.monotonic()
+        logged = self._refusals_logged
+        if now - logged.get(ip, -REFUSAL_LOG_INTERVAL) >= REFUSAL_LOG_INTERVAL:
+            log.warning("refusing connections from %s: %s", ip, why)
+            logged[ip] = now
+            for stale in [a for a, t in logged.items() if now - t >= REFUSAL_LOG_INTERVAL]:
+                del logged[stale]  # bounded by the addresses refused in the last minute
+        try:
+            connection.settimeout(REFUSAL_SEND_TIMEOUT)
+            connection.sendall(RtspResponse(SERVICE_UNAVAILABLE).encode())
+            connection.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            connection.close()
 
     def active_workers(self) -> list[ServerWorker]:
         with self._lock:
@@ -122,6 +171,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="send sender reports more often than every 5 s: RFC 3550 6.2's 360/kbit/s minimum",
     )  # fmt: skip
     parser.add_argument("--host", default="", help="address to listen on (default: all)")
+    parser.add_argument(
+        "--max-clients", type=int_in(1), default=MAX_CLIENTS, metavar="N",
+        help=f"connections served at once; more are told 503 ({MAX_CLIENTS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-per-address", type=int_in(0), default=MAX_PER_ADDRESS, metavar="N",
+        help=f"connections from one address at once ({MAX_PER_ADDRESS}; 0: no limit)",
+    )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     network = parser.add_argument_group(
         "the lab's network, on purpose (off by default; applied to each session's RTP and "
@@ -195,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     if impairment is not None:
         log.info("the lab's network: %s", impairment.describe())
     try:
-        server = Server(args.rtsp_port, config, args.host)
+        server = Server(args.rtsp_port, config, args.host, max_clients=args.max_clients,
+                        max_per_address=args.max_per_address)  # fmt: skip
     except OSError as exc:
         print(f"error: cannot listen on port {args.rtsp_port}: {exc.strerror}", file=sys.stderr)
         return 1

@@ -8,8 +8,11 @@ the client's reception reports. The decisions are the pure sessions'
 (`rtsplab.rtsp.server_session`, `rtsplab.rtcp.session`); this module owns sockets and threads.
 
 Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and
-a socket error ends this session alone. A connection with no session and no request for a
-minute is closed.
+a socket error ends this session alone. Nothing a client holds open is unbounded in time: a
+request must arrive whole within REQUEST_DEADLINE of its first byte, a connection with no
+session and no request for IDLE_CONNECTION is closed, a lab session not playing and unheard for
+LAB_IDLE_SESSION is ended, and a standard session unheard for its timeout (requests, or RTCP
+about the session) is ended.
 """
 
 from __future__ import annotations
@@ -40,9 +43,24 @@ dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -
 RECV_SIZE = 4096
 LAB_REQUEST_QUIET = 0.2  # seconds of silence after which a request without its end is whole
 IDLE_CONNECTION = 60  # seconds a connection may stay without a session and without a word
+REQUEST_DEADLINE = 10.0  # seconds from a request's first byte to its last (slow senders)
+# Seconds a lab session not playing may stay unheard. Its client says nothing while it plays,
+# so a playing lab session runs to the end of the file, and this counts from then.
+LAB_IDLE_SESSION = 600.0
+IDLE_CHECK = 1.0  # a lab session's idleness is looked at least this often
 RTCP_POLL = 0.1  # the RTCP thread looks up this often to notice the session ending
 MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
 EOF_BYE_DELAY = 0.1  # seconds between the last frame and the BYE, at least a frame's time
+
+
+V4_MAPPED_PREFIX = "::ffff:"  # ::ffff:0:0/96, IPv4 addresses as IPv6 (RFC 4291 §2.5.5.2)
+
+
+def unmapped(ip: str) -> str:
+    """`ip`, or the IPv4 address it maps ("::ffff:127.0.0.1" -> "127.0.0.1")."""
+    if ip.lower().startswith(V4_MAPPED_PREFIX) and "." in ip:
+        return ip[len(V4_MAPPED_PREFIX) :]
+    return ip
 
 
 class ServerWorker:
@@ -50,10 +68,14 @@ class ServerWorker:
         self, connection: socket.socket, address: tuple[str, int], config: StreamConfig
     ) -> None:
         self.connection = connection
-        self.address = address
-        self.rtp_socket, self.rtcp_socket = bind_port_pair(connection.getsockname()[0])
-        self.session = RtspSession(config, address[0], self.rtp_socket.getsockname()[1],
-                                   server_address=connection.getsockname()[:2])  # fmt: skip
+        # An IPv4 client of a dual-stack listener is "::ffff:a.b.c.d": its RTP and RTCP go by
+        # IPv4, from sockets of that family, as to any IPv4 client.
+        self.address = (unmapped(address[0]), address[1])
+        local_ip, local_port = connection.getsockname()[:2]
+        local = (unmapped(local_ip), local_port)
+        self.rtp_socket, self.rtcp_socket = bind_port_pair(local[0])
+        self.session = RtspSession(config, self.address[0], self.rtp_socket.getsockname()[1],
+                                   server_address=local)  # fmt: skip
         self.reader = RequestReader()
         self.thread = threading.Thread(
             target=self.recvRtspRequest, name=f"rtsp-{address[0]}:{address[1]}", daemon=True
@@ -68,6 +90,8 @@ class ServerWorker:
         self._send_lock = threading.Lock()  # replies and interleaved RTP share the connection
         self.link: ImpairedLink | None = None  # the lab's impaired network, from SETUP on
         self.last_heard = time.monotonic()  # a request or RTCP: the session is alive
+        self._request_started: float | None = None  # the first byte of a request in progress
+        self._stream_stopped = time.monotonic()  # when the streamer last ended
         self.finished = threading.Event()  # set when the connection is closed and freed
 
     def run(self) -> None:
@@ -82,6 +106,14 @@ class ServerWorker:
             while True:
                 # The socket's own timeout stays as it is: the streamer sends on it too (TCP
                 # interleaving). select() does the waiting.
+                if self._request_overdue():
+                    log.info("connection from %s:%d: a request not whole within %g s: closing",
+                             *self.address, REQUEST_DEADLINE)  # fmt: skip
+                    break
+                if self._lab_session_idle():
+                    log.info("lab session %s unheard for %g s while not playing: ending it",
+                             self.session.session_id, LAB_IDLE_SESSION)  # fmt: skip
+                    break
                 readable, _, _ = select.select([self.connection], [], [], self._read_timeout())
                 if not readable:
                     if self.reader.pending and not self.session.standard:
@@ -96,7 +128,12 @@ class ServerWorker:
                 data = self.connection.recv(RECV_SIZE)
                 if not data:
                     break
-                self.handle_requests(self.reader.feed(data))
+                if not self.reader.pending:
+                    self._request_started = time.monotonic()
+                items = self.reader.feed(data)
+                if items and self.reader.pending:
+                    self._request_started = time.monotonic()  # the next request began here
+                self.handle_requests(items)
         except OSError as exc:
             log.info("connection from %s:%d lost: %s", *self.address, exc)
         except Exception:
@@ -105,16 +142,46 @@ class ServerWorker:
             self.close()
 
     def _read_timeout(self) -> float | None:
-        """How long to wait for the client: briefly with half a lab request read; a while
-        with no session (an idle connection is closed); for ever in a session (the lab's
-        client says nothing while it plays; a standard session has its own timeout)."""
-        if self.reader.pending and not self.session.standard:
-            return LAB_REQUEST_QUIET
-        return IDLE_CONNECTION if self.session.state is State.INIT else None
+        """How long to wait for the client: briefly with half a lab request read; until the
+        request's deadline with part of one read; a while with no session (an idle
+        connection is closed); a lab session is looked at every IDLE_CHECK; a standard
+        session for ever (its RTCP thread ends it when unheard)."""
+        waits: list[float] = []
+        if self.reader.pending:
+            if not self.session.standard:
+                waits.append(LAB_REQUEST_QUIET)
+            if self._request_started is not None:
+                left = self._request_started + REQUEST_DEADLINE - time.monotonic()
+                waits.append(max(0.0, left))
+        if self.session.state is State.INIT:
+            waits.append(IDLE_CONNECTION)
+        elif not self.session.standard:
+            waits.append(min(IDLE_CHECK, LAB_IDLE_SESSION))
+        return min(waits) if waits else None
+
+    def _request_overdue(self) -> bool:
+        if not self.reader.pending:
+            self._request_started = None
+            return False
+        started = self._request_started
+        return started is not None and time.monotonic() - started > REQUEST_DEADLINE
+
+    def _lab_session_idle(self) -> bool:
+        """A lab session past SETUP, not streaming, unheard for LAB_IDLE_SESSION."""
+        session = self.session
+        if session.standard or session.state is State.INIT or self._streaming():
+            return False
+        quiet_since = max(self.last_heard, self._stream_stopped)
+        return time.monotonic() - quiet_since > LAB_IDLE_SESSION
+
+    def _streaming(self) -> bool:
+        streamer = self._streamer
+        return streamer is not None and streamer.is_alive() and not self._at_end
 
     def handle_requests(self, items: Sequence[RtspRequest | RtspError | InterleavedFrame]) -> None:
         for item in items:
-            self.last_heard = time.monotonic()
+            if not isinstance(item, InterleavedFrame):  # RTCP counts only if it is the session's
+                self.last_heard = time.monotonic()
             if isinstance(item, RtspError):
                 self.replyRtsp(self.session.error_response(item))
             elif isinstance(item, InterleavedFrame):
@@ -250,6 +317,8 @@ class ServerWorker:
                         destination or "the RTSP connection", exc)  # fmt: skip
         except Exception:
             log.exception("session %s: RTP stream failed", session.session_id)
+        finally:
+            self._stream_stopped = time.monotonic()
 
     # -- RTCP ----------------------------------------------------------------------------
 
@@ -259,7 +328,7 @@ class ServerWorker:
         # RFC 3550 §6.2: RTCP gets 5% of the session bandwidth; the stream's is its file's
         # average frame size at the frame rate.
         bandwidth = session.path.stat().st_size / max(1, media.frame_count) * session.config.fps
-        host = self.connection.getsockname()[0]
+        host = unmapped(self.connection.getsockname()[0])
         self.rtcp = SenderRtcp(session.sender, f"server@{host}", bandwidth, time.monotonic(),
                                reduced_minimum=session.config.rtcp_reduced_minimum)  # fmt: skip
         impairment = session.config.impairment
@@ -318,7 +387,8 @@ class ServerWorker:
                 log.debug("RTCP not sent: %s", exc)
 
     def receive_rtcp(self, datagram: bytes, interleaved_channel: int | None = None) -> None:
-        """A report from the client, by UDP or interleaved; anything else is ignored."""
+        """A report from the client, by UDP or interleaved; anything else is ignored. Only
+        RTCP about this session (see `SenderRtcp.names_session`) shows the client alive."""
         session, rtcp = self.session, self.rtcp
         if rtcp is None:
             return
@@ -326,10 +396,11 @@ class ServerWorker:
             session.interleaved is None or interleaved_channel != session.interleaved[1]
         ):
             return  # not the RTCP channel (a client has no business sending RTP here)
-        self.last_heard = time.monotonic()
         with self._rtcp_lock:
             before = rtcp.peer
-            rtcp.receive(datagram, time.monotonic(), time.time())
+            packets = rtcp.receive(datagram, time.monotonic(), time.time())
+            if rtcp.names_session(packets):
+                self.last_heard = time.monotonic()
         if rtcp.peer is not before:
             log.debug("session %s: client reports %s", session.session_id, rtcp.peer)
             if self.link is not None:

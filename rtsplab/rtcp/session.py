@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from RtpPacket import JPEG_CLOCK_RATE
 from rtsplab.ntp import MAX_U32, NTP_SHORT_UNITS, ntp_from_unix, ntp_middle32
+from rtsplab.rtcp.app import App
 from rtsplab.rtcp.bye import Bye
 from rtsplab.rtcp.compound import decode_compound, encode_compound
 from rtsplab.rtcp.packet import RtcpError, RtcpPacket
@@ -119,6 +120,8 @@ class SenderRtcp(_Endpoint):
                          reduced_minimum=reduced_minimum, rng=rng)  # fmt: skip
         self.sender = sender
         self.peer: PeerReport | None = None
+        # The client's SSRC: the reporter whose report blocks are about our stream.
+        self.peer_ssrc: int | None = None
         self._rrtr: tuple[int, int, float] | None = None  # (peer SSRC, LRR, arrival)
 
     def report(self, now: float, wall: float) -> bytes:
@@ -137,9 +140,23 @@ class SenderRtcp(_Endpoint):
                 for block in packet.reports:
                     if block.ssrc == self.sender.ssrc:
                         self.peer = self._peer_report(block, wall)
+                        self.peer_ssrc = packet.ssrc
             elif isinstance(packet, ExtendedReport) and packet.rrtr is not None:
                 self._rrtr = (packet.ssrc, ntp_middle32(packet.rrtr), now)
         return packets
+
+    def names_session(self, packets: list[RtcpPacket]) -> bool:
+        """Whether packets `receive` returned belong to this session, and so show the client
+        alive: a report block about our stream, or any packet from the client's SSRC (the
+        reporter that has sent one). Valid RTCP about other sources is no sign of life."""
+        for packet in packets:
+            if isinstance(packet, ReceiverReport | SenderReport) and any(
+                block.ssrc == self.sender.ssrc for block in packet.reports
+            ):
+                return True
+            if self.peer_ssrc is not None and self.peer_ssrc in _sources(packet):
+                return True
+        return False
 
     def _sender_report(self, now: float, wall: float) -> SenderReport:
         s = self.sender
@@ -162,6 +179,17 @@ class SenderRtcp(_Endpoint):
             jitter_ms=block.jitter * 1000 / JPEG_CLOCK_RATE,
             rtt_ms=None if rtt is None else rtt * 1000,
         )
+
+
+def _sources(packet: RtcpPacket) -> list[int]:
+    """The SSRCs a packet speaks for: its sender's, each SDES chunk's, each leaving one's."""
+    if isinstance(packet, SenderReport | ReceiverReport | ExtendedReport | App):
+        return [packet.ssrc]
+    if isinstance(packet, SourceDescription):
+        return [chunk.ssrc for chunk in packet.chunks]
+    if isinstance(packet, Bye):
+        return list(packet.sources)
+    return []
 
 
 class ReceiverRtcp(_Endpoint):

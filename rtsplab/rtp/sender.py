@@ -64,9 +64,10 @@ class RtpSender:
     def timestamp_at(self, now: float) -> int:
         """The RTP clock's reading at `now` (monotonic s), for SR (RFC 3550 §6.4.1): the last
         frame's timestamp plus the time since it was due."""
-        if self._clock is None:
+        clock = self._clock  # once: the streamer's pause() may clear it meanwhile
+        if clock is None:
             return self.timestamp(self.frames_sent)
-        due, timestamp = self._clock
+        due, timestamp = clock
         return (timestamp + round((now - due) * RTP_CLOCK_RATE)) % TIMESTAMP_MOD
 
     def skip_frame(self) -> None:
