@@ -3,7 +3,7 @@
 Four threads, each with one job, and only the Tk thread touches widgets:
 
     RTP thread (RtspClient)   complete frames  -> FrameBuffer.push
-    playout thread            FrameBuffer.pop_due at each frame's time -> FrameDecoder.decode
+    playout thread (play_out) FrameBuffer.pop_due at each frame's time -> decoder.decode
                               at the window's size -> a one-picture hand-over slot
     RTSP worker (ActionRunner)  SETUP, PLAY, PAUSE, TEARDOWN, seeks: each waits for the
                               server's reply here, never on the Tk thread
