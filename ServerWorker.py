@@ -12,7 +12,10 @@ a socket error ends this session alone. Nothing a client holds open is unbounded
 request must arrive whole within REQUEST_DEADLINE of its first byte, a connection with no
 session and no request for IDLE_CONNECTION is closed, a lab session not playing and unheard for
 LAB_IDLE_SESSION is ended, and a standard session unheard for its timeout (requests, or RTCP
-about the session) is ended.
+about the session) is ended. Nothing a client holds back blocks a thread either: one writer
+per connection (`rtsplab.rtsp.interleaved_writer`) sends replies and interleaved frames from
+a bounded queue; the others enqueue, a full queue drops whole frames, and a client that takes
+no byte for STALLED_READER has its connection shut down, which ends the session here.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ from rtsplab.rtp.link import ImpairedLink
 from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_port_pair
 from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.interleaved_writer import ConnectionWriter
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
 from rtsplab.rtsp.reader import RequestReader
 from rtsplab.rtsp.server_session import RtspSession, StreamConfig
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
+from VideoStream import VideoError
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
@@ -51,6 +56,9 @@ IDLE_CHECK = 1.0  # a lab session's idleness is looked at least this often
 RTCP_POLL = 0.1  # the RTCP thread looks up this often to notice the session ending
 MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
 EOF_BYE_DELAY = 0.1  # seconds between the last frame and the BYE, at least a frame's time
+# Seconds the last replies (and the BYE) still have to leave once the session ends: a client
+# that sends TEARDOWN and half-closes its side still reads the reply.
+CLOSE_LINGER = 1.0
 
 
 V4_MAPPED_PREFIX = "::ffff:"  # ::ffff:0:0/96, IPv4 addresses as IPv6 (RFC 4291 §2.5.5.2)
@@ -87,7 +95,9 @@ class ServerWorker:
         self._rtcp_thread: threading.Thread | None = None
         self._rtcp_lock = threading.Lock()  # reports go out from three threads
         self._stop_rtcp = threading.Event()
-        self._send_lock = threading.Lock()  # replies and interleaved RTP share the connection
+        # Replies and interleaved RTP/RTCP share the connection: one thread writes them all,
+        # the others enqueue and never wait on a client that does not read.
+        self.writer = ConnectionWriter(connection, f"connection from {address[0]}:{address[1]}")
         self.link: ImpairedLink | None = None  # the lab's impaired network, from SETUP on
         self.last_heard = time.monotonic()  # a request or RTCP: the session is alive
         self._request_started: float | None = None  # the first byte of a request in progress
@@ -95,6 +105,7 @@ class ServerWorker:
         self.finished = threading.Event()  # set when the connection is closed and freed
 
     def run(self) -> None:
+        self.writer.start()
         self.thread.start()
 
     # -- RTSP ----------------------------------------------------------------------------
@@ -104,7 +115,7 @@ class ServerWorker:
         log.info("connection from %s:%d", *self.address)
         try:
             while True:
-                # The socket's own timeout stays as it is: the streamer sends on it too (TCP
+                # The socket's own timeout stays as it is: the writer sends on it too (TCP
                 # interleaving). select() does the waiting.
                 if self._request_overdue():
                     log.info("connection from %s:%d: a request not whole within %g s: closing",
@@ -223,8 +234,7 @@ class ServerWorker:
         data = response.encode()
         if dialogue.isEnabledFor(logging.DEBUG):
             dialogue.debug("Reply sent:\n%s", data.decode("utf-8", "replace"))
-        with self._send_lock:
-            self.connection.sendall(data)
+        self.writer.send_reply(data)  # never dropped; written in turn with queued frames
 
     def _way_out(
         self, interleaved: tuple[int, int] | None, which: int, sock: socket.socket,
@@ -241,10 +251,9 @@ class ServerWorker:
         return send_udp
 
     def send_interleaved(self, channel: int, data: bytes) -> None:
-        """RTP or RTCP on the RTSP connection, framed with `$` (RFC 2326 §10.12)."""
-        frame = InterleavedFrame(channel, data).encode()
-        with self._send_lock:
-            self.connection.sendall(frame)
+        """RTP or RTCP on the RTSP connection, framed with `$` (RFC 2326 §10.12). Queued,
+        never waited for: a client too slow to read loses whole frames (counted)."""
+        self.writer.send_frame(InterleavedFrame(channel, data).encode())
 
     # -- RTP -----------------------------------------------------------------------------
 
@@ -286,14 +295,19 @@ class ServerWorker:
         pacer.start(time.monotonic())
         try:
             while not self._stop_stream.is_set():
-                frame = media.nextFrame()
+                bye_reason = "end of file"
+                try:
+                    frame = media.nextFrame()
+                except VideoError as exc:  # the file changed while served: end as at its end
+                    log.warning("session %s: stream ended: %s", session.session_id, exc)
+                    frame, bye_reason = b"", "file changed"
                 if not frame:
                     self._at_end = True
                     log.info("session %s: end of %s", session.session_id, session.path.name)
                     # BYE a moment after the last packet: a receiver reading RTP and RTCP
                     # from two sockets (ffmpeg) would otherwise stop before the last frame.
                     if not self._stop_stream.wait(max(pacer.interval, EOF_BYE_DELAY)):
-                        self.send_rtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, "end of file"))
+                        self.send_rtcp(partial(SenderRtcp.bye, reason=bye_reason))
                     return
                 try:
                     packets = sender.packetize(frame)
@@ -466,6 +480,8 @@ class ServerWorker:
         except Exception:
             log.exception("stopping the session of %s:%d", *self.address)
         finally:
+            # Joined before the socket closes: no write to a reused fd.
+            self.writer.close(linger=CLOSE_LINGER)
             self.session.close()
             for sock in (self.rtp_socket, self.rtcp_socket, self.connection):
                 sock.close()

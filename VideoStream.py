@@ -13,19 +13,32 @@ Two file formats, told apart by their first bytes:
 
     FFD8 ... FFD9 FFD8 ... FFD9 ...
 
-  split by walking each JPEG's structure (`rtsplab.payload.jpeg.frame_end`), no size
-  limit.
+  split by walking each JPEG's structure (`rtsplab.payload.jpeg.frame_end`).
 
-The whole file is indexed once at open (offset and length of every frame) through an
-mmap, so a frame is a slice of the mapping, random access is free, and a 100+ MB 4K file
-opens in milliseconds. A truncated or corrupt tail ends the video at the last whole frame
-with one logged warning: a partial frame is never returned.
+The whole file is indexed once at open (offset and length of every frame): read whole
+when it is at most INDEX_WHOLE_BYTES, else in windows of INDEX_CHUNK_BYTES. A frame is
+then one positional read (``os.pread``) of exactly its bytes, so random access is cheap
+and a session holds one frame, not the file. The file is never mapped: a mapped file cut
+short while served raises SIGBUS, which kills the whole server.
+
+A truncated or corrupt tail ends the video at the last whole frame with one logged
+warning. A frame over MAX_FRAME_BYTES is skipped at indexing, with one warning for the
+file, and the video goes on with the next frame. A partial frame is never returned.
+
+A file changed while it is served (cut short or rewritten in place) is noticed at each
+read: fewer bytes than the index says, or bytes that are not exactly one whole JPEG, raise
+VideoError ("the file changed while it was served: ..."); frames still intact are served
+as before. The check is on the bytes read, not on the file's stat: it costs one walk of
+the frame's markers (~0.1 ms for 1 MB) and is sure to refuse a partial or corrupt frame,
+where a size or mtime check would refuse intact frames before a cut and can miss a
+rewrite within the clock's granularity. A file replaced by rename is not a change to a
+stream open on it: the open file keeps the old bytes, served whole to the end.
 """
 
 from __future__ import annotations
 
+import io
 import logging
-import mmap
 import os
 import threading
 from types import TracebackType
@@ -38,6 +51,7 @@ __all__ = [
     "FORMAT_MJPEG",
     "LAB_HEADER_SIZE",
     "LAB_MAX_FRAME_SIZE",
+    "MAX_FRAME_BYTES",
     "VideoError",
     "VideoStream",
 ]
@@ -51,18 +65,31 @@ FORMAT_MJPEG = "mjpeg"
 LAB_HEADER_SIZE = 5
 LAB_MAX_FRAME_SIZE = 10**LAB_HEADER_SIZE - 1
 
+# The largest frame served: what one read may hold per session. A 4K JPEG is about 1 MB.
+MAX_FRAME_BYTES = 16 * 2**20
+# Indexing reads a file up to this size whole, once; a larger one in windows of
+# INDEX_CHUNK_BYTES, grown for a frame longer than one window.
+INDEX_WHOLE_BYTES = 64 * 2**20
+INDEX_CHUNK_BYTES = 4 * 2**20
+
 # Bytes shown in the "not an MJPEG file" message.
 _SHOWN_HEAD = 16
+# frame_end's messages for data that ends before EOI start with this.
+_TRUNCATED = "truncated"
 
+CHANGED = "the file changed while it was served"
 
-# Indexes of files opened before, by (real path, size, modification time): bounded.
+# Indexes of files opened before, by (real path, device, inode, size, modification time,
+# frame cap): bounded.
 MAX_CACHED_INDEXES = 32
-_INDEXES: dict[tuple[str, int, int], tuple[str, list[int], list[int]]] = {}
+_IndexKey = tuple[str, int, int, int, int, int]
+_INDEXES: dict[_IndexKey, tuple[str, list[int], list[int]]] = {}
 _INDEXES_LOCK = threading.Lock()
 
 
 class VideoError(PeerError):
-    """A file that is not an MJPEG video in either format, or has no whole frame."""
+    """A file that is not an MJPEG video in either format, has no whole frame, or changed
+    while it was served."""
 
 
 def _detect_format(head: bytes) -> str | None:
@@ -75,6 +102,32 @@ def _detect_format(head: bytes) -> str | None:
     return None
 
 
+class _Window:
+    """The file's bytes for indexing, by pread: the whole file in one read when small,
+    else a window that moves forward with the walk."""
+
+    def __init__(self, filename: str, fd: int, size: int) -> None:
+        self.filename, self.fd, self.size = filename, fd, size
+        self.chunk = size if size <= INDEX_WHOLE_BYTES else INDEX_CHUNK_BYTES
+        self.at = 0
+        self.data = b""
+
+    def get(self, pos: int, n: int) -> memoryview:
+        """Bytes ``pos`` to ``pos + n``, fewer at the end of the file."""
+        end = min(pos + n, self.size)
+        if not (self.at <= pos and end <= self.at + len(self.data)):
+            length = max(end - pos, min(self.chunk, self.size - pos))
+            self.data = b""  # the old window goes before the new one is read
+            data = os.pread(self.fd, length, pos)
+            if len(data) < length:
+                raise VideoError(
+                    f"{self.filename}: the file changed while it was indexed: "
+                    f"{len(data)} of {length} bytes at offset {pos}"
+                )
+            self.at, self.data = pos, data
+        return memoryview(self.data)[pos - self.at : end - self.at]
+
+
 class VideoStream:
     """Frames of an MJPEG file, lab or raw format, read in order or at random.
 
@@ -85,50 +138,57 @@ class VideoStream:
 
     A lab frame whose JPEG ends before its declared length (bytes after EOI) is served
     trimmed to the JPEG, so the client always gets exactly one whole JPEG per frame.
+    Reads are positional, so ``frame()`` may be called from several threads.
     """
 
     def __init__(self, filename: str | os.PathLike[str]) -> None:
         self.filename = os.fspath(filename)
-        self._map: mmap.mmap | None = None
+        self._file: io.FileIO | None = None
         self._offsets: list[int] = []
         self._lengths: list[int] = []
         self._next = 0
+        self._skipped = 0  # frames over MAX_FRAME_BYTES, while indexing
         # OSError (the lab's IOError) propagates for a missing or unreadable file.
-        with open(self.filename, "rb") as file:
-            stat = os.fstat(file.fileno())
-            if stat.st_size == 0:
-                raise VideoError(f"{self.filename}: empty file, not an MJPEG video")
-            # The mapping keeps its own handle, so the file object can close now.
-            self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        self._file = io.FileIO(self.filename, "rb")
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
+        fd = self._fd()
+        stat = os.fstat(fd)
+        if stat.st_size == 0:
+            raise VideoError(f"{self.filename}: empty file, not an MJPEG video")
         # A server opens the same file for every DESCRIBE and SETUP: the index of an
         # unchanged file is kept rather than walked again (a 4K file is ~0.1 s of walking).
-        key = (os.path.realpath(self.filename), stat.st_size, stat.st_mtime_ns)
+        key = (os.path.realpath(self.filename), stat.st_dev, stat.st_ino, stat.st_size,
+               stat.st_mtime_ns, MAX_FRAME_BYTES)  # fmt: skip
         cached = _INDEXES.get(key)
         if cached is not None:
             self.format, self._offsets, self._lengths = cached
             return
-        try:
-            head = self._map[:_SHOWN_HEAD]
-            fmt = _detect_format(head)
-            if fmt is None:
-                raise VideoError(
-                    f"{self.filename}: not an MJPEG file: first bytes {head.hex(' ')}; "
-                    "expected a JPEG (ff d8) or the lab's 5-digit frame length before one"
-                )
-            self.format = fmt
-            problem = self._index_lab() if fmt == FORMAT_LAB else self._index_mjpeg()
-            if not self._offsets:
-                raise VideoError(f"{self.filename}: no whole frame: {problem}")
-            if problem:
-                logger.warning(
-                    "%s: %s; the video ends at the %d whole frames before it",
-                    self.filename,
-                    problem,
-                    len(self._offsets),
-                )
-        except BaseException:
-            self.close()
-            raise
+        window = _Window(self.filename, fd, stat.st_size)
+        head = bytes(window.get(0, _SHOWN_HEAD))
+        fmt = _detect_format(head)
+        if fmt is None:
+            raise VideoError(
+                f"{self.filename}: not an MJPEG file: first bytes {head.hex(' ')}; "
+                "expected a JPEG (ff d8) or the lab's 5-digit frame length before one"
+            )
+        self.format = fmt
+        problem = self._index_lab(window) if fmt == FORMAT_LAB else self._index_mjpeg(window)
+        if not self._offsets:
+            why = problem or f"all {self._skipped} frames over {MAX_FRAME_BYTES} bytes"
+            raise VideoError(f"{self.filename}: no whole frame: {why}")
+        if problem:
+            logger.warning(
+                "%s: %s; the video ends at the %d whole frames before it",
+                self.filename,
+                problem,
+                len(self._offsets),
+            )
         with _INDEXES_LOCK:
             if len(_INDEXES) >= MAX_CACHED_INDEXES:
                 _INDEXES.pop(next(iter(_INDEXES)))  # the oldest
@@ -136,65 +196,96 @@ class VideoStream:
 
     # -- indexing ------------------------------------------------------------------------
 
-    def _index_lab(self) -> str | None:
+    def _skip(self, number: int, pos: int, length: int) -> None:
+        """Leave out a frame over MAX_FRAME_BYTES: one warning for the file, at the first."""
+        if not self._skipped:
+            logger.warning(
+                "%s: frame %d at offset %d is %d bytes, over the %d-byte frame limit: "
+                "skipped, with any other frame over it",
+                self.filename,
+                number,
+                pos,
+                length,
+                MAX_FRAME_BYTES,
+            )
+        self._skipped += 1
+
+    def _index_lab(self, window: _Window) -> str | None:
         """Index lab frames; return why indexing stopped early, or None at a clean end."""
-        data = self._mapping()
-        size = len(data)
+        size = window.size
         pos = 0
         trimmed = 0
-        with memoryview(data) as view:
-            while pos < size:
-                number = len(self._offsets)
-                header = data[pos : pos + LAB_HEADER_SIZE]
-                if len(header) < LAB_HEADER_SIZE or not header.isdigit():
-                    return (
-                        f"frame {number} at offset {pos}: corrupt lab header {header!r}, "
-                        "not 5 digits"
-                    )
-                length = int(header)
-                start = pos + LAB_HEADER_SIZE
-                end = start + length
-                if end > size:
-                    return (
-                        f"frame {number} at offset {pos}: length {length} runs past "
-                        f"the end of the file at {size}"
-                    )
-                # Bounded to the frame, so a broken JPEG cannot run into the next frame.
-                with view[start:end] as jpeg:
-                    try:
-                        jpeg_length = frame_end(jpeg)
-                    except JpegError as exc:
-                        return f"frame {number} at offset {pos}: {exc}"
-                if jpeg_length < length:
-                    trimmed += 1
-                self._offsets.append(start)
-                self._lengths.append(jpeg_length)
+        while pos < size:
+            number = len(self._offsets) + self._skipped
+            header = bytes(window.get(pos, LAB_HEADER_SIZE))
+            if len(header) < LAB_HEADER_SIZE or not header.isdigit():
+                return (
+                    f"frame {number} at offset {pos}: corrupt lab header {header!r}, not 5 digits"
+                )
+            length = int(header)
+            start = pos + LAB_HEADER_SIZE
+            end = start + length
+            if end > size:
+                return (
+                    f"frame {number} at offset {pos}: length {length} runs past "
+                    f"the end of the file at {size}"
+                )
+            if length > MAX_FRAME_BYTES:
+                self._skip(number, pos, length)
                 pos = end
+                continue
+            # Bounded to the frame, so a broken JPEG cannot run into the next frame.
+            try:
+                jpeg_length = frame_end(window.get(start, length))
+            except JpegError as exc:
+                return f"frame {number} at offset {pos}: {exc}"
+            if jpeg_length < length:
+                trimmed += 1
+            self._offsets.append(start)
+            self._lengths.append(jpeg_length)
+            pos = end
         if trimmed:
             logger.debug("%s: %d lab frames had bytes after EOI, trimmed", self.filename, trimmed)
         return None
 
-    def _index_mjpeg(self) -> str | None:
-        """Index raw JPEG frames; return why indexing stopped early, or None."""
-        data = self._mapping()
-        size = len(data)
+    def _index_mjpeg(self, window: _Window) -> str | None:
+        """Index raw JPEG frames; return why indexing stopped early, or None.
+
+        A frame over MAX_FRAME_BYTES is walked all the same, to find the next one: that
+        costs its size in memory once, here, never per session.
+        """
+        size = window.size
         pos = 0
+        want = INDEX_CHUNK_BYTES
         while pos < size:
+            number = len(self._offsets) + self._skipped
+            view = window.get(pos, want)
             try:
-                end = frame_end(data, pos)
+                end = pos + frame_end(view)
             except JpegError as exc:
-                return f"frame {len(self._offsets)} at offset {pos}: {exc}"
-            self._offsets.append(pos)
-            self._lengths.append(end - pos)
+                if pos + len(view) < size and str(exc).startswith(_TRUNCATED):
+                    want = 2 * len(view)  # the frame runs on past the window
+                    continue
+                return f"frame {number} at offset {pos}: {exc}"
+            want = INDEX_CHUNK_BYTES
+            if end - pos > MAX_FRAME_BYTES:
+                self._skip(number, pos, end - pos)
+            else:
+                self._offsets.append(pos)
+                self._lengths.append(end - pos)
             pos = end
         return None
 
     # -- the lab's API -------------------------------------------------------------------
 
     def nextFrame(self) -> bytes:
-        """Return the next frame's JPEG, or b"" after the last frame."""
+        """Return the next frame's JPEG, or b"" after the last frame.
+
+        Raises VideoError if the file changed so that this frame is no longer whole; the
+        position stays, so the same frame is tried again on the next call.
+        """
         if self._next >= len(self._offsets):
-            self._mapping()  # raises once closed
+            self._fd()  # raises once closed
             return b""
         data = self.frame(self._next)
         self._next += 1
@@ -208,38 +299,52 @@ class VideoStream:
 
     @property
     def frame_count(self) -> int:
-        """Number of whole frames in the file."""
+        """Number of whole frames in the file (frames over MAX_FRAME_BYTES left out)."""
         return len(self._offsets)
 
     def frame(self, index: int) -> bytes:
-        """Return frame ``index`` (0-based) without moving the nextFrame position."""
-        data = self._mapping()
+        """Return frame ``index`` (0-based) without moving the nextFrame position.
+
+        Raises VideoError if the file changed while served and the frame is no longer
+        exactly one whole JPEG of the length indexed.
+        """
+        fd = self._fd()
         if not 0 <= index < len(self._offsets):
             raise IndexError(f"frame {index} out of range 0..{len(self._offsets) - 1}")
-        start = self._offsets[index]
-        return data[start : start + self._lengths[index]]
+        start, length = self._offsets[index], self._lengths[index]
+        data = os.pread(fd, length, start)
+        where = f"{self.filename}: {CHANGED}: frame {index} at offset {start}"
+        if len(data) < length:
+            raise VideoError(f"{where}: {len(data)} of its {length} bytes left")
+        try:
+            end = frame_end(data)
+        except JpegError as exc:
+            raise VideoError(f"{where} is no longer a whole JPEG: {exc}") from None
+        if end != length:
+            raise VideoError(f"{where} is no longer a whole JPEG: EOI at {end} of {length}")
+        return data
 
     def seek(self, frame_index: int) -> None:
         """Make nextFrame() return frame ``frame_index``; frameNbr() becomes frame_index.
 
         ``frame_index == frame_count`` is allowed: the next nextFrame() returns b"".
         """
-        self._mapping()  # raises once closed
+        self._fd()  # raises once closed
         if not 0 <= frame_index <= len(self._offsets):
             raise IndexError(f"seek to frame {frame_index} out of range 0..{len(self._offsets)}")
         self._next = frame_index
 
     def close(self) -> None:
         """Release the file; further reads raise ValueError. Closing twice is harmless."""
-        if self._map is not None:
-            self._map.close()
-            self._map = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
-    def _mapping(self) -> mmap.mmap:
-        """The file's mapping; raises ValueError once the stream is closed."""
-        if self._map is None:
+    def _fd(self) -> int:
+        """The file's descriptor; raises ValueError once the stream is closed."""
+        if self._file is None:
             raise ValueError(f"{self.filename}: VideoStream is closed")
-        return self._map
+        return self._file.fileno()
 
     def __enter__(self) -> VideoStream:
         return self
@@ -253,7 +358,7 @@ class VideoStream:
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._map is None else f"next={self._next}"
+        state = "closed" if self._file is None else f"next={self._next}"
         return (
             f"<VideoStream {self.filename!r} format={getattr(self, 'format', None)} "
             f"frames={len(self._offsets)} {state}>"

@@ -2,13 +2,16 @@
 
 import io
 import logging
+import os
 import random
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+import VideoStream as video_module
 from VideoStream import (
+    CHANGED,
     FORMAT_LAB,
     FORMAT_MJPEG,
     LAB_MAX_FRAME_SIZE,
@@ -264,7 +267,12 @@ def test_an_unchanged_file_is_indexed_once_and_a_changed_one_again(tmp_path, mon
     make_clip(path, 64, 48, 4, fmt="mjpeg")
     walks = []
     real = VideoStream._index_mjpeg
-    monkeypatch.setattr(VideoStream, "_index_mjpeg", lambda self: walks.append(1) or real(self))
+
+    def counted(self, window):
+        walks.append(1)
+        return real(self, window)
+
+    monkeypatch.setattr(VideoStream, "_index_mjpeg", counted)
     for _ in range(3):
         with VideoStream(path) as video:
             assert video.frame_count == 4
@@ -273,3 +281,106 @@ def test_an_unchanged_file_is_indexed_once_and_a_changed_one_again(tmp_path, mon
     with VideoStream(path) as video:
         assert video.frame_count == 6
     assert len(walks) == 2
+
+
+# -- a file changed while served ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("file", ["lab_file", "raw_file"], ids=["lab", "mjpeg"])
+def test_cut_short_after_open_refuses_the_frames_past_the_cut(request, frames, file):
+    path = request.getfixturevalue(file)
+    with VideoStream(path) as stream:
+        third = stream._offsets[2]  # the cut falls inside frame 2
+        os.truncate(path, third + len(frames[2]) // 2)
+        assert [stream.frame(0), stream.frame(1)] == frames[:2]  # before the cut: whole
+        for index in range(2, len(frames)):
+            with pytest.raises(VideoError, match=f"{CHANGED}: frame {index} at offset"):
+                stream.frame(index)
+        assert [stream.nextFrame(), stream.nextFrame()] == frames[:2]
+        with pytest.raises(VideoError, match=f"frame 2 at offset {third}: .* bytes left"):
+            stream.nextFrame()
+        assert stream.frameNbr() == 2  # nothing was read: the position stays
+
+
+@pytest.mark.parametrize("file", ["lab_file", "raw_file"], ids=["lab", "mjpeg"])
+def test_rewritten_in_place_with_another_file_refuses_every_frame(request, file):
+    path = request.getfixturevalue(file)
+    others = [make_jpeg(10 + seed, (64, 48)) for seed in range(6)]  # longer frames
+    with VideoStream(path) as stream:
+        count = stream.frame_count
+        path.write_bytes(lab_bytes(others) if stream.format == FORMAT_LAB else b"".join(others))
+        for index in range(count):
+            with pytest.raises(VideoError, match=f"{CHANGED}: frame {index} .*whole JPEG"):
+                stream.frame(index)
+
+
+def test_replaced_by_rename_serves_the_open_file_to_its_end(tmp_path, raw_file, frames):
+    """The open file keeps its bytes: whole frames, not a change to refuse."""
+    with VideoStream(raw_file) as stream:
+        new = tmp_path / "new.mjpeg"
+        new.write_bytes(make_jpeg(42))
+        os.replace(new, raw_file)
+        assert read_all(stream) == frames
+    with VideoStream(raw_file) as stream:  # not the cached index of the old file
+        assert stream.frame_count == 1
+
+
+# -- frames over the cap, and indexing in windows ------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", [FORMAT_LAB, FORMAT_MJPEG])
+def test_frame_over_the_cap_is_skipped_with_one_warning(tmp_path, frames, monkeypatch, caplog, fmt):
+    big = make_jpeg(7, (160, 120))
+    cap = max(len(frame) for frame in frames)
+    assert len(big) > cap
+    monkeypatch.setattr(video_module, "MAX_FRAME_BYTES", cap)
+    content = [frames[0], big, frames[1], big, frames[2]]
+    path = tmp_path / "big.mjpeg"
+    path.write_bytes(lab_bytes(content) if fmt == FORMAT_LAB else b"".join(content))
+    with VideoStream(path) as stream:
+        assert stream.format == fmt
+        assert stream.frame_count == 3
+        assert read_all(stream) == frames[:3]  # the stream goes on past each big frame
+    message = _only_warning(caplog)
+    at = len(lab_bytes(frames[:1])) if fmt == FORMAT_LAB else len(frames[0])
+    assert f"{path}: frame 1 at offset {at} is {len(big)} bytes" in message
+    assert f"over the {cap}-byte frame limit: skipped" in message
+
+
+def test_a_file_of_only_frames_over_the_cap_is_not_a_video(raw_file, monkeypatch):
+    monkeypatch.setattr(video_module, "MAX_FRAME_BYTES", 100)
+    with pytest.raises(VideoError, match="no whole frame: all 5 frames over 100 bytes"):
+        VideoStream(raw_file)
+
+
+@pytest.mark.parametrize("file", ["lab_file", "raw_file"], ids=["lab", "mjpeg"])
+def test_a_large_file_is_indexed_in_windows(request, frames, monkeypatch, caplog, file):
+    """Windows far smaller than a frame: each grows until its frame fits, then moves on."""
+    path = request.getfixturevalue(file)
+    monkeypatch.setattr(video_module, "INDEX_WHOLE_BYTES", 64)
+    monkeypatch.setattr(video_module, "INDEX_CHUNK_BYTES", 100)
+    reads = []
+    real_pread = os.pread
+
+    def pread(fd, n, at):
+        reads.append(n)
+        return real_pread(fd, n, at)
+
+    monkeypatch.setattr(video_module.os, "pread", pread)
+    with VideoStream(path) as stream:
+        assert read_all(stream) == frames
+    assert max(reads) < path.stat().st_size  # never the whole file in one read
+    assert not caplog.records
+
+
+def test_a_truncated_tail_in_windows_ends_at_the_last_whole_frame(
+    tmp_path, frames, monkeypatch, caplog
+):
+    monkeypatch.setattr(video_module, "INDEX_WHOLE_BYTES", 64)
+    monkeypatch.setattr(video_module, "INDEX_CHUNK_BYTES", 100)
+    path = tmp_path / "cut.mjpeg"
+    whole = b"".join(frames[:-1])
+    path.write_bytes(whole + frames[-1][: len(frames[-1]) // 2])
+    with VideoStream(path) as stream:
+        assert read_all(stream) == frames[:-1]
+    assert f"frame {len(frames) - 1} at offset {len(whole)}: truncated" in _only_warning(caplog)
