@@ -2,7 +2,6 @@
 request deadlines, idle lab sessions, connection caps; the RTP clock read while it stops; and
 the dual-stack listener."""
 
-import contextlib
 import logging
 import os
 import socket
@@ -30,8 +29,7 @@ from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.headers.transport import parse_transport
-from rtsplab.rtsp.server_session import StreamConfig
-from Server import Server, parse_args
+from Server import parse_args
 
 URL = "rtsp://127.0.0.1:{port}/movie.Mjpeg"
 CLIENT_SSRC = 0x0C11E47
@@ -303,16 +301,8 @@ def test_a_lab_session_not_playing_and_unheard_is_ended_a_playing_one_is_not(tmp
 # -- 4. caps -----------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
 def capped_server(host="127.0.0.1", fps=20.0, **caps):
-    server = Server(0, StreamConfig(ROOT, fps, 1400), host=host, **caps)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.close()
-        thread.join(timeout=5)
+    return running_server(ROOT, fps=fps, host=host, **caps)
 
 
 def connect_from(source, port):
