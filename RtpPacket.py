@@ -71,6 +71,15 @@ _EXTENSION_HEADER = struct.Struct("!HH")
 _CSRC_LISTS = tuple(struct.Struct(f"!{count}I") for count in range(MAX_CC + 1))
 
 
+def fixed_header(seqnum: int, marker: int, pt: int, ssrc: int, timestamp: int) -> bytes:
+    """The 12-byte header of a version-2 packet with no padding, extension or CSRC, as a
+    sender puts it before each payload; `RtpPacket.encode` builds the same, every field
+    checked. Fields out of range raise struct.error."""
+    return _FIXED_HEADER.pack(
+        RTP_VERSION << VERSION_SHIFT, (marker << MARKER_SHIFT) | pt, seqnum, timestamp, ssrc
+    )
+
+
 class RtpError(PeerError):
     """A datagram that is not a well-formed RTP packet."""
 

@@ -17,8 +17,11 @@ from pathlib import Path
 
 from rtsplab.cli import int_in, positive, setup_logging
 from rtsplab.impairment import ImpairmentConfig
+from rtsplab.rtp.frame_cache import DEFAULT_CACHE_BYTES, FrameCache
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
+from rtsplab.rtp.stream import Streaming
+from rtsplab.rtp.udp_out import gso_available
 from rtsplab.rtsp.message import RtspResponse
 from rtsplab.rtsp.server_session import StreamConfig
 from ServerWorker import ServerWorker, unmapped
@@ -35,6 +38,7 @@ ACCEPT_RETRY = 0.1  # seconds to wait after a failed accept() before the next
 REFUSAL_LOG_INTERVAL = 60.0  # seconds: a refused address is logged once a minute at most
 REFUSAL_SEND_TIMEOUT = 1.0  # seconds the 503 may take to leave; the client may not read
 SERVICE_UNAVAILABLE = 503
+MIB = 2**20
 
 
 class Server:
@@ -43,10 +47,19 @@ class Server:
     def __init__(
         self, port: int, config: StreamConfig, host: str = "", *,
         max_clients: int = MAX_CLIENTS, max_per_address: int = MAX_PER_ADDRESS,
+        gso: bool = True, cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:  # fmt: skip
         """At most `max_clients` connections, and `max_per_address` from one address (0: no
-        limit); past either the client is told 503 and the connection closed."""
+        limit); past either the client is told 503 and the connection closed. RTP leaves
+        with UDP GSO when `gso` and the kernel has it; frames are cut once for all sessions
+        into a cache of `cache_bytes`."""
         self.config = config
+        why_not = gso_available() if gso else "--no-gso"
+        if why_not is None:
+            log.info("RTP bursts leave with UDP GSO: one system call each")
+        else:
+            log.info("RTP packets leave one system call each (%s)", why_not)
+        self.streaming = Streaming(cache=FrameCache(cache_bytes), gso=why_not is None)
         self.max_clients = max_clients
         self.max_per_address = max_per_address
         self._refusals_logged: dict[str, float] = {}  # address -> when last logged
@@ -90,7 +103,7 @@ class Server:
                 self._refuse(connection, ip, full)
                 continue
             try:
-                worker = ServerWorker(connection, address, self.config)
+                worker = ServerWorker(connection, address, self.config, self.streaming)
             except OSError as exc:
                 log.warning("cannot serve %s:%d: %s", *address, exc)
                 connection.close()
@@ -147,6 +160,7 @@ class Server:
             except OSError:
                 pass
             worker.thread.join(timeout=5)
+        self.streaming.loop.close()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -178,6 +192,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-per-address", type=int_in(0), default=MAX_PER_ADDRESS, metavar="N",
         help=f"connections from one address at once ({MAX_PER_ADDRESS}; 0: no limit)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-gso", action="store_true",
+        help="send each RTP packet with its own system call, even where the kernel has UDP "
+        "GSO (one call per burst)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cache-mb", type=int_in(0), default=DEFAULT_CACHE_BYTES // MIB, metavar="MB",
+        help="frames kept cut into packets for every session to share "
+        f"({DEFAULT_CACHE_BYTES // MIB}; 0: none)",
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     network = parser.add_argument_group(
@@ -253,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         log.info("the lab's network: %s", impairment.describe())
     try:
         server = Server(args.rtsp_port, config, args.host, max_clients=args.max_clients,
-                        max_per_address=args.max_per_address)  # fmt: skip
+                        max_per_address=args.max_per_address, gso=not args.no_gso,
+                        cache_bytes=args.cache_mb * MIB)  # fmt: skip
     except OSError as exc:
         print(f"error: cannot listen on port {args.rtsp_port}: {exc.strerror}", file=sys.stderr)
         return 1

@@ -1,10 +1,12 @@
 """One client's connection: the RTSP dialogue on its thread, RTP and RTCP on others.
 
 The lab's shape: `Server` accepts a connection and starts a `ServerWorker`, whose thread reads
-requests (`recvRtspRequest`) and answers them (`processRtspRequest`, `replyRtsp`); PLAY starts a
-second thread (`sendRtp`) that streams until PAUSE, TEARDOWN, the end of the file, or the
-client going away. From SETUP to TEARDOWN a third (`rtcp_loop`) sends sender reports and reads
-the client's reception reports. The decisions are the pure sessions'
+requests (`recvRtspRequest`) and answers them (`processRtspRequest`, `replyRtsp`). PLAY hands
+the session's `RtpStream` to the server's one pacing loop (`rtsplab.rtp.pacing_loop`), which
+sends its frames burst by burst (`sendRtp`) until PAUSE, TEARDOWN, the end of the file, or the
+client going away; the frames come cut once for every session from the server's
+`FrameCache`. From SETUP to TEARDOWN a second thread (`rtcp_loop`) sends sender reports and
+reads the client's reception reports. The decisions are the pure sessions'
 (`rtsplab.rtsp.server_session`, `rtsplab.rtcp.session`); this module owns sockets and threads.
 
 Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and
@@ -28,19 +30,20 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from rtsplab.errors import PayloadError
 from rtsplab.impairment import Impairment
 from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.rtp.link import ImpairedLink
 from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_port_pair
+from rtsplab.rtp.sender import Packet, joined
+from rtsplab.rtp.stream import RtpStream, Streaming
+from rtsplab.rtp.udp_out import UdpOut
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.interleaved_writer import ConnectionWriter
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
 from rtsplab.rtsp.reader import RequestReader
 from rtsplab.rtsp.server_session import RtspSession, StreamConfig
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
-from VideoStream import VideoError
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
@@ -55,7 +58,6 @@ LAB_IDLE_SESSION = 600.0
 IDLE_CHECK = 1.0  # a lab session's idleness is looked at least this often
 RTCP_POLL = 0.1  # the RTCP thread looks up this often to notice the session ending
 MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
-EOF_BYE_DELAY = 0.1  # seconds between the last frame and the BYE, at least a frame's time
 # Seconds the last replies (and the BYE) still have to leave once the session ends: a client
 # that sends TEARDOWN and half-closes its side still reads the reply.
 CLOSE_LINGER = 1.0
@@ -73,9 +75,12 @@ def unmapped(ip: str) -> str:
 
 class ServerWorker:
     def __init__(
-        self, connection: socket.socket, address: tuple[str, int], config: StreamConfig
-    ) -> None:
+        self, connection: socket.socket, address: tuple[str, int], config: StreamConfig,
+        streaming: Streaming,
+    ) -> None:  # fmt: skip
+        """`streaming` is what every session of the server shares."""
         self.connection = connection
+        self.streaming = streaming
         # An IPv4 client of a dual-stack listener is "::ffff:a.b.c.d": its RTP and RTCP go by
         # IPv4, from sockets of that family, as to any IPv4 client.
         self.address = (unmapped(address[0]), address[1])
@@ -88,9 +93,8 @@ class ServerWorker:
         self.thread = threading.Thread(
             target=self.recvRtspRequest, name=f"rtsp-{address[0]}:{address[1]}", daemon=True
         )
-        self._streamer: threading.Thread | None = None
-        self._stop_stream = threading.Event()
-        self._at_end = False  # the streamer has sent the last frame
+        self.stream: RtpStream | None = None  # from PLAY to PAUSE or the end
+        self._udp_out: UdpOut | None = None  # RTP's way out, when it is plain UDP
         self.rtcp: SenderRtcp | None = None  # from SETUP to TEARDOWN
         self._rtcp_thread: threading.Thread | None = None
         self._rtcp_lock = threading.Lock()  # reports go out from three threads
@@ -182,12 +186,14 @@ class ServerWorker:
         session = self.session
         if session.standard or session.state is State.INIT or self._streaming():
             return False
-        quiet_since = max(self.last_heard, self._stream_stopped)
+        stream = self.stream
+        ended = stream.ended_at if stream is not None and stream.ended_at else 0.0
+        quiet_since = max(self.last_heard, self._stream_stopped, ended)
         return time.monotonic() - quiet_since > LAB_IDLE_SESSION
 
     def _streaming(self) -> bool:
-        streamer = self._streamer
-        return streamer is not None and streamer.is_alive() and not self._at_end
+        stream = self.stream
+        return stream is not None and stream.active and not stream.at_end
 
     def handle_requests(self, items: Sequence[RtspRequest | RtspError | InterleavedFrame]) -> None:
         for item in items:
@@ -259,80 +265,47 @@ class ServerWorker:
 
     def start_stream(self) -> None:
         """Start streaming, unless it already runs (PLAY while playing changes nothing)."""
-        if self._streamer is not None and self._streamer.is_alive():
-            if not self._at_end:
-                return
-            self.stop_stream()  # past the last frame, about to say BYE: start again instead
-        self._at_end = False
-        self._stop_stream.clear()
-        self._streamer = threading.Thread(
-            target=self.sendRtp, name=f"rtp-{self.session.session_id}", daemon=True
-        )
-        self._streamer.start()
+        if self._streaming():
+            return
+        self.stop_stream()  # past the last frame, about to say BYE: start again instead
+        session = self.session
+        plain_udp = session.interleaved is None and self.link is None
+        self._udp_out = UdpOut(self.rtp_socket, session.rtp_destination,
+                               gso=self.streaming.gso) if plain_udp else None  # fmt: skip
+        pacer = Pacer(session.sender.fps, burst=session.config.burst)
+        stream = RtpStream(str(session.session_id), session.media, session.sender, pacer,
+                           self.streaming.cache, self.sendRtp, self._say_bye)  # fmt: skip
+        self.stream = stream
+        self.streaming.loop.add(stream, stream.start(time.monotonic()))
 
     def stop_stream(self) -> None:
-        self._stop_stream.set()
-        if self._streamer is not None and self._streamer is not threading.current_thread():
-            self._streamer.join()
-        self._streamer = None
+        """Stop streaming: the frame in progress leaves whole, nothing after it."""
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            self.streaming.loop.remove(stream)
+            self._stream_stopped = time.monotonic()
         if self.session.sender is not None:
             self.session.sender.pause()  # the RTP clock stops with the stream (SR)
 
-    def sendRtp(self) -> None:
-        """Send frames on the pacer's clock until stopped or the file ends."""
-        session = self.session
-        media, sender, destination = session.media, session.sender, session.rtp_destination
-        deliver = self._way_out(session.interleaved, 0, self.rtp_socket, destination)
-        link = self.link
-
-        def send(packet: bytes) -> None:
+    def sendRtp(self, packets: Sequence[Packet]) -> None:
+        """Send a burst of RTP packets to the client (the pacing loop calls it when due):
+        by UDP, in one system call where the kernel has GSO; else one at a time through
+        the lab's impaired network or on the interleaved channel."""
+        if self._udp_out is not None:
+            self._udp_out.send(packets)
+            return
+        session, link = self.session, self.link
+        deliver = self._way_out(session.interleaved, 0, self.rtp_socket,
+                                session.rtp_destination)  # fmt: skip
+        for packet in packets:
             if link is None:
-                deliver(packet)
+                deliver(joined(packet))
             else:
-                link.send(packet, deliver)  # leaves when the impairment says: no sleep here
+                link.send(joined(packet), deliver)  # leaves when the impairment says
 
-        pacer = Pacer(sender.fps, burst=session.config.burst)
-        pacer.start(time.monotonic())
-        try:
-            while not self._stop_stream.is_set():
-                bye_reason = "end of file"
-                try:
-                    frame = media.nextFrame()
-                except VideoError as exc:  # the file changed while served: end as at its end
-                    log.warning("session %s: stream ended: %s", session.session_id, exc)
-                    frame, bye_reason = b"", "file changed"
-                if not frame:
-                    self._at_end = True
-                    log.info("session %s: end of %s", session.session_id, session.path.name)
-                    # BYE a moment after the last packet: a receiver reading RTP and RTCP
-                    # from two sockets (ffmpeg) would otherwise stop before the last frame.
-                    if not self._stop_stream.wait(max(pacer.interval, EOF_BYE_DELAY)):
-                        self.send_rtcp(partial(SenderRtcp.bye, reason=bye_reason))
-                    return
-                try:
-                    packets = sender.packetize(frame)
-                except PayloadError as exc:  # a frame RFC 2435 cannot carry: skip it
-                    log.warning("session %s: frame %d not sent: %s", session.session_id,
-                                media.frameNbr() - 1, exc)  # fmt: skip
-                    sender.skip_frame()  # its time passes all the same
-                    continue
-                bursts = pacer.next_frame(len(packets), time.monotonic())
-                sender.mark_due(bursts[0][2])
-                for first, end, send_at in bursts:
-                    delay = send_at - time.monotonic()
-                    if delay > 0 and self._stop_stream.wait(delay):
-                        end = len(packets)  # stopped mid-frame: finish it, leave no half frame
-                    for packet in packets[first:end]:
-                        send(packet)
-                    if end == len(packets) and self._stop_stream.is_set():
-                        return
-        except OSError as exc:
-            log.warning("session %s: RTP stream to %s stopped: %s", session.session_id,
-                        destination or "the RTSP connection", exc)  # fmt: skip
-        except Exception:
-            log.exception("session %s: RTP stream failed", session.session_id)
-        finally:
-            self._stream_stopped = time.monotonic()
+    def _say_bye(self, reason: str) -> None:
+        """The stream is past its last frame (or its file changed): BYE, with why."""
+        self.send_rtcp(partial(SenderRtcp.bye, reason=reason))
 
     # -- RTCP ----------------------------------------------------------------------------
 
@@ -453,7 +426,8 @@ class ServerWorker:
                     self.connection.shutdown(socket.SHUT_RDWR)  # the RTSP thread cleans up
                     return
                 if rtcp.due(now):
-                    if self._at_end:  # said BYE at the end of the file: quiet until PLAY
+                    stream = self.stream
+                    if stream is not None and stream.at_end:  # said BYE: quiet until PLAY
                         rtcp.schedule.postpone(now)
                     else:
                         self.send_rtcp(lambda r, now, wall: r.report(now, wall))

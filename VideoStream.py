@@ -157,7 +157,7 @@ class VideoStream:
             raise
 
     def _open(self) -> None:
-        fd = self._fd()
+        fd = self.fileno()
         stat = os.fstat(fd)
         if stat.st_size == 0:
             raise VideoError(f"{self.filename}: empty file, not an MJPEG video")
@@ -285,7 +285,7 @@ class VideoStream:
         position stays, so the same frame is tried again on the next call.
         """
         if self._next >= len(self._offsets):
-            self._fd()  # raises once closed
+            self.fileno()  # raises once closed
             return b""
         data = self.frame(self._next)
         self._next += 1
@@ -308,7 +308,7 @@ class VideoStream:
         Raises VideoError if the file changed while served and the frame is no longer
         exactly one whole JPEG of the length indexed.
         """
-        fd = self._fd()
+        fd = self.fileno()
         if not 0 <= index < len(self._offsets):
             raise IndexError(f"frame {index} out of range 0..{len(self._offsets) - 1}")
         start, length = self._offsets[index], self._lengths[index]
@@ -329,7 +329,7 @@ class VideoStream:
 
         ``frame_index == frame_count`` is allowed: the next nextFrame() returns b"".
         """
-        self._fd()  # raises once closed
+        self.fileno()  # raises once closed
         if not 0 <= frame_index <= len(self._offsets):
             raise IndexError(f"seek to frame {frame_index} out of range 0..{len(self._offsets)}")
         self._next = frame_index
@@ -340,7 +340,7 @@ class VideoStream:
             self._file.close()
             self._file = None
 
-    def _fd(self) -> int:
+    def fileno(self) -> int:
         """The file's descriptor; raises ValueError once the stream is closed."""
         if self._file is None:
             raise ValueError(f"{self.filename}: VideoStream is closed")

@@ -329,6 +329,8 @@ def test_past_max_per_address_a_client_gets_503_and_another_address_is_served(ca
         held = [rtsp_connection(server.port) for _ in range(3)]
         try:
             wait_until(lambda: len(server.active_workers()) == 3)
+            # A worker is listed a moment before its threads start (Server.serve_forever).
+            wait_until(lambda: all(w.thread.is_alive() for w in server.active_workers()))
             fds_before, threads_before = open_fds(), threading.active_count()
             for _ in range(2):
                 with connect_from("127.0.0.1", server.port) as fourth:

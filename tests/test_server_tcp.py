@@ -188,7 +188,7 @@ def test_a_tcp_client_that_stops_reading_is_ended_and_another_session_plays_on(m
         finally:
             sock.close()
         wait_until(lambda: not server.active_workers())
-        wait_until(lambda: threading.active_count() <= threads_before + 1)  # + the acceptor
+        wait_until(lambda: threading.active_count() <= threads_before + 2)  # acceptor, pacing
         assert open_fds() == fds_before  # its sockets and its file are closed
 
 

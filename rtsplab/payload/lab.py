@@ -29,10 +29,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rtsplab.payload import Payload
 from rtsplab.payload.assembler import AssemblyStats, frame_to_drop
-from rtsplab.payload.jpeg import EOI_BYTES, SOI_BYTES, is_complete_jpeg
+from rtsplab.payload.jpeg import EOI_BYTES, SOI_BYTES, Buffer, is_complete_jpeg
 
-__all__ = ["LabAssembler", "fragment"]
+__all__ = ["LabAssembler", "fragment", "fragment_parts"]
 
 # A 3840x2160 JPEG at high quality is 2-3 MB; twice that leaves room for two frames in flight
 # and bounds what a hostile or broken sender can make the receiver hold.
@@ -41,13 +42,18 @@ MAX_BUFFER_BYTES = 8 * 1024 * 1024
 MAX_BUFFER_PACKETS = 8192
 
 
-def fragment(frame: bytes, max_payload: int) -> list[bytes]:
-    """Cut `frame` into consecutive payloads of at most `max_payload` bytes (at least one)."""
+def fragment_parts(frame: Buffer, max_payload: int) -> list[Payload]:
+    """Cut `frame` into consecutive payloads of at most `max_payload` bytes (at least one),
+    each a view of the frame behind no payload header."""
     if max_payload < 1:
         raise ValueError(f"max_payload must be positive, got {max_payload}")
-    if len(frame) <= max_payload:
-        return [frame]
-    return [frame[i : i + max_payload] for i in range(0, len(frame), max_payload)]
+    view = memoryview(frame)
+    return [(b"", view[i : i + max_payload]) for i in range(0, max(1, len(view)), max_payload)]
+
+
+def fragment(frame: bytes, max_payload: int) -> list[bytes]:
+    """Cut `frame` into consecutive payloads of at most `max_payload` bytes (at least one)."""
+    return [bytes(body) for _, body in fragment_parts(frame, max_payload)]
 
 
 @dataclass(slots=True)

@@ -39,9 +39,17 @@ class Pacer:
         self.origin = now
         self.frame = 0
 
+    def next_due(self) -> float:
+        """When the next frame is due (before next_frame() moves the clock on a lag)."""
+        return self.origin + self.frame * self.interval
+
+    def skip(self) -> None:
+        """A frame not sent: its time passes all the same."""
+        self.frame += 1
+
     def next_frame(self, n_packets: int, now: float) -> list[tuple[int, int, float]]:
         """Schedule the next frame's packets: (first, end, send_at) per burst, in order."""
-        due = self.origin + self.frame * self.interval
+        due = self.next_due()
         if now - due > MAX_LAG:
             self.origin = now - self.frame * self.interval
             due = now

@@ -1,24 +1,47 @@
 """The server's RTP source for one session: SSRC, sequence numbers and timestamps (RFC 3550).
 
-Pure: it turns a frame into the packets to send and keeps the numbering; the socket, the clock
-and the thread are `ServerWorker`'s. SSRC, first sequence number and timestamp origin are random
-per session, as RFC 3550 §5.1 asks (so that a known-plaintext start helps no one and sessions
-do not collide), and injectable so tests are exact.
+Pure: it cuts a frame into payloads (`cut`, a `CutFrame` that every session sending the same
+file can share: only the 12-byte RTP headers differ), numbers them (`packets`) and keeps the
+count; the socket, the clock and the thread are the driver's. SSRC, first sequence number
+and timestamp origin are random per session, as RFC 3550 §5.1 asks (so that a
+known-plaintext start helps no one and sessions do not collide), and injectable so tests
+are exact.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from RtpPacket import JPEG_CLOCK_RATE as RTP_CLOCK_RATE
-from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, RTP_VERSION, SEQ_MOD, TIMESTAMP_MOD, RtpPacket
-from rtsplab.payload.lab import fragment
+from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, SEQ_MOD, TIMESTAMP_MOD, fixed_header
+from rtsplab.payload import Payload
+from rtsplab.payload.jpeg import Buffer
+from rtsplab.payload.lab import fragment_parts
 
 # 1500 Ethernet MTU - 20 IPv4 - 8 UDP = 1472; 1400 leaves room for tunnels and IP options.
 DEFAULT_MAX_PACKET = 1400
 MIN_MAX_PACKET = 256  # a header and a useful slice of JPEG
 MAX_MAX_PACKET = 65_507  # 65535 - 20 IPv4 - 8 UDP: the largest UDP payload
+
+
+# One packet as it leaves: RTP header, payload headers, the payload's slice of the frame.
+Packet = tuple[bytes, bytes, Buffer]
+
+
+@dataclass(frozen=True, slots=True)
+class CutFrame:
+    """A frame cut into payloads: the same for every session that sends it."""
+
+    payloads: list[Payload]
+    octets: int  # payload octets in all, as SR counts them; about the frame's size
+
+
+def joined(packet: Packet) -> bytes:
+    """One packet as one bytes object (for a way out that takes a datagram whole)."""
+    header, head, body = packet
+    return b"".join((header, head, body))
 
 
 class RtpSender:
@@ -32,10 +55,11 @@ class RtpSender:
         ssrc: int | None = None,
         first_seq: int | None = None,
         timestamp_origin: int | None = None,
-        payloader: Callable[[bytes, int], list[bytes]] = fragment,
+        payloader: Callable[[bytes, int], list[Payload]] = fragment_parts,
     ) -> None:
         """`payloader(frame, max_payload)` cuts a frame into payloads: the lab's
-        `rtsplab.payload.lab.fragment` (the default), or RFC 2435's `jpeg_to_payloads`."""
+        `rtsplab.payload.lab.fragment_parts` (the default), or RFC 2435's
+        `jpeg_payload_parts`."""
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         if not MIN_MAX_PACKET <= max_packet <= MAX_MAX_PACKET:
@@ -82,21 +106,25 @@ class RtpSender:
         """The last frame packetized goes out at `due` (monotonic s): the RTP clock's anchor."""
         self._clock = (due, self.timestamp(self.frames_sent - 1))
 
-    def packetize(self, frame: bytes) -> list[bytes]:
-        """The packets of the next frame: one timestamp, consecutive numbers, M on the last."""
-        timestamp = self.timestamp(self.frames_sent)
+    def cut(self, frame: bytes) -> CutFrame:
+        """`frame` cut into this sender's payloads; raises what the payloader raises."""
         payloads = self.payloader(frame, self.max_payload)
-        last = len(payloads) - 1
-        packets = []
-        for i, payload in enumerate(payloads):
-            packet = RtpPacket()
-            packet.encode(
-                RTP_VERSION, 0, 0, 0, self.next_seq, int(i == last), PT_JPEG, self.ssrc,
-                payload, timestamp=timestamp,
-            )  # fmt: skip
-            packets.append(packet.getPacket())
-            self.next_seq = (self.next_seq + 1) % SEQ_MOD
+        return CutFrame(payloads, sum(len(head) + len(body) for head, body in payloads))
+
+    def packets(self, frame: CutFrame) -> list[Packet]:
+        """The next frame's packets: one timestamp, consecutive numbers, M on the last."""
+        timestamp, ssrc, seq = self.timestamp(self.frames_sent), self.ssrc, self.next_seq
+        last = len(frame.payloads) - 1
+        packets = [
+            (fixed_header((seq + i) % SEQ_MOD, i == last, PT_JPEG, ssrc, timestamp), head, body)
+            for i, (head, body) in enumerate(frame.payloads)
+        ]
+        self.next_seq = (seq + len(packets)) % SEQ_MOD
         self.frames_sent += 1
         self.packets_sent += len(packets)
-        self.octets_sent += sum(map(len, payloads))
+        self.octets_sent += frame.octets
         return packets
+
+    def packetize(self, frame: bytes) -> list[bytes]:
+        """`packets(cut(frame))`, each packet joined as bytes."""
+        return [joined(packet) for packet in self.packets(self.cut(frame))]

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from rtsplab.errors import PayloadError
 from rtsplab.impairment import ImpairmentConfig
-from rtsplab.payload.lab import fragment
+from rtsplab.payload.lab import fragment_parts
 from rtsplab.payload.rfc2435.frame import parse_jpeg
-from rtsplab.payload.rfc2435.packetizer import jpeg_to_payloads
+from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.errors import RtspError
@@ -228,7 +228,7 @@ class RtspSession:
         self.path = path
         self.media = media
         self.standard = standard
-        payloader = jpeg_to_payloads if standard else fragment
+        payloader = jpeg_payload_parts if standard else fragment_parts
         self.sender = self._make_sender(self.config.fps, self.config.max_packet,
                                         payloader=payloader)  # fmt: skip
         self.session_id = self._make_session_id()

@@ -1,13 +1,16 @@
 """Sending RFC 2435: one JPEG's scan cut into RTP payloads, each behind its payload header.
 
 `parse_jpeg` (`rtsplab.payload.rfc2435.frame`) takes what the format carries from a JPEG;
-`packetize` cuts the scan at arbitrary byte offsets (so a restart header says F=L=1 with count
-0x3FFF, "reassemble the whole frame", §3.1.7) and puts the tables in the first payload when
-Q >= 128 (§3.1.8). `jpeg_to_payloads` does both.
+`payload_parts` cuts the scan at arbitrary byte offsets (so a restart header says F=L=1 with
+count 0x3FFF, "reassemble the whole frame", §3.1.7) and puts the tables in the first payload
+when Q >= 128 (§3.1.8); each payload is its headers and a view of the scan, so the scan is
+copied only as packets leave. `jpeg_payload_parts` does both; `packetize` and
+`jpeg_to_payloads` give each payload joined as bytes.
 """
 
 from __future__ import annotations
 
+from rtsplab.payload import Payload
 from rtsplab.payload.jpeg import Buffer
 from rtsplab.payload.rfc2435.frame import JpegFrame, parse_jpeg
 from rtsplab.payload.rfc2435.header import (
@@ -22,7 +25,10 @@ from rtsplab.payload.rfc2435.header import (
 )
 from rtsplab.payload.rfc2435.tables import make_tables
 
-__all__ = ["jpeg_to_payloads", "packetize"]
+__all__ = ["jpeg_payload_parts", "jpeg_to_payloads", "packetize", "payload_parts"]
+
+# The main header's first four bytes: type-specific, then the 24-bit fragment offset (§3.1).
+OFFSET_END = 4
 
 
 def _wire_size(pixels: int) -> int:
@@ -30,8 +36,10 @@ def _wire_size(pixels: int) -> int:
     return 0 if pixels > MAX_WIRE_SIZE else -(-pixels // SIZE_UNIT)
 
 
-def packetize(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> list[bytes]:
-    """RTP payloads of one frame, each at most `max_payload` bytes, in sequence order.
+def payload_parts(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> list[Payload]:
+    """RTP payloads of one frame as (headers, slice of the scan), each at most `max_payload`
+    bytes in all, in sequence order. The slices are views of `frame.scan`: no byte of the
+    scan is copied here.
 
     Q >= 128 sends the frame's tables in the first payload; Q in 1..99 sends none, so it is
     only allowed when the frame's tables are exactly `make_tables(q)` (otherwise the receiver
@@ -44,33 +52,50 @@ def packetize(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> list[by
         raise ValueError(f"Q must be 1..99 or 128..255 (100..127 are reserved), got {q}")
     if q <= MAX_Q_SCALED and frame.qtables != make_tables(q):
         raise ValueError(f"the frame's quantization tables are not those of Q={q}")
-    if len(frame.scan) > MAX_OFFSET + 1:
-        raise ValueError(f"scan of {len(frame.scan)} bytes is past the 24-bit fragment offset")
-    tables = b"".join(frame.qtables) if q >= Q_TABLES_INLINE else None
     scan = memoryview(frame.scan)
-    payloads = []
-    offset = 0
-    while True:
-        header = JpegPayloadHeader(
+    if len(scan) > MAX_OFFSET + 1:
+        raise ValueError(f"scan of {len(scan)} bytes is past the 24-bit fragment offset")
+
+    def header(offset: int) -> bytes:
+        return JpegPayloadHeader(
             offset=offset,
             type=frame.type,
             q=q,
             width=_wire_size(frame.width),
             height=_wire_size(frame.height),
             restart_interval=frame.restart_interval,
-            qtables=tables if offset == 0 else None,
+            qtables=b"".join(frame.qtables) if q >= Q_TABLES_INLINE and offset == 0 else None,
         ).encode()
-        room = max_payload - len(header)
-        if room < 1:
-            raise ValueError(
-                f"max_payload {max_payload} leaves no room for data after {len(header)} "
-                "bytes of headers"
-            )
-        chunk = scan[offset : offset + room]
-        payloads.append(header + chunk)
-        offset += len(chunk)
-        if offset >= len(scan):
-            return payloads
+
+    first = header(0)
+    # Past the first payload only the 24-bit offset changes (§3.1.2): its bytes are put
+    # between the header's first byte and the rest, taken once from a header at offset 1.
+    later = header(1)
+    type_specific, rest = later[:1], later[OFFSET_END:]
+    room = max_payload - len(later)
+    if max_payload - len(first) < 1 or room < 1:
+        raise ValueError(
+            f"max_payload {max_payload} leaves no room for data after {len(first)} bytes of headers"
+        )
+    end = max_payload - len(first)
+    payloads: list[Payload] = [(first, scan[:end])]
+    for offset in range(end, len(scan), room):
+        payloads.append((type_specific + offset.to_bytes(3, "big") + rest,
+                         scan[offset : offset + room]))  # fmt: skip
+    return payloads
+
+
+def packetize(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> list[bytes]:
+    """`payload_parts` joined: each payload as one bytes object."""
+    return [head + body for head, body in payload_parts(frame, max_payload, q)]
+
+
+def jpeg_payload_parts(jpeg: Buffer, max_payload: int) -> list[Payload]:
+    """`payload_parts(parse_jpeg(jpeg), max_payload)` with Q=255: tables in every frame.
+
+    Raises what `parse_jpeg` raises for a JPEG the format cannot carry or that is corrupt.
+    """
+    return payload_parts(parse_jpeg(jpeg), max_payload)
 
 
 def jpeg_to_payloads(jpeg: Buffer, max_payload: int) -> list[bytes]:

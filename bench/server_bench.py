@@ -1,0 +1,483 @@
+"""How much the server holds, beside gst-rtsp-server, and how fast it sends, beside ffmpeg and
+GStreamer, in one run.
+
+    python bench/server_bench.py                     # both parts, default figures
+    python bench/server_bench.py sessions --sessions 50 200 --seconds 5
+    python bench/server_bench.py unpaced --frames 1200
+
+``sessions``: N sessions of one 1280x720 clip at 30 fps, each PLAYed by a receiver in this
+process (one socket per session, read by one thread), against our server in the lab's
+dialect, our server in standard RTSP, and gst-rtsp-server (`tests/gst_rtsp_server.py`, every
+client its own pipeline), one after the other. Once every session plays, a window of
+``--seconds`` is measured: the frame rate each session got (the slowest and the median),
+the packets lost in it (sequence numbers that never came), and the server's CPU time (user
+and system, from /proc) per packet it sent. The receiver sets UDP_GRO, so that a burst sent
+with GSO is read in one call; for a sender without GSO it changes nothing.
+
+``unpaced``: one 1920x1080 clip sent as fast as each program can to one UDP socket that
+nobody reads: ffmpeg (``-c copy -f rtp``), GStreamer (``rtpjpegpay ! udpsink sync=false``),
+and our server's own send path (the frame cache, `RtpSender.packets`, `UdpOut`) in both
+dialects, with the cache empty (each frame read, checked and cut) and full (the frames
+cut already, as every session after the first to a file finds them). ffmpeg and GStreamer
+are timed less their own start-up (the same command on a one-frame clip).
+
+Linux only (/proc, UDP GSO); it needs ffmpeg, gst-launch-1.0 and Debian's python3-gi with
+gst-rtsp-server for the peers, and skips a peer that is missing. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import selectors
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from MakeVideo import PRESETS, make_clip
+from rtsplab.cli import free_port
+from rtsplab.payload.lab import fragment_parts
+from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
+from rtsplab.rtp.frame_cache import FrameCache
+from rtsplab.rtp.sender import RtpSender
+from rtsplab.rtp.udp_out import UdpOut, gso_available
+from VideoStream import VideoStream
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIPS = ROOT / "video" / "generated"
+GST_SERVER = ROOT / "tests" / "gst_rtsp_server.py"
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with gi (gst-rtsp-server's bindings)
+
+LOOPBACK = "127.0.0.1"
+MTU = 1400
+SOL_UDP = 17
+UDP_GRO = 104  # linux/udp.h
+RCVBUF = 4 * 2**20
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+REPLY_TIMEOUT = 10.0
+SETTLE = 1.0  # seconds after the last PLAY before the window opens
+SETUP_PACE = 0.002  # seconds between two sessions' SETUPs: a class does not arrive at once
+
+
+# -- the receiver --------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """One session's RTP as received: packets, frames (markers), highest sequence number."""
+
+    packets: int = 0
+    frames: int = 0
+    highest: int = -1  # extended
+    last: int = -1  # the last 16-bit number, for the extension
+
+    def snapshot(self) -> tuple[int, int, int]:
+        return self.packets, self.frames, self.highest
+
+
+class Receiver:
+    """Every session's RTP socket, read by the caller's thread until `run` is told to stop."""
+
+    def __init__(self) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.sockets: list[socket.socket] = []
+        self.counts: list[Counts] = []
+
+    def add(self) -> tuple[int, socket.socket]:
+        """A new session's RTP socket (even port, with the next one bound for RTCP)."""
+        for _ in range(100):
+            rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                rtp.bind((LOOPBACK, 0))
+                port = rtp.getsockname()[1]
+                if port % 2 == 0:
+                    rtcp.bind((LOOPBACK, port + 1))
+                    break
+            except OSError:
+                pass
+            rtp.close()
+            rtcp.close()
+        else:
+            raise RuntimeError("no even port pair free on loopback")
+        try:
+            rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUFFORCE, RCVBUF)  # as root
+        except OSError:
+            rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        try:
+            rtp.setsockopt(SOL_UDP, UDP_GRO, 1)
+        except OSError:
+            pass
+        rtp.setblocking(False)
+        self.selector.register(rtp, selectors.EVENT_READ, len(self.counts))
+        self.sockets += [rtp, rtcp]
+        self.counts.append(Counts())
+        return port, rtp
+
+    def run(self, until: float) -> None:
+        """Read until `until` (monotonic s)."""
+        select, counts = self.selector.select, self.counts
+        space = socket.CMSG_SPACE(4)
+        while (left := until - time.monotonic()) > 0:
+            for key, _ in select(min(left, 0.1)):
+                sock, c = key.fileobj, counts[key.data]
+                assert isinstance(sock, socket.socket)
+                while True:
+                    try:
+                        data, ancillary, _, _ = sock.recvmsg(65_536, space)
+                    except BlockingIOError:
+                        break
+                    size = len(data)
+                    for level, kind, value in ancillary:
+                        if level == SOL_UDP and kind == UDP_GRO:
+                            size = struct.unpack("=i", value[:4])[0]
+                    for offset in range(0, len(data), size):
+                        seq = (data[offset + 2] << 8) | data[offset + 3]
+                        c.packets += 1
+                        c.frames += data[offset + 1] >> 7
+                        if c.last < 0:
+                            c.highest = seq
+                        else:
+                            step = (seq - c.last) & 0xFFFF
+                            if step < 0x8000:
+                                c.highest += step
+                        if c.last < 0 or (seq - c.last) & 0xFFFF < 0x8000:
+                            c.last = seq
+
+    def close(self) -> None:
+        self.selector.close()
+        for sock in self.sockets:
+            sock.close()
+
+
+# -- RTSP, as little as the three servers need -------------------------------------------
+
+
+class Rtsp:
+    """One RTSP connection: requests out, replies in (head, and body by Content-Length)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection((LOOPBACK, port), timeout=REPLY_TIMEOUT)
+        self.cseq = 0
+        self.buffer = b""
+
+    def ask(self, method: str, url: str, *headers: str) -> tuple[int, dict[str, str], str]:
+        self.cseq += 1
+        lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", *headers, "", ""]
+        self.sock.sendall("\r\n".join(lines).encode())
+        while b"\r\n\r\n" not in self.buffer:
+            self._more()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        status_line, *rest = head.decode("latin-1").split("\r\n")
+        fields = {}
+        for line in rest:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        length = int(fields.get("content-length", "0"))
+        while len(self.buffer) < length:
+            self._more()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        status = int(status_line.split()[1])
+        if status != 200:
+            raise RuntimeError(f"{method} {url}: {status_line}")
+        return status, fields, body.decode("latin-1")
+
+    def _more(self) -> None:
+        data = self.sock.recv(65_536)
+        if not data:
+            raise RuntimeError("the server closed the connection")
+        self.buffer += data
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def play_lab(port: int, name: str, rtp_port: int) -> Rtsp:
+    rtsp = Rtsp(port)
+    _, fields, _ = rtsp.ask("SETUP", name, f"Transport: RTP/UDP; client_port= {rtp_port}")
+    rtsp.ask("PLAY", name, f"Session: {fields['session']}")
+    return rtsp
+
+
+def play_standard(port: int, url: str, rtp_port: int) -> Rtsp:
+    rtsp = Rtsp(port)
+    _, fields, sdp = rtsp.ask("DESCRIBE", url, "Accept: application/sdp")
+    base = fields.get("content-base", url)
+    controls = re.findall(r"^a=control:(\S+)", sdp, re.M)
+    track = controls[-1] if controls else "*"
+    if track.startswith("rtsp://"):
+        setup_url = track
+    elif track == "*":
+        setup_url = base
+    else:
+        setup_url = base.rstrip("/") + "/" + track
+    _, fields, _ = rtsp.ask(
+        "SETUP", setup_url, f"Transport: RTP/AVP;unicast;client_port={rtp_port}-{rtp_port + 1}"
+    )
+    session = fields["session"].split(";")[0]
+    rtsp.ask("PLAY", url, f"Session: {session}", "Range: npt=0-")
+    return rtsp
+
+
+# -- servers --------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system time of process `pid` and all its threads."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (proc(5) 14, 15)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited at start")
+        try:
+            socket.create_connection((LOOPBACK, port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"no server on port {port}")
+
+
+@contextmanager
+def our_server(clip: Path, fps: float, *extra: str) -> Iterator[tuple[int, int]]:
+    port = free_port(socket.SOCK_STREAM)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(clip.parent),
+         "--fps", str(fps), "--max-clients", "1000", "--max-per-address", "0", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, process)
+        yield process.pid, port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def gst_server(clip: Path, fps: float) -> Iterator[tuple[int, int]]:
+    process = subprocess.Popen(
+        [SYSTEM_PYTHON, str(GST_SERVER), "--port", "0", "--clip", str(clip), "--fps", str(fps)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()  # READY rtsp://127.0.0.1:PORT/clip
+        if not line.startswith("READY"):
+            raise RuntimeError("gst-rtsp-server did not start")
+        yield process.pid, int(line.rsplit(":", 1)[1].split("/")[0])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def have_gst_server() -> str | None:
+    if not Path(SYSTEM_PYTHON).exists():
+        return "no /usr/bin/python3"
+    probe = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0');"
+         "from gi.repository import GstRtspServer"],
+        capture_output=True,
+    )  # fmt: skip
+    return None if probe.returncode == 0 else "no gst-rtsp-server bindings (python3-gi)"
+
+
+# -- part 1: sessions -----------------------------------------------------------------------
+
+
+@dataclass
+class SessionsResult:
+    sessions: int
+    fps_min: float
+    fps_median: float
+    lost: int
+    packets: int
+    cpu: float  # seconds in the window
+
+    def line(self, who: str, fps: float) -> str:
+        per_packet = self.cpu / self.packets * 1e6 if self.packets else float("nan")
+        return (
+            f"{who:<22} {self.sessions:>8} {self.fps_min:>8.1f} {self.fps_median:>8.1f} "
+            f"{fps:>6g} {self.packets:>10} {self.lost:>7} {self.cpu:>7.2f} {per_packet:>9.2f}"
+        )
+
+
+def measure_sessions(
+    pid: int, count: int, play: Callable[[int], Rtsp], seconds: float
+) -> SessionsResult:
+    receiver = Receiver()
+    connections = []
+    try:
+        for _ in range(count):
+            rtp_port, _ = receiver.add()
+            connections.append(play(rtp_port))
+            receiver.run(time.monotonic() + SETUP_PACE)  # keep reading while they join
+        receiver.run(time.monotonic() + SETTLE)
+        before = [c.snapshot() for c in receiver.counts]
+        cpu_before, start = cpu_seconds(pid), time.monotonic()
+        receiver.run(start + seconds)
+        cpu, elapsed = cpu_seconds(pid) - cpu_before, time.monotonic() - start
+        after = [c.snapshot() for c in receiver.counts]
+    finally:
+        for rtsp in connections:
+            rtsp.close()
+        receiver.close()
+    rates = [(a[1] - b[1]) / elapsed for a, b in zip(after, before, strict=True)]
+    packets = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
+    lost = sum(max(0, (a[2] - b[2]) - (a[0] - b[0])) for a, b in zip(after, before, strict=True))
+    return SessionsResult(count, min(rates), statistics.median(rates), lost, packets + lost, cpu)
+
+
+def sessions_part(args: argparse.Namespace) -> None:
+    frames = round(args.fps * (args.seconds + SETTLE + 1 + max(args.sessions) * 0.03))
+    clip = clip_for("720p", frames)
+    print(f"\n{max(args.sessions)} sessions at most of {clip.name}, {args.fps:g} fps, "
+          f"a {args.seconds:g} s window once all play")  # fmt: skip
+    print(f"{'server':<22} {'sessions':>8} {'fps min':>8} {'fps med':>8} {'of':>6} "
+          f"{'packets':>10} {'lost':>7} {'CPU s':>7} {'µs/pkt':>9}")  # fmt: skip
+    gst_missing = have_gst_server()
+    for count in args.sessions:
+        with our_server(clip, args.fps) as (pid, port):
+            r = measure_sessions(pid, count, lambda p: play_lab(port, clip.name, p), args.seconds)
+            print(r.line("ours, lab dialect", args.fps), flush=True)
+        with our_server(clip, args.fps) as (pid, port):
+            url = f"rtsp://{LOOPBACK}:{port}/{clip.name}"
+            r = measure_sessions(pid, count, lambda p: play_standard(port, url, p), args.seconds)
+            print(r.line("ours, standard RTSP", args.fps), flush=True)
+        if gst_missing:
+            print(f"{'gst-rtsp-server':<22} skipped: {gst_missing}")
+            continue
+        with gst_server(clip, args.fps) as (pid, port):
+            url = f"rtsp://{LOOPBACK}:{port}/clip"
+            r = measure_sessions(pid, count, lambda p: play_standard(port, url, p), args.seconds)
+            print(r.line("gst-rtsp-server", args.fps), flush=True)
+
+
+# -- part 2: unpaced ------------------------------------------------------------------------
+
+
+def sink() -> socket.socket:
+    """A UDP socket on loopback that nobody reads: what arrives past its buffer is dropped."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((LOOPBACK, 0))
+    return sock
+
+
+def timed(command: list[str], timeout: float = 600.0) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=timeout)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def peer_rate(make: Callable[[Path, int], list[str]], clip: Path, one: Path, n: int) -> float:
+    """Frames per second of a peer's command, less its start-up (best of three each)."""
+    with sink() as target:
+        port = target.getsockname()[1]
+        whole = min(timed(make(clip, port)) for _ in range(3))
+        startup = min(timed(make(one, port)) for _ in range(3))
+    return (n - 1) / max(whole - startup, 1e-6)
+
+
+def ffmpeg_command(clip: Path, port: int) -> list[str]:
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "mjpeg",
+            "-i", str(clip), "-c:v", "copy", "-f", "rtp",
+            f"rtp://{LOOPBACK}:{port}?pkt_size={MTU}"]  # fmt: skip
+
+
+def gst_command(clip: Path, port: int) -> list[str]:
+    return ["gst-launch-1.0", "-q", "filesrc", f"location={clip}", "!", "jpegparse", "!",
+            "rtpjpegpay", f"mtu={MTU}", "!", "udpsink", f"host={LOOPBACK}", f"port={port}",
+            "sync=false"]  # fmt: skip
+
+
+def our_rate(clip: Path, standard: bool, gso: bool, cache: FrameCache) -> tuple[float, int]:
+    """Frames per second of our send path over the whole clip, and its system calls."""
+    payloader = jpeg_payload_parts if standard else fragment_parts
+    sender = RtpSender(30, MTU, payloader=payloader)
+    how = (payloader, sender.max_payload)
+    with sink() as target, VideoStream(clip) as video, socket.socket(
+        socket.AF_INET, socket.SOCK_DGRAM
+    ) as sock:
+        out = UdpOut(sock, target.getsockname(), gso=gso)
+        start = time.perf_counter()
+        for index in range(video.frame_count):
+            out.send(sender.packets(cache.get(video, index, sender.cut, how)))
+        elapsed = time.perf_counter() - start
+    return video.frame_count / elapsed, out.calls
+
+
+def unpaced_part(args: argparse.Namespace) -> None:
+    base = clip_for("1080p", min(args.frames, 150))
+    clip = CLIPS / f"unpaced-1080p-{args.frames}.mjpeg"
+    with VideoStream(base) as video:
+        frames = [video.frame(i) for i in range(video.frame_count)]
+    if not clip.exists():  # the short clip again and again: raw MJPEG concatenates
+        clip.write_bytes(b"".join(frames[i % len(frames)] for i in range(args.frames)))
+    one = CLIPS / "unpaced-1080p-1.mjpeg"
+    one.write_bytes(frames[0])
+    clip.read_bytes()  # in the page cache for everyone
+    gso = gso_available()
+    print(f"\nunpaced: {clip.name}, {args.frames} frames of 1920x1080, packets of {MTU} bytes; "
+          f"UDP GSO {'available' if gso is None else 'not available: ' + gso}")  # fmt: skip
+    rates: dict[str, float] = {}
+    for name, tool, make in (("ffmpeg", "ffmpeg", ffmpeg_command),
+                             ("GStreamer", "gst-launch-1.0", gst_command)):  # fmt: skip
+        if shutil.which(tool) is None:
+            print(f"{name:<40} skipped: {tool} not installed")
+            continue
+        rates[name] = peer_rate(make, clip, one, args.frames)
+        print(f"{name:<40} {rates[name]:>9.0f} frames/s", flush=True)
+    for standard in (False, True):
+        dialect = "standard" if standard else "lab"
+        for use_gso in ([True, False] if gso is None else [False]):
+            cache = FrameCache()
+            for state in ("empty", "full"):
+                rate, calls = our_rate(clip, standard, use_gso, cache)
+                ratios = "  ".join(f"{rate / r:.2f}x {n}" for n, r in rates.items())
+                label = f"ours, {dialect}, {'GSO' if use_gso else 'sendmsg'}, cache {state}"
+                print(f"{label:<40} {rate:>9.0f} frames/s  {calls:>7} calls  {ratios}",
+                      flush=True)  # fmt: skip
+
+
+def clip_for(preset: str, frames: int) -> Path:
+    path = CLIPS / f"bench-{preset}-{frames}.mjpeg"
+    if not path.exists():
+        width, height = PRESETS[preset]
+        print(f"making {path.name} ({frames} frames {width}x{height})...", flush=True)
+        CLIPS.mkdir(parents=True, exist_ok=True)
+        make_clip(path, width, height, frames, fmt="mjpeg")
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("parts", nargs="*", choices=["sessions", "unpaced"],
+                        default=["sessions", "unpaced"])  # fmt: skip
+    parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200], metavar="N")
+    parser.add_argument("--seconds", type=float, default=5.0, help="the measured window")
+    parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--frames", type=int, default=1200, help="frames of the unpaced clip")
+    args = parser.parse_args()
+    if "unpaced" in args.parts:
+        unpaced_part(args)
+    if "sessions" in args.parts:
+        sessions_part(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""One thread paces every playing session: a heap of streams ordered by when each is due.
+
+A thread per PLAY spends most of its life asleep, and two hundred of them wake each other
+and the interpreter's lock thousands of times a second. Here one thread takes the stream due
+soonest, lets it do what is due (`RtpStream.step`: a burst, a frame read, a BYE) and puts
+it back at the time it names. Python runs one thread at a time anyway; one loop does the
+same work without the switching.
+
+`remove` is the stop: it waits for a step in progress, lets the stream finish its frame
+(`RtpStream.finish`), and after it returns the stream sends nothing more. A stream steps
+outside the heap's lock, so `remove` never waits behind more than one step. Nothing a
+stream raises escapes the loop: it is logged and that stream alone ends.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Steps(Protocol):
+    """What the loop runs (`rtsplab.rtp.stream.RtpStream`)."""
+
+    name: str
+    active: bool
+
+    def step(self, now: float) -> float | None: ...
+
+    def finish(self, now: float) -> None: ...
+
+
+class PacingLoop:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._heap: list[tuple[float, int, Steps]] = []
+        self._order = itertools.count()  # equal times step in the order they were added
+        self._wake = threading.Condition(threading.Lock())
+        self._closed = False
+        self._stepping: Steps | None = None  # the stream stepping now, outside the lock
+        self._thread = threading.Thread(target=self._run, name="rtp-pacing", daemon=True)
+        self._thread.start()
+
+    def add(self, stream: Steps, at: float) -> None:
+        """Step `stream` at `at` (monotonic s) and then whenever it says."""
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("the pacing loop is closed")
+            heapq.heappush(self._heap, (at, next(self._order), stream))
+            self._wake.notify_all()
+
+    def remove(self, stream: Steps) -> None:
+        """Stop `stream`: its frame in progress leaves whole; nothing leaves after this."""
+        with self._wake:
+            while self._stepping is stream:
+                self._wake.wait()
+            stream.finish(self._clock())
+            # Its heap entry stays until its time comes, and is dropped then: inactive.
+
+    def __len__(self) -> int:
+        """Streams waiting their turn."""
+        with self._wake:
+            return sum(1 for _, _, stream in self._heap if stream.active)
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        heap, wake = self._heap, self._wake
+        while True:
+            with wake:
+                if self._closed:
+                    return
+                while heap and not heap[0][2].active:
+                    heapq.heappop(heap)  # stopped since it was queued
+                if not heap:
+                    wake.wait()
+                    continue
+                now = self._clock()
+                wait = heap[0][0] - now
+                if wait > 0:
+                    wake.wait(wait)
+                    continue
+                _, _, stream = heapq.heappop(heap)
+                self._stepping = stream
+            at = self._step(stream, now)
+            with wake:
+                self._stepping = None
+                wake.notify_all()  # a remove() waiting for this step
+                if at is not None and stream.active:
+                    heapq.heappush(heap, (at, next(self._order), stream))
+
+    @staticmethod
+    def _step(stream: Steps, now: float) -> float | None:
+        try:
+            return stream.step(now)
+        except Exception:
+            log.exception("RTP stream of session %s failed", stream.name)
+            stream.active = False
+            return None
