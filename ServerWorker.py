@@ -287,12 +287,13 @@ class ServerWorker:
         if self.session.sender is not None:
             self.session.sender.pause()  # the RTP clock stops with the stream (SR)
 
-    def sendRtp(self, packets: Sequence[Packet]) -> None:
+    def sendRtp(self, packets: Sequence[Packet], segment: int | None = None) -> None:
         """Send a burst of RTP packets to the client (the pacing loop calls it when due):
         by UDP, in one system call where the kernel has GSO; else one at a time through
-        the lab's impaired network or on the interleaved channel."""
+        the lab's impaired network or on the interleaved channel. `segment`: the packets'
+        size, all but the last (`rtsplab.rtp.sender.CutFrame.segment`)."""
         if self._udp_out is not None:
-            self._udp_out.send(packets)
+            self._udp_out.send(packets, segment)
             return
         session, link = self.session, self.link
         deliver = self._way_out(session.interleaved, 0, self.rtp_socket,

@@ -11,8 +11,10 @@ dialect, our server in standard RTSP, and gst-rtsp-server (`tests/gst_rtsp_serve
 client its own pipeline), one after the other. Once every session plays, a window of
 ``--seconds`` is measured: the frame rate each session got (the slowest and the median),
 the packets lost in it (sequence numbers that never came), and the server's CPU time (user
-and system, from /proc) per packet it sent. The receiver sets UDP_GRO, so that a burst sent
-with GSO is read in one call; for a sender without GSO it changes nothing.
+and system, from /proc) per packet it sent. Each server runs ``--repeat`` times and the run
+with the median CPU per packet is printed: a shared machine's figures wander. The receiver
+sets UDP_GRO, so that a burst sent with GSO is read in one call; for a sender without GSO
+it changes nothing.
 
 ``unpaced``: one 1920x1080 clip sent as fast as each program can to one UDP socket that
 nobody reads: ffmpeg (``-c copy -f rtp``), GStreamer (``rtpjpegpay ! udpsink sync=false``),
@@ -41,7 +43,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from MakeVideo import PRESETS, make_clip
 from rtsplab.cli import free_port
@@ -55,6 +59,7 @@ from VideoStream import VideoStream
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ROOT / "video" / "generated"
 GST_SERVER = ROOT / "tests" / "gst_rtsp_server.py"
+GST_URL = "rtsp://127.0.0.1:{port}/clip"
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with gi (gst-rtsp-server's bindings)
 
 LOOPBACK = "127.0.0.1"
@@ -62,6 +67,7 @@ MTU = 1400
 SOL_UDP = 17
 UDP_GRO = 104  # linux/udp.h
 RCVBUF = 4 * 2**20
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # past rmem_max, as root
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 REPLY_TIMEOUT = 10.0
 SETTLE = 1.0  # seconds after the last PLAY before the window opens
@@ -110,7 +116,7 @@ class Receiver:
         else:
             raise RuntimeError("no even port pair free on loopback")
         try:
-            rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUFFORCE, RCVBUF)  # as root
+            rtp.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)  # as root
         except OSError:
             rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         try:
@@ -350,20 +356,31 @@ def sessions_part(args: argparse.Namespace) -> None:
           f"{'packets':>10} {'lost':>7} {'CPU s':>7} {'µs/pkt':>9}")  # fmt: skip
     gst_missing = have_gst_server()
     for count in args.sessions:
-        with our_server(clip, args.fps) as (pid, port):
-            r = measure_sessions(pid, count, lambda p: play_lab(port, clip.name, p), args.seconds)
-            print(r.line("ours, lab dialect", args.fps), flush=True)
-        with our_server(clip, args.fps) as (pid, port):
-            url = f"rtsp://{LOOPBACK}:{port}/{clip.name}"
-            r = measure_sessions(pid, count, lambda p: play_standard(port, url, p), args.seconds)
-            print(r.line("ours, standard RTSP", args.fps), flush=True)
+        ours = partial(our_server, clip, args.fps, *args.server_options)
+        standard = f"rtsp://{LOOPBACK}:{{port}}/{clip.name}"
+        runs: list[tuple[str, Callable[[], Any], Callable[[int, str], Callable[[int], Rtsp]]]] = [
+            ("ours, lab dialect", ours, lambda port, _: partial(play_lab, port, clip.name)),
+            ("ours, standard RTSP", ours, lambda port, url: partial(play_standard, port, url)),
+        ]
         if gst_missing:
             print(f"{'gst-rtsp-server':<22} skipped: {gst_missing}")
-            continue
-        with gst_server(clip, args.fps) as (pid, port):
-            url = f"rtsp://{LOOPBACK}:{port}/clip"
-            r = measure_sessions(pid, count, lambda p: play_standard(port, url, p), args.seconds)
-            print(r.line("gst-rtsp-server", args.fps), flush=True)
+        else:
+            runs.append(("gst-rtsp-server", partial(gst_server, clip, args.fps),
+                         lambda port, url: partial(play_standard, port, url)))  # fmt: skip
+        for who, server, player in runs:
+            results = []
+            for _ in range(args.repeat):
+                with server() as (pid, port):
+                    url = (standard if who.startswith("ours") else GST_URL).format(port=port)
+                    results.append(measure_sessions(pid, count, player(port, url),
+                                                    args.seconds))  # fmt: skip
+            print(median_of(results).line(who, args.fps), flush=True)
+
+
+def median_of(results: list[SessionsResult]) -> SessionsResult:
+    """The run with the median CPU per packet (its own figures, not a blend of runs)."""
+    ranked = sorted(results, key=lambda r: r.cpu / max(1, r.packets))
+    return ranked[len(ranked) // 2]
 
 
 # -- part 2: unpaced ------------------------------------------------------------------------
@@ -409,9 +426,11 @@ def our_rate(clip: Path, standard: bool, gso: bool, cache: FrameCache) -> tuple[
     payloader = jpeg_payload_parts if standard else fragment_parts
     sender = RtpSender(30, MTU, payloader=payloader)
     how = (payloader, sender.max_payload)
-    with sink() as target, VideoStream(clip) as video, socket.socket(
-        socket.AF_INET, socket.SOCK_DGRAM
-    ) as sock:
+    with (
+        sink() as target,
+        VideoStream(clip) as video,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
+    ):
         out = UdpOut(sock, target.getsockname(), gso=gso)
         start = time.perf_counter()
         for index in range(video.frame_count):
@@ -443,7 +462,7 @@ def unpaced_part(args: argparse.Namespace) -> None:
         print(f"{name:<40} {rates[name]:>9.0f} frames/s", flush=True)
     for standard in (False, True):
         dialect = "standard" if standard else "lab"
-        for use_gso in ([True, False] if gso is None else [False]):
+        for use_gso in [True, False] if gso is None else [False]:
             cache = FrameCache()
             for state in ("empty", "full"):
                 rate, calls = our_rate(clip, standard, use_gso, cache)
@@ -470,7 +489,13 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200], metavar="N")
     parser.add_argument("--seconds", type=float, default=5.0, help="the measured window")
     parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each server; the median is printed (3)")  # fmt: skip
     parser.add_argument("--frames", type=int, default=1200, help="frames of the unpaced clip")
+    parser.add_argument(
+        "--server-options", nargs="*", default=[], metavar="OPTION",
+        help="more options for our Server.py, e.g. --server-options=--burst=32",
+    )  # fmt: skip
     args = parser.parse_args()
     if "unpaced" in args.parts:
         unpaced_part(args)

@@ -15,6 +15,8 @@ from RtpPacket import (
     RTP_HEADER_SIZE,
     RtpError,
     RtpPacket,
+    fixed_header,
+    fixed_headers,
 )
 
 POSITIONAL = ("version", "padding", "extension", "cc", "seqnum", "marker", "pt", "ssrc", "payload")
@@ -582,3 +584,31 @@ def test_repr():
     assert repr(decode(VECTORS[0].values[0])) == (
         "RtpPacket(seq=1, ts=0, pt=26, ssrc=0x01020304, M=0, payload=2 bytes)"
     )
+
+
+def test_fixed_header_known_answer():
+    # V=2 P=0 X=0 CC=0 -> 0x80; M=1 PT=26 -> 0x9A; seq 0x1234; ts 0x01020304; ssrc 0xCAFEBABE
+    assert fixed_header(0x1234, 1, PT_JPEG, 0xCAFEBABE, 0x01020304) == bytes.fromhex(
+        "80 9A 1234 01020304 CAFEBABE"
+    )
+
+
+def test_fixed_headers_number_a_frame_across_the_wrap_with_the_marker_on_the_last():
+    headers = [bytes(h) for h in fixed_headers(65534, 4, PT_JPEG, 7, 90000)]
+    assert headers == [
+        bytes.fromhex("801A FFFE 00015F90 00000007"),
+        bytes.fromhex("801A FFFF 00015F90 00000007"),
+        bytes.fromhex("801A 0000 00015F90 00000007"),
+        bytes.fromhex("809A 0001 00015F90 00000007"),
+    ]
+
+
+def test_fixed_headers_are_what_encode_builds():
+    for seq, count in ((0, 1), (100, 37), (65500, 100)):
+        packets = []
+        for i in range(count):
+            packet = RtpPacket()
+            packet.encode(2, 0, 0, 0, (seq + i) % 65536, int(i == count - 1), PT_JPEG,
+                          0x01020304, b"", timestamp=123456)  # fmt: skip
+            packets.append(packet.getPacket())
+        assert [bytes(h) for h in fixed_headers(seq, count, PT_JPEG, 0x01020304, 123456)] == packets

@@ -219,10 +219,10 @@ def test_loss_before_the_first_packet_is_counted_from_rtp_info(monkeypatch):
     real = ServerWorker.sendRtp
     held_back = [3]
 
-    def losing_the_first_three(self, packets):
+    def losing_the_first_three(self, packets, segment=None):
         kept = packets[held_back[0] :]
         held_back[0] = max(0, held_back[0] - len(packets))
-        real(self, kept)
+        real(self, kept, segment)
 
     monkeypatch.setattr(ServerWorker, "sendRtp", losing_the_first_three)
     with running_server(ROOT, fps=100) as server:

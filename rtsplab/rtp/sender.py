@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from RtpPacket import JPEG_CLOCK_RATE as RTP_CLOCK_RATE
-from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, SEQ_MOD, TIMESTAMP_MOD, fixed_header
+from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, SEQ_MOD, TIMESTAMP_MOD, fixed_headers
 from rtsplab.payload import Payload
 from rtsplab.payload.jpeg import Buffer
 from rtsplab.payload.lab import fragment_parts
@@ -27,15 +27,19 @@ MAX_MAX_PACKET = 65_507  # 65535 - 20 IPv4 - 8 UDP: the largest UDP payload
 
 
 # One packet as it leaves: RTP header, payload headers, the payload's slice of the frame.
-Packet = tuple[bytes, bytes, Buffer]
+Packet = tuple[Buffer, bytes, Buffer]
 
 
 @dataclass(frozen=True, slots=True)
 class CutFrame:
     """A frame cut into payloads: the same for every session that sends it."""
 
-    payloads: list[Payload]
+    heads: list[bytes]  # each payload's headers (b"" in the lab's format)
+    bodies: list[Buffer]  # each payload's slice of the frame
     octets: int  # payload octets in all, as SR counts them; about the frame's size
+    # Every packet is `segment` bytes but the last, which is no longer: one UDP GSO call can
+    # carry them (`rtsplab.rtp.udp_out`). None when the payloads are not so cut.
+    segment: int | None
 
 
 def joined(packet: Packet) -> bytes:
@@ -109,17 +113,18 @@ class RtpSender:
     def cut(self, frame: bytes) -> CutFrame:
         """`frame` cut into this sender's payloads; raises what the payloader raises."""
         payloads = self.payloader(frame, self.max_payload)
-        return CutFrame(payloads, sum(len(head) + len(body) for head, body in payloads))
+        sizes = [len(head) + len(body) for head, body in payloads]
+        first = sizes[0]
+        even = all(size == first for size in sizes[:-1]) and sizes[-1] <= first
+        heads, bodies = [head for head, _ in payloads], [body for _, body in payloads]
+        return CutFrame(heads, bodies, sum(sizes), RTP_HEADER_SIZE + first if even else None)
 
     def packets(self, frame: CutFrame) -> list[Packet]:
         """The next frame's packets: one timestamp, consecutive numbers, M on the last."""
-        timestamp, ssrc, seq = self.timestamp(self.frames_sent), self.ssrc, self.next_seq
-        last = len(frame.payloads) - 1
-        packets = [
-            (fixed_header((seq + i) % SEQ_MOD, i == last, PT_JPEG, ssrc, timestamp), head, body)
-            for i, (head, body) in enumerate(frame.payloads)
-        ]
-        self.next_seq = (seq + len(packets)) % SEQ_MOD
+        count, seq = len(frame.bodies), self.next_seq
+        headers = fixed_headers(seq, count, PT_JPEG, self.ssrc, self.timestamp(self.frames_sent))
+        packets: list[Packet] = list(zip(headers, frame.heads, frame.bodies, strict=True))
+        self.next_seq = (seq + count) % SEQ_MOD
         self.frames_sent += 1
         self.packets_sent += len(packets)
         self.octets_sent += frame.octets

@@ -40,10 +40,11 @@ class RtpStream:
         sender: RtpSender,
         pacer: Pacer,
         cache: FrameCache,
-        send: Callable[[Sequence[Packet]], object],
+        send: Callable[[Sequence[Packet], int | None], object],
         on_end: Callable[[str], object],
     ) -> None:
-        """`send(packets)` puts a burst on the way to the client; `on_end(reason)` says BYE."""
+        """`send(packets, segment)` puts a burst on the way to the client (`segment` as
+        `UdpOut.send` takes it); `on_end(reason)` says BYE."""
         self.name = name  # the session's, for the log
         self.media, self.sender, self.pacer, self.cache = media, sender, pacer, cache
         self.send, self.on_end = send, on_end
@@ -51,6 +52,7 @@ class RtpStream:
         self.at_end = False  # the last frame has been sent (or the file changed)
         self.ended_at: float | None = None  # when it stopped sending
         self._packets: list[Packet] = []  # the frame in progress
+        self._segment: int | None = None  # its packets' size, for GSO (CutFrame.segment)
         self._bursts: list[tuple[int, int, float]] = []  # its bursts still to send
         self._bye: tuple[float, str] | None = None  # (when, reason)
         self._how = (sender.payloader, sender.max_payload)  # how the cache's frames are cut
@@ -72,7 +74,7 @@ class RtpStream:
                 return due
         first, end, _ = self._bursts.pop(0)
         try:
-            self.send(self._packets[first:end])
+            self.send(self._packets[first:end], self._segment)
         except OSError as exc:
             log.warning("session %s: RTP stream stopped: %s", self.name, exc)
             self._stop(now)
@@ -86,7 +88,7 @@ class RtpStream:
         """Stop: the frame in progress leaves whole, at once, and nothing after it."""
         if self.active and self._bursts:
             try:
-                self.send(self._packets[self._bursts[0][0] :])
+                self.send(self._packets[self._bursts[0][0] :], self._segment)
             except OSError as exc:
                 log.debug("session %s: the rest of a frame not sent: %s", self.name, exc)
         self._stop(now)
@@ -117,7 +119,7 @@ class RtpStream:
             self.pacer.skip()
             return self.pacer.next_due()
         media.seek(index + 1)
-        self._packets = sender.packets(frame)
+        self._packets, self._segment = sender.packets(frame), frame.segment
         self._bursts = self.pacer.next_frame(len(self._packets), now)
         sender.mark_due(self._bursts[0][2])
         return None

@@ -20,6 +20,7 @@ import logging
 import socket
 import struct
 from collections.abc import Sequence
+from itertools import chain
 
 from rtsplab.rtp.sender import Packet
 
@@ -69,7 +70,8 @@ def runs(sizes: Sequence[int], limit: int = MAX_GSO_BYTES) -> list[tuple[int, in
         size = sizes[first]
         most = min(MAX_SEGMENTS, max(1, limit // size)) if size else 1
         end = first + 1
-        while end < n and end - first < most and sizes[end] <= size:
+        # An empty datagram cannot be a segment: it leaves alone.
+        while end < n and end - first < most and 0 < sizes[end] <= size:
             end += 1
             if sizes[end - 1] < size:
                 break  # a shorter packet can only end a run
@@ -87,23 +89,36 @@ class UdpOut:
         self.gso = gso
         self.calls = 0  # system calls made, for the benchmark's figures
 
-    def send(self, packets: Sequence[Packet]) -> None:
-        """Send `packets` in order; raises OSError as a send does (the client is gone)."""
-        sent = self._send_segmented(packets) if self.gso and len(packets) > 1 else 0
+    def send(self, packets: Sequence[Packet], segment: int | None = None) -> None:
+        """Send `packets` in order; raises OSError as a send does (the client is gone).
+        `segment`: every packet is that many bytes but the last, which is no longer (a
+        `CutFrame` knows); None: each packet's size is looked at."""
+        sent = 0
+        if self.gso and len(packets) > 1:
+            sent = self._send_segmented(packets, segment)
         sendmsg, destination = self.sock.sendmsg, self.destination
         for packet in packets[sent:]:
             sendmsg(packet, (), 0, destination)
         self.calls += len(packets) - sent
 
-    def _send_segmented(self, packets: Sequence[Packet]) -> int:
+    def _send_segmented(self, packets: Sequence[Packet], segment: int | None) -> int:
         """Send runs of `packets` with GSO; how many went (all, unless GSO was refused)."""
-        sizes = [len(a) + len(b) + len(c) for a, b, c in packets]
-        for first, end in runs(sizes):
+        if segment is None:
+            sizes = [len(a) + len(b) + len(c) for a, b, c in packets]
+            cuts = runs(sizes)
+        else:
+            most = min(MAX_SEGMENTS, max(1, MAX_GSO_BYTES // segment))
+            sizes = [segment]
+            cuts = [
+                (first, min(first + most, len(packets))) for first in range(0, len(packets), most)
+            ]
+        for first, end in cuts:
             if end - first == 1:
                 self.sock.sendmsg(packets[first], (), 0, self.destination)
             else:
-                buffers = [part for packet in packets[first:end] for part in packet]
-                control = [(SOL_UDP, UDP_SEGMENT, _SEGMENT_SIZE.pack(sizes[first]))]
+                buffers = list(chain.from_iterable(packets[first:end]))
+                size = sizes[first] if segment is None else segment
+                control = [(SOL_UDP, UDP_SEGMENT, _SEGMENT_SIZE.pack(size))]
                 try:
                     self.sock.sendmsg(buffers, control, 0, self.destination)
                 except OSError as exc:
