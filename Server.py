@@ -8,6 +8,7 @@ streams MJPEG files from the served root as RTP over UDP to that client.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import socket
 import sys
@@ -23,7 +24,8 @@ from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKE
 from rtsplab.rtp.stream import Streaming
 from rtsplab.rtp.udp_out import gso_available
 from rtsplab.rtsp.message import RtspResponse
-from rtsplab.rtsp.server_session import StreamConfig
+from rtsplab.rtsp.multicast_group import MulticastGroups
+from rtsplab.rtsp.server_session import MulticastConfig, StreamConfig
 from ServerWorker import ServerWorker, unmapped
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,12 @@ class Server:
         else:
             log.info("RTP packets leave one system call each (%s)", why_not)
         self.streaming = Streaming(cache=FrameCache(cache_bytes), gso=why_not is None)
+        self.groups = None
+        if config.multicast is not None:
+            self.groups = MulticastGroups(config, self.streaming, host or "0.0.0.0")
+            m = config.multicast
+            log.info("multicast streams to %s from port %d, TTL %d, from interface %s",
+                     m.group, m.port, m.ttl, m.interface)  # fmt: skip
         self.max_clients = max_clients
         self.max_per_address = max_per_address
         self._refusals_logged: dict[str, float] = {}  # address -> when last logged
@@ -103,7 +111,8 @@ class Server:
                 self._refuse(connection, ip, full)
                 continue
             try:
-                worker = ServerWorker(connection, address, self.config, self.streaming)
+                worker = ServerWorker(connection, address, self.config, self.streaming,
+                                      self.groups)  # fmt: skip
             except OSError as exc:
                 log.warning("cannot serve %s:%d: %s", *address, exc)
                 connection.close()
@@ -160,7 +169,29 @@ class Server:
             except OSError:
                 pass
             worker.thread.join(timeout=5)
+        if self.groups is not None:
+            self.groups.close()
         self.streaming.loop.close()
+
+
+DEFAULT_MULTICAST_PORT = 5004  # RTP's default port (RFC 3551 §8)
+
+
+def multicast_group(text: str) -> str:
+    try:
+        address = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address") from None
+    if not address.is_multicast:
+        raise argparse.ArgumentTypeError(f"{text} is not a multicast group (224.0.0.0/4)")
+    return text
+
+
+def even_port(text: str) -> int:
+    port = int_in(1024, 65534)(text)
+    if port % 2:
+        raise argparse.ArgumentTypeError(f"{port} is odd: RTP takes an even port (RFC 3550 §11)")
+    return port
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -204,6 +235,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"({DEFAULT_CACHE_BYTES // MIB}; 0: none)",
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
+    multicast = parser.add_argument_group(
+        "multicast (standard RTSP: a client asking for RTP/AVP;multicast gets the stream the "
+        "server sends once to the group for every member)"
+    )
+    multicast.add_argument("--multicast", type=multicast_group, metavar="GROUP",
+                           help="IPv4 group, e.g. 239.255.12.42 (off by default)")  # fmt: skip
+    multicast.add_argument(
+        "--multicast-port", type=even_port, default=DEFAULT_MULTICAST_PORT, metavar="PORT",
+        help=f"even RTP port of the first file streamed (RTCP on the next; the next file on "
+        f"the next pair) ({DEFAULT_MULTICAST_PORT})",
+    )  # fmt: skip
+    multicast.add_argument("--ttl", type=int_in(0, 255), default=1, metavar="N",
+                           help="routers the stream may cross (1: the local link)")  # fmt: skip
+    multicast.add_argument("--multicast-interface", default="0.0.0.0", metavar="ADDR",
+                           help="address of the interface to send from (the route's)")  # fmt: skip
     network = parser.add_argument_group(
         "the lab's network, on purpose (off by default; applied to each session's RTP and "
         "RTCP over UDP; over TCP only --delay and --rate)"
@@ -271,8 +317,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --root {args.root} is not a folder", file=sys.stderr)
         return 2
     impairment = args.impairment if args.impairment.active else None
+    multicast = None
+    if args.multicast is not None:
+        multicast = MulticastConfig(args.multicast, args.multicast_port, args.ttl,
+                                    args.multicast_interface)  # fmt: skip
     config = StreamConfig(args.root.resolve(), args.fps, args.mtu, args.burst,
-                          args.rtcp_reduced_minimum, impairment=impairment)  # fmt: skip
+                          args.rtcp_reduced_minimum, impairment=impairment,
+                          multicast=multicast)  # fmt: skip
     if impairment is not None:
         log.info("the lab's network: %s", impairment.describe())
     try:

@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import cast
 
 from rtsplab.impairment import Impairment
 from rtsplab.rtcp.session import SenderRtcp
@@ -41,6 +42,7 @@ from rtsplab.rtp.udp_out import UdpOut
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.interleaved_writer import ConnectionWriter
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
+from rtsplab.rtsp.multicast_group import GroupStream, MulticastGroups
 from rtsplab.rtsp.reader import RequestReader
 from rtsplab.rtsp.server_session import RtspSession, StreamConfig
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
@@ -76,9 +78,10 @@ def unmapped(ip: str) -> str:
 class ServerWorker:
     def __init__(
         self, connection: socket.socket, address: tuple[str, int], config: StreamConfig,
-        streaming: Streaming,
+        streaming: Streaming, groups: MulticastGroups | None = None,
     ) -> None:  # fmt: skip
-        """`streaming` is what every session of the server shares."""
+        """`streaming` is what every session of the server shares; `groups` its multicast
+        streams (with --multicast)."""
         self.connection = connection
         self.streaming = streaming
         # An IPv4 client of a dual-stack listener is "::ffff:a.b.c.d": its RTP and RTCP go by
@@ -87,8 +90,10 @@ class ServerWorker:
         local_ip, local_port = connection.getsockname()[:2]
         local = (unmapped(local_ip), local_port)
         self.rtp_socket, self.rtcp_socket = bind_port_pair(local[0])
+        self.groups = groups
+        self._member_id = ""  # the session id it joined its multicast stream with
         self.session = RtspSession(config, self.address[0], self.rtp_socket.getsockname()[1],
-                                   server_address=local)  # fmt: skip
+                                   server_address=local, groups=groups)  # fmt: skip
         self.reader = RequestReader()
         self.thread = threading.Thread(
             target=self.recvRtspRequest, name=f"rtsp-{address[0]}:{address[1]}", daemon=True
@@ -107,6 +112,11 @@ class ServerWorker:
         self._request_started: float | None = None  # the first byte of a request in progress
         self._stream_stopped = time.monotonic()  # when the streamer last ended
         self.finished = threading.Event()  # set when the connection is closed and freed
+
+    @property
+    def group(self) -> GroupStream | None:
+        """The multicast stream this session is a member of (the one `groups` made)."""
+        return cast("GroupStream | None", self.session.group)
 
     def run(self) -> None:
         self.writer.start()
@@ -218,13 +228,20 @@ class ServerWorker:
                 # A seek, or PLAY from the start again: the stream stops first, so the
                 # media is never moved under it.
                 self.stop_stream()
+            group = self.group
             response = self.session.handle(request)
             if response.status == 200 and request.method in (PAUSE, TEARDOWN):
                 self.stop_stream()  # not one packet after the reply that says it stopped
                 if request.method == TEARDOWN:
                     self.stop_rtcp("teardown")
+                    self.leave_group(group, "teardown")
                     self.session.close()
             elif response.status == 200 and request.method == SETUP:
+                if group is not None and group is not self.group:
+                    self.leave_group(group, "a new SETUP")
+                if self.group is not None:
+                    self._member_id = self.session.session_id
+                    self.group.add(self._member_id, self.session.client_ip)
                 self.start_rtcp()
         except Exception:
             log.exception("fault answering %s", request.method)
@@ -264,7 +281,12 @@ class ServerWorker:
     # -- RTP -----------------------------------------------------------------------------
 
     def start_stream(self) -> None:
-        """Start streaming, unless it already runs (PLAY while playing changes nothing)."""
+        """Start streaming, unless it already runs (PLAY while playing changes nothing);
+        a multicast member plays its group's stream."""
+        group = self.group
+        if group is not None:
+            group.play(self._member_id)
+            return
         if self._streaming():
             return
         self.stop_stream()  # past the last frame, about to say BYE: start again instead
@@ -279,7 +301,11 @@ class ServerWorker:
         self.streaming.loop.add(stream, stream.start(time.monotonic()))
 
     def stop_stream(self) -> None:
-        """Stop streaming: the frame in progress leaves whole, nothing after it."""
+        """Stop streaming: the frame in progress leaves whole, nothing after it. A
+        multicast member stops playing; its group's stream goes on for the others."""
+        group = self.group
+        if group is not None:
+            group.pause(self._member_id)
         stream, self.stream = self.stream, None
         if stream is not None:
             self.streaming.loop.remove(stream)
@@ -304,6 +330,12 @@ class ServerWorker:
             else:
                 link.send(joined(packet), deliver)  # leaves when the impairment says
 
+    def leave_group(self, group: GroupStream | None, why: str) -> None:
+        """The member's session ends (TEARDOWN, or the client gone)."""
+        if group is not None and self.groups is not None:
+            log.info("session %s leaves its multicast stream: %s", self._member_id, why)
+            self.groups.leave(group, self._member_id)
+
     def _say_bye(self, reason: str) -> None:
         """The stream is past its last frame (or its file changed): BYE, with why."""
         self.send_rtcp(partial(SenderRtcp.bye, reason=reason))
@@ -320,7 +352,7 @@ class ServerWorker:
         self.rtcp = SenderRtcp(session.sender, f"server@{host}", bandwidth, time.monotonic(),
                                reduced_minimum=session.config.rtcp_reduced_minimum)  # fmt: skip
         impairment = session.config.impairment
-        if impairment is not None and impairment.active:
+        if impairment is not None and impairment.active and self.group is None:
             if session.interleaved is not None:
                 impairment = impairment.for_tcp()  # TCP loses nothing: delay and rate only
             self.link = ImpairedLink(Impairment(impairment), str(session.session_id))
@@ -421,6 +453,10 @@ class ServerWorker:
         try:
             while not self._stop_rtcp.is_set():
                 now = time.monotonic()
+                group = self.group
+                heard = group.heard_since(session.client_ip) if group is not None else None
+                if heard is not None and heard > self.last_heard:  # RTCP to the group
+                    self.last_heard = heard
                 if session.timeout is not None and now - self.last_heard > session.timeout:
                     log.info("session %s: nothing heard for %d s, ending it",
                              session.session_id, session.timeout)  # fmt: skip
@@ -452,6 +488,7 @@ class ServerWorker:
         try:
             self.stop_stream()
             self.stop_rtcp("client gone")
+            self.leave_group(self.group, "client gone")
         except Exception:
             log.exception("stopping the session of %s:%d", *self.address)
         finally:

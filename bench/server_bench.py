@@ -484,8 +484,8 @@ def clip_for(preset: str, frames: int) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("parts", nargs="*", choices=["sessions", "unpaced"],
-                        default=["sessions", "unpaced"])  # fmt: skip
+    parser.add_argument("parts", nargs="*", metavar="PART",
+                        help="sessions, unpaced, or both (the default)")  # fmt: skip
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200], metavar="N")
     parser.add_argument("--seconds", type=float, default=5.0, help="the measured window")
     parser.add_argument("--fps", type=float, default=30.0)
@@ -497,6 +497,9 @@ def main() -> int:
         help="more options for our Server.py, e.g. --server-options=--burst=32",
     )  # fmt: skip
     args = parser.parse_args()
+    args.parts = args.parts or ["unpaced", "sessions"]
+    if unknown := set(args.parts) - {"unpaced", "sessions"}:
+        parser.error(f"no part named {', '.join(sorted(unknown))}")
     if "unpaced" in args.parts:
         unpaced_part(args)
     if "sessions" in args.parts:

@@ -757,11 +757,9 @@ def test_status_reasons(status, reason):
         pytest.param(
             "RTP/AVP;multicast;destination=224.2.0.1;ttl=16;port=3456-3457",
             TransportSpec(
-                "RTP/AVP",
-                False,
-                other={"destination": "224.2.0.1", "ttl": "16", "port": "3456-3457"},
-            ),
-            id="multicast-other",
+                "RTP/AVP", False, destination="224.2.0.1", port=(3456, 3457), ttl=16
+            ),  # RFC 2326 §12.39's example
+            id="multicast",
         ),
         pytest.param(
             "RTP/AVP ; UNICAST ; Client_Port = 0 - 65535 ; SSRC=0 ; append ;",
@@ -847,7 +845,7 @@ def test_parse_transport_errors_are_400(value):
             "RTP/AVP/TCP;unicast;interleaved=0-1;mode=PLAY",
         ),
         (
-            TransportSpec("RTP/AVP", False, other={"ttl": "16", "append": None}),
+            TransportSpec("RTP/AVP", False, ttl=16, other={"append": None}),
             "RTP/AVP;multicast;ttl=16;append",
         ),
     ],
@@ -975,3 +973,19 @@ def test_interleaved_frames_reach_the_client_in_order_with_replies():
     assert events[0] == rtp and events[2] == rtp
     assert isinstance(events[1], RtspResponse) and events[1].cseq == 3
     assert rtp.encode()[:4] == b"$\x00\x00\x66"
+
+
+@pytest.mark.parametrize("ttl", ["256", "-1", "x", "1000", ""])
+def test_a_bad_ttl_is_400(ttl):
+    with pytest.raises(RtspError) as raised:
+        TransportSpec.parse(f"RTP/AVP;multicast;ttl={ttl}")
+    assert raised.value.status == 400
+
+
+def test_the_multicast_parameters_round_trip():
+    text = "RTP/AVP;multicast;destination=239.255.12.42;port=5000-5001;ttl=1"
+    spec = TransportSpec.parse(text)
+    assert (spec.unicast, spec.destination, spec.port, spec.ttl) == (
+        False, "239.255.12.42", (5000, 5001), 1,
+    )  # fmt: skip
+    assert spec.format() == text

@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from rtsplab.errors import PayloadError
 from rtsplab.impairment import ImpairmentConfig
@@ -66,6 +67,33 @@ def new_session_id() -> str:
     return str(secrets.randbelow(9 * 10**17) + 10**17)  # 18 digits, 59 bits of randomness
 
 
+@dataclass(frozen=True)
+class MulticastConfig:
+    """Where the server's multicast streams go: its choice, never a client's (§12.39)."""
+
+    group: str  # an IPv4 multicast address, e.g. 239.255.12.42 (administratively scoped)
+    port: int  # even: a stream's RTP; RTCP on the next; a second stream at port + 2, ...
+    ttl: int = 1  # 1: the stream stays on the local link
+    interface: str = "0.0.0.0"  # the interface's address to send from; any: the route's
+
+
+class Group(Protocol):
+    """A file's multicast stream as a session sees it (the driver's `GroupStream`)."""
+
+    media: VideoStream
+    sender: RtpSender
+    port: int
+
+
+class Groups(Protocol):
+    """The server's multicast streams, one a file (the driver's `MulticastGroups`)."""
+
+    def join(self, path: Path) -> Group:
+        """The file's stream, made if there is none, with one more member set up on it;
+        RtspError 453 past the server's streams."""
+        ...
+
+
 @dataclass
 class StreamConfig:
     root: Path
@@ -75,6 +103,7 @@ class StreamConfig:
     rtcp_reduced_minimum: bool = False  # RFC 3550 §6.2's 360/kbps minimum instead of 5 s
     session_timeout: int = SESSION_TIMEOUT  # seconds a standard session lives unheard
     impairment: ImpairmentConfig | None = None  # the lab's network, on purpose (off: None)
+    multicast: MulticastConfig | None = None  # standard SETUPs may ask for it (off: None)
 
 
 class RtspSession:
@@ -89,13 +118,17 @@ class RtspSession:
         server_address: tuple[str, int] = ("127.0.0.1", 554),
         make_session_id: Callable[[], str] = new_session_id,
         make_sender: Callable[..., RtpSender] = RtpSender,
+        groups: Groups | None = None,
     ) -> None:
+        """`groups` are the server's multicast streams (needed with config.multicast)."""
         self.config = config
         self.client_ip = client_ip
         self.server_rtp_port = server_rtp_port
         self.server_address = server_address  # where the client reached us: for URLs
         self._make_session_id = make_session_id
         self._make_sender = make_sender
+        self._groups = groups
+        self.group: Group | None = None  # a multicast member's stream, shared
         self.state = State.INIT
         self.session_id: str | None = None
         self.media: VideoStream | None = None
@@ -142,9 +175,9 @@ class RtspSession:
 
     def close(self) -> None:
         """Free the media: after TEARDOWN, or when the client went away."""
-        if self.media is not None:
+        if self.media is not None and self.group is None:  # a group's is the group's
             self.media.close()
-        self.media = self.sender = self.path = None
+        self.media = self.sender = self.path = self.group = None
         self.rtp_destination = self.rtcp_destination = self.interleaved = None
         self.session_id = self.timeout = None
         self.standard = False
@@ -192,6 +225,9 @@ class RtspSession:
             base = request.uri.rstrip("/") + "/"
         else:  # the lab's bare name
             base = f"rtsp://{host}:{port}/{request.uri.strip('/')}/"
+        # No c=GROUP/TTL here, though the stream may go to one: a player reading a multicast
+        # c= takes the stream to be multicast only (GStreamer then refuses unicast). SETUP's
+        # reply says where the group is (RFC 2326 §12.39), as both players read it.
         sdp = make_sdp(
             session_id=secrets.randbits(62), server_ip=host, uri_control=TRACK,
             fps=self.config.fps, duration=frame_count / self.config.fps,
@@ -203,6 +239,8 @@ class RtspSession:
 
     def _setup(self, request: RtspRequest, cseq: int) -> RtspResponse:
         transport = self._choose_transport(request.headers.get("Transport"))
+        if transport.unicast is False:
+            return self._setup_multicast(request, cseq, transport)
         standard = transport.protocol.upper() != LAB_PROFILE
         interleaved = None
         client_port = transport.client_port
@@ -253,11 +291,37 @@ class RtspSession:
         session = format_session(self.session_id, self.timeout) if standard else None
         return self._ok(cseq, session, Transport=reply.format())
 
+    def _setup_multicast(
+        self, request: RtspRequest, cseq: int, transport: TransportSpec
+    ) -> RtspResponse:
+        """A member of the file's multicast stream: the group, its ports and TTL are the
+        server's, whatever the client asked for."""
+        multicast = self.config.multicast
+        assert multicast is not None and self._groups is not None  # _choose_transport
+        path = resolve(self.config.root, request.uri)
+        with self._open(path) as media:
+            self._rfc2435_size(path, media.frame(0))
+        group = self._groups.join(path)
+        self.close()
+        self.path, self.group, self.media, self.sender = path, group, group.media, group.sender
+        self.standard = True
+        self.session_id = self._make_session_id()
+        self.timeout = self.config.session_timeout
+        reply = TransportSpec(
+            protocol=transport.protocol, unicast=False, destination=multicast.group,
+            port=(group.port, group.port + 1), ttl=multicast.ttl, ssrc=group.sender.ssrc,
+        )  # fmt: skip
+        log.info("session %s: %s, a member of its multicast stream to %s:%d",
+                 self.session_id, path.name, multicast.group, group.port)  # fmt: skip
+        return self._ok(cseq, format_session(self.session_id, self.timeout),
+                        Transport=reply.format())  # fmt: skip
+
     def _play(self, request: RtspRequest, cseq: int) -> RtspResponse:
-        """Start or go on; `Range: npt=X-` seeks to the frame at X seconds."""
+        """Start or go on; `Range: npt=X-` seeks to the frame at X seconds (not in a shared
+        multicast stream: a member joins it where it is)."""
         media, sender, fps = self.media, self.sender, self.config.fps
         assert media is not None and sender is not None  # READY or PLAYING: set up
-        start = parse_npt_start(request.headers.get("Range"))
+        start = None if self.group is not None else parse_npt_start(request.headers.get("Range"))
         if start is not None:
             frame = round(start * fps)
             if frame >= media.frame_count:
@@ -265,8 +329,8 @@ class RtspSession:
                     457, f"npt={start:g} is past the end ({media.frame_count / fps:g} s)"
                 )
             media.seek(frame)
-        elif media.frameNbr() >= media.frame_count:
-            media.seek(0)  # played to the end: PLAY starts the video again
+        elif media.frameNbr() >= media.frame_count and self.group is None:
+            media.seek(0)  # played to the end: PLAY starts the video again (a group: its own)
         position = media.frameNbr() / fps
         # What the first packet sent will carry, so the client can map it to the range.
         rtptime = sender.timestamp(sender.frames_sent)
@@ -298,15 +362,16 @@ class RtspSession:
             ) from None  # fmt: skip
         return info.width, info.height
 
-    @staticmethod
-    def _choose_transport(header: str | None) -> TransportSpec:
+    def _choose_transport(self, header: str | None) -> TransportSpec:
         """The first transport offered that this server supports (RFC 2326 §12.39)."""
         if header is None:
             raise RtspError(461, "SETUP without a Transport header")
         for spec in parse_transport(header):
             protocol = spec.protocol.upper()
             if spec.unicast is False:
-                continue  # multicast: not served
+                if self._groups is not None and protocol in UDP_PROFILES:
+                    return spec
+                continue  # multicast: not served here
             if protocol in (LAB_PROFILE, *UDP_PROFILES) and spec.client_port is not None:
                 return spec
             if protocol == TCP_PROFILE:

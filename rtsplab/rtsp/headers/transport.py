@@ -19,7 +19,14 @@ _SSRC_RE = re.compile(r"[0-9A-Fa-f]{1,8}")
 MAX_CHANNEL = 0xFF  # interleaved channel ids are one byte ("$" channel length, §10.12)
 
 _Range = tuple[int, int | None]
-_RANGE_PARAMS = {"client_port": MAX_PORT, "server_port": MAX_PORT, "interleaved": MAX_CHANNEL}
+MAX_TTL = 0xFF  # the IPv4 time-to-live is one octet
+_RANGE_PARAMS = {
+    "port": MAX_PORT,  # multicast: the group's RTP and RTCP ports
+    "client_port": MAX_PORT,
+    "server_port": MAX_PORT,
+    "interleaved": MAX_CHANNEL,
+}
+_TTL_RE = re.compile(r"[0-9]{1,3}")
 
 
 def _split_unquoted(text: str, sep: str) -> list[str]:
@@ -77,6 +84,9 @@ class TransportSpec:
     interleaved: _Range | None = None
     ssrc: int | None = None
     mode: str | None = None
+    destination: str | None = None  # multicast: the group (the server's choice, §12.39)
+    port: _Range | None = None  # multicast: the group's RTP and RTCP ports
+    ttl: int | None = None  # multicast: how many routers the stream may cross
     other: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -120,13 +130,19 @@ class TransportSpec:
             return
         if not TOKEN_RE.fullmatch(name):
             raise RtspError(400, f"bad transport parameter name {short(name)}")
-        if key not in _RANGE_PARAMS and key not in ("ssrc", "mode"):
+        if key not in _RANGE_PARAMS and key not in ("ssrc", "mode", "destination", "ttl"):
             self.other[name] = value
             return
         if not value:
             raise RtspError(400, f"transport parameter {name} needs a value")
         if key in _RANGE_PARAMS:
             setattr(self, key, _parse_range(key, value, _RANGE_PARAMS[key]))
+        elif key == "destination":
+            self.destination = value
+        elif key == "ttl":
+            if not _TTL_RE.fullmatch(value) or int(value) > MAX_TTL:
+                raise RtspError(400, f"bad ttl {short(value)}: want 0-{MAX_TTL}")
+            self.ttl = int(value)
         elif key == "ssrc":
             if not _SSRC_RE.fullmatch(value):
                 raise RtspError(400, f"bad ssrc {short(value)}: want up to 8 hex digits")
@@ -146,10 +162,16 @@ class TransportSpec:
         parts = [self.protocol]
         if self.unicast is not None:
             parts.append("unicast" if self.unicast else "multicast")
+        if self.destination is not None:
+            parts.append(f"destination={self.destination}")
         for name, limit in _RANGE_PARAMS.items():
             value = getattr(self, name)
             if value is not None:
                 parts.append(_format_range(name, value, limit))
+        if self.ttl is not None:
+            if not 0 <= self.ttl <= MAX_TTL:
+                raise ValueError(f"ttl {self.ttl} out of range 0-{MAX_TTL}")
+            parts.append(f"ttl={self.ttl}")
         if self.ssrc is not None:
             if not 0 <= self.ssrc <= MAX_SSRC:
                 raise ValueError(f"ssrc {self.ssrc} is not 32 bits")

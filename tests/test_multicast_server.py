@@ -1,0 +1,358 @@
+"""The server's multicast streams: the RTSP side pure, and ffmpeg and GStreamer as members in
+a network namespace made for the test (multicast on its loopback), as a class would join."""
+
+import contextlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from MakeVideo import make_clip
+from rtsplab.payload.jpeg import frame_end
+from rtsplab.rtp.sender import RtpSender
+from rtsplab.rtp.stream import Streaming
+from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.headers.transport import TransportSpec
+from rtsplab.rtsp.message import Headers, RtspRequest
+from rtsplab.rtsp.multicast_group import MAX_STREAMS, MulticastGroups
+from rtsplab.rtsp.server_session import MulticastConfig, RtspSession, StreamConfig
+from Server import parse_args
+from VideoStream import VideoStream
+
+GROUP = "239.255.12.42"
+FPS = 20
+FRAMES = 60  # 3 s at 20 fps
+PROCESS_TIMEOUT = 30
+
+
+# -- pure: SETUP, PLAY and DESCRIBE ---------------------------------------------------------
+
+
+class FakeGroup:
+    def __init__(self, path, port):
+        self.media = VideoStream(path)
+        self.sender = RtpSender(FPS, payloader=lambda frame, size: [(b"", frame)], ssrc=0xABCD)
+        self.port = port
+
+
+class FakeGroups:
+    def __init__(self, port=5004):
+        self.joined = []
+        self.ports = {}
+        self.base = port
+
+    def join(self, path):
+        port = self.ports.setdefault(path, self.base + 2 * len(self.ports))
+        self.joined.append(FakeGroup(path, port))
+        return self.joined[-1]
+
+
+@pytest.fixture
+def clip(tmp_path):
+    make_clip(tmp_path / "clip.mjpeg", 64, 48, 10, fmt="mjpeg")
+    return tmp_path / "clip.mjpeg"
+
+
+def multicast_session(root, groups=None, ttl=3):
+    config = StreamConfig(root, FPS, multicast=MulticastConfig(GROUP, 5004, ttl))
+    return RtspSession(config, "127.0.0.1", 40000, groups=groups or FakeGroups())
+
+
+def request(method, uri, **headers):
+    return RtspRequest(method, uri, Headers([("CSeq", "1"), *headers.items()]))
+
+
+def test_a_client_asking_for_its_own_destination_gets_the_servers_group(clip):
+    groups = FakeGroups()
+    session = multicast_session(clip.parent, groups)
+    reply = session.handle(request(
+        "SETUP", "rtsp://127.0.0.1/clip.mjpeg/track1",
+        Transport="RTP/AVP;multicast;destination=10.9.8.7;port=7000-7001;ttl=99",
+    ))  # fmt: skip
+    assert reply.status == 200
+    spec = TransportSpec.parse(reply.headers["Transport"])
+    assert (spec.unicast, spec.destination, spec.port, spec.ttl, spec.ssrc) == (
+        False, GROUP, (5004, 5005), 3, 0xABCD,
+    )  # fmt: skip
+    assert session.rtp_destination is None  # nothing unicast to anyone
+    assert session.group is groups.joined[0] and session.sender is groups.joined[0].sender
+
+
+def test_each_file_gets_its_own_port_pair_and_keeps_it_up_to_a_bound(tmp_path):
+    config = StreamConfig(tmp_path, FPS, multicast=MulticastConfig(GROUP, 5004))
+    streaming = Streaming()
+    try:
+        groups = MulticastGroups(config, streaming, "127.0.0.1")
+        ports = [groups._port(tmp_path / name) for name in ("a", "b", "a", "c")]
+        assert ports == [5004, 5006, 5004, 5008]
+        for n in range(MAX_STREAMS - 3):
+            groups._port(tmp_path / f"more{n}")
+        with pytest.raises(RtspError) as refused:
+            groups._port(tmp_path / "one too many")
+        assert refused.value.status == 453
+    finally:
+        streaming.loop.close()
+
+
+def test_unicast_setups_are_answered_as_before_beside_multicast(clip):
+    session = multicast_session(clip.parent)
+    reply = session.handle(request(
+        "SETUP", "clip.mjpeg", Transport="RTP/AVP;unicast;client_port=6000-6001"
+    ))  # fmt: skip
+    spec = TransportSpec.parse(reply.headers["Transport"])
+    assert spec.unicast is True and spec.client_port == (6000, 6001) and spec.destination is None
+    assert session.group is None and session.rtp_destination == ("127.0.0.1", 6000)
+
+
+def test_without_multicast_a_multicast_setup_is_461(clip):
+    session = RtspSession(StreamConfig(clip.parent, FPS), "127.0.0.1", 40000)
+    reply = session.handle(request("SETUP", "clip.mjpeg", Transport="RTP/AVP;multicast"))
+    assert reply.status == 461
+
+
+def test_a_late_member_plays_from_where_the_stream_is_and_cannot_seek(clip):
+    groups = FakeGroups()
+    first = multicast_session(clip.parent, groups)
+    first.handle(request("SETUP", "clip.mjpeg", Transport="RTP/AVP;multicast"))
+    group = groups.joined[0]
+    group.media.seek(6)  # the stream has sent six frames
+    group.sender.frames_sent, group.sender.next_seq = 6, 1234
+    reply = first.handle(request("PLAY", "clip.mjpeg", Session=first.session_id, Range="npt=0-"))
+    assert reply.status == 200
+    assert reply.headers["Range"] == "npt=0.300-"  # 6 frames at 20 fps: no seek to 0
+    assert "seq=1234" in reply.headers["RTP-Info"]
+    assert group.media.frameNbr() == 6
+
+
+def test_describe_stays_unicast_so_that_unicast_players_still_play(clip):
+    """A multicast c= in the SDP makes GStreamer take the stream for multicast only and
+    refuse unicast; SETUP's reply says where the group is."""
+    session = multicast_session(clip.parent, ttl=1)
+    reply = session.handle(request("DESCRIBE", "rtsp://127.0.0.1:8554/clip.mjpeg"))
+    text = reply.body.decode()
+    assert "c=IN IP4 0.0.0.0\r\n" in text and "m=video 0 RTP/AVP 26\r\n" in text
+    assert GROUP not in text
+
+
+@pytest.mark.parametrize(
+    "options, why",
+    [
+        (["--multicast", "10.0.0.1"], "not a multicast group"),
+        (["--multicast", "example"], "not an IPv4 address"),
+        (["--multicast", GROUP, "--multicast-port", "5005"], "odd"),
+        (["--multicast", GROUP, "--ttl", "256"], "256"),
+    ],
+)
+def test_the_server_refuses_bad_multicast_options(options, why, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["8554", *options])
+    assert why in capsys.readouterr().err
+
+
+def test_a_refused_multicast_setup_joins_nothing(tmp_path):
+    (tmp_path / "bad.mjpeg").write_bytes(b"not a video")
+    groups = FakeGroups()
+    session = multicast_session(tmp_path, groups)
+    reply = session.handle(request("SETUP", "bad.mjpeg", Transport="RTP/AVP;multicast"))
+    assert reply.status == 415 and groups.joined == []
+    with pytest.raises(RtspError):
+        TransportSpec.parse("RTP/AVP;multicast;ttl=300")
+
+
+# -- in a network namespace: ffmpeg and GStreamer as members -------------------------------
+
+
+def missing_for_namespace():
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    if shutil.which("ip") is None:
+        return "no ip command (Debian: apt-get install iproute2)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def namespace():
+    why = missing_for_namespace()
+    if why:
+        pytest.skip(why)
+    name = f"rtsplab-mcs-{os.getpid()}"
+    steps = [
+        ["ip", "netns", "add", name],
+        ["ip", "-n", name, "link", "set", "lo", "up"],
+        ["ip", "-n", name, "link", "set", "lo", "multicast", "on"],
+        # src: what a socket sending to a group without choosing is sent from (with no
+        # source here, 0.0.0.0, and the server could not tell its members' reports).
+        ["ip", "-n", name, "route", "add", "224.0.0.0/4", "dev", "lo", "src", "127.0.0.1"],
+    ]
+    try:
+        for step in steps:
+            subprocess.run(step, check=True, capture_output=True, timeout=10)
+        yield name
+    finally:
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True,
+                              timeout=10).stdout.split()  # fmt: skip
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), 9)
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=10)
+
+
+def inside(namespace, *command):
+    return ["ip", "netns", "exec", namespace, *command]
+
+
+@contextlib.contextmanager
+def multicast_server(namespace, root, port=8554, *extra):
+    server = subprocess.Popen(
+        inside(namespace, sys.executable, str(ROOT / "Server.py"), str(port), "--root",
+               str(root), "--fps", str(FPS), "--multicast", GROUP,
+               # Else the namespace's route to 224.0.0.0/4 sends from 0.0.0.0.
+               "--multicast-interface", "127.0.0.1", "-v", *extra),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # listening yet? (asked from inside)
+            probe = subprocess.run(inside(namespace, "ss", "-ltn", f"sport = :{port}"),
+                                   capture_output=True, text=True, timeout=5)  # fmt: skip
+            if f":{port}" in probe.stdout:
+                break
+            time.sleep(0.1)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def pictures(data):
+    """Decoded pixels of each JPEG in concatenated MJPEG `data`, walked by its structure."""
+    frames, start = [], 0
+    while start < len(data):
+        end = frame_end(data, start)
+        frames.append(Image.open(io.BytesIO(data[start:end])).convert("RGB").tobytes())
+        start = end
+    return frames
+
+
+def from_frame(got, source):
+    """Where in `source` the pictures `got` start; they must be a run of it, in order."""
+    assert got, "no picture"
+    first = source.index(got[0])
+    assert got == source[first : first + len(got)]
+    return first
+
+
+def source_pictures(clip):
+    with VideoStream(clip) as video:
+        return [
+            Image.open(io.BytesIO(video.frame(i))).convert("RGB").tobytes()
+            for i in range(video.frame_count)
+        ]
+
+
+def ffmpeg_member(namespace, url, out, *extra, transport="udp_multicast"):
+    """ffmpeg saving what it receives to `out` (a file, not a pipe: a pipe not read at once
+    would stall ffmpeg, and its socket would overflow)."""
+    return subprocess.Popen(
+        inside(namespace, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+               "-rtsp_transport", transport, "-i", url, *extra, "-c:v", "copy",
+               "-f", "mjpeg", "-y", str(out)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def gst_member(namespace, url, out):
+    return subprocess.Popen(
+        inside(namespace, "gst-launch-1.0", "-q", "rtspsrc", f"location={url}",
+               "protocols=udp-mcast", "!", "rtpjpegdepay", "!", "filesink",
+               f"location={out}"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def movie(tmp_path_factory):
+    root = tmp_path_factory.mktemp("multicast")
+    make_clip(root / "clip.mjpeg", 320, 240, FRAMES, fmt="mjpeg")
+    return root / "clip.mjpeg"
+
+
+needs_ffmpeg = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="no ffmpeg (apt-get install ffmpeg)"
+)
+
+
+@needs_ffmpeg
+def test_members_share_one_stream_a_leaver_stops_no_one_a_late_one_joins_where_it_is(
+    namespace, movie, tmp_path
+):
+    """Three ffmpeg members: one for the whole file, one leaving after 1 s (TEARDOWN), one
+    joining 1 s late. Each picture any of them got is the source's, in order; the first and
+    the late one run to the end of the file, where the BYE ends them both."""
+    source = source_pictures(movie)
+    url = f"rtsp://127.0.0.1:8554/{movie.name}"
+    with multicast_server(namespace, movie.parent) as server:
+        whole = ffmpeg_member(namespace, url, tmp_path / "whole.mjpeg")
+        leaver = ffmpeg_member(namespace, url, tmp_path / "leaver.mjpeg", "-t", "1")
+        time.sleep(1.0)
+        late = ffmpeg_member(namespace, url, tmp_path / "late.mjpeg")
+        for member in (whole, leaver, late):
+            _, err = member.communicate(timeout=PROCESS_TIMEOUT)  # ended by the BYE
+            assert member.returncode == 0, err
+    log = server.stderr.read()
+    got_whole, got_leaver, got_late = (
+        pictures((tmp_path / f"{name}.mjpeg").read_bytes()) for name in ("whole", "leaver", "late")
+    )
+    # The stream starts at the first PLAY: a member a moment behind misses what went before.
+    assert from_frame(got_whole, source) <= 1 and got_whole[-1] == source[-1]
+    assert 0 < len(got_leaver) < len(source) - 5
+    from_frame(got_leaver, source)  # a run of the source's frames, whole
+    assert 10 < from_frame(got_late, source) and got_late[-1] == source[-1]
+    assert log.count("multicast stream of clip.mjpeg to 239.255.12.42:5004 starts") == 1
+    assert "Traceback" not in log
+    # -v: the members' reception reports, read from the group (ffmpeg sends one early on).
+    reports = [line for line in log.splitlines() if "members: " in line]
+    assert reports and "loss 0.0% (cumulative 0)" in reports[-1], log
+
+
+@pytest.mark.skipif(
+    shutil.which("gst-launch-1.0") is None,
+    reason="no GStreamer (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good)",
+)
+def test_gstreamer_joins_and_decodes_every_frame(namespace, movie, tmp_path):
+    url = f"rtsp://127.0.0.1:8556/{movie.name}"
+    with multicast_server(namespace, movie.parent, 8556):
+        member = gst_member(namespace, url, tmp_path / "gst.mjpeg")
+        _, err = member.communicate(timeout=PROCESS_TIMEOUT)  # EOS at the BYE
+        assert member.returncode == 0, err
+    assert gstreamer_pictures((tmp_path / "gst.mjpeg").read_bytes()) == source_pictures(movie)
+
+
+def gstreamer_pictures(data):
+    """`pictures` of rtpjpegdepay's output. It rebuilds each JPEG's headers (SOI, then DQT)
+    and should end it with EOI, but leaves EOI out when the scan's last byte is 0xD9 (its
+    check is `end[0] != 0xff && end[1] != 0xd9`, where `||` was meant): about one frame in
+    256. The two bytes are put back here, nothing else; the pixels must then be the
+    source's exactly."""
+    frames = [b"\xff\xd8\xff\xdb" + rest for rest in data.split(b"\xff\xd8\xff\xdb")[1:]]
+    return pictures(b"".join(f if f.endswith(b"\xff\xd9") else f + b"\xff\xd9" for f in frames))
+
+
+@needs_ffmpeg
+def test_a_unicast_client_plays_beside_a_multicast_member(namespace, movie, tmp_path):
+    source = source_pictures(movie)
+    url = f"rtsp://127.0.0.1:8555/{movie.name}"
+    with multicast_server(namespace, movie.parent, port=8555):
+        member = ffmpeg_member(namespace, url, tmp_path / "member.mjpeg")
+        unicast = ffmpeg_member(namespace, url, tmp_path / "unicast.mjpeg", transport="udp")
+        for process in (member, unicast):
+            _, err = process.communicate(timeout=PROCESS_TIMEOUT)
+            assert process.returncode == 0, err
+    for name in ("member", "unicast"):
+        assert pictures((tmp_path / f"{name}.mjpeg").read_bytes()) == source
