@@ -4,6 +4,7 @@ GStreamer, in one run.
     python bench/server_bench.py                     # both parts, default figures
     python bench/server_bench.py sessions --sessions 50 200 --seconds 5
     python bench/server_bench.py unpaced --frames 1200
+    python bench/server_bench.py multicast --members 50    # as root
 
 ``sessions``: N sessions of one 1280x720 clip at 30 fps, each PLAYed by a receiver in this
 process (one socket per session, read by one thread), against our server in the lab's
@@ -22,6 +23,11 @@ and our server's own send path (the frame cache, `RtpSender.packets`, `UdpOut`) 
 dialects, with the cache empty (each frame read, checked and cut) and full (the frames
 cut already, as every session after the first to a file finds them). ffmpeg and GStreamer
 are timed less their own start-up (the same command on a one-frame clip).
+
+``multicast``: N members of one multicast stream of the 720p clip against N unicast
+sessions of it, on our server, one after the other, in a network namespace the script makes
+for itself (multicast on its loopback; root), where it runs itself again: the server's CPU
+for each, the members' packets as received.
 
 Linux only (/proc, UDP GSO); it needs ffmpeg, gst-launch-1.0 and Debian's python3-gi with
 gst-rtsp-server for the peers, and skips a peer that is missing. Every wait is bounded.
@@ -115,6 +121,19 @@ class Receiver:
             rtcp.close()
         else:
             raise RuntimeError("no even port pair free on loopback")
+        self.sockets.append(rtcp)
+        return port, self._register(rtp)
+
+    def add_member(self, group: str, port: int) -> socket.socket:
+        """A multicast member's RTP socket: the group's port, joined on loopback."""
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        rtp.bind((group, port))
+        membership = struct.pack("=4s4s", socket.inet_aton(group), socket.inet_aton(LOOPBACK))
+        rtp.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+        return self._register(rtp)
+
+    def _register(self, rtp: socket.socket) -> socket.socket:
         try:
             rtp.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)  # as root
         except OSError:
@@ -125,9 +144,9 @@ class Receiver:
             pass
         rtp.setblocking(False)
         self.selector.register(rtp, selectors.EVENT_READ, len(self.counts))
-        self.sockets += [rtp, rtcp]
+        self.sockets.append(rtp)
         self.counts.append(Counts())
-        return port, rtp
+        return rtp
 
     def run(self, until: float) -> None:
         """Read until `until` (monotonic s)."""
@@ -304,6 +323,12 @@ def have_gst_server() -> str | None:
 # -- part 1: sessions -----------------------------------------------------------------------
 
 
+SESSIONS_HEADER = (
+    f"{'server':<22} {'sessions':>8} {'fps min':>8} {'fps med':>8} {'of':>6} "
+    f"{'packets':>10} {'lost':>7} {'CPU s':>7} {'µs/pkt':>9}"
+)
+
+
 @dataclass
 class SessionsResult:
     sessions: int
@@ -324,12 +349,19 @@ class SessionsResult:
 def measure_sessions(
     pid: int, count: int, play: Callable[[int], Rtsp], seconds: float
 ) -> SessionsResult:
+    """`count` unicast sessions, each `play(its RTP port)`."""
+    return measure(pid, count, lambda receiver: play(receiver.add()[0]), seconds)
+
+
+def measure(
+    pid: int, count: int, join: Callable[[Receiver], Rtsp], seconds: float
+) -> SessionsResult:
+    """`count` sessions, each `join(receiver)`ed: its socket added, its RTSP dialogue done."""
     receiver = Receiver()
     connections = []
     try:
         for _ in range(count):
-            rtp_port, _ = receiver.add()
-            connections.append(play(rtp_port))
+            connections.append(join(receiver))
             receiver.run(time.monotonic() + SETUP_PACE)  # keep reading while they join
         receiver.run(time.monotonic() + SETTLE)
         before = [c.snapshot() for c in receiver.counts]
@@ -352,8 +384,7 @@ def sessions_part(args: argparse.Namespace) -> None:
     clip = clip_for("720p", frames)
     print(f"\n{max(args.sessions)} sessions at most of {clip.name}, {args.fps:g} fps, "
           f"a {args.seconds:g} s window once all play")  # fmt: skip
-    print(f"{'server':<22} {'sessions':>8} {'fps min':>8} {'fps med':>8} {'of':>6} "
-          f"{'packets':>10} {'lost':>7} {'CPU s':>7} {'µs/pkt':>9}")  # fmt: skip
+    print(SESSIONS_HEADER)
     gst_missing = have_gst_server()
     for count in args.sessions:
         ours = partial(our_server, clip, args.fps, *args.server_options)
@@ -381,6 +412,70 @@ def median_of(results: list[SessionsResult]) -> SessionsResult:
     """The run with the median CPU per packet (its own figures, not a blend of runs)."""
     ranked = sorted(results, key=lambda r: r.cpu / max(1, r.packets))
     return ranked[len(ranked) // 2]
+
+
+# -- part 3: multicast, in a network namespace ------------------------------------------
+
+
+MULTICAST_GROUP = "239.255.12.42"
+
+
+def join_multicast(port: int, url: str, receiver: Receiver) -> Rtsp:
+    rtsp = Rtsp(port)
+    _, fields, sdp = rtsp.ask("DESCRIBE", url, "Accept: application/sdp")
+    _, fields, _ = rtsp.ask("SETUP", url.rstrip("/") + "/track1", "Transport: RTP/AVP;multicast")
+    transport = fields["transport"]
+    group = re.search(r"destination=([0-9.]+)", transport)
+    ports = re.search(r"port=(\d+)", transport)
+    assert group is not None and ports is not None, transport
+    receiver.add_member(group.group(1), int(ports.group(1)))
+    rtsp.ask("PLAY", url, f"Session: {fields['session'].split(';')[0]}")
+    return rtsp
+
+
+def join_unicast(port: int, url: str, receiver: Receiver) -> Rtsp:
+    return play_standard(port, url, receiver.add()[0])
+
+
+def multicast_part(args: argparse.Namespace) -> None:
+    """Re-run this script inside a network namespace made for it (multicast on its lo)."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        print("\nmulticast: skipped: a network namespace needs root and the ip command")
+        return
+    name = f"rtsplab-bench-{os.getpid()}"
+    route = ["route", "add", "224.0.0.0/4", "dev", "lo", "src", LOOPBACK]
+    setup = [["ip", "netns", "add", name], ["ip", "-n", name, "link", "set", "lo", "up"],
+             ["ip", "-n", name, "link", "set", "lo", "multicast", "on"],
+             ["ip", "-n", name, *route]]  # fmt: skip
+    try:
+        for step in setup:
+            subprocess.run(step, check=True, timeout=10)
+        subprocess.run(
+            ["ip", "netns", "exec", name, sys.executable, __file__, "multicast-inside",
+             "--members", str(args.members), "--seconds", str(args.seconds),
+             "--fps", str(args.fps), "--repeat", str(args.repeat)],
+            check=True, timeout=1200,
+        )  # fmt: skip
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], timeout=10)
+
+
+def multicast_inside(args: argparse.Namespace) -> None:
+    clip = clip_for("720p", round(args.fps * (args.seconds + SETTLE + 2 + args.members * 0.03)))
+    print(f"\n{args.members} members of one multicast stream of {clip.name} against "
+          f"{args.members} unicast sessions of it, {args.fps:g} fps, a {args.seconds:g} s "
+          "window")  # fmt: skip
+    print(SESSIONS_HEADER, " (packets: received, by every member)")
+    options = ("--multicast", MULTICAST_GROUP, "--multicast-interface", LOOPBACK)
+    for who in ("ours, unicast", "ours, multicast"):
+        results = []
+        for _ in range(args.repeat):
+            with our_server(clip, args.fps, *options, *args.server_options) as (pid, port):
+                url = f"rtsp://{LOOPBACK}:{port}/{clip.name}"
+                join = partial(join_multicast if who.endswith("multicast") else join_unicast,
+                               port, url)  # fmt: skip
+                results.append(measure(pid, args.members, join, args.seconds))
+        print(median_of(results).line(who, args.fps), flush=True)
 
 
 # -- part 2: unpaced ------------------------------------------------------------------------
@@ -485,9 +580,11 @@ def clip_for(preset: str, frames: int) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("parts", nargs="*", metavar="PART",
-                        help="sessions, unpaced, or both (the default)")  # fmt: skip
+                        help="sessions, unpaced, multicast; all three by default")  # fmt: skip
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200], metavar="N")
     parser.add_argument("--seconds", type=float, default=5.0, help="the measured window")
+    parser.add_argument("--members", type=int, default=50,
+                        help="multicast members, and unicast sessions to match (50)")  # fmt: skip
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each server; the median is printed (3)")  # fmt: skip
@@ -497,13 +594,18 @@ def main() -> int:
         help="more options for our Server.py, e.g. --server-options=--burst=32",
     )  # fmt: skip
     args = parser.parse_args()
-    args.parts = args.parts or ["unpaced", "sessions"]
-    if unknown := set(args.parts) - {"unpaced", "sessions"}:
+    args.parts = args.parts or ["unpaced", "sessions", "multicast"]
+    if unknown := set(args.parts) - {"unpaced", "sessions", "multicast", "multicast-inside"}:
         parser.error(f"no part named {', '.join(sorted(unknown))}")
+    if "multicast-inside" in args.parts:
+        multicast_inside(args)
+        return 0
     if "unpaced" in args.parts:
         unpaced_part(args)
     if "sessions" in args.parts:
         sessions_part(args)
+    if "multicast" in args.parts:
+        multicast_part(args)
     return 0
 
 
