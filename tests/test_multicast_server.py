@@ -3,6 +3,7 @@ a network namespace made for the test (multicast on its loopback), as a class wo
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -356,3 +357,79 @@ def test_a_unicast_client_plays_beside_a_multicast_member(namespace, movie, tmp_
             assert process.returncode == 0, err
     for name in ("member", "unicast"):
         assert pictures((tmp_path / f"{name}.mjpeg").read_bytes()) == source
+
+
+# A member that, after a second of the stream, sends a receiver report under the server's
+# own SSRC; it prints the SSRCs its RTP came with and the SSRCs BYE named, as JSON.
+COLLIDING_MEMBER = r"""
+import json, re, select, socket, struct, sys, time
+port, name, group = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+url = f"rtsp://127.0.0.1:{port}/{name}"
+rtsp = socket.create_connection(("127.0.0.1", port), timeout=5)
+def ask(text):
+    rtsp.sendall(text.encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += rtsp.recv(4096)
+    return data.decode()
+reply = ask(f"SETUP {url}/track1 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP;multicast\r\n\r\n")
+session = re.search(r"Session: (\d+)", reply).group(1)
+ssrc = int(re.search(r"ssrc=([0-9A-Fa-f]+)", reply).group(1), 16)
+rtp_port = int(re.search(r"port=(\d+)", reply).group(1))
+def member_socket(p):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((group, p))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                 socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
+    return s
+rtp, rtcp = member_socket(rtp_port), member_socket(rtp_port + 1)
+ask(f"PLAY {url} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n")
+seen, byes, start, sent = [], [], time.monotonic(), False
+while time.monotonic() - start < 2.5:
+    if not sent and time.monotonic() - start > 1.0:
+        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        out.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+        cname = b"\x01\x0bthief@local\x00\x00\x00"  # CNAME item, then an end, padded
+        sdes = struct.pack("!BBHI", 0x81, 202, (4 + len(cname)) // 4, ssrc) + cname
+        rr = struct.pack("!BBHI", 0x80, 201, 1, ssrc)
+        out.sendto(rr + sdes, (group, rtp_port + 1))
+        sent = True
+    readable, _, _ = select.select([rtp, rtcp], [], [], 0.05)
+    for sock in readable:
+        while True:  # drain it: 160 packets a second
+            try:
+                data = sock.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            if sock is rtp:
+                source = struct.unpack_from("!I", data, 8)[0]
+                if not seen or seen[-1] != source:
+                    seen.append(source)
+                continue
+            offset = 0
+            while offset + 4 <= len(data):
+                count, kind = data[offset] & 0x1F, data[offset + 1]
+                words = struct.unpack_from("!H", data, offset + 2)[0]
+                if kind == 203:
+                    byes += list(struct.unpack_from(f"!{count}I", data, offset + 4))
+                offset += 4 * (words + 1)
+print(json.dumps({"setup": ssrc, "rtp": seen, "byes": byes}))
+"""
+
+
+def test_a_member_taking_the_servers_ssrc_makes_it_say_bye_and_take_a_new_one(namespace, movie):
+    """RFC 3550 §8.2: the server sends BYE for the SSRC another source uses, and goes on
+    under a new one; the members see the old SSRC, its BYE, then the new."""
+    with multicast_server(namespace, movie.parent, 8557) as server:
+        member = subprocess.run(
+            inside(namespace, sys.executable, "-c", COLLIDING_MEMBER, "8557", movie.name, GROUP),
+            capture_output=True, text=True, timeout=PROCESS_TIMEOUT,
+        )  # fmt: skip
+    assert member.returncode == 0, member.stderr
+    seen = json.loads(member.stdout)
+    old, rtp = seen["setup"], seen["rtp"]
+    assert rtp[0] == old and len(rtp) == 2 and rtp[1] != old  # one change, mid-stream
+    assert old in seen["byes"]
+    log = server.stderr.read()
+    assert log.count(f"our SSRC {old:08X} is also 127.0.0.1's: now {rtp[1]:08X}") == 1, log

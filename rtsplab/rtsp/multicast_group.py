@@ -17,6 +17,7 @@ member's address keeps that member's session alive.
 from __future__ import annotations
 
 import logging
+import secrets
 import select
 import socket
 import struct
@@ -25,7 +26,8 @@ import time
 from pathlib import Path
 
 from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
-from rtsplab.rtcp.group import RtcpGroup
+from rtsplab.rtcp.group import Collision, RtcpGroup
+from rtsplab.rtcp.reports import SenderReport
 from rtsplab.rtcp.session import PeerReport, SenderRtcp
 from rtsplab.rtcp.timing import RTCP_BANDWIDTH_FRACTION
 from rtsplab.rtp.pacer import Pacer
@@ -86,6 +88,7 @@ class GroupStream:
         self._stream: RtpStream | None = None
         self._rtp = sending_socket(multicast)
         self._rtcp_out = sending_socket(multicast)
+        self._rtcp_out.bind((multicast.interface, 0))  # its port: how ours come back
         self._rtcp_in = open_group_socket(multicast.group, port + 1, multicast.interface)
         self._out = UdpOut(self._rtp, (multicast.group, port), gso=streaming.gso)
         now = time.monotonic()
@@ -200,8 +203,17 @@ class GroupStream:
         packets = self.rtcp.receive(datagram, now, wall)
         if not packets:
             return  # malformed: counted by SenderRtcp
+        first = packets[0]
+        if (source[1] == self._rtcp_out.getsockname()[1] and isinstance(first, SenderReport)
+                and first.ssrc == self.sender.ssrc):  # fmt: skip
+            # Our own report, looped back to us: from where ours come (the route's source
+            # address when the interface is any), so that it is never taken for a collision.
+            self.rtcp_group.own_addresses |= {source}
+            return
         self.heard[source[0]] = now
-        self.rtcp_group.on_rtcp(packets, len(datagram), source, now)
+        collision = self.rtcp_group.on_rtcp(packets, len(datagram), source, now)
+        if collision is not None:
+            self._change_ssrc(collision, now, wall)
         peer = self.rtcp.peer
         if peer is not before and peer is not None and self.rtcp.peer_ssrc is not None:
             self.reports[self.rtcp.peer_ssrc] = peer
@@ -210,6 +222,21 @@ class GroupStream:
                           self.rtcp_group.member_count, "; ".join(
                               f"{ssrc:08X} {report}" for ssrc, report in self.reports.items()
                           ))  # fmt: skip
+
+    def _change_ssrc(self, collision: Collision, now: float, wall: float) -> None:
+        """Another source took our SSRC (RFC 3550 §8.2): BYE for it, then a new one. The
+        members take the new source after the BYE (A.1's probation, as ours do)."""
+        self._send_rtcp(self.rtcp.bye(now, wall, "SSRC collision"))
+        while True:
+            new = secrets.randbits(32)
+            try:
+                self.rtcp_group.change_ssrc(new, now)
+                break
+            except ValueError:  # in use in the group: draw again
+                continue
+        log.warning("multicast %s:%d: our SSRC %08X is also %s's: now %08X", self.group,
+                    self.port, collision.ssrc, collision.address[0], new)  # fmt: skip
+        self.sender.ssrc = self.rtcp.ssrc = new  # the next frame and report carry it
 
     # -- the end ---------------------------------------------------------------------------
 
