@@ -20,7 +20,9 @@ decoded picture is handed over.
 
 The cache (`FrameBuffer`) fills to `--buffer N` frames before playing, and shows each frame at
 the time its RTP timestamp says, so HD plays smoothly even when frames arrive unevenly. A panel
-beside the buttons (`StatsPanel`) shows what RTCP and the cache know. When the server says BYE
+beside the buttons (`StatsPanel`) shows what RTCP and the cache know (with `--multicast`, the
+group's members and report interval among them; a group's stream is shared, so there is no
+seek bar). When the server says BYE
 at the end of the file, the player shows "end of video", plays out its cache and is READY
 again: Play starts the video from the beginning.
 """
@@ -46,6 +48,7 @@ from rtsplab.player.frame_buffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, Fra
 from rtsplab.player.playout import play_out
 from rtsplab.player.report import Sample, StatsLog, sample_of, save_plot, write_report
 from rtsplab.player.stats_panel import StatsPanel, Trend
+from rtsplab.rtp.ports import ANY_INTERFACE
 from rtsplab.rtsp.client import RtspClient
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
 
@@ -73,14 +76,16 @@ class Client:
                  filename: str, prefill: int = DEFAULT_PREFILL,
                  rtcp_reduced_minimum: bool = False, standard: bool | None = None,
                  tcp: bool = False, stats_csv: str | None = None,
-                 plot: str | None = None) -> None:  # fmt: skip
+                 plot: str | None = None, multicast: bool = False,
+                 multicast_interface: str = ANY_INTERFACE) -> None:  # fmt: skip
         self.master = master
         self.filename = filename
         self.master.title(f"RTP player: {filename}")
         self.master.protocol("WM_DELETE_WINDOW", self.handler)
         self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._on_frame,
                                rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
-                               tcp=tcp)  # fmt: skip
+                               tcp=tcp, multicast=multicast,
+                               multicast_interface=multicast_interface)  # fmt: skip
         self.trend = Trend()
         # The lab report (--stats-csv, --plot, the panel's Save plot): a row a second.
         self.stats_log = StatsLog()
@@ -189,7 +194,7 @@ class Client:
         the target of the one waiting behind it."""
         self._dragging = False
         duration = self.rtsp.duration
-        if not duration or self.rtsp.state is State.INIT:
+        if not duration or self.rtsp.state is State.INIT or self.rtsp.multicast:
             return
         if self._showing_error or not self.actions.accepts_seek:
             return  # a Setup, Play, Pause... is pending: the same rule as the buttons
@@ -305,7 +310,7 @@ class Client:
             self.frameNbr = 0
             self._first_shown = None
             duration = self.rtsp.duration
-            if duration:
+            if duration and not self.rtsp.multicast:  # a group's stream is everyone's: no seek
                 self.seekbar.configure(to=duration)
                 self.position.set(0.0)
                 self.seekbar.grid(row=3, column=0, columnspan=4, sticky="we", padx=4)

@@ -4,11 +4,18 @@ With `--headless` there is no window: SETUP, PLAY, receive until `--frames N` co
 or the end of the stream (the server's RTCP BYE, or no packet for `--idle` seconds), TEARDOWN,
 then ONE line of JSON on stdout with what was received. Exit status 0 when the session ran,
 1 with a one-line error on stderr when it could not (server down, 404, port in use).
+
+`--multicast` asks the server for the stream on a multicast group (standard RTSP,
+`RTP/AVP;multicast`), joined on `--multicast-interface` (`<rtp_port>` is then not used).
+The JSON's `members` and `rtcp_interval_s` are always there: the RTCP session's members
+(RFC 3550 §6.3's count, this client included: 2 in unicast, a two-party session) and its
+report interval Td in seconds; in multicast, the group's as the stream ended.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import sys
@@ -19,6 +26,7 @@ from rtsplab.cli import int_in, setup_logging
 from rtsplab.player.frame_buffer import DEFAULT_PREFILL, FrameBuffer, Playback
 from rtsplab.player.playout import play_out
 from rtsplab.player.report import StatsLog, sample_of, write_report
+from rtsplab.rtp.ports import ANY_INTERFACE
 from rtsplab.rtsp.client import IDLE_END, RCVBUF_BYTES, ClientError, RtspClient
 
 log = logging.getLogger(__name__)
@@ -53,7 +61,8 @@ def run_headless(args: argparse.Namespace) -> int:
             args.server_host, args.server_port, args.rtp_port, args.video_file,
             on_frame=on_frame, rcvbuf=args.rcvbuf,
             rtcp_reduced_minimum=args.rtcp_reduced_minimum,
-            standard=args.standard or None, tcp=args.tcp,
+            standard=args.standard or None, tcp=args.tcp, multicast=args.multicast,
+            multicast_interface=args.multicast_interface,
         )  # fmt: skip
     except ClientError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -143,7 +152,8 @@ def run_player(args: argparse.Namespace) -> int:
                prefill=max(1, DEFAULT_PREFILL if args.buffer is None else args.buffer),
                rtcp_reduced_minimum=args.rtcp_reduced_minimum,
                standard=args.standard or None, tcp=args.tcp, stats_csv=args.stats_csv,
-               plot=args.plot)  # fmt: skip
+               plot=args.plot, multicast=args.multicast,
+               multicast_interface=args.multicast_interface)  # fmt: skip
     except ClientError as exc:
         root.destroy()
         print(f"error: {exc}", file=sys.stderr)
@@ -169,6 +179,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--tcp", action="store_true",
         help="standard RTSP: RTP interleaved on the RTSP connection instead of UDP",
+    )  # fmt: skip
+    parser.add_argument(
+        "--multicast", action="store_true",
+        help="standard RTSP: receive the stream on the multicast group the server chooses "
+        "(RTP/AVP;multicast; rtp_port is then not used)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--multicast-interface", metavar="ADDR", type=_ipv4_address, default=None,
+        help="with --multicast: the IPv4 address of the interface to join the group on "
+        f"({ANY_INTERFACE}: the one the host's routes give the group)",
     )  # fmt: skip
     parser.add_argument("--headless", action="store_true", help="no window; print JSON stats")
     parser.add_argument(
@@ -201,9 +221,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     args = parser.parse_args(argv)
-    if args.tcp and not (args.standard or args.video_file.lower().startswith("rtsp://")):
+    standard = args.standard or args.video_file.lower().startswith("rtsp://")
+    if args.tcp and not standard:
         parser.error("--tcp needs standard RTSP: an rtsp:// URL, or --standard")
+    if args.multicast and args.tcp:
+        parser.error("--multicast and --tcp exclude each other: a multicast group is UDP")
+    if args.multicast and not standard:
+        parser.error("--multicast needs standard RTSP: an rtsp:// URL, or --standard")
+    if args.multicast_interface is not None and not args.multicast:
+        parser.error("--multicast-interface needs --multicast")
+    if args.multicast_interface is None:
+        args.multicast_interface = ANY_INTERFACE
     return args
+
+
+def _ipv4_address(text: str) -> str:
+    """An argparse type: an IPv4 address, as IP_ADD_MEMBERSHIP names an interface."""
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,19 @@ gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good). The clip is raw concatena
 type 26, from frame 0 for each client (the media is not shared), then end-of-stream,
 after which gst-rtsp-server sends RTCP BYE.
 
+With ``--multicast GROUP`` the clip is also offered as multicast (RFC 2326 §12.39,
+``RTP/AVP;multicast``): an address pool of that one group, RTP on ``--multicast-port`` (an
+even port, 5000) and RTCP on the next, ``--ttl`` 1; unicast UDP and TCP stay offered. The
+media is then shared, as a multicast stream must be: it starts at the first PLAY, every
+client hears the same packets from the one SSRC (its SETUP reply names none), and a client
+that joins late misses what went before. gst-rtsp-server sends its SRs, and its BYE at the
+end, to the group too. It binds the group's two ports on 0.0.0.0 without SO_REUSEADDR, so
+no receiver on its own host can bind them: run the receivers on another (namespace).
+
 Once the server listens it prints one line, ``READY rtsp://127.0.0.1:PORT/clip``, on
 stdout; ``--port 0`` takes any free port and the line names the one bound. It serves on
-127.0.0.1 only, until SIGTERM or SIGINT.
+127.0.0.1 only (``--host ADDR``: on that address instead, e.g. inside a test's network
+namespace), until SIGTERM or SIGINT.
 
 The script is standalone on purpose (it runs under a different interpreter from the
 project's, without the project's modules): the JPEG walk below is a small copy of
@@ -31,13 +41,19 @@ import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+gi.require_version("GstRtsp", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 logger = logging.getLogger("gst_rtsp_server")
 
 HOST = "127.0.0.1"
 DEFAULT_MOUNT = "/clip"
 PT_JPEG = 26  # RFC 3551 static payload type for JPEG
+# RFC 3550 §11: RTP on an even port, RTCP on the next; 5000 is gst-rtsp-server's own example.
+DEFAULT_MULTICAST_PORT = 5000
+DEFAULT_TTL = 1  # the group stays on the link: tests run on one host's loopback
+MAX_PORT = 0xFFFF
+MAX_TTL = 0xFF
 # The largest fps denominator kept when a float rate becomes caps' fraction (29.97 -> 30000/1001).
 MAX_FPS_DENOMINATOR = 1001
 
@@ -130,6 +146,18 @@ class ClipFactory:
         self.factory.set_shared(False)
         self.factory.connect("media-configure", self._on_media_configure)
 
+    def offer_multicast(self, group: str, port: int, ttl: int) -> None:
+        """Offer the clip on `group` (RTP on `port`, RTCP on `port + 1`) beside unicast.
+
+        One shared media for every client: a multicast group carries one stream."""
+        pool = GstRtspServer.RTSPAddressPool()
+        if not pool.add_range(group, group, port, port + 1, ttl):
+            raise ValueError(f"cannot make an address pool of {group} ports {port}-{port + 1}")
+        self.factory.set_address_pool(pool)
+        lower = GstRtsp.RTSPLowerTrans
+        self.factory.set_protocols(lower.UDP_MCAST | lower.UDP | lower.TCP)
+        self.factory.set_shared(True)
+
     def _on_media_configure(self, _factory, media) -> None:
         appsrc = media.get_element().get_by_name_recurse_up("src")
         appsrc.connect("need-data", self._on_need_data, [0])  # this client's next frame
@@ -153,9 +181,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True, help="TCP port; 0 for any free one")
     parser.add_argument("--clip", type=Path, required=True, help="raw concatenated JPEG")
     parser.add_argument("--fps", type=float, required=True)
+    parser.add_argument("--host", default=HOST, help=f"the address to serve on ({HOST})")
     parser.add_argument("--mount", default=DEFAULT_MOUNT)
     parser.add_argument("--pt", type=int, default=PT_JPEG, help="RTP payload type (26)")
     parser.add_argument("--raw", action="store_true", help="send raw video (rtpvrawpay)")
+    parser.add_argument("--multicast", metavar="GROUP", help="offer multicast on GROUP too")
+    parser.add_argument(
+        "--multicast-port", type=int, default=DEFAULT_MULTICAST_PORT,
+        help=f"the group's RTP port, RTCP on the next ({DEFAULT_MULTICAST_PORT})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ttl", type=int, default=DEFAULT_TTL, help=f"the group's TTL ({DEFAULT_TTL})"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -166,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--fps {args.fps}: must be positive")
     if not args.mount.startswith("/"):
         parser.error(f"--mount {args.mount!r}: must start with /")
+    if not (0 < args.multicast_port < MAX_PORT and args.multicast_port % 2 == 0):
+        parser.error(f"--multicast-port {args.multicast_port}: an even port below {MAX_PORT}")
+    if not 0 <= args.ttl <= MAX_TTL:
+        parser.error(f"--ttl {args.ttl}: must be 0..{MAX_TTL}")
     try:
         data = args.clip.read_bytes()
         frames, size = jpeg_frames(data)
@@ -175,19 +216,24 @@ def main(argv: list[str] | None = None) -> int:
 
     Gst.init(None)
     clip = ClipFactory(data, frames, size, args.fps, args.pt, args.raw)
+    if args.multicast:
+        try:
+            clip.offer_multicast(args.multicast, args.multicast_port, args.ttl)
+        except ValueError as e:
+            parser.error(str(e))
     server = GstRtspServer.RTSPServer()
-    server.set_address(HOST)
+    server.set_address(args.host)
     server.set_service(str(args.port))
     server.get_mount_points().add_factory(args.mount, clip.factory)
     if server.attach(None) == 0:
-        logger.error("cannot listen on %s:%d", HOST, args.port)
+        logger.error("cannot listen on %s:%d", args.host, args.port)
         return 1
 
     loop = GLib.MainLoop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
     # The parent waits for this line: it is the script's interface, not a log message.
-    print(f"READY rtsp://{HOST}:{server.get_bound_port()}{args.mount}", flush=True)
+    print(f"READY rtsp://{args.host}:{server.get_bound_port()}{args.mount}", flush=True)
     loop.run()
     logger.info("stopped")
     return 0

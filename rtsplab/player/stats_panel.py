@@ -1,10 +1,12 @@
 """The player's statistics panel: the numbers RTCP and the cache know, live, and a small plot.
 
 "Frame loss and network usage analysis", as the course asks: received and lost packets and
-the loss rate, dropped frames, data rate, interarrival jitter, round-trip time, cache fill (a
-bar), display rate — and, over the last minute, the data rate and the loss per second drawn
-on a Tk canvas. `Trend` turns the client's running totals into per-second rates; it is pure,
-with time passed in. `StatsPanel` only draws, on the Tk thread.
+the loss rate, dropped frames, data rate, interarrival jitter, round-trip time, the RTCP
+session's members and report interval (a multicast group's size, RFC 3550 §6.3, and the Td
+it gives; 2 and the two-party interval in unicast), cache fill (a bar), display rate — and,
+over the last minute, the data rate and the loss per second drawn on a Tk canvas. `Trend`
+turns the client's running totals into per-second rates; it is pure, with time passed in.
+`StatsPanel` only draws, on the Tk thread.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ ROWS = [
     ("rate", "data rate"),
     ("jitter", "jitter"),
     ("rtt", "round trip"),
+    ("members", "RTCP members"),
+    ("interval", "report interval"),
     ("fps", "display rate"),
 ]
 
@@ -97,6 +101,7 @@ class StatsPanel(tk.Frame):
     ) -> None:
         packets, lost = stats.get("packets") or 0, stats.get("lost_packets") or 0
         rtt, jitter = stats.get("rtt_ms"), stats.get("jitter_ms")
+        members, interval = stats.get("members"), stats.get("rtcp_interval_s")
         text = {
             "packets": f"{packets}",
             "lost": f"{lost}",
@@ -105,6 +110,8 @@ class StatsPanel(tk.Frame):
             "rate": f"{stats.get('rate_kbps', 0.0):.0f} kbit/s",
             "jitter": "–" if jitter is None else f"{jitter:.2f} ms",
             "rtt": "–" if rtt is None else f"{rtt:.2f} ms",
+            "members": "–" if members is None else f"{members:.0f}",
+            "interval": "–" if interval is None else f"{interval:.2f} s",
             "fps": f"{display_fps:.1f} fps",
         }
         for key, value in text.items():

@@ -13,6 +13,10 @@ it adds an XR RRTR block (RFC 3611 §4.4) to its reports; the server answers wit
 RTT = arrival − LRR − DLRR, the same arithmetic as LSR/DLSR.
 
 A datagram that is not valid RTCP, or comes from anyone but the peer, is counted and skipped.
+
+In a multicast session the client is one member of a group: when to report is the group's
+(`rtsplab.rtcp.group.RtcpGroup`, with the real member and sender counts), and the driver,
+which decodes each compound from the group once, hands the server's to `receive_packets`.
 """
 
 from __future__ import annotations
@@ -36,7 +40,14 @@ from rtsplab.rtcp.reports import (
     round_trip_time,
 )
 from rtsplab.rtcp.sdes import SourceDescription
-from rtsplab.rtcp.timing import RTCP_BANDWIDTH_FRACTION, RtcpSchedule
+from rtsplab.rtcp.timing import (
+    COMPENSATION,
+    RANDOM_LOW,
+    RTCP_BANDWIDTH_FRACTION,
+    TWO_PARTY_MEMBERS,
+    RtcpSchedule,
+    rtcp_interval,
+)
 from rtsplab.rtcp.xr import DlrrItem, ExtendedReport
 from rtsplab.rtp.reception import ReceiverStats
 from rtsplab.rtp.sender import RtpSender
@@ -62,6 +73,16 @@ class PeerReport:
         )
 
 
+class _MeanDraw:
+    """An rng at the middle of [0, 1): A.7's random factor, random() + 0.5, is exactly 1."""
+
+    def random(self) -> float:
+        return 1 - RANDOM_LOW
+
+
+_MEAN_DRAW = _MeanDraw()
+
+
 class _Endpoint:
     """What both sides share: an SSRC, a CNAME, a timer, and a count of bad datagrams."""
 
@@ -82,16 +103,37 @@ class _Endpoint:
         """Whether a report is due at `now` (RFC 3550 §6.3.6, see `RtcpSchedule.due`)."""
         return self.schedule.due(now)
 
+    def deterministic_interval(self) -> float:
+        """§6.3.1's Td for this two-party session: max(Tmin, n * C) with members = 2, without
+        the random factor or A.7's compensation: the mean spacing of the reports, as
+        `RtcpGroup.deterministic_interval` gives it for a group."""
+        s = self.schedule
+        t = rtcp_interval(
+            TWO_PARTY_MEMBERS, s.senders, s.rtcp_bw, s.we_sent, s.avg_rtcp_size, s.initial,
+            rng=_MEAN_DRAW, reduced_minimum=s.reduced_minimum,
+        )  # fmt: skip
+        return t * COMPENSATION
+
     def receive(self, datagram: bytes, now: float, wall: float) -> list[RtcpPacket]:
         """Decode a compound datagram from the peer; [] (and counted) when it is not RTCP."""
         try:
             packets = decode_compound(datagram)
         except RtcpError as exc:
-            self.malformed += 1
-            if self.malformed == 1:
-                log.warning("skipping a malformed RTCP datagram: %s", exc)
+            self.count_malformed(exc)
             return []
-        self.schedule.on_received(len(datagram))
+        return self.receive_packets(packets, len(datagram), now, wall)
+
+    def count_malformed(self, exc: RtcpError) -> None:
+        """A datagram that is not RTCP: counted, and the first one logged."""
+        self.malformed += 1
+        if self.malformed == 1:
+            log.warning("skipping a malformed RTCP datagram: %s", exc)
+
+    def receive_packets(
+        self, packets: list[RtcpPacket], size: int, now: float, wall: float
+    ) -> list[RtcpPacket]:
+        """Take a compound of `size` octets from the peer, already decoded."""
+        self.schedule.on_received(size)
         for packet in packets:
             if isinstance(packet, Bye):
                 self._heard_bye(packet)
@@ -218,9 +260,11 @@ class ReceiverRtcp(_Endpoint):
         """RR + SDES + BYE: the client leaves (TEARDOWN)."""
         return self._compound(self._receiver_report(now), now, Bye([self.ssrc], reason))
 
-    def receive(self, datagram: bytes, now: float, wall: float) -> list[RtcpPacket]:
+    def receive_packets(
+        self, packets: list[RtcpPacket], size: int, now: float, wall: float
+    ) -> list[RtcpPacket]:
         """Read the server's SR (for LSR/DLSR) and its DLRR answering our RRTR (for RTT)."""
-        packets = super().receive(datagram, now, wall)
+        packets = super().receive_packets(packets, size, now, wall)
         for packet in packets:
             if isinstance(packet, SenderReport) and packet.ssrc == self.media_ssrc:
                 self.stats.on_sender_report(packet.ntp_timestamp, now)

@@ -14,12 +14,20 @@ RTSP a second thread keeps the session alive and falls back from UDP to TCP.
 Media and RTCP are taken only from the server: RTP from the RTSP peer's address, from the
 port and SSRC its SETUP reply names when it names them (`RtpReceiver` checks), and RTCP only
 from the server's address and RTCP port.
+
+With `multicast` the session is a group's (RFC 2326 §12.39): after SETUP the client binds the
+group's RTP and RTCP ports, shared with the other members on this host, and joins the group
+on `multicast_interface` (`rtsplab.rtp.ports.bind_multicast_ports`). RTP is still taken only
+from the RTSP peer's address and the SETUP reply's SSRC (the group's port is not the
+server's); RTCP is the group's (`ClientRtcp` with an `RtcpGroup`): reports go to the group on
+its schedule, every member's are read, and the server's SR and BYE count as in unicast.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import secrets
 import select
 import socket
 import threading
@@ -28,8 +36,15 @@ from collections.abc import Callable
 from functools import partial
 
 from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
+from rtsplab.rtcp.group import RtcpGroup
 from rtsplab.rtcp.session import ReceiverRtcp
-from rtsplab.rtp.ports import bind_receiver_ports
+from rtsplab.rtcp.timing import RTCP_BANDWIDTH_FRACTION
+from rtsplab.rtp.ports import (
+    ANY_INTERFACE,
+    bind_multicast_ports,
+    bind_receiver_ports,
+    multicast_source_address,
+)
 from rtsplab.rtp.receiver import RtpReceiver
 from rtsplab.rtsp.client_rtcp import ClientRtcp
 from rtsplab.rtsp.client_session import (
@@ -67,6 +82,7 @@ NOMINAL_SESSION_BANDWIDTH = 2_000_000 / 8  # bytes/s: the lab's movie is about 2
 IDLE_END = 2.0  # seconds without a packet that mean the stream has ended (the lab's server)
 WATCH_POLL = 0.25  # how often the session thread checks keep-alive and fallback
 MAX_PENDING_REPLIES = 16
+CNAME_TOKEN_BYTES = 4  # a multicast CNAME's random part: 8 hex digits tell members apart
 
 FrameCallback = Callable[[bytes, int], None]
 
@@ -88,14 +104,21 @@ class RtspClient:
         standard: bool | None = None,
         tcp: bool = False,
         udp_fallback: float = UDP_FALLBACK,
+        multicast: bool = False,
+        multicast_interface: str = ANY_INTERFACE,
     ) -> None:
         """`filename` is the lab's bare name or an `rtsp://` URL, whose host and port win.
         `announce_port` is the port pair a relay between server and client listens on
-        (tests, a NAT): SETUP names it, and media is then taken from the relay's pair."""
+        (tests, a NAT): SETUP names it, and media is then taken from the relay's pair.
+        `multicast` asks for the stream on a group (standard RTSP; `rtp_port` is then not
+        used: the group's ports are the server's choice), joined on `multicast_interface`,
+        an IPv4 address of this host (0.0.0.0: the one the host's routes give the group)."""
         self.target = parse_target(server_host, server_port, filename, standard)
         self.session = ClientSession(
-            self.target, announce_port or rtp_port, tcp=tcp, udp_fallback=udp_fallback
-        )
+            self.target, announce_port or rtp_port, tcp=tcp, udp_fallback=udp_fallback,
+            multicast=multicast,
+        )  # fmt: skip
+        self.multicast_interface = multicast_interface
         self.rtp_port = rtp_port
         self.relay_port = announce_port if announce_port not in (None, rtp_port) else None
         self.on_frame = on_frame
@@ -142,6 +165,10 @@ class RtspClient:
         return self.session.tcp
 
     @property
+    def multicast(self) -> bool:
+        return self.session.multicast
+
+    @property
     def public(self) -> set[str]:
         return self.session.public
 
@@ -176,13 +203,15 @@ class RtspClient:
         if self.standard and self.session.stream is None:
             self.describe()
         interleaved = self.standard and self.tcp
-        if not interleaved:
+        if not interleaved and not self.multicast:
             self._open_rtp_ports()
         try:
             self._exchange(self.session.setup)
         except ClientError:
             self._close_rtp()
             raise
+        if self.multicast:
+            self._join_group()  # the ports are known now: the reply named the group
         self._start_receiving(interleaved)
 
     def play(self, start: float | None = None) -> None:
@@ -191,11 +220,17 @@ class RtspClient:
         if self.receiver is not None:
             self.receiver.reception.resume()  # a pause is not jitter
         self._exchange(partial(self.session.play, start=start))
-        if self.receiver is not None and self.session.play_seq is not None:
+        # A group's stream does not start at our PLAY: what went to the group before we
+        # joined was never ours to lose (and gst-rtsp-server's RTP-Info for a shared media
+        # names the sequence number the media started at). Loss counts from the first
+        # packet heard, as RFC 3550 A.1 does without RTP-Info.
+        if self.receiver is not None and self.session.play_seq is not None and not self.multicast:
             self.receiver.expect_first_seq(self.session.play_seq)
         self.ended.clear()  # after the end of the file, PLAY starts it again: a new end to come
         if self.rtcp is not None:
             self.rtcp.peer_left = False
+        if self._rtcp_link is not None:
+            self._rtcp_link.playing_again()
 
     def pause(self) -> None:
         self._check(PAUSE)
@@ -204,7 +239,7 @@ class RtspClient:
     def teardown(self) -> None:
         self._check(TEARDOWN)
         if self._rtcp_link is not None:
-            self._rtcp_link.send(lambda rtcp, now, wall: rtcp.bye(now, wall, "teardown"))
+            self._rtcp_link.leave("teardown")
         try:
             self._exchange(self.session.teardown)
         finally:
@@ -282,12 +317,16 @@ class RtspClient:
 
     def summary(self) -> dict[str, float | None]:
         """What was received: frames, dropped frames, packets, loss, bytes, seconds, and the
-        RTCP figures: fraction lost, jitter, round-trip time, bit rate."""
+        RTCP figures: fraction lost, jitter, round-trip time, bit rate, and the RTCP session's
+        members (§6.3's count, this client included: 2 in unicast, a two-party session; a
+        group's as the stream ended in multicast) and report interval (Td, §6.3.1)."""
         stats: dict[str, float | None] = dict(self.receiver.summary()) if self.receiver else {}
         first, last = self.first_packet_at, self.last_packet_at
         seconds = last - first if first is not None and last is not None else 0.0
         stats["seconds"] = round(seconds, 3)
-        stats["foreign_rtcp"] = self.foreign_rtcp
+        link = self._rtcp_link
+        # In a group, the RTCP from others that spoke for the stream's source (ClientRtcp).
+        stats["foreign_rtcp"] = self.foreign_rtcp + (link.foreign if link is not None else 0)
         if self.receiver is not None:
             reception = self.receiver.reception
             rtt = self.rtcp.rtt if self.rtcp else None
@@ -298,6 +337,8 @@ class RtspClient:
                 rtt_ms=None if rtt is None else round(rtt * 1000, 3),
                 bitrate_kbps=round(received * 8 / seconds / 1000, 1) if seconds else 0.0,
             )
+        stats["members"] = None if link is None else link.members
+        stats["rtcp_interval_s"] = None if link is None else round(link.interval, 3)
         return stats
 
     # -- RTP and RTCP --------------------------------------------------------------------
@@ -309,19 +350,25 @@ class RtspClient:
         media_ports = server.server_port
         if self.relay_port is not None:
             media_ports = (self.relay_port, self.relay_port + 1)
+        if server.group is not None:
+            media_ports = None  # RTP comes to the group, from a port the reply need not name
         assembler = JpegDepacketizer(self.session.dimensions) if self.standard else None
         self.receiver = RtpReceiver(
             server_ip, assembler, server_port=None if interleaved or media_ports is None
             else media_ports[0], ssrc=server.ssrc, payload_type=self.session.payload_type,
         )  # fmt: skip
-        self.rtcp = ReceiverRtcp(self.receiver.reception, f"client@{self._local_ip()}",
-                                 NOMINAL_SESSION_BANDWIDTH, time.monotonic(),
-                                 reduced_minimum=self.rtcp_reduced_minimum)  # fmt: skip
-        self.rtcp.media_ssrc = server.ssrc
-        self.rtcp_source = None if media_ports is None else (server_ip, media_ports[1])
-        rtcp_port = None if interleaved or server.server_port is None else server.server_port[1]
-        self.rtcp_destination = None if rtcp_port is None else (server_ip, rtcp_port)
-        self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(interleaved))
+        now = time.monotonic()
+        if server.group is not None:
+            self._start_group_rtcp(server_ip, now)
+        else:
+            self.rtcp = ReceiverRtcp(self.receiver.reception, f"client@{self._local_ip()}",
+                                     NOMINAL_SESSION_BANDWIDTH, now,
+                                     reduced_minimum=self.rtcp_reduced_minimum)  # fmt: skip
+            self.rtcp.media_ssrc = server.ssrc
+            self.rtcp_source = None if media_ports is None else (server_ip, media_ports[1])
+            rtcp_port = None if interleaved or server.server_port is None else server.server_port[1]
+            self.rtcp_destination = None if rtcp_port is None else (server_ip, rtcp_port)
+            self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(interleaved))
         self.first_packet_at = self.last_packet_at = None
         self.ended.clear()
         self._closing.clear()
@@ -334,6 +381,33 @@ class RtspClient:
         if self.standard and (self._watcher is None or not self._watcher.is_alive()):
             self._watcher = threading.Thread(target=self._watch, name="rtsp-watch", daemon=True)
             self._watcher.start()
+
+    def _start_group_rtcp(self, server_ip: str, now: float) -> None:
+        """RTCP as a member of the group: reports to the group's RTCP port on the group's
+        schedule. The CNAME names this client alone (§6.5.1), not just its host: members
+        sharing a host also share the address their RTCP comes from, and only the CNAME then
+        tells a collision of SSRCs from our own packets looped back (§8.2)."""
+        group = self.session.server.group
+        try:
+            source_ip = multicast_source_address(group.address, group.rtcp_port,
+                                                 self.multicast_interface)  # fmt: skip
+        except OSError as exc:  # no route to the group: what we send will not get far either
+            log.warning("no route to %s: %s", group.address, exc.strerror or exc)
+            source_ip = self._local_ip()
+        cname = f"client-{secrets.token_hex(CNAME_TOKEN_BYTES)}@{source_ip}"
+        self.rtcp = ReceiverRtcp(self.receiver.reception, cname, NOMINAL_SESSION_BANDWIDTH, now)
+        self.rtcp.media_ssrc = self.session.server.ssrc
+        members = RtcpGroup(
+            self.rtcp.ssrc, RTCP_BANDWIDTH_FRACTION * NOMINAL_SESSION_BANDWIDTH, now,
+            cname=cname, reduced_minimum=self.rtcp_reduced_minimum,
+            own_addresses=[(source_ip, group.rtcp_port)],
+        )  # fmt: skip
+        self.rtcp_source = None  # every member's RTCP is heard; the server's by its address
+        self.rtcp_destination = (group.address, group.rtcp_port)
+        self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(False), group=members,
+                                     server_ip=server_ip)  # fmt: skip
+        log.info("joined %s: RTP on %d, RTCP on %d, as %s (SSRC %08X)", group.address,
+                 group.rtp_port, group.rtcp_port, cname, self.rtcp.ssrc)  # fmt: skip
 
     def listen_rtp(self) -> None:
         """Receive RTP and RTCP by UDP until close(); its own thread; never raises."""
@@ -350,9 +424,13 @@ class RtspClient:
             if rtcp in readable:
                 try:
                     datagram, source = rtcp.recvfrom(MAX_DATAGRAM)
+                except BlockingIOError:
+                    continue  # a datagram select saw, gone (a checksum error): nothing to read
                 except OSError:
                     break
-                if self._from_server_rtcp(source[0], source[1]):
+                if self.multicast:
+                    self._guarded(self._on_group_rtcp, datagram, source)
+                elif self._from_server_rtcp(source[0], source[1]):
                     self._guarded(self._on_rtcp, datagram)
                 else:
                     self.foreign_rtcp += 1
@@ -442,12 +520,22 @@ class RtspClient:
                 self.first_packet_at = now
             if receiver.ssrc is not None:
                 self.rtcp.media_ssrc = receiver.ssrc  # the source RTCP reports on and its BYE
+                if self.multicast:  # the server is a member and a sender of the group
+                    self._rtcp_link.heard_rtp(receiver.ssrc, (source_ip, source_port or 0))
         if self.on_frame is not None:
             for frame in frames:
                 self.on_frame(frame.data, frame.timestamp)
 
     def _on_rtcp(self, datagram: bytes) -> None:
         self._rtcp_link.receive(datagram)
+        self._after_rtcp()
+
+    def _on_group_rtcp(self, datagram: bytes, source: tuple[str, int]) -> None:
+        self._rtcp_link.receive_from_group(datagram, source)
+        self._after_rtcp()
+
+    def _after_rtcp(self) -> None:
+        """The server's BYE for the stream ends the video, once."""
         if self.rtcp.peer_left and not self.ended.is_set():
             log.info("the server said BYE: end of the video")
             self._drain_rtp(MAX_DRAIN)  # the last frame's packets, sent before the BYE
@@ -481,6 +569,27 @@ class RtspClient:
             )
         except OSError as exc:
             raise ClientError(f"cannot use RTP port {self.rtp_port}: {exc.strerror}") from None
+
+    def _join_group(self) -> None:
+        """Bind the group's ports and join it (after SETUP: the reply names them). If that
+        fails, the session the server has just set up is torn down, best effort."""
+        group = self.session.server.group
+        try:
+            self._rtp, self._rtcp = bind_multicast_ports(
+                group.address, group.rtp_port, group.rtcp_port, self.multicast_interface,
+                self.rcvbuf, group.ttl,
+            )  # fmt: skip
+        except (OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            try:
+                self._exchange(self.session.teardown)
+            except ClientError as teardown_error:
+                log.info("TEARDOWN after a failed join: %s", teardown_error)
+            self.session.ended_by_teardown()
+            raise ClientError(
+                f"cannot join {group.address} ports {group.rtp_port}-{group.rtcp_port} on "
+                f"interface {self.multicast_interface}: {why}"
+            ) from None
 
     def _close_rtp(self) -> None:
         for sock in (self._rtp, self._rtcp):

@@ -20,10 +20,18 @@ ffplay and GStreamer speak it (RFC 2326): OPTIONS, DESCRIBE (the SDP's JPEG stre
 control URL, payload type, clock, frame rate, range and size, all from one media section),
 SETUP with `RTP/AVP;unicast;client_port=a-b` or interleaved on the RTSP connection, PLAY with
 a Range to seek, a keep-alive before the session times out, TEARDOWN.
+
+**Multicast** (`multicast=True`, standard RTSP only): SETUP asks for `RTP/AVP;multicast` and
+nothing more (RFC 2326 §12.39: the group is the server's choice, so the client names no
+destination and no ports), and takes from the reply the group (`destination=`, which must be
+an IPv4 multicast address a stream may use), its ports (`port=a-b`, RTCP on b, or a+1), its
+`ttl` and the stream's `ssrc`, as a `MulticastGroup`. A reply that gives unicast, or a group
+the client cannot join, is refused with a ClientError. A group has no TCP to fall back to.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -61,6 +69,13 @@ INTERLEAVED_CHANNELS = (0, 1)  # RTP, RTCP
 SHOWN_REASON = 200  # characters of a refusal's text/plain body shown: the server is untrusted
 USER_AGENT = "rtsp-rtp-lab"
 JPEG_ENCODING = "JPEG"  # RFC 3551 §4.5.10 / RFC 2435: the rtpmap encoding name
+# RFC 5771 §4: 224.0.0.0/24 is for link-local control protocols (IGMP, OSPF, mDNS...), never a
+# stream: a server naming it would have our RTCP sent into one of those.
+LOCAL_CONTROL_BLOCK = ipaddress.IPv4Network("224.0.0.0/24")
+# A group's ports are bound on this host and receive our RTCP: none of the system services'
+# (RFC 6335 §6: 0-1023 are the well-known ports; RTP uses the dynamic range, RFC 3551 §8).
+MIN_GROUP_PORT = 1024
+MAX_GROUP_PORT = 0xFFFF
 
 
 class ClientError(LabError):
@@ -149,11 +164,22 @@ def _is_jpeg(pt: int, media: MediaDescription) -> bool:
 
 
 @dataclass(frozen=True)
+class MulticastGroup:
+    """Where a multicast session's media goes: the group and its ports (RFC 2326 §12.39)."""
+
+    address: str  # an IPv4 multicast address
+    rtp_port: int
+    rtcp_port: int
+    ttl: int | None = None  # the reply's ttl=, for what the client sends to the group
+
+
+@dataclass(frozen=True)
 class ServerTransport:
     """What the SETUP reply's Transport says of the server's side."""
 
     server_port: tuple[int, int] | None = None  # RTP, RTCP
     ssrc: int | None = None
+    group: MulticastGroup | None = None  # multicast: the group the server chose
 
 
 class ClientSession:
@@ -161,13 +187,18 @@ class ClientSession:
 
     def __init__(
         self, target: Target, client_port: int, *, tcp: bool = False,
-        udp_fallback: float = UDP_FALLBACK,
+        udp_fallback: float = UDP_FALLBACK, multicast: bool = False,
     ) -> None:  # fmt: skip
         if tcp and not target.standard:
             raise ClientError("--tcp needs standard RTSP: an rtsp:// URL or --standard")
+        if multicast and not target.standard:
+            raise ClientError("--multicast needs standard RTSP: an rtsp:// URL or --standard")
+        if multicast and tcp:
+            raise ClientError("--multicast and --tcp exclude each other: a group is UDP")
         self.target = target
-        self.client_port = client_port  # the client_port told to the server
+        self.client_port = client_port  # the client_port told to the server (not multicast)
         self.tcp = tcp
+        self.multicast = multicast
         self.udp_fallback = udp_fallback
         self.state = State.INIT
         self.cseq = 0
@@ -252,6 +283,8 @@ class ClientSession:
             return f"RTP/UDP; client_port= {port}"  # the lab's, to the letter
         if self.tcp:
             return "RTP/AVP/TCP;unicast;interleaved={}-{}".format(*INTERLEAVED_CHANNELS)
+        if self.multicast:
+            return "RTP/AVP;multicast"  # the group and its ports are the server's to choose
         return f"RTP/AVP;unicast;client_port={port}-{port + 1}"
 
     # -- replies in -----------------------------------------------------------------------
@@ -317,9 +350,11 @@ class ClientSession:
         return now - self.last_request_at > self.timeout * KEEPALIVE_SHARE
 
     def fallback_due(self, now: float, rtp_seen: bool, interleaved: bool) -> bool:
-        """Standard RTSP over UDP: nothing came for `udp_fallback` s after PLAY: try TCP."""
+        """Standard RTSP over unicast UDP: nothing came for `udp_fallback` s after PLAY: try
+        TCP. (A multicast session has no TCP to fall back to: the group is its transport.)"""
         return (
             self.standard
+            and not self.multicast
             and self.state is State.PLAYING
             and not interleaved
             and not rtp_seen
@@ -366,7 +401,11 @@ class ClientSession:
         except RtspError as exc:
             raise ClientError(f"the server's SETUP reply: {exc.message}") from None
         self.timeout = timeout or DEFAULT_SESSION_TIMEOUT
-        self.server = _server_transport(reply.headers.get("Transport"))
+        transport = reply.headers.get("Transport")
+        if self.multicast:
+            self.server = _multicast_transport(transport)
+        else:
+            self.server = _server_transport(transport)
 
     def _playing(self, reply: RtspResponse, start: float | None, now: float) -> None:
         self.play_position = npt_start(reply.headers.get("Range")) or start or 0.0
@@ -385,11 +424,71 @@ def _server_transport(value: str | None) -> ServerTransport:
     except RtspError:
         return ServerTransport()
     spec = specs[0] if specs else TransportSpec()
-    ports = None
-    if spec.server_port is not None:
-        rtp_port, rtcp_port = spec.server_port
-        ports = (rtp_port, rtcp_port or rtp_port + 1)
-    return ServerTransport(ports, spec.ssrc)
+    return ServerTransport(_server_ports(spec), spec.ssrc)
+
+
+def _server_ports(spec: TransportSpec) -> tuple[int, int] | None:
+    """`server_port=a-b` as (RTP, RTCP), RTCP a+1 when one port is named."""
+    if spec.server_port is None:
+        return None
+    rtp_port, rtcp_port = spec.server_port
+    return rtp_port, rtcp_port or rtp_port + 1
+
+
+def _multicast_transport(value: str | None) -> ServerTransport:
+    """The group, its ports, TTL and the stream's SSRC from the reply to a multicast SETUP;
+    ClientError for a reply that gives no usable group (§12.39: multicast is the default
+    when a spec says neither unicast nor multicast)."""
+    if not value:
+        raise ClientError("the server's SETUP reply has no Transport: no multicast group")
+    try:
+        specs = parse_transport(value)
+    except RtspError as exc:
+        raise ClientError(f"the server's SETUP reply has a bad Transport: {exc.message}") from None
+    spec = specs[0]
+    shown = short_transport(value)
+    if spec.unicast or spec.lower_transport != "UDP":
+        raise ClientError(f"the server answered a multicast SETUP with {shown}: not multicast")
+    if spec.port is None:
+        raise ClientError(f"the server's multicast SETUP reply names no port: {shown}")
+    rtp_port, second = spec.port
+    rtcp_port = rtp_port + 1 if second is None else second
+    for port in (rtp_port, rtcp_port):
+        if not MIN_GROUP_PORT <= port <= MAX_GROUP_PORT:
+            raise ClientError(
+                f"the server's multicast port {port} is not in {MIN_GROUP_PORT}-{MAX_GROUP_PORT}"
+            )
+    if rtcp_port == rtp_port:
+        raise ClientError(f"the server's multicast SETUP reply puts RTP and RTCP on {rtp_port}")
+    group = MulticastGroup(multicast_group(spec.destination), rtp_port, rtcp_port, spec.ttl)
+    return ServerTransport(_server_ports(spec), spec.ssrc, group)
+
+
+def multicast_group(destination: str | None) -> str:
+    """`destination` as a group this client joins: an IPv4 multicast address (224.0.0.0/4)
+    outside the local network control block; ClientError naming what is wrong otherwise."""
+    if not destination:
+        raise ClientError("the server's multicast SETUP reply names no destination group")
+    shown = short_transport(destination)
+    try:
+        address = ipaddress.IPv4Address(destination)
+    except ValueError:
+        raise ClientError(f"the server's multicast destination {shown} is not an IPv4 address"
+                          ) from None  # fmt: skip
+    if not address.is_multicast:
+        raise ClientError(f"the server's multicast destination {shown} is not a multicast address")
+    if address in LOCAL_CONTROL_BLOCK:
+        raise ClientError(
+            f"the server's multicast destination {shown} is in {LOCAL_CONTROL_BLOCK}, "
+            "reserved for link-local control protocols (RFC 5771)"
+        )
+    return str(address)
+
+
+def short_transport(text: str) -> str:
+    """Part of a Transport the server sent, for a message: cut and printable (untrusted)."""
+    cut = text[:SHOWN_REASON]
+    return "".join(ch if ch.isprintable() else "?" for ch in cut)
 
 
 def refusal_reason(reply: RtspResponse) -> str:
