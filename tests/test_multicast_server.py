@@ -4,7 +4,6 @@ a network namespace made for the test (multicast on its loopback), as a class wo
 import contextlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from PIL import Image
 
 from conftest import ROOT
 from MakeVideo import make_clip
+from netns import netns, netns_unavailable
 from rtsplab.payload.jpeg import frame_end
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtp.stream import Streaming
@@ -169,59 +169,29 @@ def test_a_refused_multicast_setup_joins_nothing(tmp_path):
 # -- in a network namespace: ffmpeg and GStreamer as members -------------------------------
 
 
-def missing_for_namespace():
-    if os.geteuid() != 0:
-        return "network namespaces need root"
-    if shutil.which("ip") is None:
-        return "no ip command (Debian: apt-get install iproute2)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def namespace():
-    why = missing_for_namespace()
+    why = netns_unavailable()
     if why:
         pytest.skip(why)
-    name = f"rtsplab-mcs-{os.getpid()}"
-    steps = [
-        ["ip", "netns", "add", name],
-        ["ip", "-n", name, "link", "set", "lo", "up"],
-        ["ip", "-n", name, "link", "set", "lo", "multicast", "on"],
-        # src: what a socket sending to a group without choosing is sent from (with no
-        # source here, 0.0.0.0, and the server could not tell its members' reports).
-        ["ip", "-n", name, "route", "add", "224.0.0.0/4", "dev", "lo", "src", "127.0.0.1"],
-    ]
-    try:
-        for step in steps:
-            subprocess.run(step, check=True, capture_output=True, timeout=10)
-        yield name
-    finally:
-        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True,
-                              timeout=10).stdout.split()  # fmt: skip
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), 9)
-        subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=10)
-
-
-def inside(namespace, *command):
-    return ["ip", "netns", "exec", namespace, *command]
+    with netns("mcs") as ns:
+        yield ns
 
 
 @contextlib.contextmanager
 def multicast_server(namespace, root, port=8554, *extra):
-    server = subprocess.Popen(
-        inside(namespace, sys.executable, str(ROOT / "Server.py"), str(port), "--root",
+    server = namespace.popen(
+        [sys.executable, str(ROOT / "Server.py"), str(port), "--root",
                str(root), "--fps", str(FPS), "--multicast", GROUP,
                # Else the namespace's route to 224.0.0.0/4 sends from 0.0.0.0.
-               "--multicast-interface", "127.0.0.1", "-v", *extra),
+               "--multicast-interface", "127.0.0.1", "-v", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:  # listening yet? (asked from inside)
-            probe = subprocess.run(inside(namespace, "ss", "-ltn", f"sport = :{port}"),
-                                   capture_output=True, text=True, timeout=5)  # fmt: skip
+            probe = namespace.run(["ss", "-ltn", f"sport = :{port}"], capture_output=True,
+                                  text=True, timeout=5)  # fmt: skip
             if f":{port}" in probe.stdout:
                 break
             time.sleep(0.1)
@@ -260,19 +230,19 @@ def source_pictures(clip):
 def ffmpeg_member(namespace, url, out, *extra, transport="udp_multicast"):
     """ffmpeg saving what it receives to `out` (a file, not a pipe: a pipe not read at once
     would stall ffmpeg, and its socket would overflow)."""
-    return subprocess.Popen(
-        inside(namespace, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+    return namespace.popen(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
                "-rtsp_transport", transport, "-i", url, *extra, "-c:v", "copy",
-               "-f", "mjpeg", "-y", str(out)),
+               "-f", "mjpeg", "-y", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
 
 
 def gst_member(namespace, url, out):
-    return subprocess.Popen(
-        inside(namespace, "gst-launch-1.0", "-q", "rtspsrc", f"location={url}",
+    return namespace.popen(
+        ["gst-launch-1.0", "-q", "rtspsrc", f"location={url}",
                "protocols=udp-mcast", "!", "rtpjpegdepay", "!", "filesink",
-               f"location={out}"),
+               f"location={out}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
 
@@ -422,8 +392,8 @@ def test_a_member_taking_the_servers_ssrc_makes_it_say_bye_and_take_a_new_one(na
     """RFC 3550 §8.2: the server sends BYE for the SSRC another source uses, and goes on
     under a new one; the members see the old SSRC, its BYE, then the new."""
     with multicast_server(namespace, movie.parent, 8557) as server:
-        member = subprocess.run(
-            inside(namespace, sys.executable, "-c", COLLIDING_MEMBER, "8557", movie.name, GROUP),
+        member = namespace.run(
+            [sys.executable, "-c", COLLIDING_MEMBER, "8557", movie.name, GROUP],
             capture_output=True, text=True, timeout=PROCESS_TIMEOUT,
         )  # fmt: skip
     assert member.returncode == 0, member.stderr
@@ -433,3 +403,54 @@ def test_a_member_taking_the_servers_ssrc_makes_it_say_bye_and_take_a_new_one(na
     assert old in seen["byes"]
     log = server.stderr.read()
     assert log.count(f"our SSRC {old:08X} is also 127.0.0.1's: now {rtp[1]:08X}") == 1, log
+
+
+MEMBERS = 3
+LONG_FRAMES = 140  # 7 s at 20 fps: every member's first report (within ~3 s) is heard
+
+
+def test_three_of_our_clients_share_the_stream_and_count_the_group(namespace, tmp_path):
+    """Three headless clients as members of our server's stream: each gets the pictures of
+    the clip from where it joined to the end, loses nothing, and counts four members (the
+    three receivers and the server, a sender) from the group's reports."""
+    make_clip(tmp_path / "long.mjpeg", 160, 120, LONG_FRAMES, fmt="mjpeg")
+    source = source_pictures(tmp_path / "long.mjpeg")
+    with multicast_server(namespace, tmp_path, 8558) as server:
+        url = "rtsp://127.0.0.1:8558/long.mjpeg"
+        members = [
+            namespace.popen(
+                [
+                    sys.executable,
+                    str(ROOT / "ClientLauncher.py"),
+                    "127.0.0.1",
+                    "8558",
+                    "0",
+                    url,
+                    "--headless",
+                    "--multicast",
+                    "--multicast-interface",
+                    "127.0.0.1",
+                    "--rtcp-reduced-minimum",
+                    "--idle",
+                    "2",
+                    "--save",
+                    str(tmp_path / f"{i}.mjpeg"),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )  # fmt: skip
+            for i in range(MEMBERS)
+        ]
+        outputs = [member.communicate(timeout=PROCESS_TIMEOUT + 10) for member in members]
+    log = server.stderr.read()
+    for i, (member, (out, err)) in enumerate(zip(members, outputs, strict=True)):
+        assert member.returncode == 0, err
+        summary = json.loads(out)
+        got = pictures((tmp_path / f"{i}.mjpeg").read_bytes())
+        assert from_frame(got, source) <= 2 and got[-1] == source[-1]  # to the BYE at the end
+        assert summary["frames"] == len(got) and summary["lost_packets"] == 0
+        assert summary["members"] == MEMBERS + 1, (summary, err)
+    assert log.count("multicast stream of long.mjpeg to 239.255.12.42:5004 starts") == 1
+    assert "Traceback" not in log
