@@ -325,3 +325,18 @@ def test_sessions_with_other_packet_sizes_do_not_take_each_others_frames(clip, r
     for run in (small, large):
         assert [b"".join(p.getPayload() for p in f) for f in frames_of(run.datagrams)] == originals
     assert cache.misses == 2 * FRAMES and cache.hits == 0
+
+
+def test_a_loop_behind_the_clock_sends_the_bursts_due_as_one(clip, runs):
+    """Stepped late (a busy loop), the stream sends every burst already due in one send,
+    and keeps the later ones for their time: it catches up without more calls."""
+    run = runs(clip)
+    start = run.stream.start(START)
+    first_burst_at = run.step(start)  # frame 0's first burst, and when its next is due
+    total = len(run.stream._packets)
+    assert total > 3 * BURST  # several bursts to a frame
+    late = START + 0.8 * INTERVAL  # past every burst of frame 0 (spread over 80%)
+    at = run.step(late)
+    assert [len(burst) for _, burst in run.bursts] == [BURST, total - BURST]
+    assert at == pytest.approx(START + INTERVAL)  # the next frame, at its own time
+    assert first_burst_at < late

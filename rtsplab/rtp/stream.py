@@ -1,7 +1,8 @@
 """One session's RTP stream, a burst at a time: what the pacing loop runs for a PLAY.
 
-`step(now)` does what is due — read and number the next frame, send its next burst — and
-says when it wants the loop back; it never sleeps. A frame comes from the shared
+`step(now)` does what is due — read and number the next frame, send its next burst (every
+burst already due, as one, when the loop is behind) — and says when it wants the loop back;
+it never sleeps. A frame comes from the shared
 `FrameCache` (read and cut once per file, whoever is first), is numbered for this session
 (`RtpSender.packets`) and leaves burst by burst on the `Pacer`'s clock through `send`. At the
 end of the file, or when the file changed under it, the stream says BYE (through `on_end`)
@@ -73,6 +74,8 @@ class RtpStream:
             if due is not None:
                 return due
         first, end, _ = self._bursts.pop(0)
+        while self._bursts and self._bursts[0][2] <= now:
+            end = self._bursts.pop(0)[1]  # behind the clock: the bursts due leave as one
         try:
             self.send(self._packets[first:end], self._segment)
         except OSError as exc:
