@@ -5,8 +5,10 @@ requests (`recvRtspRequest`) and answers them (`processRtspRequest`, `replyRtsp`
 the session's `RtpStream` to the server's one pacing loop (`rtsplab.rtp.pacing_loop`), which
 sends its frames burst by burst (`sendRtp`) until PAUSE, TEARDOWN, the end of the file, or the
 client going away; the frames come cut once for every session from the server's
-`FrameCache`. From SETUP to TEARDOWN a second thread (`rtcp_loop`) sends sender reports and
-reads the client's reception reports. The decisions are the pure sessions'
+`FrameCache`. A multicast member plays its file's one stream to the group instead
+(`rtsplab.rtsp.multicast_group`), which goes on for the others when it stops. From SETUP to
+TEARDOWN a second thread (`rtcp_loop`) sends sender reports and reads the client's reception
+reports. The decisions are the pure sessions'
 (`rtsplab.rtsp.server_session`, `rtsplab.rtcp.session`); this module owns sockets and threads.
 
 Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and

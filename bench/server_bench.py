@@ -6,16 +6,16 @@ GStreamer, in one run.
     python bench/server_bench.py unpaced --frames 1200
     python bench/server_bench.py multicast --members 50    # as root
 
-``sessions``: N sessions of one 1280x720 clip at 30 fps, each PLAYed by a receiver in this
-process (one socket per session, read by one thread), against our server in the lab's
-dialect, our server in standard RTSP, and gst-rtsp-server (`tests/gst_rtsp_server.py`, every
-client its own pipeline), one after the other. Once every session plays, a window of
-``--seconds`` is measured: the frame rate each session got (the slowest and the median),
-the packets lost in it (sequence numbers that never came), and the server's CPU time (user
-and system, from /proc) per packet it sent. Each server runs ``--repeat`` times and the run
-with the median CPU per packet is printed: a shared machine's figures wander. The receiver
-sets UDP_GRO, so that a burst sent with GSO is read in one call; for a sender without GSO
-it changes nothing.
+``sessions``: N sessions of one 1280x720 clip (``--preset``) at 30 fps, each PLAYed by a
+receiver in this process (one socket per session, read by one thread), against our server in
+the lab's dialect, our server in standard RTSP, and gst-rtsp-server
+(`tests/gst_rtsp_server.py`, every client its own pipeline), one after the other. Once every
+session plays, a window of ``--seconds`` is measured: the frame rate each session got (the
+slowest and the median), the packets lost in it (sequence numbers that never came), and the
+server's CPU time (user and system, from /proc) per packet it sent. Each server runs
+``--repeat`` times and the run with the median CPU per packet is printed: a shared machine's
+figures wander. The receiver sets UDP_GRO, so that a burst sent with GSO is read in one
+call; for a sender without GSO it changes nothing.
 
 ``unpaced``: one 1920x1080 clip sent as fast as each program can to one UDP socket that
 nobody reads: ffmpeg (``-c copy -f rtp``), GStreamer (``rtpjpegpay ! udpsink sync=false``),
@@ -381,7 +381,7 @@ def measure(
 
 def sessions_part(args: argparse.Namespace) -> None:
     frames = round(args.fps * (args.seconds + SETTLE + 1 + max(args.sessions) * 0.03))
-    clip = clip_for("720p", frames)
+    clip = clip_for(args.preset, frames)
     print(f"\n{max(args.sessions)} sessions at most of {clip.name}, {args.fps:g} fps, "
           f"a {args.seconds:g} s window once all play")  # fmt: skip
     print(SESSIONS_HEADER)
@@ -582,6 +582,8 @@ def main() -> int:
     parser.add_argument("parts", nargs="*", metavar="PART",
                         help="sessions, unpaced, multicast; all three by default")  # fmt: skip
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200], metavar="N")
+    parser.add_argument("--preset", default="720p", choices=PRESETS,
+                        help="the sessions' clip (720p: 1280x720)")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=5.0, help="the measured window")
     parser.add_argument("--members", type=int, default=50,
                         help="multicast members, and unicast sessions to match (50)")  # fmt: skip
