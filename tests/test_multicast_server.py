@@ -454,3 +454,48 @@ def test_three_of_our_clients_share_the_stream_and_count_the_group(namespace, tm
         assert summary["members"] == MEMBERS + 1, (summary, err)
     assert log.count("multicast stream of long.mjpeg to 239.255.12.42:5004 starts") == 1
     assert "Traceback" not in log
+
+
+# A member that plays for half a second, pauses for a second, plays again, then leaves.
+PAUSING_MEMBER = r"""
+import re, socket, sys, time
+port, name = int(sys.argv[1]), sys.argv[2]
+url = f"rtsp://127.0.0.1:{port}/{name}"
+rtsp = socket.create_connection(("127.0.0.1", port), timeout=5)
+def ask(method, cseq, *headers):
+    lines = [f"{method} {url} RTSP/1.0", f"CSeq: {cseq}", *headers, "", ""]
+    rtsp.sendall("\r\n".join(lines).encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += rtsp.recv(4096)
+    assert data.startswith(b"RTSP/1.0 200"), data
+    return data.decode()
+reply = ask("SETUP", 1, "Transport: RTP/AVP;multicast")
+session = "Session: " + re.search(r"Session: (\d+)", reply).group(1)
+steps = ((2, "PLAY", 0.5), (3, "PAUSE", 1.0), (4, "PLAY", 0.5), (5, "TEARDOWN", 0))
+for cseq, method, then in steps:
+    ask(method, cseq, session)
+    time.sleep(then)
+"""
+
+
+@needs_ffmpeg
+def test_a_members_pause_stops_no_one_else(namespace, movie, tmp_path):
+    source = source_pictures(movie)
+    url = f"rtsp://127.0.0.1:8559/{movie.name}"
+    with multicast_server(namespace, movie.parent, 8559) as server:
+        whole = ffmpeg_member(namespace, url, tmp_path / "whole.mjpeg")
+        time.sleep(0.3)
+        pauser = namespace.run([sys.executable, "-c", PAUSING_MEMBER, "8559", movie.name],
+                               capture_output=True, text=True, timeout=PROCESS_TIMEOUT)  # fmt: skip
+        assert pauser.returncode == 0, pauser.stderr
+        _, err = whole.communicate(timeout=PROCESS_TIMEOUT)
+        assert whole.returncode == 0, err
+    got = pictures((tmp_path / "whole.mjpeg").read_bytes())
+    # Whoever played first started the stream; from where the other joined, no frame is
+    # missing through the pause, to the end.
+    first = from_frame(got, source)
+    assert first < 10 and got == source[first:]
+    log = server.stderr.read()
+    assert log.count("multicast stream of clip.mjpeg to 239.255.12.42:5004 starts") == 1, log
+    assert "stops: no member plays" not in log.split("end of")[0]  # not before the end
