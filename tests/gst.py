@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from netns import stop_process
+
 __all__ = ["GST_PYTHON", "SCRIPT", "GstServerError", "gst_available", "gst_rtsp_server"]
 
 GST_PYTHON = "/usr/bin/python3"
@@ -109,7 +111,7 @@ def gst_rtsp_server(
         try:
             yield _wait_ready(process, stderr, timeout)
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout: float) -> str:
@@ -132,7 +134,7 @@ def _wait_ready(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout: fl
     if ended:  # let it finish exiting, for its own exit status rather than SIGTERM's
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=STOP_TIMEOUT)
-    _stop(process)
+    stop_process(process)
     stderr.seek(0)
     said = stderr.read()[-STDERR_SHOWN:].decode(errors="replace").strip() or "no error output"
     if ended:
@@ -142,15 +144,3 @@ def _wait_ready(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout: fl
     else:
         what = f"not READY after {timeout:g} s"
     raise GstServerError(f"gst_rtsp_server.py {what}: {said}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-    if process.stdout is not None:
-        process.stdout.close()

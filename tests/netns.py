@@ -29,7 +29,7 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-__all__ = ["LINK_ADDRESSES", "Netns", "linked_netns", "netns", "netns_unavailable"]
+__all__ = ["LINK_ADDRESSES", "Netns", "linked_netns", "netns", "netns_unavailable", "stop_process"]
 
 IP = "ip"
 MULTICAST_ROUTE = "224.0.0.0/4"  # every IPv4 multicast group (RFC 5771)
@@ -110,7 +110,7 @@ class Netns:
     def close(self) -> None:
         """Stop what was started here, then anything still inside; then delete."""
         for process in self._processes:
-            _stop(process)
+            stop_process(process)
         with contextlib.suppress(NetnsError):
             for pid in self.pids():  # started by those processes, and outliving them
                 with contextlib.suppress(ProcessLookupError):
@@ -121,7 +121,8 @@ class Netns:
         return f"Netns({self.name!r}, address={self.address!r})"
 
 
-def _stop(process: subprocess.Popen[Any]) -> None:
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Stop `process` (SIGTERM, then SIGKILL after STOP_TIMEOUT) and close its pipes."""
     if process.poll() is None:
         process.terminate()
         try:
