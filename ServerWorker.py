@@ -307,7 +307,8 @@ class ServerWorker:
         multicast member stops playing; its group's stream goes on for the others."""
         group = self.group
         if group is not None:
-            group.pause(self._member_id)
+            group.pause(self._member_id)  # the group's sender is its own to pause
+            return
         stream, self.stream = self.stream, None
         if stream is not None:
             self.streaming.loop.remove(stream)

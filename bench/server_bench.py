@@ -58,6 +58,7 @@ from rtsplab.cli import free_port
 from rtsplab.payload.lab import fragment_parts
 from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
 from rtsplab.rtp.frame_cache import FrameCache
+from rtsplab.rtp.ports import bind_multicast_socket
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtp.udp_out import UdpOut, gso_available
 from VideoStream import VideoStream
@@ -126,12 +127,7 @@ class Receiver:
 
     def add_member(self, group: str, port: int) -> socket.socket:
         """A multicast member's RTP socket: the group's port, joined on loopback."""
-        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rtp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        rtp.bind((group, port))
-        membership = struct.pack("=4s4s", socket.inet_aton(group), socket.inet_aton(LOOPBACK))
-        rtp.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-        return self._register(rtp)
+        return self._register(bind_multicast_socket(group, port, LOOPBACK))
 
     def _register(self, rtp: socket.socket) -> socket.socket:
         try:

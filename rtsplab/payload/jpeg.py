@@ -26,6 +26,7 @@ from rtsplab.errors import PayloadError
 
 __all__ = [
     "JpegError",
+    "frame_bounds",
     "frame_end",
     "is_complete_jpeg",
     "marker_name",
@@ -135,6 +136,13 @@ def frame_end(data: Buffer, start: int = 0) -> int:
     there is no SOI at ``start``, "truncated" when the data ends before EOI, and
     "corrupt" for a segment length below 2 or a non-marker byte where a marker must be.
     """
+    return frame_bounds(data, start)[0]
+
+
+def frame_bounds(data: Buffer, start: int = 0) -> tuple[int, int]:
+    """`frame_end`, and where the first scan's entropy-coded data ends (-1 when there is
+    no scan), found on the way: one walk of the bytes. Raises as `frame_end`."""
+    first_scan_end = -1
     n = len(data)
     if start < 0 or data[start : start + MARKER_SIZE] != SOI_BYTES:
         got = bytes(data[max(start, 0) : max(start, 0) + MARKER_SIZE])
@@ -155,7 +163,7 @@ def frame_end(data: Buffer, start: int = 0) -> int:
         code = data[pos]
         pos += 1
         if code == EOI:
-            return pos
+            return pos, first_scan_end
         if code == 0x00 or code == SOI:
             # FF00 is only meaningful inside entropy-coded data; a second SOI means a new
             # image started before this one ended.
@@ -190,6 +198,8 @@ def frame_end(data: Buffer, start: int = 0) -> int:
                 f"runs to the end of data at {n}"
             )
         pos = found.start()
+        if first_scan_end < 0:
+            first_scan_end = pos
 
 
 def is_complete_jpeg(data: Buffer) -> bool:

@@ -60,6 +60,11 @@ def gso_available() -> str | None:
     return None
 
 
+def most_segments(size: int, limit: int = MAX_GSO_BYTES) -> int:
+    """How many packets of `size` bytes one GSO call can carry (an empty one goes alone)."""
+    return min(MAX_SEGMENTS, max(1, limit // size)) if size else 1
+
+
 def runs(sizes: Sequence[int], limit: int = MAX_GSO_BYTES) -> list[tuple[int, int]]:
     """Cut packets of `sizes` into runs one GSO call can carry: (first, end) each, every
     packet of a run the size of its first but the last, which may be shorter, at most
@@ -68,7 +73,7 @@ def runs(sizes: Sequence[int], limit: int = MAX_GSO_BYTES) -> list[tuple[int, in
     first, n = 0, len(sizes)
     while first < n:
         size = sizes[first]
-        most = min(MAX_SEGMENTS, max(1, limit // size)) if size else 1
+        most = most_segments(size, limit)
         end = first + 1
         # An empty datagram cannot be a segment: it leaves alone.
         while end < n and end - first < most and 0 < sizes[end] <= size:
@@ -103,21 +108,18 @@ class UdpOut:
 
     def _send_segmented(self, packets: Sequence[Packet], segment: int | None) -> int:
         """Send runs of `packets` with GSO; how many went (all, unless GSO was refused)."""
+        n = len(packets)
         if segment is None:
             sizes = [len(a) + len(b) + len(c) for a, b, c in packets]
-            cuts = runs(sizes)
+            cuts = [(first, end, sizes[first]) for first, end in runs(sizes)]
         else:
-            most = min(MAX_SEGMENTS, max(1, MAX_GSO_BYTES // segment))
-            sizes = [segment]
-            cuts = [
-                (first, min(first + most, len(packets))) for first in range(0, len(packets), most)
-            ]
-        for first, end in cuts:
+            most = most_segments(segment)
+            cuts = [(first, min(first + most, n), segment) for first in range(0, n, most)]
+        for first, end, size in cuts:
             if end - first == 1:
                 self.sock.sendmsg(packets[first], (), 0, self.destination)
             else:
                 buffers = list(chain.from_iterable(packets[first:end]))
-                size = sizes[first] if segment is None else segment
                 control = [(SOL_UDP, UDP_SEGMENT, _SEGMENT_SIZE.pack(size))]
                 try:
                     self.sock.sendmsg(buffers, control, 0, self.destination)

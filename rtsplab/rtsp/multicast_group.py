@@ -16,11 +16,11 @@ member's address keeps that member's session alive.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import select
 import socket
-import struct
 import threading
 import time
 from pathlib import Path
@@ -31,6 +31,7 @@ from rtsplab.rtcp.reports import SenderReport
 from rtsplab.rtcp.session import PeerReport, SenderRtcp
 from rtsplab.rtcp.timing import RTCP_BANDWIDTH_FRACTION
 from rtsplab.rtp.pacer import Pacer
+from rtsplab.rtp.ports import bind_multicast_socket
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtp.stream import RtpStream, Streaming
 from rtsplab.rtp.udp_out import UdpOut
@@ -43,20 +44,6 @@ log = logging.getLogger(__name__)
 MAX_STREAMS = 16  # files streamed to the group at once, each on its own port pair
 RTCP_POLL = 0.1  # seconds: how often the RTCP thread looks up
 MAX_RTCP_DATAGRAM = 2048
-
-
-def open_group_socket(group: str, port: int, interface: str) -> socket.socket:
-    """A socket on the group's `port` that receives what is sent to the group."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((group, port))
-        membership = struct.pack("=4s4s", socket.inet_aton(group), socket.inet_aton(interface))
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def sending_socket(config: MulticastConfig) -> socket.socket:
@@ -89,7 +76,7 @@ class GroupStream:
         self._rtp = sending_socket(multicast)
         self._rtcp_out = sending_socket(multicast)
         self._rtcp_out.bind((multicast.interface, 0))  # its port: how ours come back
-        self._rtcp_in = open_group_socket(multicast.group, port + 1, multicast.interface)
+        self._rtcp_in = bind_multicast_socket(multicast.group, port + 1, multicast.interface)
         self._out = UdpOut(self._rtp, (multicast.group, port), gso=streaming.gso)
         now = time.monotonic()
         bandwidth = path.stat().st_size / max(1, self.media.frame_count) * config.fps
@@ -187,7 +174,8 @@ class GroupStream:
                 wait = min(RTCP_POLL, max(0.0, group.tn - time.monotonic()))
                 readable, _, _ = select.select([self._rtcp_in], [], [], wait)
                 if readable:
-                    self._receive(*self._rtcp_in.recvfrom(MAX_RTCP_DATAGRAM))
+                    with contextlib.suppress(BlockingIOError):  # the socket does not block
+                        self._receive(*self._rtcp_in.recvfrom(MAX_RTCP_DATAGRAM))
         except OSError as exc:
             log.debug("group RTCP stopped: %s", exc)
         except Exception:
@@ -217,6 +205,8 @@ class GroupStream:
         peer = self.rtcp.peer
         if peer is not before and peer is not None and self.rtcp.peer_ssrc is not None:
             self.reports[self.rtcp.peer_ssrc] = peer
+            # Only the members the group still counts: as bounded as its table is.
+            self.reports = {s: r for s, r in self.reports.items() if self.rtcp_group.member(s)}
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("multicast %s:%d, %d members: %s", self.group, self.port,
                           self.rtcp_group.member_count, "; ".join(

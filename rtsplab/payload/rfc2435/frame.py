@@ -19,7 +19,6 @@ from rtsplab.payload.jpeg import (
     DHT,
     DQT,
     DRI,
-    ENTROPY_END,
     EOI,
     JPG,
     LENGTH_SIZE,
@@ -37,7 +36,7 @@ from rtsplab.payload.jpeg import (
     STANDALONE_MARKERS,
     Buffer,
     JpegError,
-    frame_end,
+    frame_bounds,
     marker_name,
 )
 from rtsplab.payload.rfc2435.header import (
@@ -106,7 +105,7 @@ def parse_jpeg(data: Buffer) -> JpegFrame:
     `rtsplab.payload.jpeg.JpegError` for data that is not a whole, well-formed JPEG (both
     are a `rtsplab.errors.PayloadError`). Bytes after EOI are ignored.
     """
-    end = frame_end(data)
+    end, first_scan_end = frame_bounds(data)
     qtables: dict[int, bytes] = {}
     huffman: dict[tuple[int, int], bytes] = {}
     restart_interval = 0
@@ -135,19 +134,17 @@ def parse_jpeg(data: Buffer) -> JpegFrame:
             if components is None:
                 raise JpegError("corrupt JPEG: SOS before SOF")
             _check_scan_header(body, components, huffman)
-            scan_end = ENTROPY_END.search(data, seg_end)
-            if scan_end is None:  # pragma: no cover - frame_end found EOI after this scan
-                raise JpegError("truncated JPEG: entropy-coded data runs to the end of data")
-            scan = bytes(data[seg_end : scan_end.start()])
-            _check_only_scan(data, scan_end.start())
+            # frame_bounds found where this, the first scan, ends, on its walk.
+            scan = bytes(data[seg_end:first_scan_end])
+            _check_only_scan(data, first_scan_end)
             return _frame(width, height, restart_interval, components, qtables, scan)
-    raise JpegError("corrupt JPEG: no scan")  # pragma: no cover - frame_end saw EOI
+    raise JpegError("corrupt JPEG: no scan")  # pragma: no cover - frame_bounds saw EOI
 
 
 def _segments(data: Buffer, end: int) -> Iterator[tuple[int, int, int]]:
     """(code, body start, segment end) of each marker segment from after SOI up to SOS.
 
-    `data[:end]` must already be a well-formed JPEG (`rtsplab.payload.jpeg.frame_end`
+    `data[:end]` must already be a well-formed JPEG (`rtsplab.payload.jpeg.frame_bounds`
     checked it), so the walk needs no bounds checks of its own.
     """
     pos = MARKER_SIZE  # after SOI
@@ -159,7 +156,7 @@ def _segments(data: Buffer, end: int) -> Iterator[tuple[int, int, int]]:
         if code == EOI:
             yield code, pos, pos
             return
-        if code in STANDALONE_MARKERS:  # TEM or RSTn: frame_end refused a second SOI
+        if code in STANDALONE_MARKERS:  # TEM or RSTn: frame_bounds refused a second SOI
             continue
         length = (data[pos] << 8) | data[pos + 1]
         yield code, pos + LENGTH_SIZE, pos + length
