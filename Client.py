@@ -42,6 +42,7 @@ from tkinter import messagebox
 from PIL import Image, ImageTk
 
 from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
+from rtsplab.client.connection import RtspClient
 from rtsplab.player.actions import SEEK, ActionRunner, Result
 from rtsplab.player.decoder import decode
 from rtsplab.player.frame_buffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
@@ -49,7 +50,6 @@ from rtsplab.player.playout import play_out
 from rtsplab.player.report import Sample, StatsLog, sample_of, save_plot, write_report
 from rtsplab.player.stats_panel import StatsPanel, Trend
 from rtsplab.rtp.ports import ANY_INTERFACE
-from rtsplab.rtsp.client import RtspClient
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
 
 log = logging.getLogger(__name__)

@@ -23,11 +23,11 @@ import threading
 import time
 
 from rtsplab.cli import int_in, setup_logging
+from rtsplab.client.connection import IDLE_END, RCVBUF_BYTES, ClientError, RtspClient
 from rtsplab.player.frame_buffer import DEFAULT_PREFILL, FrameBuffer, Playback
 from rtsplab.player.playout import play_out
 from rtsplab.player.report import StatsLog, sample_of, write_report
 from rtsplab.rtp.ports import ANY_INTERFACE
-from rtsplab.rtsp.client import IDLE_END, RCVBUF_BYTES, ClientError, RtspClient
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from ClientLauncher import parse_args as client_args
 from ClientLauncher import run_headless, run_player
 from rtsplab.cli import free_port, positive, setup_logging
-from rtsplab.rtsp.server_session import StreamConfig
+from rtsplab.server.session import StreamConfig
 from Server import Server
 
 ROOT = Path(__file__).resolve().parent

@@ -17,15 +17,15 @@ import time
 from pathlib import Path
 
 from rtsplab.cli import int_in, positive, setup_logging
-from rtsplab.impairment import ImpairmentConfig
-from rtsplab.rtp.frame_cache import DEFAULT_CACHE_BYTES, FrameCache
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
-from rtsplab.rtp.stream import Streaming
-from rtsplab.rtp.udp_out import gso_available
 from rtsplab.rtsp.message import RtspResponse
-from rtsplab.rtsp.multicast_group import MulticastGroups
-from rtsplab.rtsp.server_session import MulticastConfig, StreamConfig
+from rtsplab.server.impairment import ImpairmentConfig
+from rtsplab.server.multicast import MulticastStreams
+from rtsplab.server.payload_cache import DEFAULT_CACHE_BYTES, PayloadCache
+from rtsplab.server.session import MulticastConfig, StreamConfig
+from rtsplab.server.stream import Streaming
+from rtsplab.server.udp_out import gso_available
 from ServerWorker import ServerWorker, unmapped
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,10 @@ class Server:
             log.info("RTP bursts leave with UDP GSO: one system call each")
         else:
             log.info("RTP packets leave one system call each (%s)", why_not)
-        self.streaming = Streaming(cache=FrameCache(cache_bytes), gso=why_not is None)
+        self.streaming = Streaming(cache=PayloadCache(cache_bytes), gso=why_not is None)
         self.groups = None
         if config.multicast is not None:
-            self.groups = MulticastGroups(config, self.streaming, host or "0.0.0.0")
+            self.groups = MulticastStreams(config, self.streaming, host or "0.0.0.0")
             m = config.multicast
             log.info("multicast streams to %s from port %d, TTL %d, from interface %s",
                      m.group, m.port, m.ttl, m.interface)  # fmt: skip

@@ -2,14 +2,14 @@
 
 The lab's shape: `Server` accepts a connection and starts a `ServerWorker`, whose thread reads
 requests (`recvRtspRequest`) and answers them (`processRtspRequest`, `replyRtsp`). PLAY hands
-the session's `RtpStream` to the server's one pacing loop (`rtsplab.rtp.pacing_loop`), which
+the session's `RtpStream` to the server's one pacing loop (`rtsplab.server.pacing_loop`), which
 sends its frames burst by burst (`sendRtp`) until PAUSE, TEARDOWN, the end of the file, or the
 client going away; the frames come cut once for every session from the server's
-`FrameCache`. A multicast member plays its file's one stream to the group instead
-(`rtsplab.rtsp.multicast_group`), which goes on for the others when it stops. From SETUP to
+`PayloadCache`. A multicast member plays its file's one stream to the group instead
+(`rtsplab.server.multicast`), which goes on for the others when it stops. From SETUP to
 TEARDOWN a second thread (`rtcp_loop`) sends sender reports and reads the client's reception
 reports. The decisions are the pure sessions'
-(`rtsplab.rtsp.server_session`, `rtsplab.rtcp.session`); this module owns sockets and threads.
+(`rtsplab.server.session`, `rtsplab.rtcp.session`); this module owns sockets and threads.
 
 Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and
 a socket error ends this session alone. Nothing a client holds open is unbounded in time: a
@@ -17,7 +17,7 @@ request must arrive whole within REQUEST_DEADLINE of its first byte, a connectio
 session and no request for IDLE_CONNECTION is closed, a lab session not playing and unheard for
 LAB_IDLE_SESSION is ended, and a standard session unheard for its timeout (requests, or RTCP
 about the session) is ended. Nothing a client holds back blocks a thread either: one writer
-per connection (`rtsplab.rtsp.interleaved_writer`) sends replies and interleaved frames from
+per connection (`rtsplab.server.connection_writer`) sends replies and interleaved frames from
 a bounded queue; the others enqueue, a full queue drops whole frames, and a client that takes
 no byte for STALLED_READER has its connection shut down, which ends the session here.
 """
@@ -33,21 +33,21 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import cast
 
-from rtsplab.impairment import Impairment
 from rtsplab.rtcp.session import SenderRtcp
-from rtsplab.rtp.link import ImpairedLink
 from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_port_pair
 from rtsplab.rtp.sender import Packet, joined
-from rtsplab.rtp.stream import RtpStream, Streaming
-from rtsplab.rtp.udp_out import UdpOut
 from rtsplab.rtsp.errors import RtspError
-from rtsplab.rtsp.interleaved_writer import ConnectionWriter
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
-from rtsplab.rtsp.multicast_group import GroupStream, MulticastGroups
 from rtsplab.rtsp.reader import RequestReader
-from rtsplab.rtsp.server_session import RtspSession, StreamConfig
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
+from rtsplab.server.connection_writer import ConnectionWriter
+from rtsplab.server.impaired_link import ImpairedLink
+from rtsplab.server.impairment import Impairment
+from rtsplab.server.multicast import MulticastStream, MulticastStreams
+from rtsplab.server.session import ServerSession, StreamConfig
+from rtsplab.server.stream import RtpStream, Streaming
+from rtsplab.server.udp_out import UdpOut
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
@@ -80,7 +80,7 @@ def unmapped(ip: str) -> str:
 class ServerWorker:
     def __init__(
         self, connection: socket.socket, address: tuple[str, int], config: StreamConfig,
-        streaming: Streaming, groups: MulticastGroups | None = None,
+        streaming: Streaming, groups: MulticastStreams | None = None,
     ) -> None:  # fmt: skip
         """`streaming` is what every session of the server shares; `groups` its multicast
         streams (with --multicast)."""
@@ -94,7 +94,7 @@ class ServerWorker:
         self.rtp_socket, self.rtcp_socket = bind_port_pair(local[0])
         self.groups = groups
         self._member_id = ""  # the session id it joined its multicast stream with
-        self.session = RtspSession(config, self.address[0], self.rtp_socket.getsockname()[1],
+        self.session = ServerSession(config, self.address[0], self.rtp_socket.getsockname()[1],
                                    server_address=local, groups=groups)  # fmt: skip
         self.reader = RequestReader()
         self.thread = threading.Thread(
@@ -116,9 +116,9 @@ class ServerWorker:
         self.finished = threading.Event()  # set when the connection is closed and freed
 
     @property
-    def group(self) -> GroupStream | None:
+    def group(self) -> MulticastStream | None:
         """The multicast stream this session is a member of (the one `groups` made)."""
-        return cast("GroupStream | None", self.session.group)
+        return cast("MulticastStream | None", self.session.group)
 
     def run(self) -> None:
         self.writer.start()
@@ -333,7 +333,7 @@ class ServerWorker:
             else:
                 link.send(joined(packet), deliver)  # leaves when the impairment says
 
-    def leave_group(self, group: GroupStream | None, why: str) -> None:
+    def leave_group(self, group: MulticastStream | None, why: str) -> None:
         """The member's session ends (TEARDOWN, or the client gone)."""
         if group is not None and self.groups is not None:
             log.info("session %s leaves its multicast stream: %s", self._member_id, why)

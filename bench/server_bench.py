@@ -57,10 +57,10 @@ from MakeVideo import PRESETS, make_clip
 from rtsplab.cli import free_port
 from rtsplab.payload.lab import fragment_parts
 from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
-from rtsplab.rtp.frame_cache import FrameCache
 from rtsplab.rtp.ports import bind_multicast_socket
 from rtsplab.rtp.sender import RtpSender
-from rtsplab.rtp.udp_out import UdpOut, gso_available
+from rtsplab.server.payload_cache import PayloadCache
+from rtsplab.server.udp_out import UdpOut, gso_available
 from VideoStream import VideoStream
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -512,7 +512,7 @@ def gst_command(clip: Path, port: int) -> list[str]:
             "sync=false"]  # fmt: skip
 
 
-def our_rate(clip: Path, standard: bool, gso: bool, cache: FrameCache) -> tuple[float, int]:
+def our_rate(clip: Path, standard: bool, gso: bool, cache: PayloadCache) -> tuple[float, int]:
     """Frames per second of our send path over the whole clip, and its system calls."""
     payloader = jpeg_payload_parts if standard else fragment_parts
     sender = RtpSender(30, MTU, payloader=payloader)
@@ -554,7 +554,7 @@ def unpaced_part(args: argparse.Namespace) -> None:
     for standard in (False, True):
         dialect = "standard" if standard else "lab"
         for use_gso in [True, False] if gso is None else [False]:
-            cache = FrameCache()
+            cache = PayloadCache()
             for state in ("empty", "full"):
                 rate, calls = our_rate(clip, standard, use_gso, cache)
                 ratios = "  ".join(f"{rate / r:.2f}x {n}" for n, r in rates.items())

@@ -23,8 +23,8 @@ from typing import Any
 
 from MakeVideo import PRESETS, make_clip
 from rtsplab.cli import free_port
+from rtsplab.client.connection import RCVBUF_BYTES
 from rtsplab.rtp.pacer import BURST_PACKETS
-from rtsplab.rtsp.client import RCVBUF_BYTES
 from VideoStream import VideoStream
 
 ROOT = Path(__file__).resolve().parent.parent

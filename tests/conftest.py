@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def running_server(root, fps=20.0, max_packet=1400, host="127.0.0.1", **options):
     """Our Server, in this process on a thread, on a free port of `host` (loopback);
     `options` are the Server's own (max_clients, max_per_address, gso, cache_bytes)."""
-    from rtsplab.rtsp.server_session import StreamConfig
+    from rtsplab.server.session import StreamConfig
     from Server import Server
 
     server = Server(0, StreamConfig(Path(root), fps, max_packet), host=host, **options)

@@ -18,10 +18,10 @@ from conftest import frame_hashes, running_server, wait_until
 from MakeVideo import make_clip
 from relay import free_port_pair
 from RtpPacket import RtpPacket
+from rtsplab.client.connection import RtspClient
 from rtsplab.rtcp.bye import Bye
 from rtsplab.rtcp.compound import encode_compound
 from rtsplab.rtcp.reports import ReceiverReport
-from rtsplab.rtsp.client import RtspClient
 
 FPS = 50.0
 FRAMES = 60

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from rtsplab.rtsp.client_session import (
+from rtsplab.client.session import (
     ClientError,
     ClientSession,
     Stream,

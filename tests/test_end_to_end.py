@@ -26,7 +26,7 @@ from conftest import (
     wait_until,
 )
 from MakeVideo import make_clip
-from rtsplab.rtp.udp_out import gso_available
+from rtsplab.server.udp_out import gso_available
 from VideoStream import VideoStream
 
 FAST = 100.0  # fps for tests: the lab's 20 fps would only make them slow
@@ -247,16 +247,16 @@ def test_the_server_command_line(tmp_path):
 
 
 def test_a_server_fault_is_answered_500_and_the_connection_goes_on(monkeypatch):
-    from rtsplab.rtsp.server_session import RtspSession
+    from rtsplab.server.session import ServerSession
 
-    real = RtspSession.handle
+    real = ServerSession.handle
 
     def faulty(self, request):
         if request.method == "PLAY":
             raise RuntimeError("injected fault")
         return real(self, request)
 
-    monkeypatch.setattr(RtspSession, "handle", faulty)
+    monkeypatch.setattr(ServerSession, "handle", faulty)
     with running_server(ROOT) as server, rtsp_connection(server.port) as rtsp:
         reply = rtsp.ask("SETUP movie.Mjpeg RTSP/1.0\r\nCSeq: 1\r\n"
                          f"Transport: RTP/UDP; client_port= {free_port()}\r\n\r\n")  # fmt: skip
@@ -281,7 +281,7 @@ def test_a_truncated_file_streams_its_whole_frames_and_ends_cleanly(tmp_path):
 
 
 def test_pause_and_play_resume_where_the_stream_paused_with_no_frame_cut(tmp_path):
-    from rtsplab.rtsp.client import RtspClient
+    from rtsplab.client.connection import RtspClient
 
     clip = tmp_path / "clip.mjpeg"
     make_clip(clip, 1280, 720, 30, fmt="mjpeg")
@@ -311,7 +311,7 @@ def test_the_server_survives_a_failed_accept_and_caps_its_connections():
     import errno
 
     import Server as server_module
-    from rtsplab.rtsp.server_session import StreamConfig
+    from rtsplab.server.session import StreamConfig
 
     server = server_module.Server(0, StreamConfig(ROOT), host="127.0.0.1", max_clients=2)
     real = server.listener

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from rtsplab.impairment import Impairment, ImpairmentConfig, ImpairmentCounts
+from rtsplab.server.impairment import Impairment, ImpairmentConfig, ImpairmentCounts
 
 SIZE = 1400
 # 1 ms apart: closer than any jitter used below, so a reordered datagram has someone to overtake.

@@ -30,6 +30,15 @@ from conftest import ROOT
 from gst import GST_PYTHON, READY_TIMEOUT, SCRIPT, gst_available, gst_rtsp_server
 from MakeVideo import make_clip
 from netns import linked_netns, netns, netns_unavailable
+from rtsplab.client.rtcp import ClientRtcp
+from rtsplab.client.session import (
+    ClientError,
+    ClientSession,
+    MulticastGroup,
+    ServerTransport,
+    multicast_group,
+    parse_target,
+)
 from rtsplab.ntp import ntp_from_unix, ntp_middle32
 from rtsplab.rtcp.bye import Bye
 from rtsplab.rtcp.compound import decode_compound, encode_compound
@@ -41,15 +50,6 @@ from rtsplab.rtcp.timing import COMPENSATION
 from rtsplab.rtcp.xr import ExtendedReport
 from rtsplab.rtp.ports import bind_multicast_socket
 from rtsplab.rtp.reception import ReceiverStats
-from rtsplab.rtsp.client_rtcp import ClientRtcp
-from rtsplab.rtsp.client_session import (
-    ClientError,
-    ClientSession,
-    MulticastGroup,
-    ServerTransport,
-    multicast_group,
-    parse_target,
-)
 from rtsplab.rtsp.message import Headers, RtspResponse
 from rtsplab.rtsp.state import State
 from VideoStream import VideoStream

@@ -17,12 +17,12 @@ from MakeVideo import make_clip
 from netns import netns, netns_unavailable
 from rtsplab.payload.jpeg import frame_end
 from rtsplab.rtp.sender import RtpSender
-from rtsplab.rtp.stream import Streaming
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.transport import TransportSpec
 from rtsplab.rtsp.message import Headers, RtspRequest
-from rtsplab.rtsp.multicast_group import MAX_STREAMS, MulticastGroups
-from rtsplab.rtsp.server_session import MulticastConfig, RtspSession, StreamConfig
+from rtsplab.server.multicast import MAX_STREAMS, MulticastStreams
+from rtsplab.server.session import MulticastConfig, ServerSession, StreamConfig
+from rtsplab.server.stream import Streaming
 from Server import parse_args
 from VideoStream import VideoStream
 
@@ -65,7 +65,7 @@ def clip(tmp_path):
 
 def multicast_session(root, groups=None, ttl=3):
     config = StreamConfig(root, FPS, multicast=MulticastConfig(GROUP, 5004, ttl))
-    return RtspSession(config, "127.0.0.1", 40000, groups=groups or FakeGroups())
+    return ServerSession(config, "127.0.0.1", 40000, groups=groups or FakeGroups())
 
 
 def request(method, uri, **headers):
@@ -92,7 +92,7 @@ def test_each_file_gets_its_own_port_pair_and_keeps_it_up_to_a_bound(tmp_path):
     config = StreamConfig(tmp_path, FPS, multicast=MulticastConfig(GROUP, 5004))
     streaming = Streaming()
     try:
-        groups = MulticastGroups(config, streaming, "127.0.0.1")
+        groups = MulticastStreams(config, streaming, "127.0.0.1")
         ports = [groups._port(tmp_path / name) for name in ("a", "b", "a", "c")]
         assert ports == [5004, 5006, 5004, 5008]
         for n in range(MAX_STREAMS - 3):
@@ -115,7 +115,7 @@ def test_unicast_setups_are_answered_as_before_beside_multicast(clip):
 
 
 def test_without_multicast_a_multicast_setup_is_461(clip):
-    session = RtspSession(StreamConfig(clip.parent, FPS), "127.0.0.1", 40000)
+    session = ServerSession(StreamConfig(clip.parent, FPS), "127.0.0.1", 40000)
     reply = session.handle(request("SETUP", "clip.mjpeg", Transport="RTP/AVP;multicast"))
     assert reply.status == 461
 

@@ -1,4 +1,4 @@
-"""The lab's network on purpose (`rtsplab.impairment` in the server): what it does is what
+"""The lab's network on purpose (`rtsplab.server.impairment` in the server): what it does is what
 RTCP reports, on both sides, and the client's cache absorbs its jitter."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from PIL import Image
 from conftest import client_command, running_server
 from MakeVideo import make_clip
 from relay import LOOPBACK, free_port_pair
-from rtsplab.impairment import ImpairmentConfig
+from rtsplab.client.connection import RtspClient
 from rtsplab.player.report import CSV_COLUMNS, PLOT_COLOURS, panel_boxes
-from rtsplab.rtsp.client import RtspClient
+from rtsplab.server.impairment import ImpairmentConfig
 
 END_TIMEOUT = 60.0
 

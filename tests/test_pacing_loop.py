@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from conftest import wait_until
-from rtsplab.rtp.pacing_loop import PacingLoop
+from rtsplab.server.pacing_loop import PacingLoop
 
 WAIT = 5.0  # the longest any test waits for the loop's thread
 
@@ -158,13 +158,13 @@ def test_a_stream_that_raises_is_logged_and_dropped_and_the_others_go_on(loop, c
     good = Fake("good", log, 3.0, None)
     loop.add(bad, 1.0)
     loop.add(good, 2.0)
-    with caplog.at_level(logging.ERROR, logger="rtsplab.rtp.pacing_loop"):
+    with caplog.at_level(logging.ERROR, logger="rtsplab.server.pacing_loop"):
         clock.now = 5.0
         loop.add(Fake("wake", log), 4.0)
         wait_until(lambda: log.count("good") == 2 and "wake" in log, WAIT)
     assert log == ["bad", "good", "wake", "good"]  # bad at 3.0 never comes
     assert bad.active is False and bad.finished == []
-    errors = [r for r in caplog.records if r.name == "rtsplab.rtp.pacing_loop"]
+    errors = [r for r in caplog.records if r.name == "rtsplab.server.pacing_loop"]
     assert len(errors) == 1
     assert "session bad failed" in errors[0].getMessage()
     assert errors[0].exc_info is not None and "boom" in str(errors[0].exc_info[1])

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from rtsplab.client.connection import ClientError
 from rtsplab.player.actions import SEEK, ActionRunner, Result
-from rtsplab.rtsp.client import ClientError
 
 WAIT = 5.0  # seconds any wait here may take before the test fails instead of hanging
 

@@ -16,8 +16,8 @@ from PIL import Image, ImageStat
 
 from conftest import ROOT, free_port, running_server
 from MakeVideo import encode_jpeg, make_clip, write_lab
-from rtsplab.rtsp.server_session import RtspSession, StreamConfig
 from rtsplab.rtsp.state import State
+from rtsplab.server.session import ServerSession, StreamConfig
 from Server import Server
 
 TOOLS = ("Xvfb", "xdotool", "import")  # import: ImageMagick's screenshot
@@ -374,7 +374,7 @@ def test_held_arrow_keys_send_the_last_seek_only_and_no_frame_from_before_it(
 ):
     write_seek_clip(tmp_path / "gray.Mjpeg")
     ranges = []  # of the seeks' PLAY requests, as the server got them
-    handle = RtspSession.handle
+    handle = ServerSession.handle
 
     def slow_seek(session, request):
         if request.method == "PLAY" and "Range" in request.headers:
@@ -382,7 +382,7 @@ def test_held_arrow_keys_send_the_last_seek_only_and_no_frame_from_before_it(
             time.sleep(PLAY_DELAY)
         return handle(session, request)
 
-    monkeypatch.setattr(RtspSession, "handle", slow_seek)
+    monkeypatch.setattr(ServerSession, "handle", slow_seek)
     with running_server(tmp_path) as server:
         url = f"rtsp://127.0.0.1:{server.port}/gray.Mjpeg"
         player = Player(display, server.port, "--buffer", "5", video=url)

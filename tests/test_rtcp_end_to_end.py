@@ -22,10 +22,10 @@ import pytest
 from conftest import client_command, frame_hashes, running_server
 from MakeVideo import make_clip
 from relay import LOOPBACK, LossyRelay, free_port_pair
+from rtsplab.client.connection import RtspClient
 from rtsplab.rtcp.compound import encode_compound
 from rtsplab.rtcp.reports import ReceiverReport
 from rtsplab.rtcp.sdes import SourceDescription
-from rtsplab.rtsp.client import RtspClient
 from rtsplab.rtsp.state import State
 from VideoStream import VideoStream
 

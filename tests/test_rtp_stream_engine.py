@@ -1,4 +1,4 @@
-"""RtpStream driven by hand: a real clip, a real RtpSender, Pacer and FrameCache, and `now`
+"""RtpStream driven by hand: a real clip, a real RtpSender, Pacer and PayloadCache, and `now`
 passed in as the pacing loop would."""
 
 import errno
@@ -14,10 +14,10 @@ from jpeg_samples import jpeg
 from MakeVideo import make_clip
 from RtpPacket import RtpPacket
 from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
-from rtsplab.rtp.frame_cache import FrameCache
 from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.sender import RtpSender, joined
-from rtsplab.rtp.stream import END_OF_FILE, EOF_BYE_DELAY, FILE_CHANGED, RtpStream
+from rtsplab.server.payload_cache import PayloadCache
+from rtsplab.server.stream import END_OF_FILE, EOF_BYE_DELAY, FILE_CHANGED, RtpStream
 from VideoStream import VideoStream
 
 FPS = 20.0
@@ -41,7 +41,7 @@ class Run:
         self.sender = RtpSender(fps, max_packet, ssrc=ssrc, first_seq=FIRST_SEQ,
                                 timestamp_origin=ORIGIN, **options)  # fmt: skip
         self.pacer = Pacer(fps, burst=BURST)
-        self.cache = FrameCache() if cache is None else cache
+        self.cache = PayloadCache() if cache is None else cache
         self.fail_on = fail_on  # the burst whose send raises
         self.bursts = []  # (now, [datagram, ...]) per send
         self.ends = []  # (now, reason) per on_end
@@ -236,7 +236,7 @@ def test_a_file_cut_short_ends_the_stream_after_the_frames_still_whole(clip, run
     run = runs(clip)  # indexed whole
     data = clip.read_bytes()
     os.truncate(clip, data.index(originals[2]) + len(originals[2]) // 2)
-    with caplog.at_level(logging.WARNING, logger="rtsplab.rtp.stream"):
+    with caplog.at_level(logging.WARNING, logger="rtsplab.server.stream"):
         drive(run)
     assert [b"".join(p.getPayload() for p in f) for f in frames_of(run.datagrams)] == originals[:2]
     (end_now, bye_at), (bye_now, last) = run.steps[-2:]
@@ -249,7 +249,7 @@ def test_a_file_cut_short_ends_the_stream_after_the_frames_still_whole(clip, run
 
 def test_a_send_that_fails_stops_the_stream_without_a_bye(clip, runs, caplog):
     run = runs(clip, fail_on=2)
-    with caplog.at_level(logging.WARNING, logger="rtsplab.rtp.stream"):
+    with caplog.at_level(logging.WARNING, logger="rtsplab.server.stream"):
         drive(run)
     assert len(run.bursts) == 2
     failed_now, last = run.steps[-1]
@@ -271,7 +271,7 @@ def test_a_frame_rfc_2435_cannot_carry_is_skipped_and_its_time_passes(tmp_path, 
     path = tmp_path / "mixed.mjpeg"
     path.write_bytes(b"".join(frames))
     run = runs(path, payloader=jpeg_payload_parts)
-    with caplog.at_level(logging.WARNING, logger="rtsplab.rtp.stream"):
+    with caplog.at_level(logging.WARNING, logger="rtsplab.server.stream"):
         drive(run)
     sent = frames_of(run.datagrams)
     assert len(sent) == 3
@@ -298,7 +298,7 @@ def test_a_frame_rfc_2435_cannot_carry_is_skipped_and_its_time_passes(tmp_path, 
 
 
 def test_two_sessions_share_the_cut_frames_but_not_the_headers(clip, runs):
-    cache = FrameCache()
+    cache = PayloadCache()
     a = runs(clip, cache=cache, ssrc=0x0A0A0A0A)
     b = runs(clip, cache=cache, ssrc=0x0B0B0B0B)
     drive(a, b)
@@ -315,7 +315,7 @@ def test_two_sessions_share_the_cut_frames_but_not_the_headers(clip, runs):
 
 
 def test_sessions_with_other_packet_sizes_do_not_take_each_others_frames(clip, runs):
-    cache = FrameCache()
+    cache = PayloadCache()
     small = runs(clip, cache=cache, max_packet=300)
     large = runs(clip, cache=cache, max_packet=1000)
     drive(small, large)

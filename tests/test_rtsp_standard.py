@@ -14,8 +14,8 @@ from rtsplab.rtsp.headers.session import parse_session
 from rtsplab.rtsp.headers.transport import parse_transport
 from rtsplab.rtsp.message import Headers, RtspRequest
 from rtsplab.rtsp.sdp import parse_sdp, resolve_control
-from rtsplab.rtsp.server_session import SESSION_TIMEOUT, RtspSession, StreamConfig
 from rtsplab.rtsp.state import State
+from rtsplab.server.session import SESSION_TIMEOUT, ServerSession, StreamConfig
 
 URL = "rtsp://127.0.0.1:8554/clip.mjpeg"
 
@@ -34,7 +34,7 @@ def root(tmp_path_factory):
 @pytest.fixture
 def session(root):
     ids = (str(10**17 + n) for n in itertools.count())
-    return RtspSession(
+    return ServerSession(
         StreamConfig(root, fps=20), "127.0.0.1", 5000,
         server_address=("127.0.0.1", 8554), make_session_id=lambda: next(ids),
     )  # fmt: skip
@@ -148,7 +148,7 @@ def test_the_payload_follows_the_dialect(session, root):
     source = Image.open(io.BytesIO(session.media.frame(0))).convert("RGB")
     assert rebuilt.tobytes() == source.tobytes()  # pixel-identical
 
-    lab = RtspSession(StreamConfig(root), "127.0.0.1", 5000)
+    lab = ServerSession(StreamConfig(root), "127.0.0.1", 5000)
     transport = ("Transport", "RTP/UDP; client_port= 6000")
     lab.handle(RtspRequest("SETUP", "clip.mjpeg", Headers([("CSeq", "1"), transport])))
     assert lab.sender is not None and lab.media is not None

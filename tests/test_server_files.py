@@ -14,7 +14,7 @@ import sys
 from conftest import ROOT, can_connect, frame_hashes, free_port, wait_until
 from MakeVideo import make_clip
 from relay import free_port_pair
-from rtsplab.rtsp.client import RtspClient
+from rtsplab.client.connection import RtspClient
 from VideoStream import CHANGED, VideoStream
 
 LOOPBACK = "127.0.0.1"

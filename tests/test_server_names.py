@@ -12,10 +12,10 @@ import pytest
 from conftest import rtsp_connection, running_server
 from MakeVideo import make_clip
 from rtsplab.rtsp.errors import RtspError
-from rtsplab.rtsp.media_root import resolve
 from rtsplab.rtsp.message import Headers, RtspRequest
-from rtsplab.rtsp.server_session import RtspSession, StreamConfig
 from rtsplab.rtsp.state import State
+from rtsplab.server.media_root import resolve
+from rtsplab.server.session import ServerSession, StreamConfig
 
 LAB_TRANSPORT = "RTP/UDP; client_port= 25000"
 LONG_SEGMENT = "a" * 300 + ".Mjpeg"  # past NAME_MAX (255 on Linux): ENAMETOOLONG
@@ -48,9 +48,9 @@ def root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def session(root) -> RtspSession:
+def session(root) -> ServerSession:
     ids = (str(10**17 + n) for n in itertools.count())
-    return RtspSession(StreamConfig(root), "127.0.0.1", 5004, make_session_id=lambda: next(ids))
+    return ServerSession(StreamConfig(root), "127.0.0.1", 5004, make_session_id=lambda: next(ids))
 
 
 def ask(session, method, uri, cseq=1, **headers):

@@ -12,10 +12,10 @@ import pytest
 
 from conftest import ROOT, open_fds, rtsp_connection, run_client, running_server, wait_until
 from RtpPacket import RtpPacket
-from rtsplab.rtsp import interleaved_writer
-from rtsplab.rtsp.interleaved_writer import ConnectionWriter
 from rtsplab.rtsp.message import InterleavedFrame, RtspResponse
 from rtsplab.rtsp.reader import ResponseReader
+from rtsplab.server import connection_writer
+from rtsplab.server.connection_writer import ConnectionWriter
 from ServerWorker import ServerWorker
 
 URL = "rtsp://127.0.0.1:{port}/movie.Mjpeg"  # video/movie.Mjpeg: 200 frames
@@ -113,7 +113,7 @@ def test_the_writer_drops_whole_frames_never_replies_and_never_blocks(pair):
 
 
 def test_the_writer_shuts_a_stalled_reader_down(pair, monkeypatch):
-    monkeypatch.setattr(interleaved_writer, "STALLED_READER", 0.3)
+    monkeypatch.setattr(connection_writer, "STALLED_READER", 0.3)
     ours, theirs = pair
     writer = ConnectionWriter(ours, "test")
     writer.start()
@@ -129,7 +129,7 @@ def test_the_writer_shuts_a_stalled_reader_down(pair, monkeypatch):
 
 
 def test_a_client_that_never_reads_its_replies_is_shut_down(pair, monkeypatch):
-    monkeypatch.setattr(interleaved_writer, "MAX_QUEUED_REPLY_BYTES", 50_000)
+    monkeypatch.setattr(connection_writer, "MAX_QUEUED_REPLY_BYTES", 50_000)
     ours, theirs = pair
     writer = ConnectionWriter(ours, "test")
     writer.start()
@@ -168,7 +168,7 @@ def small_server_send_buffers(monkeypatch):
 
 
 def test_a_tcp_client_that_stops_reading_is_ended_and_another_session_plays_on(monkeypatch):
-    monkeypatch.setattr(interleaved_writer, "STALLED_READER", 1.0)
+    monkeypatch.setattr(connection_writer, "STALLED_READER", 1.0)
     small_server_send_buffers(monkeypatch)
     threads_before = threading.active_count()
     with running_server(ROOT, fps=100) as server:
@@ -193,7 +193,7 @@ def test_a_tcp_client_that_stops_reading_is_ended_and_another_session_plays_on(m
 
 
 def test_a_slow_tcp_reader_gets_every_reply_and_only_whole_frames(monkeypatch):
-    monkeypatch.setattr(interleaved_writer, "MAX_QUEUED_FRAMES", 16)  # drop soon
+    monkeypatch.setattr(connection_writer, "MAX_QUEUED_FRAMES", 16)  # drop soon
     with running_server(ROOT, fps=200) as server:
         sock = tcp_client(server.port)
         try:

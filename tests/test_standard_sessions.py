@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, free_port, rtsp_connection, running_server, wait_until
-from rtsplab.rtsp.client import RtspClient
-from rtsplab.rtsp.server_session import StreamConfig
+from rtsplab.client.connection import RtspClient
+from rtsplab.server.session import StreamConfig
 from Server import Server
 from ServerWorker import ServerWorker
 from VideoStream import VideoStream

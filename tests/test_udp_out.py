@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from rtsplab.rtp.sender import RtpSender, joined
-from rtsplab.rtp.udp_out import MAX_GSO_BYTES, MAX_SEGMENTS, UdpOut, gso_available, runs
+from rtsplab.server.udp_out import MAX_GSO_BYTES, MAX_SEGMENTS, UdpOut, gso_available, runs
 
 GSO_MISSING = gso_available()
 needs_gso = pytest.mark.skipif(GSO_MISSING is not None, reason=f"{GSO_MISSING}")
@@ -176,14 +176,14 @@ def test_refused_gso_sends_the_burst_one_by_one_and_is_turned_off(receiver, out_
     wrapper = Refusing(out_sock, errno.EIO)
     out = UdpOut(wrapper, receiver.getsockname(), gso=True)
     first, second = frame_burst(), mixed_burst()
-    with caplog.at_level(logging.WARNING, logger="rtsplab.rtp.udp_out"):
+    with caplog.at_level(logging.WARNING, logger="rtsplab.server.udp_out"):
         out.send(first)
         assert out.gso is False
         out.send(second)
     assert received(receiver) == [joined(p) for p in first + second]  # each once, in order
     assert wrapper.refused == 1
     assert out.calls == 40 + 14
-    warnings = [r for r in caplog.records if r.name == "rtsplab.rtp.udp_out"]
+    warnings = [r for r in caplog.records if r.name == "rtsplab.server.udp_out"]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert "UDP GSO refused" in warnings[0].getMessage()
 

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from rtsplab.rtsp.client import ClientError
+from rtsplab.client.connection import ClientError
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ class CutFrame:
     bodies: list[Buffer]  # each payload's slice of the frame
     octets: int  # payload octets in all, as SR counts them; about the frame's size
     # Every packet is `segment` bytes but the last, which is no longer: one UDP GSO call can
-    # carry them (`rtsplab.rtp.udp_out`). None when the payloads are not so cut.
+    # carry them (`rtsplab.server.udp_out`). None when the payloads are not so cut.
     segment: int | None
 
 

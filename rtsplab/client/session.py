@@ -1,7 +1,7 @@
 """The client side of one RTSP session, as a pure object: requests out, replies in.
 
 The mirror of `server_session`: no sockets and no threads, time passed in. The driver
-(`rtsplab.rtsp.client.RtspClient`) asks it for each request, sends it, and hands it the
+(`rtsplab.client.connection.RtspClient`) asks it for each request, sends it, and hands it the
 reply; the session checks that the reply is the one awaited (CSeq), that it succeeded, and
 takes from it what the session is: the state the table names, the Session id and timeout, the
 server's ports and SSRC, the play range and RTP-Info. It also decides when a keep-alive is due

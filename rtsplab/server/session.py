@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Protocol
 
 from rtsplab.errors import PayloadError
-from rtsplab.impairment import ImpairmentConfig
 from rtsplab.payload.lab import fragment_parts
 from rtsplab.payload.rfc2435.frame import parse_jpeg
 from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
@@ -36,7 +35,6 @@ from rtsplab.rtsp.headers.range import format_npt_range, parse_npt_start
 from rtsplab.rtsp.headers.rtp_info import RtpInfo
 from rtsplab.rtsp.headers.session import format_session
 from rtsplab.rtsp.headers.transport import MAX_CHANNEL, MAX_PORT, TransportSpec, parse_transport
-from rtsplab.rtsp.media_root import TRACK, resolve
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import make_sdp
 from rtsplab.rtsp.state import (
@@ -50,6 +48,8 @@ from rtsplab.rtsp.state import (
     State,
     next_state,
 )
+from rtsplab.server.impairment import ImpairmentConfig
+from rtsplab.server.media_root import TRACK, resolve
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class MulticastConfig:
 
 
 class Group(Protocol):
-    """A file's multicast stream as a session sees it (the driver's `GroupStream`)."""
+    """A file's multicast stream as a session sees it (the driver's `MulticastStream`)."""
 
     media: VideoStream
     sender: RtpSender
@@ -86,7 +86,7 @@ class Group(Protocol):
 
 
 class Groups(Protocol):
-    """The server's multicast streams, one a file (the driver's `MulticastGroups`)."""
+    """The server's multicast streams, one a file (the driver's `MulticastStreams`)."""
 
     def join(self, path: Path) -> Group:
         """The file's stream, made if there is none, with one more member set up on it;
@@ -106,7 +106,7 @@ class StreamConfig:
     multicast: MulticastConfig | None = None  # standard SETUPs may ask for it (off: None)
 
 
-class RtspSession:
+class ServerSession:
     """One client's session: its state, its media and its RTP numbering."""
 
     def __init__(

@@ -3,7 +3,7 @@
 `step(now)` does what is due — read and number the next frame, send its next burst (every
 burst already due, as one, when the loop is behind) — and says when it wants the loop back;
 it never sleeps. A frame comes from the shared
-`FrameCache` (read and cut once per file, whoever is first), is numbered for this session
+`PayloadCache` (read and cut once per file, whoever is first), is numbered for this session
 (`RtpSender.packets`) and leaves burst by burst on the `Pacer`'s clock through `send`. At the
 end of the file, or when the file changed under it, the stream says BYE (through `on_end`)
 a moment after its last packet; `finish()` is the stop: the rest of a frame in progress
@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rtsplab.errors import PayloadError
-from rtsplab.rtp.frame_cache import FrameCache
 from rtsplab.rtp.pacer import Pacer
-from rtsplab.rtp.pacing_loop import PacingLoop
 from rtsplab.rtp.sender import Packet, RtpSender
+from rtsplab.server.pacing_loop import PacingLoop
+from rtsplab.server.payload_cache import PayloadCache
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class RtpStream:
         media: VideoStream,
         sender: RtpSender,
         pacer: Pacer,
-        cache: FrameCache,
+        cache: PayloadCache,
         send: Callable[[Sequence[Packet], int | None], object],
         on_end: Callable[[str], object],
     ) -> None:
@@ -138,8 +138,8 @@ class RtpStream:
 @dataclass
 class Streaming:
     """What every session's stream shares: one pacing loop, one frame cache, and whether
-    UDP bursts leave with GSO (`rtsplab.rtp.udp_out`)."""
+    UDP bursts leave with GSO (`rtsplab.server.udp_out`)."""
 
     loop: PacingLoop = field(default_factory=PacingLoop)
-    cache: FrameCache = field(default_factory=FrameCache)
+    cache: PayloadCache = field(default_factory=PayloadCache)
     gso: bool = False

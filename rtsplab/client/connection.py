@@ -35,6 +35,14 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+from rtsplab.client.rtcp import ClientRtcp
+from rtsplab.client.session import (
+    INTERLEAVED_CHANNELS,
+    UDP_FALLBACK,
+    ClientError,
+    ClientSession,
+    parse_target,
+)
 from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
 from rtsplab.rtcp.group import RtcpGroup
 from rtsplab.rtcp.session import ReceiverRtcp
@@ -46,14 +54,6 @@ from rtsplab.rtp.ports import (
     multicast_source_address,
 )
 from rtsplab.rtp.receiver import RtpReceiver
-from rtsplab.rtsp.client_rtcp import ClientRtcp
-from rtsplab.rtsp.client_session import (
-    INTERLEAVED_CHANNELS,
-    UDP_FALLBACK,
-    ClientError,
-    ClientSession,
-    parse_target,
-)
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
 from rtsplab.rtsp.reader import ResponseReader

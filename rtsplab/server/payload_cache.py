@@ -38,7 +38,7 @@ class Media(Protocol):
     def frame(self, index: int) -> bytes: ...
 
 
-class FrameCache:
+class PayloadCache:
     def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         if max_bytes < 0:
             raise ValueError(f"the cache's size must be >= 0, got {max_bytes}")

@@ -10,8 +10,8 @@ from MakeVideo import make_clip
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.transport import parse_transport
 from rtsplab.rtsp.message import Headers, RtspRequest
-from rtsplab.rtsp.server_session import RtspSession, StreamConfig, new_session_id
 from rtsplab.rtsp.state import IMPLEMENTED, TRANSITIONS, State, next_state
+from rtsplab.server.session import ServerSession, StreamConfig, new_session_id
 
 CLIENT_IP = "127.0.0.1"
 LAB_TRANSPORT = "RTP/UDP; client_port= 25000"
@@ -31,9 +31,9 @@ def root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def session(root) -> RtspSession:
+def session(root) -> ServerSession:
     ids = (str(10**17 + n) for n in itertools.count())
-    return RtspSession(StreamConfig(root), CLIENT_IP, 5004, make_session_id=lambda: next(ids))
+    return ServerSession(StreamConfig(root), CLIENT_IP, 5004, make_session_id=lambda: next(ids))
 
 
 def request(method, uri="movie.Mjpeg", cseq=1, **headers):

@@ -33,10 +33,10 @@ from rtsplab.rtcp.timing import RTCP_BANDWIDTH_FRACTION
 from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_multicast_socket
 from rtsplab.rtp.sender import RtpSender
-from rtsplab.rtp.stream import RtpStream, Streaming
-from rtsplab.rtp.udp_out import UdpOut
 from rtsplab.rtsp.errors import RtspError
-from rtsplab.rtsp.server_session import MulticastConfig, StreamConfig
+from rtsplab.server.session import MulticastConfig, StreamConfig
+from rtsplab.server.stream import RtpStream, Streaming
+from rtsplab.server.udp_out import UdpOut
 from VideoStream import VideoStream
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def sending_socket(config: MulticastConfig) -> socket.socket:
     return sock
 
 
-class GroupStream:
+class MulticastStream:
     """One file's stream to the group, shared by its members."""
 
     def __init__(
@@ -241,7 +241,7 @@ class GroupStream:
         self.media.close()
 
 
-class MulticastGroups:
+class MulticastStreams:
     """Every file's multicast stream, made at its first member's SETUP, closed after its
     last member's TEARDOWN; each file keeps its port while the server runs."""
 
@@ -249,7 +249,7 @@ class MulticastGroups:
         assert config.multicast is not None
         self.config, self.streaming, self.host = config, streaming, host
         self._ports: dict[Path, int] = {}
-        self._streams: dict[Path, GroupStream] = {}
+        self._streams: dict[Path, MulticastStream] = {}
         self._lock = threading.Lock()
 
     def _port(self, path: Path) -> int:
@@ -262,17 +262,17 @@ class MulticastGroups:
                 self._ports[path] = multicast.port + 2 * len(self._ports)
             return self._ports[path]
 
-    def join(self, path: Path) -> GroupStream:
+    def join(self, path: Path) -> MulticastStream:
         port = self._port(path)
         with self._lock:
             stream = self._streams.get(path)
             if stream is None:
-                stream = GroupStream(path, port, self.config, self.streaming, self.host)
+                stream = MulticastStream(path, port, self.config, self.streaming, self.host)
                 self._streams[path] = stream
             stream.joining += 1  # not closed under the SETUP that joined it
             return stream
 
-    def leave(self, stream: GroupStream, session_id: str) -> None:
+    def leave(self, stream: MulticastStream, session_id: str) -> None:
         """The member's session ended; the file's stream closes with its last member."""
         with self._lock:
             last = stream.remove(session_id)

@@ -1,4 +1,4 @@
-"""FrameCache: frames read and cut once per file, shared by every session, bounded, LRU."""
+"""PayloadCache: frames read and cut once per file, shared by every session, bounded, LRU."""
 
 import os
 
@@ -6,8 +6,8 @@ import pytest
 
 from MakeVideo import make_clip
 from rtsplab.payload.lab import fragment_parts
-from rtsplab.rtp.frame_cache import FrameCache
 from rtsplab.rtp.sender import CutFrame
+from rtsplab.server.payload_cache import PayloadCache
 from VideoStream import VideoError, VideoStream
 
 HOW = ("lab", 300)
@@ -65,7 +65,7 @@ def joined_payloads(frame):
 
 
 def test_two_streams_of_one_file_share_its_cut_frames(clip):
-    cache, cut = FrameCache(), CountingCut()
+    cache, cut = PayloadCache(), CountingCut()
     with VideoStream(clip) as first, VideoStream(clip) as second:
         originals = [first.frame(i) for i in range(4)]
         a = [cache.get(first, i, cut, HOW) for i in range(4)]
@@ -79,7 +79,7 @@ def test_two_streams_of_one_file_share_its_cut_frames(clip):
 
 
 def test_each_way_of_cutting_is_cached_apart(clip):
-    cache, small, large = FrameCache(), CountingCut(300), CountingCut(1000)
+    cache, small, large = PayloadCache(), CountingCut(300), CountingCut(1000)
     with VideoStream(clip) as video:
         by_300 = cache.get(video, 0, small, ("lab", 300))
         by_1000 = cache.get(video, 0, large, ("lab", 1000))
@@ -107,7 +107,7 @@ def flip_a_scan_byte(frame):
 
 
 def test_a_file_rewritten_in_place_is_read_again(clip):
-    cache, cut = FrameCache(), CountingCut()
+    cache, cut = PayloadCache(), CountingCut()
     with VideoStream(clip) as video:
         old = video.frame(1)
         assert joined_payloads(cache.get(video, 1, cut, HOW)) == old
@@ -126,7 +126,7 @@ def test_a_file_rewritten_in_place_is_read_again(clip):
 
 
 def test_a_frame_cut_short_raises_and_caches_nothing(clip):
-    cache, cut = FrameCache(), CountingCut()
+    cache, cut = PayloadCache(), CountingCut()
     with VideoStream(clip) as video:
         frames = [video.frame(i) for i in range(4)]
         cache.get(video, 0, cut, HOW)
@@ -143,7 +143,7 @@ def test_a_frame_cut_short_raises_and_caches_nothing(clip):
 
 
 def test_past_its_bound_the_least_recently_used_frame_goes_first(blob):
-    cache, cut = FrameCache(max_bytes=250), CountingCut()
+    cache, cut = PayloadCache(max_bytes=250), CountingCut()
     cache.get(blob, 0, cut, HOW)
     cache.get(blob, 1, cut, HOW)
     cache.get(blob, 0, cut, HOW)  # 0 used last: 1 is now the oldest
@@ -162,7 +162,7 @@ def test_past_its_bound_the_least_recently_used_frame_goes_first(blob):
 
 
 def test_a_frame_bigger_than_the_cache_is_returned_but_not_kept(blob):
-    cache, cut = FrameCache(max_bytes=99), CountingCut()
+    cache, cut = PayloadCache(max_bytes=99), CountingCut()
     first = cache.get(blob, 0, cut, HOW)
     assert joined_payloads(first) == blob.frames[0]
     assert (len(cache), cache.bytes) == (0, 0)
@@ -173,7 +173,7 @@ def test_a_frame_bigger_than_the_cache_is_returned_but_not_kept(blob):
 def test_a_frame_bigger_than_the_cache_pushes_nothing_out(tmp_path):
     media = Blob(tmp_path / "blob", sizes=(100, 100, 300))
     try:
-        cache, cut = FrameCache(max_bytes=250), CountingCut()
+        cache, cut = PayloadCache(max_bytes=250), CountingCut()
         for i in (0, 1, 2, 0, 1):
             assert joined_payloads(cache.get(media, i, cut, HOW)) == media.frames[i]
     finally:
@@ -183,7 +183,7 @@ def test_a_frame_bigger_than_the_cache_pushes_nothing_out(tmp_path):
 
 
 def test_a_cache_of_zero_bytes_keeps_nothing(clip):
-    cache, cut = FrameCache(max_bytes=0), CountingCut()
+    cache, cut = PayloadCache(max_bytes=0), CountingCut()
     with VideoStream(clip) as video:
         for _ in range(2):
             for i in range(4):
@@ -193,7 +193,7 @@ def test_a_cache_of_zero_bytes_keeps_nothing(clip):
 
 
 def test_a_frame_exactly_the_bound_is_kept(blob):
-    cache, cut = FrameCache(max_bytes=100), CountingCut()
+    cache, cut = PayloadCache(max_bytes=100), CountingCut()
     cache.get(blob, 0, cut, HOW)
     cache.get(blob, 0, cut, HOW)
     assert (len(cache), cache.bytes, cache.hits) == (1, 100, 1)
@@ -201,14 +201,14 @@ def test_a_frame_exactly_the_bound_is_kept(blob):
 
 def test_a_negative_size_is_refused():
     with pytest.raises(ValueError, match=">= 0"):
-        FrameCache(max_bytes=-1)
+        PayloadCache(max_bytes=-1)
 
 
 def test_a_failing_cut_caches_nothing(blob):
     def refuse(frame):
         raise ValueError("cannot cut")
 
-    cache = FrameCache()
+    cache = PayloadCache()
     with pytest.raises(ValueError, match="cannot cut"):
         cache.get(blob, 0, refuse, HOW)
     assert (len(cache), cache.bytes) == (0, 0)

@@ -1,5 +1,5 @@
 """A session's way out through the lab's impaired network: each datagram leaves when
-`rtsplab.impairment` says — at once, later, twice or never — and the sender never sleeps.
+`rtsplab.server.impairment` says — at once, later, twice or never — and the sender never sleeps.
 
 One `ImpairedLink` per session carries its RTP and its RTCP alike (one path, one queue, as on
 a real network). A datagram due now goes out on the caller's thread; one due later waits in a
@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from rtsplab.impairment import Impairment, ImpairmentCounts
+from rtsplab.server.impairment import Impairment, ImpairmentCounts
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ BATCH = 32
 
 
 class Steps(Protocol):
-    """What the loop runs (`rtsplab.rtp.stream.RtpStream`)."""
+    """What the loop runs (`rtsplab.server.stream.RtpStream`)."""
 
     name: str
     active: bool

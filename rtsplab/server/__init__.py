@@ -1,0 +1,1 @@
+"""The server: a pure session per RTSP connection, its RTCP, and the sending engine."""
