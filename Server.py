@@ -177,7 +177,7 @@ class Server:
 DEFAULT_MULTICAST_PORT = 5004  # RTP's default port (RFC 3551 §8)
 
 
-def multicast_group(text: str) -> str:
+def multicast_address(text: str) -> str:
     try:
         address = ipaddress.IPv4Address(text)
     except ValueError:
@@ -239,7 +239,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "multicast (standard RTSP: a client asking for RTP/AVP;multicast gets the stream the "
         "server sends once to the group for every member)"
     )
-    multicast.add_argument("--multicast", type=multicast_group, metavar="GROUP",
+    multicast.add_argument("--multicast", type=multicast_address, metavar="GROUP",
                            help="IPv4 group, e.g. 239.255.12.42 (off by default)")  # fmt: skip
     multicast.add_argument(
         "--multicast-port", type=even_port, default=DEFAULT_MULTICAST_PORT, metavar="PORT",

@@ -34,9 +34,9 @@ from rtsplab.client.rtcp import ClientRtcp
 from rtsplab.client.session import (
     ClientError,
     ClientSession,
-    MulticastGroup,
+    GroupTransport,
     ServerTransport,
-    multicast_group,
+    checked_group,
     parse_target,
 )
 from rtsplab.ntp import ntp_from_unix, ntp_middle32
@@ -49,7 +49,7 @@ from rtsplab.rtcp.session import ReceiverRtcp
 from rtsplab.rtcp.timing import COMPENSATION
 from rtsplab.rtcp.xr import ExtendedReport
 from rtsplab.rtp.ports import bind_multicast_socket
-from rtsplab.rtp.reception import ReceiverStats
+from rtsplab.rtp.reception import ReceptionStatistics
 from rtsplab.rtsp.message import Headers, RtspResponse
 from rtsplab.rtsp.state import State
 from VideoStream import VideoStream
@@ -94,18 +94,18 @@ def test_the_reply_names_the_group_its_ports_ttl_and_ssrc():
     # gst-rtsp-server's reply, as it sends it (it names no ssrc for a shared media)
     session = set_up('RTP/AVP;multicast;destination=239.255.12.42;ttl=1;port=5000-5001;mode="PLAY"')
     assert session.state is State.READY
-    assert session.server == ServerTransport(None, None, MulticastGroup(GROUP, 5000, 5001, 1))
+    assert session.server == ServerTransport(None, None, GroupTransport(GROUP, 5000, 5001, 1))
     session = set_up("RTP/AVP;multicast;destination=239.1.2.3;port=6000;ttl=16;ssrc=5198D3CE")
     assert session.server == ServerTransport(
         None,
         0x5198D3CE,
-        MulticastGroup("239.1.2.3", 6000, 6001, 16),  # RTCP: the next port
+        GroupTransport("239.1.2.3", 6000, 6001, 16),  # RTCP: the next port
     )
 
 
 def test_a_spec_saying_neither_unicast_nor_multicast_is_multicast():
     session = set_up("RTP/AVP/UDP;destination=232.1.1.1;port=7000-7003")  # §12.39's default
-    assert session.server.group == MulticastGroup("232.1.1.1", 7000, 7003, None)
+    assert session.server.group == GroupTransport("232.1.1.1", 7000, 7003, None)
 
 
 @pytest.mark.parametrize(
@@ -152,16 +152,16 @@ def test_a_reply_without_a_group_to_join_is_refused_and_changes_nothing(transpor
 
 
 def test_the_group_address_is_checked_alone_too():
-    assert multicast_group("239.255.12.42") == "239.255.12.42"
-    assert multicast_group("224.0.1.1") == "224.0.1.1"  # just past the local control block
+    assert checked_group("239.255.12.42") == "239.255.12.42"
+    assert checked_group("224.0.1.1") == "224.0.1.1"  # just past the local control block
     for bad in ("", None, "239.1.2", "0.0.0.0", "255.255.255.255", "239.1.2.3\x1b[2J"):
         with pytest.raises(ClientError):
-            multicast_group(bad)
+            checked_group(bad)
 
 
 def test_an_unprintable_destination_is_not_echoed_raw():
     with pytest.raises(ClientError) as refused:
-        multicast_group("239.1.2.3\x1b[2J")
+        checked_group("239.1.2.3\x1b[2J")
     assert "\x1b" not in str(refused.value)
 
 
@@ -241,7 +241,9 @@ def member_rtcp(
 ) -> tuple[ClientRtcp, list[bytes], Clock]:
     clock = Clock()
     sent: list[bytes] = []
-    session = ReceiverRtcp(ReceiverStats(), "client-1@192.0.2.2", 250_000, clock.now, ssrc=ssrc)
+    session = ReceiverRtcp(
+        ReceptionStatistics(), "client-1@192.0.2.2", 250_000, clock.now, ssrc=ssrc
+    )
     session.media_ssrc = SERVER
     group = RtcpGroup(ssrc, rtcp_bw, clock.now, cname=session.cname, rng=Mean(),
                       own_addresses=[OWN])  # fmt: skip
@@ -288,10 +290,10 @@ def test_every_members_report_counts_and_the_servers_sr_also_feeds_the_reception
     ntp = ntp_from_unix(1_700_000_001.0)
     link.receive_from_group(server_sr(ntp=ntp), (SERVER_IP, 5001))
     assert (link.members, link.group.senders) == (4, 1)
-    assert link.session.stats.report(clock.now).lsr == ntp_middle32(ntp)  # LSR, for the RTT
+    assert link.session.reception.report(clock.now).lsr == ntp_middle32(ntp)  # LSR, for the RTT
     # An SR in the stream's name from another host is no SR of the stream's: struck out.
     link.receive_from_group(server_sr(ntp=ntp_from_unix(1_700_000_009.0)), ("192.0.2.9", 5001))
-    assert link.session.stats.report(clock.now).lsr == ntp_middle32(ntp)
+    assert link.session.reception.report(clock.now).lsr == ntp_middle32(ntp)
     assert (link.foreign, link.members) == (1, 4)
 
 
@@ -358,12 +360,12 @@ def test_garbage_on_the_group_port_is_counted_and_skipped():
 
 
 def test_unicast_keeps_the_two_party_figures():
-    session = ReceiverRtcp(ReceiverStats(), "c@h", 250_000, 0.0, ssrc=OURS, rng=Mean())
+    session = ReceiverRtcp(ReceptionStatistics(), "c@h", 250_000, 0.0, ssrc=OURS, rng=Mean())
     link = ClientRtcp(session, None)
     assert (link.members, link.interval) == (2, pytest.approx(2.5))  # 5 s, halved at first
     session.report(1.0, 1.0)
     assert link.interval == pytest.approx(5.0)
-    reduced = ReceiverRtcp(ReceiverStats(), "c@h", 250_000, 0.0, reduced_minimum=True)
+    reduced = ReceiverRtcp(ReceptionStatistics(), "c@h", 250_000, 0.0, reduced_minimum=True)
     reduced.report(1.0, 1.0)
     assert ClientRtcp(reduced, None).interval == pytest.approx(360 / 2000)  # §6.2, 2 Mbit/s
 

@@ -1,4 +1,4 @@
-"""rtp.reception.ReceiverStats: RFC 3550 A.1 sequence tracking, A.3 loss, A.8 jitter, LSR/DLSR.
+"""ReceptionStatistics: RFC 3550 A.1 sequence tracking, A.3 loss, A.8 jitter, LSR/DLSR.
 
 `report(now)` gives the figures unbounded; fitting them to an RTCP report block, and the
 round-trip time from one, are tested with the RTCP packets (test_rtcp_packet.py).
@@ -11,8 +11,8 @@ from rtsplab.rtp.reception import (
     MAX_DROPOUT,
     MAX_MISORDER,
     MIN_SEQUENTIAL,
-    ReceiverStats,
     ReceptionReport,
+    ReceptionStatistics,
 )
 
 FRAME = 4500  # RTP timestamp step of one frame at 20 fps on the 90 kHz clock
@@ -28,14 +28,14 @@ def test_rfc_constants():
 
 
 def test_first_packet_alone_is_on_probation():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     assert stats.update(1000, 0, 0.0) is False
     assert not stats.valid
     assert (stats.received, stats.expected, stats.cumulative_lost) == (0, 0, 0)
 
 
 def test_two_sequential_packets_make_the_source_valid():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     assert feed(stats, [1000, 1001, 1002]) == [False, True, True]
     assert stats.valid
     # A.1: init_seq runs on the packet that ends probation, so counting starts there.
@@ -44,7 +44,7 @@ def test_two_sequential_packets_make_the_source_valid():
 
 
 def test_probation_restarts_on_a_non_sequential_packet():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     assert feed(stats, [1000, 1005, 1007, 1008, 1009]) == [False, False, False, True, True]
     assert stats.base_seq == 1008
     assert stats.received == 2
@@ -53,19 +53,19 @@ def test_probation_restarts_on_a_non_sequential_packet():
 def test_probation_across_the_wrap():
     # The RFC's C compares seq == max_seq + 1 after integer promotion, which fails for 65535 -> 0;
     # we compare in 16 bits (documented deviation).
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     assert feed(stats, [65535, 0, 1]) == [False, True, True]
     assert (stats.base_seq, stats.cycles, stats.extended_max) == (0, 0, 1)
 
 
 def test_probation_starting_at_zero():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     assert feed(stats, [0, 1]) == [False, True]
     assert stats.base_seq == 1
 
 
 def test_gap_of_three_is_three_lost():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     assert all(feed(stats, [100, 101, 102, 106, 107])[1:])
     # base 101, highest 107: expected 101..107 = 7; received 101, 102, 106, 107 = 4.
     assert (stats.base_seq, stats.extended_max) == (101, 107)
@@ -74,7 +74,7 @@ def test_gap_of_three_is_three_lost():
 
 
 def test_wrap_counts_a_cycle():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     assert all(feed(stats, [65533, 65534, 65535, 0, 1, 2])[1:])
     assert stats.cycles == 1
     assert stats.max_seq == 2
@@ -85,7 +85,7 @@ def test_wrap_counts_a_cycle():
 
 
 def test_late_packet_across_the_wrap_is_not_a_cycle():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [65533, 65534, 0, 1, 65535])  # 65535 arrives after 0 and 1
     assert stats.cycles == 1
     assert stats.extended_max == 65537
@@ -96,7 +96,7 @@ def test_late_packet_across_the_wrap_is_not_a_cycle():
 def test_duplicates_make_cumulative_lost_negative():
     # Section 6.4.1: "the number of packets received includes any which are late or
     # duplicates ... the loss may be negative if there are duplicates".
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     assert all(feed(stats, [10, 11, 12, 12, 12, 12, 13])[1:])
     # expected 11..13 = 3; received 11, 12 four times, 13 = 6.
     assert (stats.expected, stats.received, stats.cumulative_lost) == (3, 6, -3)
@@ -107,13 +107,13 @@ def test_duplicates_make_cumulative_lost_negative():
 
 
 def test_a_duplicate_hides_a_loss():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [10, 11, 12, 12, 14])  # 13 lost, 12 twice
     assert (stats.expected, stats.received, stats.cumulative_lost) == (4, 4, 0)
 
 
 def test_big_jump_then_two_sequential_packets_resync():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     assert feed(stats, [1, 2, 3]) == [False, True, True]
     assert stats.update(20000, 0, 1.0) is False  # a jump of 19997 > MAX_DROPOUT
     assert stats.bad_seq == 20001
@@ -124,7 +124,7 @@ def test_big_jump_then_two_sequential_packets_resync():
 
 
 def test_lone_big_jump_is_dropped():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [1, 2, 3])
     assert stats.update(20000, 0, 1.0) is False
     assert stats.update(4, 0, 1.05) is True
@@ -145,7 +145,7 @@ def test_lone_big_jump_is_dropped():
     ],
 )
 def test_dropout_and_misorder_limits(step, accepted, max_seq):
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [999, 1000])
     assert stats.update((1000 + step) % SEQ_MOD, 0, 1.0) is accepted
     assert stats.max_seq == max_seq
@@ -153,7 +153,7 @@ def test_dropout_and_misorder_limits(step, accepted, max_seq):
 
 
 def test_reports_give_the_fraction_lost_per_interval():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, range(11))  # 0 is probation; 1..10 counted
     first = stats.report(now=1.0)
     assert (first.fraction_lost, first.cumulative_lost) == (0, 0)
@@ -180,7 +180,7 @@ def test_reports_give_the_fraction_lost_per_interval():
 
 
 def test_fraction_lost_truncates():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [0, 1, 2, 4])  # base 1, expected 4 (1..4), received 3: 1 lost of 4 -> 64
     feed(stats, [5, 7], start=1.0)
     stats.report(now=1.0)
@@ -189,7 +189,7 @@ def test_fraction_lost_truncates():
 
 
 def test_report_before_any_valid_packet():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     assert stats.report(now=0.0) == ReceptionReport(0, 0, 0, 0.0, 0, 0)
     stats.update(500, 0, 0.0)
     report = stats.report(now=0.0)
@@ -200,7 +200,7 @@ def test_report_before_any_valid_packet():
 def test_report_leaves_cumulative_lost_and_highest_seq_unbounded():
     # Past the report block's signed 24 bits and its 32 bits: ReportBlock.from_reception
     # fits them (test_rtcp_packet.py); the statistics themselves do not saturate or wrap.
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [0, 1])
     seq = 1
     while stats.cumulative_lost <= 0x7FFFFF:
@@ -228,7 +228,7 @@ JITTER_SERIES = [
 
 @pytest.mark.parametrize("origin", [0, 2**32 - 12000], ids=["no-wrap", "timestamp-wrap"])
 def test_jitter_known_answer(origin):
-    stats = ReceiverStats(clock_rate=90000)
+    stats = ReceptionStatistics(clock_rate=90000)
     for seq, timestamp, arrival, jitter in JITTER_SERIES:
         stats.update(seq, (origin + timestamp) % 2**32, arrival)
         assert stats.jitter == pytest.approx(jitter, abs=1e-9)
@@ -237,7 +237,7 @@ def test_jitter_known_answer(origin):
 
 
 def test_jitter_is_zero_for_a_perfectly_paced_stream():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     for i in range(50):
         # Three packets per frame: the first one on time, the others spread by pacing.
         for k in range(3):
@@ -246,7 +246,7 @@ def test_jitter_is_zero_for_a_perfectly_paced_stream():
 
 
 def test_a_late_packet_of_an_older_frame_is_not_sampled():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     stats.update(0, 0, 0.000)  # probation
     stats.update(1, 4500, 0.050)  # seeds
     stats.update(3, 9000, 0.100)  # frame 2's first packet, ahead of 2: D = 4500 - 4500 = 0
@@ -260,7 +260,7 @@ def test_a_late_packet_of_an_older_frame_is_not_sampled():
 
 
 def test_jitter_after_a_restart_only_seeds():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     for seq, timestamp, arrival, _ in JITTER_SERIES:
         stats.update(seq, timestamp, arrival)
     before = stats.jitter
@@ -273,7 +273,7 @@ def test_jitter_after_a_restart_only_seeds():
 
 
 def test_jitter_uses_the_clock_rate():
-    stats = ReceiverStats(clock_rate=8000)
+    stats = ReceptionStatistics(clock_rate=8000)
     for seq, (timestamp, arrival) in enumerate([(0, 0.0), (160, 0.020), (320, 0.050)]):
         stats.update(seq, timestamp, arrival)
     # Packet 1 seeds; packet 2: D = 0.030*8000 - 160 = 80; J = 5.
@@ -284,7 +284,7 @@ def test_jitter_uses_the_clock_rate():
 # RFC 3550 section 6.4.1, Figure 2: SR at 0xb44db705:20000000 -> LSR 0xb705:2000; the RR leaves
 # 5.25 s later -> DLSR 0x0005:4000 (the RTT it gives is tested in test_rtcp_session.py).
 def test_lsr_and_dlsr_from_rfc_figure_2():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [0, 1])
     stats.on_sender_report(0xB44DB705_20000000, arrival=100.0)
     report = stats.report(now=105.25)
@@ -293,14 +293,14 @@ def test_lsr_and_dlsr_from_rfc_figure_2():
 
 
 def test_no_sender_report_means_no_lsr_no_dlsr():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [0, 1])
     report = stats.report(now=50.0)
     assert (report.lsr, report.dlsr) == (0, 0)
 
 
 def test_dlsr_is_in_units_of_1_65536_s():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     stats.on_sender_report(0x00000001_00010000, arrival=10.0)
     assert stats.report(now=10.0).dlsr == 0
     assert stats.report(now=10.0 + 2.4 / 65536).dlsr == 2  # rounded
@@ -314,21 +314,21 @@ def test_dlsr_is_in_units_of_1_65536_s():
 
 def test_clock_rate_must_be_positive():
     with pytest.raises(ValueError, match="clock_rate must be positive, got 0"):
-        ReceiverStats(clock_rate=0)
+        ReceptionStatistics(clock_rate=0)
 
 
 def test_repr():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     for seq, timestamp, arrival, _ in JITTER_SERIES:
         stats.update(seq, timestamp, arrival)
     assert repr(stats) == (
-        "ReceiverStats(valid=True, received=7, expected=7, cumulative_lost=0, "
+        "ReceptionStatistics(valid=True, received=7, expected=7, cumulative_lost=0, "
         "extended_max=7, jitter=63.4 (0.705 ms))"
     )
 
 
 def test_a_pause_in_the_stream_is_not_counted_as_jitter():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     for n in range(10):  # 20 fps, exactly on time
         stats.update(n, n * 4500, n * 0.05)
     assert stats.jitter == pytest.approx(0, abs=1e-6)
@@ -336,7 +336,7 @@ def test_a_pause_in_the_stream_is_not_counted_as_jitter():
     for n in range(10, 20):
         stats.update(n, n * 4500, 5.0 + n * 0.05)
     assert stats.jitter == pytest.approx(0, abs=1e-6)
-    paused = ReceiverStats()
+    paused = ReceptionStatistics()
     for n in [*range(10), *range(10, 20)]:
         paused.update(n, n * 4500, n * 0.05 + (5.0 if n >= 10 else 0.0))
     assert paused.jitter > 1000  # without resume() the 5 s pause shows up as jitter
@@ -345,7 +345,7 @@ def test_a_pause_in_the_stream_is_not_counted_as_jitter():
 # RTP-Info seq= (RFC 2326 §12.33) through expect_first: A.1 counts from the packet that ends
 # probation; told the first number sent, the statistics count from there instead.
 def test_expected_first_and_an_intact_start_show_no_loss():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     stats.expect_first(1000)
     feed(stats, [1000, 1001])
     # base 1000 (not A.1's 1001); received 1000 and 1001.
@@ -356,7 +356,7 @@ def test_expected_first_and_an_intact_start_show_no_loss():
 
 
 def test_expected_first_then_three_lost_before_the_first_heard():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     stats.expect_first(1000)
     feed(stats, [1003, 1004])
     # expected 1000..1004 = 5; received 1003, 1004 = 2.
@@ -366,7 +366,7 @@ def test_expected_first_then_three_lost_before_the_first_heard():
 
 
 def test_expected_first_across_the_16_bit_wrap():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     stats.expect_first(65530)
     feed(stats, [3, 4])
     # 65530..65535 and 0..2 lost (9); the base is before the wrap, so one cycle is counted:
@@ -377,7 +377,7 @@ def test_expected_first_across_the_16_bit_wrap():
 
 
 def test_expected_first_after_the_first_packets():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [3, 4, 5])
     assert (stats.base_seq, stats.cumulative_lost) == (4, 0)
     stats.expect_first(65530)
@@ -387,7 +387,7 @@ def test_expected_first_after_the_first_packets():
 
 
 def test_expected_first_after_the_wrap_was_already_counted():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [65534, 65535, 0, 1])  # base 65535, one cycle
     stats.expect_first(65532)
     # base 65532 is in the same cycle as 65535: expected 65532..65537 = 6, received 4.
@@ -395,7 +395,7 @@ def test_expected_first_after_the_wrap_was_already_counted():
 
 
 def test_expected_first_counts_probation_packets_heard_before_the_valid_run():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     stats.expect_first(500)
     assert feed(stats, [501, 503, 504]) == [False, False, True]  # 503 restarts probation
     # expected 500..504 = 5; received 501, 503, 504 = 3; lost 500 and 502.
@@ -413,7 +413,7 @@ def test_expected_first_counts_probation_packets_heard_before_the_valid_run():
     ],
 )
 def test_an_implausible_expected_first_is_ignored(expected_first, applied):
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     stats.expect_first(expected_first % SEQ_MOD)
     feed(stats, [1000, 1001])
     lost = 1000 - expected_first if applied else 0
@@ -423,7 +423,7 @@ def test_an_implausible_expected_first_is_ignored(expected_first, applied):
 
 
 def test_expected_first_is_ignored_after_a_resync():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     feed(stats, [1000, 1001, 1002, 30000, 30001])  # re-synced at 30001
     stats.expect_first(998)  # plausible for the first run, meaningless since the restart
     assert (stats.base_seq, stats.received, stats.cumulative_lost) == (30001, 1, 0)
@@ -431,7 +431,7 @@ def test_expected_first_is_ignored_after_a_resync():
 
 
 def test_expected_first_applies_once():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     stats.expect_first(98)
     feed(stats, [100, 101])
     stats.expect_first(90)  # a later PLAY's RTP-Info: the stream's start is settled
@@ -443,11 +443,11 @@ def test_expected_first_must_be_16_bits(seq):
     with pytest.raises(
         ValueError, match=f"expected first sequence number must be 0..65535, got {seq}"
     ):
-        ReceiverStats().expect_first(seq)
+        ReceptionStatistics().expect_first(seq)
 
 
 def test_restart_forgets_the_old_source():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     for seq, timestamp, arrival, _ in JITTER_SERIES:
         stats.update(seq, timestamp, arrival)
     stats.on_sender_report(0xB44DB705_20000000, arrival=100.0)
@@ -457,7 +457,7 @@ def test_restart_forgets_the_old_source():
     assert stats.report(now=101.0) == ReceptionReport(0, 0, 0, 0.0, 0, 0)
     assert feed(stats, [40000, 40001]) == [False, True]  # a new source, on probation again
     assert (stats.base_seq, stats.received) == (40001, 1)
-    pending = ReceiverStats()
+    pending = ReceptionStatistics()
     pending.expect_first(39990)  # meant for the old source
     pending.restart()
     feed(pending, [40000, 40001])

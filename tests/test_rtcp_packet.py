@@ -388,7 +388,7 @@ def test_report_block_lost_fields(fraction_lost, cumulative_lost, lost_word, dec
     assert decoded.highest_seq == MAX_U32
 
 
-# ReportBlock.from_reception: ReceiverStats' figures fitted to the 24-octet block's fields.
+# ReportBlock.from_reception: ReceptionStatistics' figures fitted to the 24-octet block's fields.
 @pytest.mark.parametrize(
     "field, value, fitted",
     [

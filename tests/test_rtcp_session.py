@@ -11,7 +11,7 @@ from rtsplab.rtcp.reports import ReceiverReport, ReportBlock, SenderReport, roun
 from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtcp.session import ReceiverRtcp, SenderRtcp
 from rtsplab.rtcp.xr import ExtendedReport
-from rtsplab.rtp.reception import ReceiverStats
+from rtsplab.rtp.reception import ReceptionStatistics
 from rtsplab.rtp.sender import RtpSender
 
 SERVER_SSRC = 0x5EED0001
@@ -25,7 +25,7 @@ def make_sender():
 
 
 def make_receiver():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     rtcp = ReceiverRtcp(stats, "client@test", 250_000, 0.0, ssrc=CLIENT_SSRC,
                         rng=random.Random(2))  # fmt: skip
     rtcp.media_ssrc = SERVER_SSRC
@@ -71,7 +71,7 @@ def test_a_receiver_report_tells_the_server_loss_jitter_and_rtt():
 # 5.25 s later -> DLSR 0x0005:4000; it arrives at A = 0xb710:8000.
 # RTT = A - LSR - DLSR = 0xb710:8000 - 0xb705:2000 - 0x0005:4000 = 0x0006:2000 = 6.125 s.
 def test_round_trip_time_from_rfc_figure_2_through_the_receivers_statistics():
-    stats = ReceiverStats()
+    stats = ReceptionStatistics()
     for seq in (0, 1):
         stats.update(seq, seq * 4500, seq * 0.05)
     stats.on_sender_report(0xB44DB705_20000000, arrival=100.0)

@@ -97,7 +97,7 @@ def test_with_server_port_known_other_ports_are_always_foreign():
         got += feed(receiver, [fake], port=OTHER_PORT)
         got += feed(receiver, [real], port=SERVER_PORT)
     assert got == frames_of(count=3)
-    stats = receiver.stats
+    stats = receiver.counts
     assert (stats.foreign, stats.wrong_port, stats.packets) == (12, 12, 6)
     assert receiver.summary()["wrong_port"] == 12
 
@@ -106,7 +106,7 @@ def test_a_caller_that_cannot_tell_the_port_is_filtered_by_address_only():
     receiver = RtpReceiver(SERVER_IP, server_port=SERVER_PORT)
     assert feed(receiver, stream(frames=2), port=None) == frames_of(count=2)
     assert feed(receiver, stream(frames=1), port=None, ip="192.0.2.2") == []
-    assert (receiver.stats.foreign, receiver.stats.wrong_port) == (2, 0)
+    assert (receiver.counts.foreign, receiver.counts.wrong_port) == (2, 0)
 
 
 def test_the_ssrc_from_setup_is_the_only_one_taken():
@@ -116,7 +116,7 @@ def test_the_ssrc_from_setup_is_the_only_one_taken():
     forged = [rtp(1000 + n, FORGED, 0, 1, jpeg_of(b"X", n)) for n in range(50)]
     assert feed(receiver, forged) == []
     assert feed(receiver, stream(frames=3), start=1.0) == frames_of(count=3)
-    assert receiver.stats.foreign == 50 and receiver.source == (REAL, SERVER_PORT)
+    assert receiver.counts.foreign == 50 and receiver.source == (REAL, SERVER_PORT)
 
 
 def forged_flood(kind):
@@ -149,14 +149,14 @@ def test_forged_packets_between_the_servers_first_two_do_not_break_its_probation
         got += feed(receiver, [rtp(500, FORGED + n, 0, 1, jpeg_of(b"X", n))], OTHER_PORT, 0.1)
     got += feed(receiver, real[1:], start=0.2)
     assert got == frames_of(count=2)
-    assert receiver.stats.foreign == MAX_CANDIDATES - 1
+    assert receiver.counts.foreign == MAX_CANDIDATES - 1
 
 
 def test_a_candidate_holds_at_most_max_held_packets():
     receiver = RtpReceiver(SERVER_IP)
     # 10 packets of one frame's start, never in sequence: the oldest two are pushed out.
     feed(receiver, [rtp(100 + 2 * n, REAL, 0, 0, jpeg_of(b"R", 0)[:6]) for n in range(10)])
-    assert receiver.stats.foreign == 10 - MAX_HELD and receiver.stats.packets == 0
+    assert receiver.counts.foreign == 10 - MAX_HELD and receiver.counts.packets == 0
 
 
 def test_single_packet_frames_held_on_probation_all_come_out_at_the_lock():
@@ -188,7 +188,7 @@ def test_a_forged_run_that_comes_first_is_locked_until_silent_then_the_server_ta
     taken = feed(receiver, real[2:], start=last_forged + SOURCE_TIMEOUT)
     assert taken == frames_of(count=3, first=1)  # frame 0 went while the forger held the lock
     assert receiver.source == (REAL, SERVER_PORT)
-    assert receiver.stats.foreign == 2 and receiver.stats.source_changes == 1
+    assert receiver.counts.foreign == 2 and receiver.counts.source_changes == 1
 
 
 def locked_receiver(**kw):
@@ -203,7 +203,7 @@ def test_another_source_is_refused_while_the_locked_one_is_live():
     assert feed(receiver, stream(REAL, 10, 3, b"X"), OTHER_PORT, 0.2) == []  # another port
     assert receiver.source_left(FORGED) is False  # a BYE for someone else changes nothing
     assert feed(receiver, stream(FORGED, 20, 2, b"X"), start=0.3) == []
-    assert receiver.stats.foreign == 16 and receiver.source == (REAL, SERVER_PORT)
+    assert receiver.counts.foreign == 16 and receiver.source == (REAL, SERVER_PORT)
     # The locked source goes on, its numbering intact.
     assert feed(receiver, stream(first_seq=40006, frames=1, first_frame=3), start=0.4) == [
         jpeg_of(b"R", 3)
@@ -226,7 +226,7 @@ def test_after_bye_a_new_ssrc_is_a_new_stream():
     summary = receiver.summary()
     assert summary["lost_packets"] == 1  # the old source's loss is not forgotten
     assert (summary["dropped_frames"], summary["late_packets"]) == (1, 0)
-    assert receiver.stats.source_changes == 1
+    assert receiver.counts.source_changes == 1
 
 
 def test_a_new_source_drops_the_old_ones_open_frame():
@@ -245,7 +245,7 @@ def test_after_bye_the_same_source_coming_back_goes_on():
     receiver.source_left(REAL)
     more = stream(first_seq=40006, frames=2, first_frame=3)
     assert feed(receiver, more, start=1.0) == frames_of(count=2, first=3)
-    assert receiver.stats.source_changes == 0
+    assert receiver.counts.source_changes == 0
     assert receiver.reception.received == 9  # 40001..40009: counted on, not restarted
 
 
@@ -266,19 +266,19 @@ def test_the_locked_source_resumes_after_a_long_pause():
     receiver = locked_receiver()
     after = stream(first_seq=40006, frames=2, first_frame=3)
     assert feed(receiver, after, start=60.0) == frames_of(count=2, first=3)
-    assert receiver.stats.source_changes == 0 and receiver.stats.foreign == 0
+    assert receiver.counts.source_changes == 0 and receiver.counts.foreign == 0
 
 
 def test_a_dynamic_payload_type_from_the_sdp():
     receiver = RtpReceiver(SERVER_IP, payload_type=PT_DYNAMIC)
     assert feed(receiver, stream(frames=2, pt=PT_JPEG)) == []
-    assert receiver.stats.foreign == 4
+    assert receiver.counts.foreign == 4
     assert feed(receiver, stream(first_seq=104, frames=2, pt=PT_DYNAMIC), start=1.0) == frames_of(
         count=2
     )
     default = RtpReceiver(SERVER_IP)
     assert feed(default, stream(frames=2, pt=PT_DYNAMIC)) == []
-    assert default.stats.foreign == 4
+    assert default.counts.foreign == 4
 
 
 def test_expected_first_seq_counts_the_packets_lost_before_the_first_one():

@@ -512,9 +512,9 @@ class RtspClient:
     def _on_rtp(self, datagram: bytes, source_ip: str, source_port: int | None) -> None:
         now = time.monotonic()
         receiver = self.receiver
-        accepted = receiver.stats.packets
+        accepted = receiver.counts.packets
         frames = receiver.receive_frames(datagram, source_ip, now, source_port)
-        if receiver.stats.packets != accepted:  # the session's own stream, not a stranger's
+        if receiver.counts.packets != accepted:  # the session's own stream, not a stranger's
             self.last_packet_at = now
             if self.first_packet_at is None:
                 self.first_packet_at = now

@@ -25,7 +25,7 @@ a Range to seek, a keep-alive before the session times out, TEARDOWN.
 nothing more (RFC 2326 §12.39: the group is the server's choice, so the client names no
 destination and no ports), and takes from the reply the group (`destination=`, which must be
 an IPv4 multicast address a stream may use), its ports (`port=a-b`, RTCP on b, or a+1), its
-`ttl` and the stream's `ssrc`, as a `MulticastGroup`. A reply that gives unicast, or a group
+`ttl` and the stream's `ssrc`, as a `GroupTransport`. A reply that gives unicast, or a group
 the client cannot join, is refused with a ClientError. A group has no TCP to fall back to.
 """
 
@@ -164,7 +164,7 @@ def _is_jpeg(pt: int, media: MediaDescription) -> bool:
 
 
 @dataclass(frozen=True)
-class MulticastGroup:
+class GroupTransport:
     """Where a multicast session's media goes: the group and its ports (RFC 2326 §12.39)."""
 
     address: str  # an IPv4 multicast address
@@ -179,7 +179,7 @@ class ServerTransport:
 
     server_port: tuple[int, int] | None = None  # RTP, RTCP
     ssrc: int | None = None
-    group: MulticastGroup | None = None  # multicast: the group the server chose
+    group: GroupTransport | None = None  # multicast: the group the server chose
 
 
 class ClientSession:
@@ -460,11 +460,11 @@ def _multicast_transport(value: str | None) -> ServerTransport:
             )
     if rtcp_port == rtp_port:
         raise ClientError(f"the server's multicast SETUP reply puts RTP and RTCP on {rtp_port}")
-    group = MulticastGroup(multicast_group(spec.destination), rtp_port, rtcp_port, spec.ttl)
+    group = GroupTransport(checked_group(spec.destination), rtp_port, rtcp_port, spec.ttl)
     return ServerTransport(_server_ports(spec), spec.ssrc, group)
 
 
-def multicast_group(destination: str | None) -> str:
+def checked_group(destination: str | None) -> str:
     """`destination` as a group this client joins: an IPv4 multicast address (224.0.0.0/4)
     outside the local network control block; ClientError naming what is wrong otherwise."""
     if not destination:

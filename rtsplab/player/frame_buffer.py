@@ -22,11 +22,10 @@ from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
-from RtpPacket import JPEG_CLOCK_RATE as RTP_CLOCK_RATE
-from RtpPacket import TIMESTAMP_MOD
+from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
 
-MIN_FRAME_STEP = RTP_CLOCK_RATE // 1000  # 1 ms: no video runs at over 1000 fps
-LAB_FRAME_STEP = RTP_CLOCK_RATE // 20  # the lab's 50 ms
+MIN_FRAME_STEP = JPEG_CLOCK_RATE // 1000  # 1 ms: no video runs at over 1000 fps
+LAB_FRAME_STEP = JPEG_CLOCK_RATE // 20  # the lab's 50 ms
 DEFAULT_PREFILL = 30  # the course report's choice: 1.5 s at 20 fps, 1 s at 30 fps
 # Bounds: a few seconds of 4K (750 KB frames), far more of anything smaller.
 DEFAULT_MAX_FRAMES = 240
@@ -77,7 +76,7 @@ class FrameBuffer:
         *,
         max_frames: int = DEFAULT_MAX_FRAMES,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        clock_rate: int = RTP_CLOCK_RATE,
+        clock_rate: int = JPEG_CLOCK_RATE,
     ) -> None:
         if prefill < 1 or max_frames < prefill:
             raise ValueError(f"need 1 <= prefill ({prefill}) <= max_frames ({max_frames})")

@@ -49,7 +49,7 @@ from rtsplab.rtcp.timing import (
     rtcp_interval,
 )
 from rtsplab.rtcp.xr import DlrrItem, ExtendedReport
-from rtsplab.rtp.reception import ReceiverStats
+from rtsplab.rtp.reception import ReceptionStatistics
 from rtsplab.rtp.sender import RtpSender
 
 log = logging.getLogger(__name__)
@@ -235,16 +235,16 @@ def _sources(packet: RtcpPacket) -> list[int]:
 
 
 class ReceiverRtcp(_Endpoint):
-    """The client's RTCP for one session; `stats` is fed by the RTP path."""
+    """The client's RTCP for one session; `reception` is fed by the RTP path."""
 
     def __init__(
-        self, stats: ReceiverStats, cname: str, session_bandwidth: float, now: float, *,
+        self, reception: ReceptionStatistics, cname: str, session_bandwidth: float, now: float, *,
         ssrc: int | None = None, reduced_minimum: bool = False, rng: random.Random | None = None,
     ) -> None:  # fmt: skip
         super().__init__(secrets.randbits(32) if ssrc is None else ssrc, cname,
                          session_bandwidth, now, we_sent=False,
                          reduced_minimum=reduced_minimum, rng=rng)  # fmt: skip
-        self.stats = stats
+        self.reception = reception
         # The server's SSRC: the driver sets it from the SETUP reply's ssrc=, or from the RTP
         # source `rtsplab.rtp.receiver.RtpReceiver` locked onto.
         self.media_ssrc: int | None = None
@@ -267,7 +267,7 @@ class ReceiverRtcp(_Endpoint):
         packets = super().receive_packets(packets, size, now, wall)
         for packet in packets:
             if isinstance(packet, SenderReport) and packet.ssrc == self.media_ssrc:
-                self.stats.on_sender_report(packet.ntp_timestamp, now)
+                self.reception.on_sender_report(packet.ntp_timestamp, now)
             elif isinstance(packet, ExtendedReport):
                 for item in packet.dlrr:
                     if item.ssrc == self.ssrc and item.lrr:
@@ -290,7 +290,7 @@ class ReceiverRtcp(_Endpoint):
             log.warning("ignoring an RTCP BYE for SSRC %s: the media source is %s", named, media)
 
     def _receiver_report(self, now: float) -> ReceiverReport:
-        if self.media_ssrc is None or not self.stats.valid:
+        if self.media_ssrc is None or not self.reception.valid:
             return ReceiverReport(self.ssrc)
-        block = ReportBlock.from_reception(self.media_ssrc, self.stats.report(now))
+        block = ReportBlock.from_reception(self.media_ssrc, self.reception.report(now))
         return ReceiverReport(self.ssrc, [block])

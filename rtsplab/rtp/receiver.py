@@ -2,7 +2,7 @@
 
 `RtpReceiver.receive(datagram, source_ip, now, source_port)` is everything the client does with
 one UDP datagram: parse it (`RtpPacket.decode`), take it only from the session's source, count
-it (`rtsplab.rtp.reception.ReceiverStats`: loss and jitter, RFC 3550 A.1-A.8), and hand its
+it (`rtsplab.rtp.reception.ReceptionStatistics`: loss and jitter, RFC 3550 A.1-A.8), and hand its
 payload to the frame assembler (`rtsplab.payload`). Nothing here raises on bad input: a datagram
 that is not RTP is counted in `stats.malformed`, valid RTP from anyone else in `stats.foreign`,
 and either is skipped. The socket and the thread that feed it live in `rtsplab.client.connection`.
@@ -30,7 +30,7 @@ Which packets are the session's source:
   so a PAUSE longer than the timeout costs nothing unless someone else sends meanwhile.
 
 A different source taking over is a new stream (§8: a new SSRC): its statistics start afresh
-(the same `ReceiverStats` object, which the RTCP side holds, restarted), and its extended
+(the same `ReceptionStatistics` object, which the RTCP side holds, restarted), and its extended
 sequence numbers are placed above the old source's, so the assembler sees one rising sequence.
 """
 
@@ -44,7 +44,7 @@ from typing import NamedTuple
 from RtpPacket import MAX_PT, MAX_SEQ, MAX_SSRC, PT_JPEG, SEQ_MOD, RtpError, RtpPacket
 from rtsplab.payload.assembler import FrameAssembler
 from rtsplab.payload.lab import LabAssembler
-from rtsplab.rtp.reception import MIN_SEQUENTIAL, ReceiverStats
+from rtsplab.rtp.reception import MIN_SEQUENTIAL, ReceptionStatistics
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class SeqUnwrapper:
 
 
 @dataclass
-class ReceptionStats:
+class ReceiverCounts:
     packets: int = 0  # RTP packets accepted (duplicates included)
     bytes: int = 0  # their size on the wire, RTP header included
     duplicates: int = 0
@@ -157,8 +157,8 @@ class RtpReceiver:
         self.expected_ssrc = ssrc  # the SETUP reply's ssrc=
         self.payload_type = payload_type
         self.assembler = assembler if assembler is not None else LabAssembler()
-        self.stats = ReceptionStats()
-        self.reception = ReceiverStats()  # sequence, loss and jitter, as RTCP reports them
+        self.counts = ReceiverCounts()
+        self.reception = ReceptionStatistics()  # sequence, loss and jitter, as RTCP reports them
         self.last_timestamp: int | None = None  # RTP timestamp of the last frame delivered
         self.source: Source | None = None  # the locked source
         self._previous: Source | None = None  # the last source locked, gone or not
@@ -195,14 +195,14 @@ class RtpReceiver:
         try:
             packet.decode(datagram)
         except RtpError as exc:
-            self.stats.malformed += 1
-            if self.stats.malformed == 1:
+            self.counts.malformed += 1
+            if self.counts.malformed == 1:
                 log.warning("skipping a malformed RTP datagram from %s: %s", source_ip, exc)
             return []
         if self.server_ip is not None and source_ip != self.server_ip:
             return self._foreign("address %s", source_ip)
         if self.server_port is not None and source_port not in (None, self.server_port):
-            self.stats.wrong_port += 1
+            self.counts.wrong_port += 1
             return self._foreign("port %s", source_port)
         if packet.payloadType() != self.payload_type:
             return self._foreign("payload type %d", packet.payloadType())
@@ -234,7 +234,7 @@ class RtpReceiver:
 
         Before the source is locked (the usual order) it is kept, and given to the statistics
         when a source is locked; after (RTP can beat the reply), given at once. Either way
-        `ReceiverStats.expect_first` ignores a number that cannot be this stream's start.
+        `ReceptionStatistics.expect_first` ignores a number that cannot be this stream's start.
         """
         if not 0 <= seq <= MAX_SEQ:
             raise ValueError(f"expected first sequence number must be 0..{MAX_SEQ}, got {seq}")
@@ -251,16 +251,16 @@ class RtpReceiver:
         return {
             "frames": asm.frames,
             "dropped_frames": asm.dropped_frames,
-            "packets": self.stats.packets,
+            "packets": self.counts.packets,
             "lost_packets": self._lost_before + max(0, self.reception.cumulative_lost),
-            "bytes": self.stats.bytes,
-            "duplicates": self.stats.duplicates,
+            "bytes": self.counts.bytes,
+            "duplicates": self.counts.duplicates,
             "late_packets": asm.late_packets,
-            "malformed": self.stats.malformed,
+            "malformed": self.counts.malformed,
             # The RFC 2435 depacketizer's payloads skipped; the lab's payload has no header.
             "malformed_payloads": getattr(asm, "malformed", 0),
-            "foreign": self.stats.foreign,
-            "wrong_port": self.stats.wrong_port,
+            "foreign": self.counts.foreign,
+            "wrong_port": self.counts.wrong_port,
         }
 
     def _from_locked(self, ssrc: int, port: int | None) -> bool:
@@ -273,13 +273,13 @@ class RtpReceiver:
             candidate = _Candidate()
             if len(self._candidates) >= MAX_CANDIDATES:
                 oldest = next(iter(self._candidates))
-                self.stats.foreign += len(self._candidates.pop(oldest).held)
+                self.counts.foreign += len(self._candidates.pop(oldest).held)
         self._candidates[key] = candidate  # last: the most recently heard
-        self.stats.foreign += candidate.add(held)
+        self.counts.foreign += candidate.add(held)
         if candidate.run < MIN_SEQUENTIAL:
             return []
         del self._candidates[key]
-        self.stats.foreign += sum(len(c.held) for c in self._candidates.values())
+        self.counts.foreign += sum(len(c.held) for c in self._candidates.values())
         self._candidates.clear()
         self._lock(key)
         self._last_heard = held.arrival
@@ -297,7 +297,7 @@ class RtpReceiver:
         else:
             # A new stream (§8): its own statistics, and sequence numbers above the old one's.
             log.info("receiving from source %s, in place of %s", _name(key), _name(previous))
-            self.stats.source_changes += 1
+            self.counts.source_changes += 1
             self._lost_before += max(0, self.reception.cumulative_lost)
             self.reception.restart()
             self.assembler.flush()  # the old source's open frames cannot complete now
@@ -318,7 +318,7 @@ class RtpReceiver:
 
     def _deliver(self, packet: RtpPacket, size: int, arrival: float) -> ReceivedFrame | None:
         """Count one packet of the locked source and give it to the assembler."""
-        stats = self.stats
+        stats = self.counts
         stats.packets += 1
         stats.bytes += size
         ext = self._ext_base + self._unwrapper.extend(packet.seqNum())
@@ -344,8 +344,8 @@ class RtpReceiver:
         return False
 
     def _foreign(self, what: str, value: object) -> list[ReceivedFrame]:
-        self.stats.foreign += 1
-        if self.stats.foreign == 1:
+        self.counts.foreign += 1
+        if self.counts.foreign == 1:
             log.warning("ignoring RTP from " + what + " (not this session's)", value)
         return []
 

@@ -1,6 +1,6 @@
 """Reception statistics for one RTP source: RFC 3550 Appendix A.1, A.3 and A.8.
 
-`ReceiverStats` is fed each RTP packet of one SSRC with `update(seq, rtp_timestamp, arrival)`
+`ReceptionStatistics` is fed each RTP packet of one SSRC with `update(seq, rtp_timestamp, arrival)`
 and each of that source's sender reports with `on_sender_report`; `report(now)` then gives the
 figures a reception report carries, as a `ReceptionReport`. Fitting them to the fields of an
 RTCP report block is `rtsplab.rtcp.reports.ReportBlock.from_reception`'s job, so that RTP does
@@ -81,7 +81,7 @@ class ReceptionReport:
     dlsr: int  # delay since that SR arrived, in 1/65536 s (never negative); 0 before any SR
 
 
-class ReceiverStats:
+class ReceptionStatistics:
     """Sequence, loss and jitter bookkeeping for one RTP source (RFC 3550 A.1, A.3, A.8)."""
 
     def __init__(self, clock_rate: int = DEFAULT_CLOCK_RATE) -> None:
@@ -303,7 +303,7 @@ class ReceiverStats:
 
     def __repr__(self) -> str:
         return (
-            f"ReceiverStats(valid={self.valid}, received={self.received}, "
+            f"ReceptionStatistics(valid={self.valid}, received={self.received}, "
             f"expected={self.expected}, cumulative_lost={self.cumulative_lost}, "
             f"extended_max={self.extended_max}, jitter={self.jitter:.1f} "
             f"({self.jitter_ms:.3f} ms))"

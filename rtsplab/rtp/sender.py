@@ -14,8 +14,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from RtpPacket import JPEG_CLOCK_RATE as RTP_CLOCK_RATE
-from RtpPacket import PT_JPEG, RTP_HEADER_SIZE, SEQ_MOD, TIMESTAMP_MOD, fixed_headers
+from RtpPacket import (
+    JPEG_CLOCK_RATE,
+    PT_JPEG,
+    RTP_HEADER_SIZE,
+    SEQ_MOD,
+    TIMESTAMP_MOD,
+    fixed_headers,
+)
 from rtsplab.payload import Payload
 from rtsplab.payload.jpeg import Buffer
 from rtsplab.payload.lab import fragment_parts
@@ -85,7 +91,7 @@ class RtpSender:
 
     def timestamp(self, frame_index: int) -> int:
         """RTP timestamp of the frame_index-th frame sent: origin + index * 90000 / fps."""
-        return (self.timestamp_origin + round(frame_index * RTP_CLOCK_RATE / self.fps)) % (
+        return (self.timestamp_origin + round(frame_index * JPEG_CLOCK_RATE / self.fps)) % (
             TIMESTAMP_MOD
         )
 
@@ -96,7 +102,7 @@ class RtpSender:
         if clock is None:
             return self.timestamp(self.frames_sent)
         due, timestamp = clock
-        return (timestamp + round((now - due) * RTP_CLOCK_RATE)) % TIMESTAMP_MOD
+        return (timestamp + round((now - due) * JPEG_CLOCK_RATE)) % TIMESTAMP_MOD
 
     def skip_frame(self) -> None:
         """A frame not sent (one RFC 2435 cannot carry): its time passes all the same."""

@@ -77,7 +77,7 @@ class MulticastConfig:
     interface: str = "0.0.0.0"  # the interface's address to send from; any: the route's
 
 
-class Group(Protocol):
+class SharedStream(Protocol):
     """A file's multicast stream as a session sees it (the driver's `MulticastStream`)."""
 
     media: VideoStream
@@ -85,10 +85,10 @@ class Group(Protocol):
     port: int
 
 
-class Groups(Protocol):
+class SharedStreams(Protocol):
     """The server's multicast streams, one a file (the driver's `MulticastStreams`)."""
 
-    def join(self, path: Path) -> Group:
+    def join(self, path: Path) -> SharedStream:
         """The file's stream, made if there is none, with one more member set up on it;
         RtspError 453 past the server's streams."""
         ...
@@ -118,7 +118,7 @@ class ServerSession:
         server_address: tuple[str, int] = ("127.0.0.1", 554),
         make_session_id: Callable[[], str] = new_session_id,
         make_sender: Callable[..., RtpSender] = RtpSender,
-        groups: Groups | None = None,
+        groups: SharedStreams | None = None,
     ) -> None:
         """`groups` are the server's multicast streams (needed with config.multicast)."""
         self.config = config
@@ -128,7 +128,7 @@ class ServerSession:
         self._make_session_id = make_session_id
         self._make_sender = make_sender
         self._groups = groups
-        self.group: Group | None = None  # a multicast member's stream, shared
+        self.group: SharedStream | None = None  # a multicast member's stream, shared
         self.state = State.INIT
         self.session_id: str | None = None
         self.media: VideoStream | None = None
