@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import wait_until  # noqa: F401  (the tests take it from here too)
 from rtsplab.cli import free_port  # noqa: F401  (the tests take it from here)
 from rtsplab.rtsp.reader import ResponseReader
 
@@ -66,13 +67,6 @@ def lab_movie() -> Path:
 
 
 # -- network helpers -------------------------------------------------------------------------------
-
-
-def wait_until(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def open_fds():

@@ -1,0 +1,50 @@
+"""What many tests share: waiting on a condition, random sources that are not random, and a
+picture's pixels. Imported by name (`from helpers import wait_until`): the tests' folder is on
+the path."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+
+from PIL import Image
+
+POLL = 0.02  # seconds between two looks at a condition
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition"):
+    """Return once `condition()` is true; fail the test if it is not within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
+        time.sleep(POLL)
+
+
+class FixedRandom:
+    """A random source whose random() always returns `value` (0.5: A.7's factor is exactly
+    1), counting its calls."""
+
+    def __init__(self, value: float = 0.5) -> None:
+        self.value = value
+        self.calls = 0
+
+    def random(self) -> float:
+        self.calls += 1
+        return self.value
+
+
+class SequenceRandom:
+    """A random source returning the given values in turn, failing when they run out."""
+
+    def __init__(self, *values: float) -> None:
+        self.values = list(values)
+
+    def random(self) -> float:
+        return self.values.pop(0)
+
+
+def pixels(jpeg: bytes) -> bytes:
+    """A JPEG's decoded RGB pixels: what a viewer sees, whatever bytes carried it."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        return image.convert("RGB").tobytes()
