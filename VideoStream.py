@@ -16,14 +16,19 @@ Two file formats, told apart by their first bytes:
   split by walking each JPEG's structure (`rtsplab.payload.jpeg.frame_end`).
 
 The whole file is indexed once at open (offset and length of every frame): read whole
-when it is at most INDEX_WHOLE_BYTES, else in windows of INDEX_CHUNK_BYTES. A frame is
-then one positional read (``os.pread``) of exactly its bytes, so random access is cheap
-and a session holds one frame, not the file. The file is never mapped: a mapped file cut
-short while served raises SIGBUS, which kills the whole server.
+when it is at most INDEX_WHOLE_BYTES, else in windows of INDEX_CHUNK_BYTES, a window never
+larger than one frame may be (MAX_FRAME_BYTES), so indexing holds bounded memory whatever
+the file holds. A frame is then one positional read (``os.pread``) of exactly its bytes, so
+random access is cheap and a session holds one frame, not the file. The file is never
+mapped: a mapped file cut short while served raises SIGBUS, which kills the whole server.
 
 A truncated or corrupt tail ends the video at the last whole frame with one logged
 warning. A frame over MAX_FRAME_BYTES is skipped at indexing, with one warning for the
-file, and the video goes on with the next frame. A partial frame is never returned.
+file, and the video goes on with the next frame; in a raw file a frame that has not ended
+within the limit is passed over by searching for an EOI directly followed by the next SOI,
+and a file with no such pair after it ends there. A partial frame is never returned. A file
+that is not a video is remembered as such while it is unchanged, so asking again costs
+nothing.
 
 A file changed while it is served (cut short or rewritten in place) is noticed at each
 read: fewer bytes than the index says, or bytes that are not exactly one whole JPEG, raise
@@ -40,11 +45,13 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import threading
 from types import TracebackType
+from typing import TypeVar
 
 from rtsplab.errors import PeerError
-from rtsplab.payload.jpeg import SOI_BYTES, JpegError, frame_end
+from rtsplab.payload.jpeg import EOI_BYTES, MARKER_SIZE, SOI_BYTES, JpegError, frame_end
 
 __all__ = [
     "FORMAT_LAB",
@@ -76,6 +83,8 @@ INDEX_CHUNK_BYTES = 4 * 2**20
 _SHOWN_HEAD = 16
 # frame_end's messages for data that ends before EOI start with this.
 _TRUNCATED = "truncated"
+# Where one raw JPEG ends and the next begins: what passes over a frame too large to walk.
+_NEXT_FRAME = re.compile(re.escape(EOI_BYTES + SOI_BYTES))
 
 CHANGED = "the file changed while it was served"
 
@@ -83,7 +92,10 @@ CHANGED = "the file changed while it was served"
 # frame cap): bounded.
 MAX_CACHED_INDEXES = 32
 _IndexKey = tuple[str, int, int, int, int, int]
+_T = TypeVar("_T")
 _INDEXES: dict[_IndexKey, tuple[str, list[int], list[int]]] = {}
+# Files found not to be a video, with why: asked again while unchanged, answered at once.
+_REFUSED: dict[_IndexKey, str] = {}
 _INDEXES_LOCK = threading.Lock()
 
 
@@ -102,6 +114,32 @@ def _detect_format(head: bytes) -> str | None:
     return None
 
 
+def read_at(fd: int, length: int, pos: int) -> bytes:
+    """`length` bytes at `pos`, fewer only at the end of the file. One ``os.pread`` may
+    return fewer than asked (Linux gives at most 0x7ffff000 bytes a call, and a signal can
+    cut a read short): read on until the bytes are there or the file ends."""
+    data = os.pread(fd, length, pos)
+    if len(data) == length or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < length:
+        more = os.pread(fd, length - got, pos + got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def _remember(table: dict[_IndexKey, _T], key: _IndexKey, value: _T) -> None:
+    """Keep `value` for an unchanged file, the oldest entry going past MAX_CACHED_INDEXES."""
+    with _INDEXES_LOCK:
+        if len(table) >= MAX_CACHED_INDEXES:
+            table.pop(next(iter(table)))
+        table[key] = value
+
+
 class _Window:
     """The file's bytes for indexing, by pread: the whole file in one read when small,
     else a window that moves forward with the walk."""
@@ -118,7 +156,7 @@ class _Window:
         if not (self.at <= pos and end <= self.at + len(self.data)):
             length = max(end - pos, min(self.chunk, self.size - pos))
             self.data = b""  # the old window goes before the new one is read
-            data = os.pread(self.fd, length, pos)
+            data = read_at(self.fd, length, pos)
             if len(data) < length:
                 raise VideoError(
                     f"{self.filename}: the file changed while it was indexed: "
@@ -169,7 +207,18 @@ class VideoStream:
         if cached is not None:
             self.format, self._offsets, self._lengths = cached
             return
-        window = _Window(self.filename, fd, stat.st_size)
+        refused = _REFUSED.get(key)
+        if refused is not None:
+            raise VideoError(refused)
+        try:
+            self._index(_Window(self.filename, fd, stat.st_size))
+        except VideoError as exc:
+            _remember(_REFUSED, key, str(exc))
+            raise
+        _remember(_INDEXES, key, (self.format, self._offsets, self._lengths))
+
+    def _index(self, window: _Window) -> None:
+        """Find every whole frame, or raise VideoError saying why the file is no video."""
         head = bytes(window.get(0, _SHOWN_HEAD))
         fmt = _detect_format(head)
         if fmt is None:
@@ -189,10 +238,6 @@ class VideoStream:
                 problem,
                 len(self._offsets),
             )
-        with _INDEXES_LOCK:
-            if len(_INDEXES) >= MAX_CACHED_INDEXES:
-                _INDEXES.pop(next(iter(_INDEXES)))  # the oldest
-            _INDEXES[key] = (self.format, self._offsets, self._lengths)
 
     # -- indexing ------------------------------------------------------------------------
 
@@ -251,8 +296,9 @@ class VideoStream:
     def _index_mjpeg(self, window: _Window) -> str | None:
         """Index raw JPEG frames; return why indexing stopped early, or None.
 
-        A frame over MAX_FRAME_BYTES is walked all the same, to find the next one: that
-        costs its size in memory once, here, never per session.
+        A frame is walked in a window that doubles until the frame fits, up to
+        MAX_FRAME_BYTES and one marker more: a frame that has not ended by then is over the
+        limit, and is passed over by `_frame_after` without being held.
         """
         size = window.size
         pos = 0
@@ -263,10 +309,19 @@ class VideoStream:
             try:
                 end = pos + frame_end(view)
             except JpegError as exc:
-                if pos + len(view) < size and str(exc).startswith(_TRUNCATED):
-                    want = 2 * len(view)  # the frame runs on past the window
+                runs_on = pos + len(view) < size and str(exc).startswith(_TRUNCATED)
+                if runs_on and len(view) <= MAX_FRAME_BYTES:
+                    want = min(2 * len(view), MAX_FRAME_BYTES + MARKER_SIZE)
                     continue
-                return f"frame {number} at offset {pos}: {exc}"
+                if not runs_on:
+                    return f"frame {number} at offset {pos}: {exc}"
+                after = self._frame_after(window, pos)
+                if after is None:
+                    return (
+                        f"frame {number} at offset {pos}: no EOI within the "
+                        f"{MAX_FRAME_BYTES}-byte frame limit, and no frame after it"
+                    )
+                end = after
             want = INDEX_CHUNK_BYTES
             if end - pos > MAX_FRAME_BYTES:
                 self._skip(number, pos, end - pos)
@@ -274,6 +329,22 @@ class VideoStream:
                 self._offsets.append(pos)
                 self._lengths.append(end - pos)
             pos = end
+        return None
+
+    @staticmethod
+    def _frame_after(window: _Window, pos: int) -> int | None:
+        """Where the frame after the one at `pos` starts, found by searching windows for an
+        EOI directly followed by an SOI (entropy-coded data holds neither: T.81 F.1.2.3);
+        None when the file holds no such pair after `pos`."""
+        at = pos + MARKER_SIZE
+        while at < window.size:
+            view = window.get(at, INDEX_CHUNK_BYTES)
+            found = _NEXT_FRAME.search(view)
+            if found is not None:
+                return at + found.start() + MARKER_SIZE
+            if at + len(view) >= window.size:
+                return None
+            at += len(view) - (len(EOI_BYTES + SOI_BYTES) - 1)  # a pair across two windows
         return None
 
     # -- the lab's API -------------------------------------------------------------------
@@ -312,7 +383,7 @@ class VideoStream:
         if not 0 <= index < len(self._offsets):
             raise IndexError(f"frame {index} out of range 0..{len(self._offsets) - 1}")
         start, length = self._offsets[index], self._lengths[index]
-        data = os.pread(fd, length, start)
+        data = read_at(fd, length, start)
         where = f"{self.filename}: {CHANGED}: frame {index} at offset {start}"
         if len(data) < length:
             raise VideoError(f"{where}: {len(data)} of its {length} bytes left")
