@@ -135,7 +135,8 @@ class ServerWorker:
         the client closed it, or let a deadline pass."""
         rtsp, session = self.rtsp, self.session
         if rtsp.request_overdue(time.monotonic()):
-            log.info("connection from %s:%d: a request not whole in time: closing", *self.address)
+            log.info("connection from %s:%d: a request not whole within %g s: closing",
+                     *self.address, rtsp.request_deadline)  # fmt: skip
             return None
         if self._lab_session_idle():
             log.info("lab session %s unheard for %g s while not playing: ending it",
