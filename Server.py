@@ -20,20 +20,25 @@ from rtsplab.cli import int_in, positive, setup_logging
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
 from rtsplab.rtsp.message import RtspResponse
+from rtsplab.server.connection import unmapped
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.multicast import MulticastStreams
 from rtsplab.server.payload_cache import DEFAULT_CACHE_BYTES, PayloadCache
 from rtsplab.server.session import MulticastConfig, StreamConfig
 from rtsplab.server.stream import Streaming
 from rtsplab.server.udp_out import gso_available
-from ServerWorker import ServerWorker, unmapped
+from ServerWorker import ServerWorker
 
 log = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 16
-# Each connection holds a TCP socket, a UDP pair and two or three threads: cap them, so that
-# no client can exhaust the server's file descriptors (256 * 3 stays under the usual 1024),
-# and no one address can take every slot.
+# Each connection holds up to four descriptors (its TCP socket, its UDP pair, the file it
+# plays) and up to four threads of its own: its RTSP thread, its writer, its RTCP thread from
+# SETUP to TEARDOWN, and the lab's impaired link while --loss and the like are on. Every
+# session's RTP leaves from the server's one pacing loop; a multicast stream has one RTCP
+# thread for all its members. Capped, so that no client can exhaust the server's threads and
+# descriptors and no one address can take every slot. (256 connections may hold 1024
+# descriptors, the usual soft limit: past it accept() fails, and the server goes on.)
 MAX_CLIENTS = 256
 MAX_PER_ADDRESS = 32  # 0: no limit
 ACCEPT_RETRY = 0.1  # seconds to wait after a failed accept() before the next

@@ -13,13 +13,14 @@ reports. The decisions are the pure sessions'
 
 Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and
 a socket error ends this session alone. Nothing a client holds open is unbounded in time: a
-request must arrive whole within REQUEST_DEADLINE of its first byte, a connection with no
-session and no request for IDLE_CONNECTION is closed, a lab session not playing and unheard for
-LAB_IDLE_SESSION is ended, and a standard session unheard for its timeout (requests, or RTCP
-about the session) is ended. Nothing a client holds back blocks a thread either: one writer
-per connection (`rtsplab.server.connection_writer`) sends replies and interleaved frames from
-a bounded queue; the others enqueue, a full queue drops whole frames, and a client that takes
-no byte for STALLED_READER has its connection shut down, which ends the session here.
+request must arrive whole within its deadline (`rtsplab.server.connection`), a connection
+with no session and no request for IDLE_CONNECTION is closed, a lab session not playing and
+unheard for LAB_IDLE_SESSION is ended, and a standard session unheard for its timeout
+(requests, or RTCP about the session) is ended. Nothing a client holds back blocks a thread
+either: one writer per connection (`rtsplab.server.connection_writer`) sends replies and
+interleaved frames from a bounded queue; the others enqueue, a full queue drops whole frames,
+and a client that takes no byte for its deadline has its connection shut down, which ends the
+session here.
 """
 
 from __future__ import annotations
@@ -38,24 +39,23 @@ from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_port_pair
 from rtsplab.rtp.sender import Packet, joined
 from rtsplab.rtsp.errors import RtspError
-from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
-from rtsplab.rtsp.reader import RequestReader
+from rtsplab.rtsp.message import RtspRequest, RtspResponse
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
+from rtsplab.server.connection import Item, ServerConnection, unmapped
 from rtsplab.server.connection_writer import ConnectionWriter
 from rtsplab.server.impaired_link import ImpairedLink
 from rtsplab.server.impairment import Impairment
 from rtsplab.server.multicast import MulticastStream, MulticastStreams
-from rtsplab.server.session import ServerSession, StreamConfig
-from rtsplab.server.stream import RtpStream, Streaming
+from rtsplab.server.session import ServerSession, StreamConfig, UdpPorts
+from rtsplab.server.stream import RtpStream, Streaming, played_to_end
 from rtsplab.server.udp_out import UdpOut
+
+__all__ = ["ServerWorker", "unmapped"]
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
 
-RECV_SIZE = 4096
-LAB_REQUEST_QUIET = 0.2  # seconds of silence after which a request without its end is whole
 IDLE_CONNECTION = 60  # seconds a connection may stay without a session and without a word
-REQUEST_DEADLINE = 10.0  # seconds from a request's first byte to its last (slow senders)
 # Seconds a lab session not playing may stay unheard. Its client says nothing while it plays,
 # so a playing lab session runs to the end of the file, and this counts from then.
 LAB_IDLE_SESSION = 600.0
@@ -67,14 +67,8 @@ MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
 CLOSE_LINGER = 1.0
 
 
-V4_MAPPED_PREFIX = "::ffff:"  # ::ffff:0:0/96, IPv4 addresses as IPv6 (RFC 4291 §2.5.5.2)
-
-
-def unmapped(ip: str) -> str:
-    """`ip`, or the IPv4 address it maps ("::ffff:127.0.0.1" -> "127.0.0.1")."""
-    if ip.lower().startswith(V4_MAPPED_PREFIX) and "." in ip:
-        return ip[len(V4_MAPPED_PREFIX) :]
-    return ip
+def _nowhere(data: bytes) -> None:
+    """A multicast member's own way out: its stream and reports go to the group instead."""
 
 
 class ServerWorker:
@@ -85,18 +79,14 @@ class ServerWorker:
         """`streaming` is what every session of the server shares; `groups` its multicast
         streams (with --multicast)."""
         self.connection = connection
+        self.rtsp = ServerConnection(connection, address)  # its reader and its one writer
         self.streaming = streaming
-        # An IPv4 client of a dual-stack listener is "::ffff:a.b.c.d": its RTP and RTCP go by
-        # IPv4, from sockets of that family, as to any IPv4 client.
-        self.address = (unmapped(address[0]), address[1])
-        local_ip, local_port = connection.getsockname()[:2]
-        local = (unmapped(local_ip), local_port)
-        self.rtp_socket, self.rtcp_socket = bind_port_pair(local[0])
+        self.address = self.rtsp.address
+        self.rtp_socket, self.rtcp_socket = bind_port_pair(self.rtsp.local[0])
         self.groups = groups
         self._member_id = ""  # the session id it joined its multicast stream with
         self.session = ServerSession(config, self.address[0], self.rtp_socket.getsockname()[1],
-                                   server_address=local, groups=groups)  # fmt: skip
-        self.reader = RequestReader()
+                                   server_address=self.rtsp.local, groups=groups)  # fmt: skip
         self.thread = threading.Thread(
             target=self.recvRtspRequest, name=f"rtsp-{address[0]}:{address[1]}", daemon=True
         )
@@ -106,14 +96,15 @@ class ServerWorker:
         self._rtcp_thread: threading.Thread | None = None
         self._rtcp_lock = threading.Lock()  # reports go out from three threads
         self._stop_rtcp = threading.Event()
-        # Replies and interleaved RTP/RTCP share the connection: one thread writes them all,
-        # the others enqueue and never wait on a client that does not read.
-        self.writer = ConnectionWriter(connection, f"connection from {address[0]}:{address[1]}")
         self.link: ImpairedLink | None = None  # the lab's impaired network, from SETUP on
         self.last_heard = time.monotonic()  # a request or RTCP: the session is alive
-        self._request_started: float | None = None  # the first byte of a request in progress
         self._stream_stopped = time.monotonic()  # when the streamer last ended
         self.finished = threading.Event()  # set when the connection is closed and freed
+
+    @property
+    def writer(self) -> ConnectionWriter:
+        """The connection's one writer: replies and interleaved frames."""
+        return self.rtsp.writer
 
     @property
     def group(self) -> MulticastStream | None:
@@ -121,7 +112,7 @@ class ServerWorker:
         return cast("MulticastStream | None", self.session.group)
 
     def run(self) -> None:
-        self.writer.start()
+        self.rtsp.start()
         self.thread.start()
 
     # -- RTSP ----------------------------------------------------------------------------
@@ -130,36 +121,7 @@ class ServerWorker:
         """Read requests until the client closes the connection (or says nothing for long)."""
         log.info("connection from %s:%d", *self.address)
         try:
-            while True:
-                # The socket's own timeout stays as it is: the writer sends on it too (TCP
-                # interleaving). select() does the waiting.
-                if self._request_overdue():
-                    log.info("connection from %s:%d: a request not whole within %g s: closing",
-                             *self.address, REQUEST_DEADLINE)  # fmt: skip
-                    break
-                if self._lab_session_idle():
-                    log.info("lab session %s unheard for %g s while not playing: ending it",
-                             self.session.session_id, LAB_IDLE_SESSION)  # fmt: skip
-                    break
-                readable, _, _ = select.select([self.connection], [], [], self._read_timeout())
-                if not readable:
-                    if self.reader.pending and not self.session.standard:
-                        # The lab's client ends a request without the empty line: quiet for
-                        # a moment with a request half-read, it is taken as it is.
-                        self.handle_requests(self.reader.flush_partial())
-                    elif self.session.state is State.INIT:
-                        log.info("connection from %s:%d idle for %d s: closing",
-                                 *self.address, IDLE_CONNECTION)  # fmt: skip
-                        break
-                    continue
-                data = self.connection.recv(RECV_SIZE)
-                if not data:
-                    break
-                if not self.reader.pending:
-                    self._request_started = time.monotonic()
-                items = self.reader.feed(data)
-                if items and self.reader.pending:
-                    self._request_started = time.monotonic()  # the next request began here
+            while (items := self._next_requests()) is not None:
                 self.handle_requests(items)
         except OSError as exc:
             log.info("connection from %s:%d lost: %s", *self.address, exc)
@@ -168,30 +130,42 @@ class ServerWorker:
         finally:
             self.close()
 
+    def _next_requests(self) -> Sequence[Item] | None:
+        """What the client sends next (perhaps nothing yet); None when the connection ends:
+        the client closed it, or let a deadline pass."""
+        rtsp, session = self.rtsp, self.session
+        if rtsp.request_overdue(time.monotonic()):
+            log.info("connection from %s:%d: a request not whole within %g s: closing",
+                     *self.address, rtsp.request_deadline)  # fmt: skip
+            return None
+        if self._lab_session_idle():
+            log.info("lab session %s unheard for %g s while not playing: ending it",
+                     session.session_id, LAB_IDLE_SESSION)  # fmt: skip
+            return None
+        if rtsp.readable(self._read_timeout()):
+            return rtsp.read()
+        if rtsp.pending and not session.standard:
+            # The lab's client ends a request without the empty line: quiet for a moment
+            # with a request half-read, it is taken as it is.
+            return rtsp.take_partial()
+        if session.state is State.INIT:
+            log.info("connection from %s:%d idle for %d s: closing", *self.address,
+                     IDLE_CONNECTION)  # fmt: skip
+            return None
+        return ()
+
     def _read_timeout(self) -> float | None:
-        """How long to wait for the client: briefly with half a lab request read; until the
-        request's deadline with part of one read; a while with no session (an idle
-        connection is closed); a lab session is looked at every IDLE_CHECK; a standard
-        session for ever (its RTCP thread ends it when unheard)."""
-        waits: list[float] = []
-        if self.reader.pending:
-            if not self.session.standard:
-                waits.append(LAB_REQUEST_QUIET)
-            if self._request_started is not None:
-                left = self._request_started + REQUEST_DEADLINE - time.monotonic()
-                waits.append(max(0.0, left))
-        if self.session.state is State.INIT:
+        """How long to wait for the client: as a request in progress allows; a while with
+        no session (an idle connection is closed); a lab session is looked at every
+        IDLE_CHECK; a standard session for ever (its RTCP thread ends it when unheard)."""
+        session = self.session
+        request = self.rtsp.request_wait(not session.standard, time.monotonic())
+        waits = [] if request is None else [request]
+        if session.state is State.INIT:
             waits.append(IDLE_CONNECTION)
-        elif not self.session.standard:
+        elif not session.standard:
             waits.append(min(IDLE_CHECK, LAB_IDLE_SESSION))
         return min(waits) if waits else None
-
-    def _request_overdue(self) -> bool:
-        if not self.reader.pending:
-            self._request_started = None
-            return False
-        started = self._request_started
-        return started is not None and time.monotonic() - started > REQUEST_DEADLINE
 
     def _lab_session_idle(self) -> bool:
         """A lab session past SETUP, not streaming, unheard for LAB_IDLE_SESSION."""
@@ -207,16 +181,16 @@ class ServerWorker:
         stream = self.stream
         return stream is not None and stream.active and not stream.at_end
 
-    def handle_requests(self, items: Sequence[RtspRequest | RtspError | InterleavedFrame]) -> None:
+    def handle_requests(self, items: Sequence[Item]) -> None:
         for item in items:
-            if not isinstance(item, InterleavedFrame):  # RTCP counts only if it is the session's
+            if isinstance(item, RtspRequest):
                 self.last_heard = time.monotonic()
-            if isinstance(item, RtspError):
-                self.replyRtsp(self.session.error_response(item))
-            elif isinstance(item, InterleavedFrame):
-                self.receive_rtcp(item.data, interleaved_channel=item.channel)
-            else:
                 self.processRtspRequest(item)
+            elif isinstance(item, RtspError):
+                self.last_heard = time.monotonic()
+                self.replyRtsp(self.session.error_response(item))
+            else:  # interleaved: RTCP counts only if it is the session's
+                self.receive_rtcp(item.data, interleaved_channel=item.channel)
 
     def processRtspRequest(self, request: RtspRequest) -> None:
         if dialogue.isEnabledFor(logging.DEBUG):
@@ -224,27 +198,12 @@ class ServerWorker:
         try:
             media = self.session.media
             if request.method == PLAY and (
-                "Range" in request.headers
-                or (media is not None and media.frameNbr() >= media.frame_count)
+                "Range" in request.headers or (media is not None and played_to_end(media))
             ):
                 # A seek, or PLAY from the start again: the stream stops first, so the
                 # media is never moved under it.
                 self.stop_stream()
-            group = self.group
-            response = self.session.handle(request)
-            if response.status == 200 and request.method in (PAUSE, TEARDOWN):
-                self.stop_stream()  # not one packet after the reply that says it stopped
-                if request.method == TEARDOWN:
-                    self.stop_rtcp("teardown")
-                    self.leave_group(group, "teardown")
-                    self.session.close()
-            elif response.status == 200 and request.method == SETUP:
-                if group is not None and group is not self.group:
-                    self.leave_group(group, "a new SETUP")
-                if self.group is not None:
-                    self._member_id = self.session.session_id
-                    self.group.add(self._member_id, self.session.client_ip)
-                self.start_rtcp()
+            response = self._carry_out(request)
         except Exception:
             log.exception("fault answering %s", request.method)
             cseq = request.headers.get("CSeq")
@@ -255,30 +214,52 @@ class ServerWorker:
         if self.session.state is State.PLAYING:
             self.start_stream()  # after PLAY, or after a refused seek that stopped it
 
+    def _carry_out(self, request: RtspRequest) -> RtspResponse:
+        """The session's answer, and what a successful one means for streams and threads."""
+        group = self.group
+        response = self.session.handle(request)
+        if response.status == 200 and request.method in (PAUSE, TEARDOWN):
+            self.stop_stream()  # not one packet after the reply that says it stopped
+            if request.method == TEARDOWN:
+                self.stop_rtcp("teardown")
+                self.leave_group(group, "teardown")
+                self.session.close()
+        elif response.status == 200 and request.method == SETUP:
+            if group is not None and group is not self.group:
+                self.leave_group(group, "a new SETUP")
+            setup, joined_group = self.session.setup, self.group
+            if setup is not None and joined_group is not None:
+                self._member_id = setup.session_id
+                joined_group.add(self._member_id, self.session.client_ip)
+            self.start_rtcp()
+        return response
+
     def replyRtsp(self, response: RtspResponse) -> None:
         data = response.encode()
         if dialogue.isEnabledFor(logging.DEBUG):
             dialogue.debug("Reply sent:\n%s", data.decode("utf-8", "replace"))
-        self.writer.send_reply(data)  # never dropped; written in turn with queued frames
+        self.rtsp.send_reply(data)  # never dropped; written in turn with queued frames
 
     def _way_out(
         self, interleaved: tuple[int, int] | None, which: int, sock: socket.socket,
         destination: tuple[str, int] | None,
     ) -> Callable[[bytes], object]:  # fmt: skip
         """How RTP (`which` 0) or RTCP (1) reaches the client: its interleaved channel on
-        the RTSP connection, or its UDP port."""
+        the RTSP connection, or its UDP port (neither: a multicast member's)."""
         if interleaved is not None:
             return partial(self.send_interleaved, interleaved[which])
+        if destination is None:
+            return _nowhere
+        to = destination
 
         def send_udp(data: bytes) -> int:
-            return sock.sendto(data, destination)
+            return sock.sendto(data, to)
 
         return send_udp
 
     def send_interleaved(self, channel: int, data: bytes) -> None:
-        """RTP or RTCP on the RTSP connection, framed with `$` (RFC 2326 §10.12). Queued,
-        never waited for: a client too slow to read loses whole frames (counted)."""
-        self.writer.send_frame(InterleavedFrame(channel, data).encode())
+        """RTP or RTCP on the RTSP connection, framed with `$` (RFC 2326 §10.12)."""
+        self.rtsp.send_interleaved(channel, data)
 
     # -- RTP -----------------------------------------------------------------------------
 
@@ -292,12 +273,15 @@ class ServerWorker:
         if self._streaming():
             return
         self.stop_stream()  # past the last frame, about to say BYE: start again instead
-        session = self.session
-        plain_udp = session.interleaved is None and self.link is None
-        self._udp_out = UdpOut(self.rtp_socket, session.rtp_destination,
-                               gso=self.streaming.gso) if plain_udp else None  # fmt: skip
-        pacer = Pacer(session.sender.fps, burst=session.config.burst)
-        stream = RtpStream(str(session.session_id), session.media, session.sender, pacer,
+        setup = self.session.setup
+        if setup is None:
+            return
+        way, plain_udp = setup.way, self.link is None
+        self._udp_out = UdpOut(self.rtp_socket, way.rtp, gso=self.streaming.gso) if (
+            isinstance(way, UdpPorts) and plain_udp
+        ) else None  # fmt: skip
+        pacer = Pacer(setup.sender.fps, burst=self.session.config.burst)
+        stream = RtpStream(setup.session_id, setup.media, setup.sender, pacer,
                            self.streaming.cache, self.sendRtp, self._say_bye)  # fmt: skip
         self.stream = stream
         self.streaming.loop.add(stream, stream.start(time.monotonic()))
@@ -495,10 +479,9 @@ class ServerWorker:
         except Exception:
             log.exception("stopping the session of %s:%d", *self.address)
         finally:
-            # Joined before the socket closes: no write to a reused fd.
-            self.writer.close(linger=CLOSE_LINGER)
+            self.rtsp.close(linger=CLOSE_LINGER)
             self.session.close()
-            for sock in (self.rtp_socket, self.rtcp_socket, self.connection):
+            for sock in (self.rtp_socket, self.rtcp_socket):
                 sock.close()
             log.info("connection from %s:%d closed", *self.address)
             self.finished.set()

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _checkout  # noqa: F401 (the checkout's root on the path)
 from rtsplab.cli import free_port
 from stream_bench import clip_for, wait_for_server
 

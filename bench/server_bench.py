@@ -53,6 +53,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import _checkout  # noqa: F401 (the checkout's root on the path)
 from MakeVideo import PRESETS, make_clip
 from rtsplab.cli import free_port
 from rtsplab.payload.lab import fragment_parts

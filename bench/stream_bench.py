@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _checkout  # noqa: F401 (the checkout's root on the path)
 from MakeVideo import PRESETS, make_clip
 from rtsplab.cli import free_port
 from rtsplab.client.connection import RCVBUF_BYTES

@@ -29,6 +29,7 @@ from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.headers.transport import parse_transport
+from rtsplab.server import connection as connection_module
 from Server import parse_args
 
 URL = "rtsp://127.0.0.1:{port}/movie.Mjpeg"
@@ -131,7 +132,11 @@ def test_receiver_reports_about_our_stream_keep_a_session_alive():
             )
             send = keep_sending(rtcp_port, lambda: next(sent, sdes), stop)
             try:
-                time.sleep(2.5)
+                (worker,) = server.active_workers()
+                started = time.monotonic()
+                # Kept alive by reports for twice its timeout, or ended: which one?
+                wait_until(lambda: worker.last_heard - started > 2.0 or worker.finished.is_set(),
+                           timeout=4)  # fmt: skip
                 assert len(server.active_workers()) == 1
             finally:
                 stop.set()
@@ -236,7 +241,7 @@ def test_many_pause_play_cycles_leave_the_rtcp_thread_running(caplog):
 
 @pytest.fixture
 def short_deadline(monkeypatch):
-    monkeypatch.setattr(worker_module, "REQUEST_DEADLINE", 0.5, raising=False)
+    monkeypatch.setattr(connection_module, "REQUEST_DEADLINE", 0.5)
 
 
 @pytest.mark.parametrize(
@@ -273,13 +278,14 @@ def test_requests_within_the_deadline_are_answered(short_deadline):
             assert rtsp.ask(f"OPTIONS * RTSP/1.0\r\nCSeq: {cseq}\r\n\r\n").status == 200
             time.sleep(0.2)
         rtsp.sock.sendall(b"OPTIONS * RTSP/1.0\r\n")
-        time.sleep(0.1)
+        (worker,) = server.active_workers()
+        wait_until(lambda: worker.rtsp.pending)  # the first part read alone
         assert rtsp.ask("CSeq: 9\r\n\r\n").cseq == 9  # sent in two parts
 
 
 def test_a_lab_session_not_playing_and_unheard_is_ended_a_playing_one_is_not(tmp_path, monkeypatch):
-    monkeypatch.setattr(worker_module, "LAB_IDLE_SESSION", 1.0, raising=False)
-    monkeypatch.setattr(worker_module, "IDLE_CHECK", 0.1, raising=False)
+    monkeypatch.setattr(worker_module, "LAB_IDLE_SESSION", 1.0)
+    monkeypatch.setattr(worker_module, "IDLE_CHECK", 0.1)
     make_clip(tmp_path / "clip.Mjpeg", 64, 48, 40, fmt="lab")  # 2 s at 20 fps
     threads_before = threading.active_count()
     with running_server(tmp_path, fps=20) as server:
@@ -289,8 +295,9 @@ def test_a_lab_session_not_playing_and_unheard_is_ended_a_playing_one_is_not(tmp
             sid = lab_setup(playing, "clip.Mjpeg")
             assert playing.ask(f"PLAY clip.Mjpeg RTSP/1.0\r\nCSeq: 2\r\nSession: {sid}\r\n\r\n"
                                ).status == 200  # fmt: skip
+            (worker,) = [w for w in server.active_workers() if w.session.session_id == sid]
             assert closed_by_server(idle.sock, 3)  # unheard for 1 s, not playing
-            time.sleep(0.5)
+            wait_until(lambda: time.monotonic() - worker.last_heard > 1.5)
             assert len(server.active_workers()) == 1  # the playing one: 1.5 s unheard
             assert closed_by_server(playing.sock, 4)  # the end of the clip, then 1 s
         wait_until(lambda: not server.active_workers())

@@ -11,7 +11,14 @@ from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.transport import parse_transport
 from rtsplab.rtsp.message import Headers, RtspRequest
 from rtsplab.rtsp.state import IMPLEMENTED, TRANSITIONS, State, next_state
-from rtsplab.server.session import ServerSession, StreamConfig, new_session_id
+from rtsplab.server.session import (
+    Channels,
+    ServerSession,
+    StreamConfig,
+    UdpPorts,
+    new_session_id,
+)
+from rtsplab.server.stream import played_to_end, rewind_if_played
 
 CLIENT_IP = "127.0.0.1"
 LAB_TRANSPORT = "RTP/UDP; client_port= 25000"
@@ -283,3 +290,41 @@ def test_session_ids_are_long_random_numbers():
     ids = {new_session_id() for _ in range(200)}
     assert len(ids) == 200
     assert all(len(i) == 18 and i.isdigit() and not i.startswith("0") for i in ids)
+
+
+def test_what_setup_made_is_held_whole_until_close(session):
+    sid = setup(session, transport="RTP/AVP/TCP;unicast;interleaved=4-5").session
+    made = session.setup
+    assert made is not None and made.session_id == sid and made.standard
+    assert made.way == Channels(4, 5) and session.interleaved == (4, 5)
+    assert session.rtp_destination is None and session.group is None
+    assert (made.path, made.media, made.sender) == (session.path, session.media, session.sender)
+    assert session.handle(request("TEARDOWN", cseq=2, Session=sid)).status == 200
+    assert session.setup is made  # until the caller has stopped the stream
+    session.close()
+    assert session.setup is None and session.media is None and not session.standard
+    with pytest.raises(ValueError):
+        made.media.fileno()  # the file is closed
+
+
+def test_the_way_out_of_a_udp_setup_is_the_peers_ports(session):
+    reply = setup(session, transport="RTP/AVP;unicast;client_port=7000-7003")
+    assert reply.status == 200 and session.setup is not None
+    assert session.setup.way == UdpPorts((CLIENT_IP, 7000), (CLIENT_IP, 7003))
+    assert session.interleaved is None and session.group is None
+
+
+def test_play_after_the_end_starts_from_the_first_frame_and_a_seek_is_kept(session):
+    sid = setup(session).session
+    media = session.media
+    assert media is not None
+    media.seek(media.frame_count)  # the stream sent the last frame
+    assert played_to_end(media)
+    assert session.handle(request("PLAY", cseq=2, Session=sid)).status == 200
+    assert media.frameNbr() == 0 and not played_to_end(media)
+    media.seek(3)
+    assert session.handle(request("PAUSE", cseq=3, Session=sid)).status == 200
+    assert session.handle(request("PLAY", cseq=4, Session=sid)).status == 200
+    assert media.frameNbr() == 3  # not at the end: PLAY goes on where it paused
+    rewind_if_played(media)
+    assert media.frameNbr() == 3

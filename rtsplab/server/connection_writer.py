@@ -22,7 +22,7 @@ file descriptor is reused under it.
 from __future__ import annotations
 
 import logging
-import select
+import selectors
 import socket
 import threading
 import time
@@ -38,7 +38,11 @@ MAX_QUEUED_BYTES = 2 * 1024 * 1024
 MAX_QUEUED_FRAMES = 1024
 MAX_QUEUED_REPLY_BYTES = 256 * 1024  # thousands of replies: no honest client waits for so many
 WRITE_POLL = 0.1  # seconds between looks at the stall deadline and at close()
-# socket.MSG_DONTWAIT where the platform has it (Linux, BSD, macOS): a send() after select()
+# poll() where the platform has it: select() cannot watch a descriptor numbered above 1023.
+Selector: type[selectors.BaseSelector] = getattr(
+    selectors, "PollSelector", selectors.SelectSelector
+)
+# socket.MSG_DONTWAIT where the platform has it (Linux, BSD, macOS): a send() after a poll
 # never blocks even when the buffer has room for less than the whole item.
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
@@ -65,6 +69,8 @@ class ConnectionWriter:
         self._closed = False
         self._linger_until = 0.0  # once closed, what is queued may still go out until then
         self._failed = False  # a write failed or stalled: nothing more goes out
+        self._writable = Selector()  # the writer thread's alone
+        self._writable.register(sock, selectors.EVENT_WRITE)
         self._thread = threading.Thread(target=self._run, name=f"writer-{name}", daemon=True)
 
     def start(self) -> None:
@@ -174,8 +180,7 @@ class ConnectionWriter:
                 self._fail()
                 return False
             try:
-                _, writable, _ = select.select([], [self.sock], [], min(WRITE_POLL, left, closing))
-                if not writable:
+                if not self._writable.select(min(WRITE_POLL, left, closing)):
                     continue
                 sent = self.sock.send(view, _DONTWAIT)
             except (BlockingIOError, InterruptedError):

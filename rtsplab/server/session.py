@@ -50,6 +50,7 @@ from rtsplab.rtsp.state import (
 )
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.media_root import TRACK, resolve
+from rtsplab.server.stream import rewind_if_played
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,41 @@ class SharedStreams(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class UdpPorts:
+    """RTP and RTCP to the client's ports, always at the RTSP peer's own address whatever
+    the request says, so that no one can point a stream at a third party."""
+
+    rtp: tuple[str, int]
+    rtcp: tuple[str, int]  # the port above RTP's, unless the client named one
+
+
+@dataclass(frozen=True)
+class Channels:
+    """RTP and RTCP interleaved on the RTSP connection (RFC 2326 §10.12)."""
+
+    rtp: int
+    rtcp: int
+
+
+@dataclass(frozen=True)
+class SetUp:
+    """What a SETUP made, whole, until the session closes: the file, its reader and RTP
+    numbering, and how the stream reaches the client (its UDP ports, channels on the RTSP
+    connection, or the file's multicast stream, which sends for every member)."""
+
+    session_id: str  # the id it was set up with (TEARDOWN clears the session's first)
+    path: Path
+    media: VideoStream
+    sender: RtpSender
+    standard: bool  # RTP/AVP: the RFC 2435 payload; else the lab's
+    way: UdpPorts | Channels | SharedStream
+
+    @property
+    def group(self) -> SharedStream | None:
+        return None if isinstance(self.way, (UdpPorts, Channels)) else self.way
+
+
 @dataclass
 class StreamConfig:
     root: Path
@@ -128,20 +164,10 @@ class ServerSession:
         self._make_session_id = make_session_id
         self._make_sender = make_sender
         self._groups = groups
-        self.group: SharedStream | None = None  # a multicast member's stream, shared
         self.state = State.INIT
         self.session_id: str | None = None
-        self.media: VideoStream | None = None
-        self.sender: RtpSender | None = None
-        self.path: Path | None = None
-        self.standard = False  # RTP/AVP: RFC 2435 payload; else the lab's
+        self.setup: SetUp | None = None  # from SETUP to close()
         self.timeout: int | None = None  # standard sessions end after this long unheard
-        # Where RTP goes: always the RTSP peer's own address, whatever the request says, so
-        # that no one can point a stream at a third party; or interleaved channels on the
-        # RTSP connection itself.
-        self.rtp_destination: tuple[str, int] | None = None
-        self.rtcp_destination: tuple[str, int] | None = None  # the port above RTP's
-        self.interleaved: tuple[int, int] | None = None
 
     def handle(self, request: RtspRequest) -> RtspResponse:
         """Answer one request. Anything refused leaves the session exactly as it was."""
@@ -175,13 +201,50 @@ class ServerSession:
 
     def close(self) -> None:
         """Free the media: after TEARDOWN, or when the client went away."""
-        if self.media is not None and self.group is None:  # a group's is the group's
-            self.media.close()
-        self.media = self.sender = self.path = self.group = None
-        self.rtp_destination = self.rtcp_destination = self.interleaved = None
+        setup, self.setup = self.setup, None
+        if setup is not None and setup.group is None:  # a group's media is the group's
+            setup.media.close()
         self.session_id = self.timeout = None
-        self.standard = False
         self.state = State.INIT
+
+    # What SETUP made, for those who read it piece by piece (None before SETUP).
+
+    @property
+    def path(self) -> Path | None:
+        return None if self.setup is None else self.setup.path
+
+    @property
+    def media(self) -> VideoStream | None:
+        return None if self.setup is None else self.setup.media
+
+    @property
+    def sender(self) -> RtpSender | None:
+        return None if self.setup is None else self.setup.sender
+
+    @property
+    def standard(self) -> bool:
+        """RTP/AVP: the RFC 2435 payload; else the lab's."""
+        return self.setup is not None and self.setup.standard
+
+    @property
+    def group(self) -> SharedStream | None:
+        """A multicast member's stream, shared."""
+        return None if self.setup is None else self.setup.group
+
+    @property
+    def rtp_destination(self) -> tuple[str, int] | None:
+        way = None if self.setup is None else self.setup.way
+        return way.rtp if isinstance(way, UdpPorts) else None
+
+    @property
+    def rtcp_destination(self) -> tuple[str, int] | None:
+        way = None if self.setup is None else self.setup.way
+        return way.rtcp if isinstance(way, UdpPorts) else None
+
+    @property
+    def interleaved(self) -> tuple[int, int] | None:
+        way = None if self.setup is None else self.setup.way
+        return (way.rtp, way.rtcp) if isinstance(way, Channels) else None
 
     # -- methods -------------------------------------------------------------------------
 
@@ -242,17 +305,7 @@ class ServerSession:
         if transport.unicast is False:
             return self._setup_multicast(request, cseq, transport)
         standard = transport.protocol.upper() != LAB_PROFILE
-        interleaved = None
-        client_port = transport.client_port
-        if transport.lower_transport == "TCP":
-            first, second = transport.interleaved or (0, None)
-            interleaved = (first, first + 1 if second is None else second)
-            if max(interleaved) > MAX_CHANNEL:
-                raise RtspError(461, f"interleaved channels {interleaved} past {MAX_CHANNEL}")
-        else:
-            assert client_port is not None  # _choose_transport takes UDP only with one
-            if client_port[1] is None and client_port[0] >= MAX_PORT:
-                raise RtspError(461, f"no port above client_port {client_port[0]} for RTCP")
+        way = self._unicast_way(transport)
         path = resolve(self.config.root, request.uri)
         media = self._open(path)
         if standard:
@@ -263,23 +316,15 @@ class ServerSession:
                 raise
         # Everything checked: commit.
         self.close()
-        self.path = path
-        self.media = media
-        self.standard = standard
         payloader = jpeg_payload_parts if standard else fragment_parts
-        self.sender = self._make_sender(self.config.fps, self.config.max_packet,
-                                        payloader=payloader)  # fmt: skip
+        sender = self._make_sender(self.config.fps, self.config.max_packet, payloader=payloader)
         self.session_id = self._make_session_id()
-        reply = TransportSpec(protocol=transport.protocol, unicast=True, ssrc=self.sender.ssrc)
-        if transport.lower_transport == "TCP":
-            self.interleaved = interleaved
-            reply.interleaved = self.interleaved
+        self.setup = SetUp(self.session_id, path, media, sender, standard, way)
+        reply = TransportSpec(protocol=transport.protocol, unicast=True, ssrc=sender.ssrc)
+        if isinstance(way, Channels):
+            reply.interleaved = (way.rtp, way.rtcp)
         else:
-            assert client_port is not None
-            rtp_port, rtcp_port = client_port
-            self.rtp_destination = (self.client_ip, rtp_port)
-            self.rtcp_destination = (self.client_ip, rtcp_port or rtp_port + 1)
-            reply.client_port = client_port
+            reply.client_port = transport.client_port
             reply.server_port = (self.server_rtp_port, self.server_rtp_port + 1)
         self.timeout = self.config.session_timeout if standard else None
         log.info(
@@ -290,6 +335,22 @@ class ServerSession:
         # The lab's client reads the Session line with int(): no ";timeout" for it.
         session = format_session(self.session_id, self.timeout) if standard else None
         return self._ok(cseq, session, Transport=reply.format())
+
+    def _unicast_way(self, transport: TransportSpec) -> UdpPorts | Channels:
+        """Where a unicast SETUP's stream goes; 461 when it cannot."""
+        if transport.lower_transport == "TCP":
+            first, second = transport.interleaved or (0, None)
+            channels = Channels(first, first + 1 if second is None else second)
+            if max(channels.rtp, channels.rtcp) > MAX_CHANNEL:
+                raise RtspError(461, f"interleaved channels {(channels.rtp, channels.rtcp)} "
+                                f"past {MAX_CHANNEL}")  # fmt: skip
+            return channels
+        client_port = transport.client_port
+        assert client_port is not None  # _choose_transport takes UDP only with one
+        rtp_port, rtcp_port = client_port
+        if rtcp_port is None and rtp_port >= MAX_PORT:
+            raise RtspError(461, f"no port above client_port {rtp_port} for RTCP")
+        return UdpPorts((self.client_ip, rtp_port), (self.client_ip, rtcp_port or rtp_port + 1))
 
     def _setup_multicast(
         self, request: RtspRequest, cseq: int, transport: TransportSpec
@@ -303,9 +364,8 @@ class ServerSession:
             self._rfc2435_size(path, media.frame(0))
         group = self._groups.join(path)
         self.close()
-        self.path, self.group, self.media, self.sender = path, group, group.media, group.sender
-        self.standard = True
         self.session_id = self._make_session_id()
+        self.setup = SetUp(self.session_id, path, group.media, group.sender, True, group)
         self.timeout = self.config.session_timeout
         reply = TransportSpec(
             protocol=transport.protocol, unicast=False, destination=multicast.group,
@@ -319,8 +379,9 @@ class ServerSession:
     def _play(self, request: RtspRequest, cseq: int) -> RtspResponse:
         """Start or go on; `Range: npt=X-` seeks to the frame at X seconds (not in a shared
         multicast stream: a member joins it where it is)."""
-        media, sender, fps = self.media, self.sender, self.config.fps
-        assert media is not None and sender is not None  # READY or PLAYING: set up
+        setup, fps = self.setup, self.config.fps
+        assert setup is not None  # READY or PLAYING: set up
+        media, sender = setup.media, setup.sender
         start = None if self.group is not None else parse_npt_start(request.headers.get("Range"))
         if start is not None:
             frame = round(start * fps)
@@ -329,8 +390,8 @@ class ServerSession:
                     457, f"npt={start:g} is past the end ({media.frame_count / fps:g} s)"
                 )
             media.seek(frame)
-        elif media.frameNbr() >= media.frame_count and self.group is None:
-            media.seek(0)  # played to the end: PLAY starts the video again (a group: its own)
+        elif self.group is None:  # a group's stream starts again by its own rule
+            rewind_if_played(media)
         position = media.frameNbr() / fps
         # What the first packet sent will carry, so the client can map it to the range.
         rtptime = sender.timestamp(sender.frames_sent)

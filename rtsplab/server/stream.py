@@ -33,6 +33,18 @@ END_OF_FILE = "end of file"
 FILE_CHANGED = "file changed"
 
 
+def played_to_end(media: VideoStream) -> bool:
+    """Every frame has been read: the next PLAY starts the video again (`rewind_if_played`)."""
+    return media.frameNbr() >= media.frame_count
+
+
+def rewind_if_played(media: VideoStream) -> None:
+    """PLAY after the end starts the video again, from its first frame (the lab's client
+    has no other way to see it twice). Call it with no stream running on `media`."""
+    if played_to_end(media):
+        media.seek(0)
+
+
 class RtpStream:
     def __init__(
         self,
@@ -107,7 +119,7 @@ class RtpStream:
         else when to step again (past a frame skipped, or at the end: the BYE's time)."""
         media, sender = self.media, self.sender
         index = media.frameNbr()
-        if index >= media.frame_count:
+        if played_to_end(media):
             log.info("session %s: end of %s", self.name, media.filename)
             return self._end(now, END_OF_FILE)
         try:
