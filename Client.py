@@ -193,12 +193,12 @@ class Client:
         Posted as a seek, which coalesces: while one is on its way, the next press only moves
         the target of the one waiting behind it."""
         self._dragging = False
-        duration = self.rtsp.duration
-        if not duration or self.rtsp.state is State.INIT or self.rtsp.multicast:
+        duration = self.rtsp.session.duration
+        if not duration or self.rtsp.state is State.INIT or self.rtsp.session.multicast:
             return
         if self._showing_error or not self.actions.accepts_seek:
             return  # a Setup, Play, Pause... is pending: the same rule as the buttons
-        last_frame = duration - 1 / (self.rtsp.fps or DEFAULT_FPS)  # the last frame's start
+        last_frame = duration - 1 / (self.rtsp.session.fps or DEFAULT_FPS)  # the last frame's start
         seconds = min(max(0.0, seconds), last_frame)
         # Frames sent before the seek may still be on their way, in the cache or being
         # decoded: show none of them, nor any at all until the PLAY's reply says (RTP-Info)
@@ -299,18 +299,20 @@ class Client:
 
     def _apply(self, result: Result) -> None:
         """An action's follow-ups, on the Tk thread; an error is shown in a dialog."""
-        name, ok = result.name, result.ok
-        if not ok:
+        name, error = result.name, result.error
+        if error is not None:
             self._play_after_setup = False
             self._deferred = None
-        if not ok and name != TEARDOWN:
-            self._error(result.error)
+        if error is not None and name != TEARDOWN:
+            self._error(error)
         elif name == SETUP:
             self.buffer.clear()
             self.frameNbr = 0
             self._first_shown = None
-            duration = self.rtsp.duration
-            if duration and not self.rtsp.multicast:  # a group's stream is everyone's: no seek
+            duration = self.rtsp.session.duration
+            if (
+                duration and not self.rtsp.session.multicast
+            ):  # a group's stream is everyone's: no seek
                 self.seekbar.configure(to=duration)
                 self.position.set(0.0)
                 self.seekbar.grid(row=3, column=0, columnspan=4, sticky="we", padx=4)
@@ -324,8 +326,8 @@ class Client:
         elif name == PAUSE:
             self.buffer.pause()
         elif name == TEARDOWN:  # refused or not, the client is done with the session
-            if not ok:
-                self._error(result.error)
+            if error is not None:
+                self._error(error)
             print(json.dumps(self.summary()), flush=True)  # the session's summary
             self._write_report()
             self._reset()
@@ -343,7 +345,7 @@ class Client:
             if self.rtsp.state is State.PLAYING:
                 self.rtsp.pause()
             self.rtsp.play(seconds)
-            marker = self.rtsp.play_rtptime
+            marker = self.rtsp.session.play_rtptime
         finally:
             with self._lock:
                 if self._seek_generation == generation:
@@ -352,9 +354,8 @@ class Client:
 
     def _close_rtsp(self) -> None:
         """The closing thread: TEARDOWN (best effort, bounded) and every socket closed."""
-        self.rtsp.reply_timeout = CLOSE_TIMEOUT
         try:
-            self.rtsp.close()
+            self.rtsp.close(CLOSE_TIMEOUT)
         except Exception as exc:  # the window has gone: nobody to tell but the log
             log.info("closing the RTSP session: %s", exc)
 
@@ -494,26 +495,28 @@ class Client:
         if buffer.state in (Playback.BUFFERING, Playback.PLAYING) and rtsp.stream_over(now):
             buffer.end_of_stream(now)  # BYE, or (the lab's server) silence
         if buffer.state is Playback.ENDED and rtsp.ended.is_set():
-            rtsp.stream_ended()  # played out: READY, and Play starts the video again
+            rtsp.stream_ended(wait=False)  # played out: READY, and Play starts it again
         if rtsp.state is not State.INIT and rtsp.connection_lost():
             self._reset()
-            self.actions.post(CLOSE, rtsp.close)
+            self.actions.post(CLOSE, rtsp.disconnect)
             self._refresh()
             self._error("the server closed the connection")
 
     def _update_seekbar(self) -> None:
         """Where the picture is: the PLAY's start plus the RTP time since."""
-        rtsp, shown = self.rtsp, self._shown_timestamp
-        if self._dragging or not rtsp.duration or shown is None or rtsp.play_rtptime is None:
+        session, shown = self.rtsp.session, self._shown_timestamp
+        duration, started = session.duration, session.play_rtptime
+        if self._dragging or not duration or shown is None or started is None:
             return
-        elapsed = ((shown - rtsp.play_rtptime) % TIMESTAMP_MOD) / JPEG_CLOCK_RATE
+        elapsed = ((shown - started) % TIMESTAMP_MOD) / JPEG_CLOCK_RATE
         if elapsed < TIMESTAMP_MOD // 2 / JPEG_CLOCK_RATE:
-            self.position.set(min(rtsp.duration, rtsp.play_position + elapsed))
+            self.position.set(min(duration, session.play_position + elapsed))
 
     def _update_panel(self, now: float) -> None:
         stats = self.rtsp.summary()
-        if self.rtsp.receiver is not None:
-            point = self.trend.add(now, stats["bytes"], stats["packets"], stats["lost_packets"])
+        if self.rtsp.media is not None:  # the counts are there, numbers
+            counts = [stats.get(key) or 0 for key in ("bytes", "packets", "lost_packets")]
+            point = self.trend.add(now, *counts)
             if point is not None:
                 self.panel.plot_trend(self.trend.points)
         stats["rate_kbps"] = self.trend.points[-1].kbps if self.trend.points else 0.0

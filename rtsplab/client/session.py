@@ -1,11 +1,13 @@
 """The client side of one RTSP session, as a pure object: requests out, replies in.
 
 The mirror of `server_session`: no sockets and no threads, time passed in. The driver
-(`rtsplab.client.connection.RtspClient`) asks it for each request, sends it, and hands it the
-reply; the session checks that the reply is the one awaited (CSeq), that it succeeded, and
-takes from it what the session is: the state the table names, the Session id and timeout, the
-server's ports and SSRC, the play range and RTP-Info. It also decides when a keep-alive is due
-and when UDP has failed and TCP should be tried.
+(`rtsplab.client.connection.RtspClient`), on the one thread that owns the connection, asks
+it for each request, sends it, and hands it the reply; the session checks that the reply is
+the one awaited (CSeq), that it succeeded, and takes from it what the session is: the state
+the table names, the Session id and timeout, the server's ports and SSRC, the play range and
+RTP-Info. It also decides when a keep-alive is due and when UDP has failed and TCP should be
+tried. Other threads may read its attributes (the state, the duration...) to show them; only
+the owner changes them.
 
 Two dialects, as on the server. **The lab's** (a bare file name): the requests are the lab's
 exactly, so the client also plays the lab's own server:
@@ -42,7 +44,7 @@ from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.range import format_npt_range, npt_start
 from rtsplab.rtsp.headers.rtp_info import parse_rtp_info
 from rtsplab.rtsp.headers.session import parse_session
-from rtsplab.rtsp.headers.transport import TransportSpec, parse_transport
+from rtsplab.rtsp.headers.transport import TransportSpec, parse_transport, rtp_and_rtcp_ports
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import MediaDescription, SessionDescription, parse_sdp, resolve_control
 from rtsplab.rtsp.state import (
@@ -182,6 +184,18 @@ class ServerTransport:
     group: GroupTransport | None = None  # multicast: the group the server chose
 
 
+def transport_conflict(standard: bool, *, tcp: bool, multicast: bool) -> str | None:
+    """Why --tcp and --multicast cannot be asked for in this dialect or together; None when
+    they can. The command line and the session both ask here."""
+    if tcp and not standard:
+        return "--tcp needs standard RTSP: an rtsp:// URL or --standard"
+    if multicast and not standard:
+        return "--multicast needs standard RTSP: an rtsp:// URL or --standard"
+    if multicast and tcp:
+        return "--multicast and --tcp exclude each other: a group is UDP"
+    return None
+
+
 class ClientSession:
     """One client's session: the state table's state, CSeq, Session and what the server said."""
 
@@ -189,12 +203,9 @@ class ClientSession:
         self, target: Target, client_port: int, *, tcp: bool = False,
         udp_fallback: float = UDP_FALLBACK, multicast: bool = False,
     ) -> None:  # fmt: skip
-        if tcp and not target.standard:
-            raise ClientError("--tcp needs standard RTSP: an rtsp:// URL or --standard")
-        if multicast and not target.standard:
-            raise ClientError("--multicast needs standard RTSP: an rtsp:// URL or --standard")
-        if multicast and tcp:
-            raise ClientError("--multicast and --tcp exclude each other: a group is UDP")
+        conflict = transport_conflict(target.standard, tcp=tcp, multicast=multicast)
+        if conflict is not None:
+            raise ClientError(conflict)
         self.target = target
         self.client_port = client_port  # the client_port told to the server (not multicast)
         self.tcp = tcp
@@ -253,23 +264,23 @@ class ClientSession:
         return self._request(DESCRIBE, self.target.url, now, Accept="application/sdp")
 
     def setup(self, now: float) -> RtspRequest:
-        self._check(SETUP)
+        self.check(SETUP)
         control = self.stream.control if self.stream else self.target.url
         return self._request(SETUP, control, now, Transport=self.transport())
 
     def play(self, now: float, start: float | None = None) -> RtspRequest:
-        self._check(PLAY)
+        self.check(PLAY)
         headers = {"Session": self.session_id or ""}
         if start is not None:
             headers["Range"] = format_npt_range(start)
         return self._request(PLAY, self.base_url, now, start=start, **headers)
 
     def pause(self, now: float) -> RtspRequest:
-        self._check(PAUSE)
+        self.check(PAUSE)
         return self._request(PAUSE, self.base_url, now, Session=self.session_id or "")
 
     def teardown(self, now: float) -> RtspRequest:
-        self._check(TEARDOWN)
+        self.check(TEARDOWN)
         return self._request(TEARDOWN, self.base_url, now, Session=self.session_id or "")
 
     def keepalive(self, now: float) -> RtspRequest:
@@ -362,11 +373,12 @@ class ClientSession:
             and now - self.played_at > self.udp_fallback
         )
 
-    # -- inside ---------------------------------------------------------------------------
-
-    def _check(self, method: str) -> None:
+    def check(self, method: str) -> None:
+        """ClientError when the state table does not allow `method` now."""
         if not is_allowed(self.state, method):
             raise ClientError(f"{method} is not possible in state {self.state.value}")
+
+    # -- inside ---------------------------------------------------------------------------
 
     def _request(
         self, method: str, url: str, now: float, start: float | None = None, **headers: str
@@ -428,11 +440,8 @@ def _server_transport(value: str | None) -> ServerTransport:
 
 
 def _server_ports(spec: TransportSpec) -> tuple[int, int] | None:
-    """`server_port=a-b` as (RTP, RTCP), RTCP a+1 when one port is named."""
-    if spec.server_port is None:
-        return None
-    rtp_port, rtcp_port = spec.server_port
-    return rtp_port, rtcp_port or rtp_port + 1
+    """`server_port=a-b` as (RTP, RTCP)."""
+    return None if spec.server_port is None else rtp_and_rtcp_ports(spec.server_port)
 
 
 def _multicast_transport(value: str | None) -> ServerTransport:
@@ -451,8 +460,7 @@ def _multicast_transport(value: str | None) -> ServerTransport:
         raise ClientError(f"the server answered a multicast SETUP with {shown}: not multicast")
     if spec.port is None:
         raise ClientError(f"the server's multicast SETUP reply names no port: {shown}")
-    rtp_port, second = spec.port
-    rtcp_port = rtp_port + 1 if second is None else second
+    rtp_port, rtcp_port = rtp_and_rtcp_ports(spec.port)
     for port in (rtp_port, rtcp_port):
         if not MIN_GROUP_PORT <= port <= MAX_GROUP_PORT:
             raise ClientError(
