@@ -251,7 +251,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="report more often than every 5 s: RFC 3550 6.2's 360/kbit/s minimum",
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
-    args = parser.parse_args(argv)
+    return _checked(parser, parser.parse_args(argv))
+
+
+def _checked(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """The rules between options; a usage error (exit status 2) for what breaks one."""
     standard = args.standard or args.video_file.lower().startswith("rtsp://")
     conflict = transport_conflict(standard, tcp=args.tcp, multicast=args.multicast)
     if conflict is not None:

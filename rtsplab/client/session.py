@@ -24,11 +24,9 @@ SETUP with `RTP/AVP;unicast;client_port=a-b` or interleaved on the RTSP connecti
 a Range to seek, a keep-alive before the session times out, TEARDOWN.
 
 **Multicast** (`multicast=True`, standard RTSP only): SETUP asks for `RTP/AVP;multicast` and
-nothing more (RFC 2326 §12.39: the group is the server's choice, so the client names no
-destination and no ports), and takes from the reply the group (`destination=`, which must be
-an IPv4 multicast address a stream may use), its ports (`port=a-b`, RTCP on b, or a+1), its
-`ttl` and the stream's `ssrc`, as a `GroupTransport`. A reply that gives unicast, or a group
-the client cannot join, is refused with a ClientError. A group has no TCP to fall back to.
+nothing more (RFC 2326 §12.39: the group is the server's choice), and takes from the reply
+the group, its ports, `ttl` and the stream's `ssrc` as a `GroupTransport`; a reply that gives
+no group the client can join is refused. A group has no TCP to fall back to.
 """
 
 from __future__ import annotations
@@ -46,7 +44,7 @@ from rtsplab.rtsp.headers.rtp_info import parse_rtp_info
 from rtsplab.rtsp.headers.session import parse_session
 from rtsplab.rtsp.headers.transport import TransportSpec, parse_transport, rtp_and_rtcp_ports
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
-from rtsplab.rtsp.sdp import MediaDescription, SessionDescription, parse_sdp, resolve_control
+from rtsplab.rtsp.sdp import SessionDescription, parse_sdp, resolve_control
 from rtsplab.rtsp.state import (
     DESCRIBE,
     END,
@@ -149,20 +147,12 @@ def choose_stream(sdp: SessionDescription, base: str) -> Stream:
                 offered.append(f"{media.media} payload type {pt}")
                 continue
             offered.append(f"{rtpmap.encoding}/{rtpmap.clock_rate}")
-            if media.media == "video" and _is_jpeg(pt, media):
+            jpeg = (rtpmap.encoding.upper(), rtpmap.clock_rate) == (JPEG_ENCODING, JPEG_CLOCK_RATE)
+            if media.media == "video" and jpeg:
                 control = resolve_control(base, media.control or "*")
                 return Stream(control, pt, rtpmap.clock_rate, media.framerate, media.x_dimensions)
     what = ", ".join(offered) or "no media"
     raise ClientError(f"the stream offers {what}; this client plays JPEG (RFC 2435)")
-
-
-def _is_jpeg(pt: int, media: MediaDescription) -> bool:
-    rtpmap = media.rtpmap.get(pt)
-    return (
-        rtpmap is not None
-        and rtpmap.encoding.upper() == JPEG_ENCODING
-        and rtpmap.clock_rate == JPEG_CLOCK_RATE
-    )
 
 
 @dataclass(frozen=True)
@@ -185,8 +175,7 @@ class ServerTransport:
 
 
 def transport_conflict(standard: bool, *, tcp: bool, multicast: bool) -> str | None:
-    """Why --tcp and --multicast cannot be asked for in this dialect or together; None when
-    they can. The command line and the session both ask here."""
+    """Why --tcp or --multicast cannot be had (the command line's rule too); None if they can."""
     if tcp and not standard:
         return "--tcp needs standard RTSP: an rtsp:// URL or --standard"
     if multicast and not standard:
@@ -439,11 +428,6 @@ def _server_transport(value: str | None) -> ServerTransport:
     return ServerTransport(_server_ports(spec), spec.ssrc)
 
 
-def _server_ports(spec: TransportSpec) -> tuple[int, int] | None:
-    """`server_port=a-b` as (RTP, RTCP)."""
-    return None if spec.server_port is None else rtp_and_rtcp_ports(spec.server_port)
-
-
 def _multicast_transport(value: str | None) -> ServerTransport:
     """The group, its ports, TTL and the stream's SSRC from the reply to a multicast SETUP;
     ClientError for a reply that gives no usable group (§12.39: multicast is the default
@@ -472,6 +456,10 @@ def _multicast_transport(value: str | None) -> ServerTransport:
     return ServerTransport(_server_ports(spec), spec.ssrc, group)
 
 
+def _server_ports(spec: TransportSpec) -> tuple[int, int] | None:
+    return None if spec.server_port is None else rtp_and_rtcp_ports(spec.server_port)
+
+
 def checked_group(destination: str | None) -> str:
     """`destination` as a group this client joins: an IPv4 multicast address (224.0.0.0/4)
     outside the local network control block; ClientError naming what is wrong otherwise."""
@@ -494,17 +482,17 @@ def checked_group(destination: str | None) -> str:
 
 
 def short_transport(text: str) -> str:
-    """Part of a Transport the server sent, for a message: cut and printable (untrusted)."""
+    """What the server sent (a Transport, a reason), for a message: cut to SHOWN_REASON
+    characters, anything unprintable replaced (untrusted)."""
     cut = text[:SHOWN_REASON]
     return "".join(ch if ch.isprintable() else "?" for ch in cut)
 
 
 def refusal_reason(reply: RtspResponse) -> str:
-    """The first line of a refusal's text/plain body (why the server refused), cut to
-    SHOWN_REASON characters with anything unprintable replaced; "" when there is none."""
+    """The first line of a refusal's text/plain body (why the server refused), shown as
+    `short_transport` shows text; "" when there is none."""
     media_type = (reply.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if media_type != "text/plain" or not reply.body:
         return ""
     lines = reply.body.decode("utf-8", "replace").splitlines()
-    first = lines[0].strip()[:SHOWN_REASON] if lines else ""
-    return "".join(ch if ch.isprintable() else "?" for ch in first)
+    return short_transport(lines[0].strip()) if lines else ""
