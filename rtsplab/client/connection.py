@@ -246,6 +246,8 @@ class RtspClient:
     def _setup(self) -> None:
         session = self.session
         session.check(SETUP)
+        if self._lost.is_set():
+            self._close_channel()  # the server closed it: a new session needs a new one
         channel = self._channel or self._connect()
         if session.standard and session.stream is None:
             self._describe()
@@ -294,6 +296,8 @@ class RtspClient:
             self.session.ended_by_teardown()
 
     def _describe(self) -> SessionDescription:
+        if self._lost.is_set():
+            self._close_channel()
         if self._channel is None:
             self._connect()
         self._exchange(self.session.options)

@@ -117,12 +117,20 @@ class OwnerThread:
             while not self._stop.is_set():
                 self._run_jobs()
                 for key, _ in self._selector.select(self._poll):
-                    key.data()
-                self._tick(time.monotonic())
-        except Exception:
+                    self._guarded(key.data)
+                self._guarded(self._tick, time.monotonic())
+        except Exception:  # the selector itself failed: nothing more can be watched
             log.exception("the %s thread failed", self._thread.name)
         finally:
             self._end()
+
+    @staticmethod
+    def _guarded(handle: Callable[..., object], *args: object) -> None:
+        """A handler's or a timer's bug is logged; the owner goes on with the next."""
+        try:
+            handle(*args)
+        except Exception:
+            log.exception("error on the owner thread; going on")
 
     def _run_jobs(self) -> None:
         while not self._stop.is_set():
