@@ -1,22 +1,24 @@
 """The Tk player: the lab's window with Setup, Play, Pause and Teardown, and a frame cache.
 
-Four threads, each with one job, and only the Tk thread touches widgets:
+Five threads while it plays over UDP (four over TCP), each with one job; only Tk's touches
+widgets:
 
-    RTP thread (RtspClient)   complete frames  -> FrameBuffer.push
-    playout thread (play_out) FrameBuffer.pop_due at each frame's time -> decoder.decode
-                              at the window's size -> a one-picture hand-over slot
-    RTSP worker (ActionRunner)  SETUP, PLAY, PAUSE, TEARDOWN, seeks: each waits for the
-                              server's reply here, never on the Tk thread
-    Tk thread (`after`)       takes the newest picture, pastes it into one reused PhotoImage;
-                              posts the RTSP actions and applies their results; buttons, keys,
-                              status line, dialogs
+    RTP listener (rtp-listen)   RTP and RTCP by UDP -> complete frames -> FrameBuffer.push
+    RTSP owner (rtsp-connection)  the RTSP connection and session (`RtspClient`); over TCP
+                                it reads the interleaved frames too, in place of the listener
+    RTSP actions (ActionRunner)  SETUP, PLAY, PAUSE, TEARDOWN, seeks: each posted to the
+                                owner and its reply awaited here, never on the Tk thread
+    playout                     FrameBuffer.pop_due at each frame's time -> decoder.decode
+                                at the window's size -> a one-picture hand-over slot
+    Tk (`after`)                the newest picture pasted into one reused PhotoImage; posts
+                                actions and applies their results; buttons, keys, dialogs
 
 The window never waits on the network: while an action is pending its buttons are disabled
-and the status line says so ("SETUP…"); closing the window returns at once and sends the
-TEARDOWN from a thread of its own. A seek coalesces with the seeks behind it (arrow keys held
-down send the last target only), and no frame from before a seek is shown after it: the
-seek's generation, under one lock, is checked where a frame enters the cache and where a
-decoded picture is handed over.
+and the status line says so ("SETUP…"); closing the window returns at once and a sixth
+thread (rtsp-close) sends the TEARDOWN, bounded in time. A seek coalesces with the seeks
+behind it (arrow keys held down send the last target only), and no frame from before a seek
+is shown after it: the seek's generation, under one lock, is checked where a frame enters
+the cache and where a decoded picture is handed over.
 
 The cache (`FrameBuffer`) fills to `--buffer N` frames before playing, and shows each frame at
 the time its RTP timestamp says, so HD plays smoothly even when frames arrive unevenly. A panel
@@ -35,7 +37,6 @@ import logging
 import threading
 import time
 import tkinter as tk
-from collections import deque
 from collections.abc import Callable
 from tkinter import messagebox
 
@@ -46,9 +47,11 @@ from rtsplab.client.connection import RtspClient
 from rtsplab.player.actions import SEEK, ActionRunner, Result
 from rtsplab.player.decoder import decode
 from rtsplab.player.frame_buffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
+from rtsplab.player.handover import Handover
 from rtsplab.player.playout import play_out
 from rtsplab.player.report import Sample, StatsLog, sample_of, save_plot, write_report
 from rtsplab.player.stats_panel import StatsPanel, Trend
+from rtsplab.player.status import DisplayRate, status_line
 from rtsplab.rtp.ports import ANY_INTERFACE
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
 
@@ -57,11 +60,9 @@ log = logging.getLogger(__name__)
 REFRESH_MS = 4  # how often Tk looks for a new picture: well under a 60 fps frame (16.7 ms)
 STATUS_MS = 250  # how often the status line is rewritten
 DEFAULT_PLOT = "player-stats.png"  # where Save plot writes without --plot
-FPS_WINDOW = 1.0  # seconds over which the display rate is measured
 INITIAL_PICTURE = (768, 432)
 DEFAULT_FPS = 20  # the lab's, when the SDP gives no frame rate
 SEEK_STEP = 2.0  # seconds the arrow keys move the seek bar
-SKIP_ALL = -1  # _skip_until while a seek's PLAY is on its way: no frame is shown
 POLL_MS = 20  # how often Tk collects the RTSP worker's results: quicker than the eye
 PLAYOUT_JOIN = 0.1  # seconds closing waits for the playout thread: one decode, at most
 # Closing the window: the TEARDOWN's own reply timeout, and how long the process, once the
@@ -82,7 +83,7 @@ class Client:
         self.filename = filename
         self.master.title(f"RTP player: {filename}")
         self.master.protocol("WM_DELETE_WINDOW", self.handler)
-        self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._on_frame,
+        self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._push,
                                rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
                                tcp=tcp, multicast=multicast,
                                multicast_interface=multicast_interface)  # fmt: skip
@@ -94,20 +95,13 @@ class Client:
         self.buffer = FrameBuffer(prefill, max_frames=max(DEFAULT_MAX_FRAMES, 2 * prefill))
         self.frameNbr = 0  # frames shown in this session
         self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
-        # Under _lock: the hand-over slot, the seek's marker and generation. The RTP thread
-        # reads the marker and the playout thread the generation; the Tk thread starts a
-        # seek (a new generation, no frame shown) and the worker ends it (the marker).
-        self._lock = threading.Lock()
-        self._ready: Image.Image | None = None  # the hand-over slot
-        self._skip_until: int | None = None  # after a seek: the first RTP timestamp to show
-        self._seek_generation = 0  # one more at each seek
-        self._shown_timestamp: int | None = None  # of the newest picture: the seek bar's
+        self.handover: Handover[Image.Image] = Handover(self.buffer)  # frames across seeks
         self.actions = ActionRunner()
         self._play_after_setup = False  # Play in INIT: PLAY once the SETUP is done
         self._showing_error = False  # an error dialog is up: presses wait until it is gone
         self._deferred: Callable[[], None] | None = None  # a key pressed while busy
         self._photo: ImageTk.PhotoImage | None = None
-        self._shown_at: deque[float] = deque()  # display times in the last FPS_WINDOW
+        self.display_rate = DisplayRate()
         # The display rate over the last stretch of playing: first and last display times,
         # and frameNbr at the first (a stretch ends at Pause, Teardown or the end).
         self._first_shown: float | None = None
@@ -115,7 +109,7 @@ class Client:
         self._stretch_start = 0
         self._stop = threading.Event()
         self._playout = threading.Thread(
-            target=play_out, args=(self.buffer, self._pop, self._decode, self._stop),
+            target=play_out, args=(self.buffer, self.handover.pop, self._decode, self._stop),
             name="playout", daemon=True,
         )  # fmt: skip
         self.createWidgets()
@@ -193,22 +187,14 @@ class Client:
         Posted as a seek, which coalesces: while one is on its way, the next press only moves
         the target of the one waiting behind it."""
         self._dragging = False
-        duration = self.rtsp.duration
-        if not duration or self.rtsp.state is State.INIT or self.rtsp.multicast:
+        duration = self.rtsp.session.duration
+        if not duration or self.rtsp.state is State.INIT or self.rtsp.session.multicast:
             return
         if self._showing_error or not self.actions.accepts_seek:
             return  # a Setup, Play, Pause... is pending: the same rule as the buttons
-        last_frame = duration - 1 / (self.rtsp.fps or DEFAULT_FPS)  # the last frame's start
+        last_frame = duration - 1 / (self.rtsp.session.fps or DEFAULT_FPS)  # the last frame's start
         seconds = min(max(0.0, seconds), last_frame)
-        # Frames sent before the seek may still be on their way, in the cache or being
-        # decoded: show none of them, nor any at all until the PLAY's reply says (RTP-Info)
-        # where the new ones start. Before posting, so that the seek sees this generation.
-        with self._lock:
-            self._seek_generation += 1
-            self._skip_until = SKIP_ALL
-            self._ready = None
-            self._shown_timestamp = None  # the seek bar stays at the target meanwhile
-            self.buffer.clear()
+        self.handover.start_seek()  # before posting: the seek sees its generation
         self.position.set(seconds)  # the next arrow key moves on from the target
         self.actions.seek(seconds, self._seek_to)  # accepted, as accepts_seek said above
         self._refresh()
@@ -299,18 +285,20 @@ class Client:
 
     def _apply(self, result: Result) -> None:
         """An action's follow-ups, on the Tk thread; an error is shown in a dialog."""
-        name, ok = result.name, result.ok
-        if not ok:
+        name, error = result.name, result.error
+        if error is not None:
             self._play_after_setup = False
             self._deferred = None
-        if not ok and name != TEARDOWN:
-            self._error(result.error)
+        if error is not None and name != TEARDOWN:
+            self._error(error)
         elif name == SETUP:
             self.buffer.clear()
             self.frameNbr = 0
             self._first_shown = None
-            duration = self.rtsp.duration
-            if duration and not self.rtsp.multicast:  # a group's stream is everyone's: no seek
+            duration = self.rtsp.session.duration
+            if (
+                duration and not self.rtsp.session.multicast
+            ):  # a group's stream is everyone's: no seek
                 self.seekbar.configure(to=duration)
                 self.position.set(0.0)
                 self.seekbar.grid(row=3, column=0, columnspan=4, sticky="we", padx=4)
@@ -324,8 +312,8 @@ class Client:
         elif name == PAUSE:
             self.buffer.pause()
         elif name == TEARDOWN:  # refused or not, the client is done with the session
-            if not ok:
-                self._error(result.error)
+            if error is not None:
+                self._error(error)
             print(json.dumps(self.summary()), flush=True)  # the session's summary
             self._write_report()
             self._reset()
@@ -334,27 +322,23 @@ class Client:
         self._refresh()
 
     def _seek_to(self, seconds: float) -> float:
-        """RTSP worker: PAUSE if playing, then PLAY from `seconds`; the marker is set for the
-        newest seek only (an older one leaves it at SKIP_ALL for the one behind it)."""
-        with self._lock:
-            generation = self._seek_generation
+        """RTSP actions' thread: PAUSE if playing, then PLAY from `seconds`; frames are taken
+        again from where the PLAY's RTP-Info says the new ones start."""
+        generation = self.handover.generation()
         marker = None  # a failed seek: show what comes, as before it
         try:
             if self.rtsp.state is State.PLAYING:
                 self.rtsp.pause()
             self.rtsp.play(seconds)
-            marker = self.rtsp.play_rtptime
+            marker = self.rtsp.session.play_rtptime
         finally:
-            with self._lock:
-                if self._seek_generation == generation:
-                    self._skip_until = marker
+            self.handover.end_seek(generation, marker)
         return seconds
 
     def _close_rtsp(self) -> None:
         """The closing thread: TEARDOWN (best effort, bounded) and every socket closed."""
-        self.rtsp.reply_timeout = CLOSE_TIMEOUT
         try:
-            self.rtsp.close()
+            self.rtsp.close(CLOSE_TIMEOUT)
         except Exception as exc:  # the window has gone: nobody to tell but the log
             log.info("closing the RTSP session: %s", exc)
 
@@ -371,8 +355,7 @@ class Client:
     def _reset(self) -> None:
         self.buffer.clear()
         self.trend.clear()
-        with self._lock:
-            self._ready = None
+        self.handover.drop()
         self._show(Image.new("RGB", self._box))
 
     def _refresh(self) -> None:
@@ -384,26 +367,11 @@ class Client:
         for method, button in self.buttons.items():
             button.configure(state=tk.NORMAL if self._allowed(method) else tk.DISABLED)
 
-    # -- frames: RTP thread -> cache -> playout thread -> Tk -----------------------------
+    # -- frames: receiving thread -> cache -> playout thread -> Tk ------------------------
 
-    def _on_frame(self, frame: bytes, timestamp: int) -> None:
-        """RTP thread: into the cache (no Tk here), unless it is from before a seek. Under
-        the lock, so that a seek's clearing of the cache cannot fall between the check and
-        the push."""
-        with self._lock:
-            first = self._skip_until
-            if first is not None:
-                before = (timestamp - first) % TIMESTAMP_MOD >= TIMESTAMP_MOD // 2
-                if first == SKIP_ALL or before:
-                    return  # sent before the seek (earlier than the PLAY's RTP-Info)
-                self._skip_until = None
-            self.buffer.push(frame, timestamp, time.monotonic())
-
-    def _pop(self, now: float) -> tuple[bytes, int, int] | None:
-        """Playout thread: the frame due, with the seek generation it was popped in."""
-        with self._lock:
-            item = self.buffer.pop_due(now)
-            return None if item is None else (*item, self._seek_generation)
+    def _push(self, frame: bytes, timestamp: int) -> None:
+        """The receiving thread (no Tk here): into the cache, unless from before a seek."""
+        self.handover.push(frame, timestamp)
 
     def _decode(self, item: tuple[bytes, int, int]) -> None:
         """Playout thread: decode at the window's size into the hand-over slot; never Tk."""
@@ -413,21 +381,16 @@ class Client:
         except Exception as exc:  # a frame Pillow cannot decode is skipped, not shown
             log.warning("cannot decode a frame: %s", exc)
             return
-        with self._lock:
-            if generation != self._seek_generation:
-                return  # popped before a seek: not shown after it
-            self._ready = picture
-            self._shown_timestamp = timestamp
+        self.handover.offer(picture, timestamp, generation)
 
     def updateMovie(self) -> None:
         """Tk thread: show the newest decoded picture, if there is one."""
-        with self._lock:
-            picture, self._ready = self._ready, None
+        picture = self.handover.take()
         if picture is not None:
             self._show(picture)
             self.frameNbr += 1
             now = time.monotonic()
-            self._shown_at.append(now)
+            self.display_rate.shown(now)
             if self._first_shown is None:
                 self._first_shown, self._stretch_start = now, self.frameNbr
             self._last_shown = now
@@ -442,15 +405,6 @@ class Client:
 
     def _on_resize(self, event: tk.Event[tk.Label]) -> None:
         self._box = (max(1, event.width - 4), max(1, event.height - 4))
-
-    def _display_fps(self) -> float:
-        """Frames shown per second over the last FPS_WINDOW seconds."""
-        now = time.monotonic()
-        while self._shown_at and self._shown_at[0] < now - FPS_WINDOW:
-            self._shown_at.popleft()
-        if len(self._shown_at) < 2:
-            return 0.0
-        return (len(self._shown_at) - 1) / (self._shown_at[-1] - self._shown_at[0])
 
     # -- status line, end of stream, server gone -----------------------------------------
 
@@ -494,51 +448,34 @@ class Client:
         if buffer.state in (Playback.BUFFERING, Playback.PLAYING) and rtsp.stream_over(now):
             buffer.end_of_stream(now)  # BYE, or (the lab's server) silence
         if buffer.state is Playback.ENDED and rtsp.ended.is_set():
-            rtsp.stream_ended()  # played out: READY, and Play starts the video again
+            rtsp.stream_ended(wait=False)  # played out: READY, and Play starts it again
         if rtsp.state is not State.INIT and rtsp.connection_lost():
             self._reset()
-            self.actions.post(CLOSE, rtsp.close)
+            self.actions.post(CLOSE, rtsp.disconnect)
             self._refresh()
             self._error("the server closed the connection")
 
     def _update_seekbar(self) -> None:
         """Where the picture is: the PLAY's start plus the RTP time since."""
-        rtsp, shown = self.rtsp, self._shown_timestamp
-        if self._dragging or not rtsp.duration or shown is None or rtsp.play_rtptime is None:
+        session, shown = self.rtsp.session, self.handover.shown_timestamp
+        duration, started = session.duration, session.play_rtptime
+        if self._dragging or not duration or shown is None or started is None:
             return
-        elapsed = ((shown - rtsp.play_rtptime) % TIMESTAMP_MOD) / JPEG_CLOCK_RATE
+        elapsed = ((shown - started) % TIMESTAMP_MOD) / JPEG_CLOCK_RATE
         if elapsed < TIMESTAMP_MOD // 2 / JPEG_CLOCK_RATE:
-            self.position.set(min(rtsp.duration, rtsp.play_position + elapsed))
+            self.position.set(min(duration, session.play_position + elapsed))
 
     def _update_panel(self, now: float) -> None:
         stats = self.rtsp.summary()
-        if self.rtsp.receiver is not None:
-            point = self.trend.add(now, stats["bytes"], stats["packets"], stats["lost_packets"])
+        if self.rtsp.media is not None:  # the counts are there, numbers
+            counts = [stats.get(key) or 0 for key in ("bytes", "packets", "lost_packets")]
+            point = self.trend.add(now, *counts)
             if point is not None:
                 self.panel.plot_trend(self.trend.points)
         stats["rate_kbps"] = self.trend.points[-1].kbps if self.trend.points else 0.0
-        self.panel.show(stats, self.buffer.fill, self.buffer.prefill, self._display_fps())
+        self.panel.show(stats, self.buffer.fill, self.buffer.prefill, self.display_rate.fps(now))
 
     def _status_text(self) -> str:
-        state, playback = self.rtsp.state, self.buffer.state
-        pending = self.actions.pending
-        if pending is not None:
-            mode = f"{pending}…"
-        elif playback is Playback.ENDED and state is not State.INIT:
-            mode = "end of video"
-        elif state is State.PLAYING:
-            mode = {
-                Playback.BUFFERING: "buffering…",
-                Playback.PLAYING: "playing",
-                Playback.ENDED: "end of video",
-                Playback.PAUSED: "paused",
-            }[playback]
-        else:
-            mode = "paused" if playback is Playback.PAUSED else state.value.lower()
-        stats = self.rtsp.summary()
-        return (
-            f"{state.value:<8} {mode:<13} frame {self.frameNbr:>6}  "
-            f"buffer {self.buffer.fill:>3}/{self.buffer.prefill}  "
-            f"{self._display_fps():5.1f} fps  dropped {stats.get('dropped_frames', 0)}  "
-            f"late {self.buffer.stats.late}  lost {stats.get('lost_packets', 0)} packets"
-        )
+        fps = self.display_rate.fps(time.monotonic())
+        return status_line(self.rtsp.state, self.actions.pending, self.frameNbr, self.buffer,
+                           fps, self.rtsp.summary())  # fmt: skip

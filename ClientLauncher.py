@@ -15,116 +15,147 @@ report interval Td in seconds; in multicast, the group's as the stream ended.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import logging
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from rtsplab.cli import int_in, setup_logging
 from rtsplab.client.connection import IDLE_END, RCVBUF_BYTES, ClientError, RtspClient
+from rtsplab.client.session import transport_conflict
 from rtsplab.player.frame_buffer import DEFAULT_PREFILL, FrameBuffer, Playback
 from rtsplab.player.playout import play_out
-from rtsplab.player.report import StatsLog, sample_of, write_report
+from rtsplab.player.report import Sample, StatsLog, sample_of, write_report
 from rtsplab.rtp.ports import ANY_INTERFACE
 
 log = logging.getLogger(__name__)
 
 POLL = 0.05
 PLAYOUT_LIMIT = 60.0  # seconds the cache may take to play out after the stream: a bound
+PLAYOUT_JOIN = 2.0  # seconds the end waits for the playout thread (a frame, at most)
 CACHE_KEYS = ("shown", "late", "skipped", "underruns", "stall_seconds", "startup_seconds")
 
 
+class FrameSink:
+    """The headless run's `on_frame`: counts the frames up to --frames (then `done`), writes
+    them to --save, and pushes them into the cache of --buffer."""
+
+    def __init__(self, limit: int, saved: BinaryIO | None, buffer: FrameBuffer | None) -> None:
+        self.limit, self.saved, self.buffer = limit, saved, buffer
+        self.delivered = 0
+        self.done = threading.Event()
+
+    def __call__(self, frame: bytes, timestamp: int) -> None:
+        if self.done.is_set():
+            return  # frames past --frames are neither counted nor saved
+        self.delivered += 1
+        if self.saved is not None:
+            self.saved.write(frame)
+        if self.buffer is not None:
+            self.buffer.push(frame, timestamp, time.monotonic())
+        if self.limit and self.delivered >= self.limit:
+            self.done.set()
+
+
 def run_headless(args: argparse.Namespace) -> int:
-    saved = open(args.save, "wb") if args.save else None  # noqa: SIM115 (closed in finally)
-    done = threading.Event()
-    delivered = 0
     # --buffer N: frames play out of the player's cache by the clock, as in the window.
     buffer = None if args.buffer is None else FrameBuffer(max(1, args.buffer))
-    stop_playout = threading.Event()
-
-    def on_frame(frame: bytes, timestamp: int) -> None:
-        nonlocal delivered
-        if done.is_set():
-            return  # frames past --frames are neither counted nor saved
-        delivered += 1
-        if saved is not None:
-            saved.write(frame)
-        if buffer is not None:
-            buffer.push(frame, timestamp, time.monotonic())
-        if args.frames and delivered >= args.frames:
-            done.set()
-
-    try:
-        client = RtspClient(
-            args.server_host, args.server_port, args.rtp_port, args.video_file,
-            on_frame=on_frame, rcvbuf=args.rcvbuf,
-            rtcp_reduced_minimum=args.rtcp_reduced_minimum,
-            standard=args.standard or None, tcp=args.tcp, multicast=args.multicast,
-            multicast_interface=args.multicast_interface,
-        )  # fmt: skip
-    except ClientError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    playout = None
-    if buffer is not None:
-        playout = threading.Thread(
-            target=play_out, args=(buffer, buffer.pop_due, lambda _item: None, stop_playout),
-            name="playout", daemon=True,
-        )  # fmt: skip
-        playout.start()
-    stats_log = StatsLog() if args.stats_csv or args.plot else None
-    try:
-        client.setup()
-        played_at = time.monotonic()
-        if stats_log is not None:
-            stats_log.add(sample_of(client.summary(), buffer, 0.0))  # the baseline: nothing yet
-        if buffer is not None:
-            buffer.played(played_at)
-        client.play()
-        while not done.wait(POLL):
-            now = time.monotonic()
-            if stats_log is not None:
-                stats_log.add(sample_of(client.summary(), buffer, now - played_at))
-            if client.stream_over(now, args.idle):
-                break
-        if buffer is not None and playout is not None:  # what is held plays out, to the end
-            buffer.end_of_stream(time.monotonic())
-            deadline = time.monotonic() + PLAYOUT_LIMIT
-            while (
-                buffer.state is not Playback.ENDED
-                and not done.is_set()
-                and playout.is_alive()
-                and time.monotonic() < deadline
-            ):
-                time.sleep(POLL)
-                if stats_log is not None:
-                    stats_log.add(sample_of(client.summary(), buffer, time.monotonic() - played_at))
+    with contextlib.ExitStack() as resources:
+        saved = resources.enter_context(open(args.save, "wb")) if args.save else None
+        sink = FrameSink(args.frames, saved, buffer)
         try:
-            client.teardown()  # with the last RR and a BYE, then the sockets close
-        except ClientError as exc:  # the session ran; the server may be gone by now
-            log.warning("TEARDOWN failed: %s", exc)
-        if stats_log is not None:  # the last of it, the packets read at TEARDOWN included
-            stats_log.finish(sample_of(client.summary(), buffer, time.monotonic() - played_at))
-        if not done.is_set():
-            client.receiver.flush()  # the stream ended with a frame incomplete: dropped
-    except ClientError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+            client = RtspClient(
+                args.server_host, args.server_port, args.rtp_port, args.video_file,
+                on_frame=sink, rcvbuf=args.rcvbuf,
+                rtcp_reduced_minimum=args.rtcp_reduced_minimum,
+                standard=args.standard or None, tcp=args.tcp, multicast=args.multicast,
+                multicast_interface=args.multicast_interface,
+            )  # fmt: skip
+        except ClientError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        resources.callback(client.close)
+        if buffer is not None:
+            resources.enter_context(_playing_out(buffer))
+        stats_log = StatsLog() if args.stats_csv or args.plot else None
+        try:
+            _stream(client, sink, stats_log, args.idle)
+        except ClientError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    return _report(client, sink, stats_log, args)
+
+
+@contextlib.contextmanager
+def _playing_out(buffer: FrameBuffer) -> Iterator[threading.Thread]:
+    """The playout thread, taking frames out of `buffer` by the clock, while in the block."""
+    stop = threading.Event()
+    playout = threading.Thread(
+        target=play_out, args=(buffer, buffer.pop_due, lambda _item: None, stop),
+        name="playout", daemon=True,
+    )  # fmt: skip
+    playout.start()
+    try:
+        yield playout
     finally:
-        stop_playout.set()
-        if playout is not None:
-            playout.join(timeout=2)
-        client.close()
-        if saved is not None:
-            saved.close()
-    summary: dict[str, float | None] = {**client.summary(), "frames": delivered}
+        stop.set()
+        playout.join(timeout=PLAYOUT_JOIN)
+
+
+def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None, idle: float) -> None:
+    """SETUP, PLAY, receive until --frames or the end of the stream, let the cache play out,
+    TEARDOWN; a row of --stats-csv every POLL seconds."""
+    buffer = sink.buffer
+    client.setup()
+    played_at = time.monotonic()
+
+    def sample() -> Sample:
+        return sample_of(client.summary(), buffer, time.monotonic() - played_at)
+
+    if stats_log is not None:
+        stats_log.add(sample_of(client.summary(), buffer, 0.0))  # the baseline: nothing yet
+    if buffer is not None:
+        buffer.played(played_at)
+    client.play()
+    while not sink.done.wait(POLL):
+        if stats_log is not None:
+            stats_log.add(sample())
+        if client.stream_over(time.monotonic(), idle):
+            break
+    if buffer is not None:  # what is held plays out, to the end
+        buffer.end_of_stream(time.monotonic())
+        deadline = time.monotonic() + PLAYOUT_LIMIT
+        while buffer.state is not Playback.ENDED and time.monotonic() < deadline:
+            if sink.done.wait(POLL):
+                break
+            if stats_log is not None:
+                stats_log.add(sample())
+    try:
+        client.teardown()  # with the last RR and a BYE, then the sockets close
+    except ClientError as exc:  # the session ran; the server may be gone by now
+        log.warning("TEARDOWN failed: %s", exc)
+    if stats_log is not None:  # the last of it, the packets read at TEARDOWN included
+        stats_log.finish(sample())
+    if not sink.done.is_set() and client.media is not None:
+        client.media.flush()  # the stream ended with a frame incomplete: dropped
+
+
+def _report(
+    client: RtspClient, sink: FrameSink, stats_log: StatsLog | None, args: argparse.Namespace
+) -> int:
+    """The JSON line, the report files, and the exit status: 1 when no frame came."""
+    summary: dict[str, float | None] = {**client.summary(), "frames": sink.delivered}
+    buffer = sink.buffer
     summary.update(buffer.stats.summary() if buffer is not None else dict.fromkeys(CACHE_KEYS))
     print(json.dumps(summary), flush=True)
     if stats_log is not None:
         write_report(stats_log, args.stats_csv, args.plot)
-    if not delivered:
+    if not sink.delivered:
         print(f"error: the session ran but not one frame arrived ({_what_came(summary)})",
               file=sys.stderr)  # fmt: skip
         return 1
@@ -220,14 +251,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="report more often than every 5 s: RFC 3550 6.2's 360/kbit/s minimum",
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
-    args = parser.parse_args(argv)
+    return _checked(parser, parser.parse_args(argv))
+
+
+def _checked(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """The rules between options; a usage error (exit status 2) for what breaks one."""
     standard = args.standard or args.video_file.lower().startswith("rtsp://")
-    if args.tcp and not standard:
-        parser.error("--tcp needs standard RTSP: an rtsp:// URL, or --standard")
-    if args.multicast and args.tcp:
-        parser.error("--multicast and --tcp exclude each other: a multicast group is UDP")
-    if args.multicast and not standard:
-        parser.error("--multicast needs standard RTSP: an rtsp:// URL, or --standard")
+    conflict = transport_conflict(standard, tcp=args.tcp, multicast=args.multicast)
+    if conflict is not None:
+        parser.error(conflict)
     if args.multicast_interface is not None and not args.multicast:
         parser.error("--multicast-interface needs --multicast")
     if args.multicast_interface is None:

@@ -11,6 +11,7 @@ from rtsplab.client.session import (
     Target,
     choose_stream,
     parse_target,
+    transport_conflict,
 )
 from rtsplab.rtsp.message import Headers, RtspResponse
 from rtsplab.rtsp.sdp import parse_sdp
@@ -84,6 +85,47 @@ def test_a_url_that_names_no_usable_place_is_a_one_line_error(url):
 def test_tcp_needs_standard_rtsp():
     with pytest.raises(ClientError, match="--tcp needs standard RTSP"):
         ClientSession(parse_target("h", 1, "movie.Mjpeg"), 5000, tcp=True)
+
+
+@pytest.mark.parametrize(
+    ("standard", "tcp", "multicast", "conflict"),
+    [
+        (False, False, False, None),
+        (True, True, False, None),
+        (True, False, True, None),
+        (False, True, False, "--tcp needs standard RTSP: an rtsp:// URL or --standard"),
+        (False, False, True, "--multicast needs standard RTSP: an rtsp:// URL or --standard"),
+        (True, True, True, "--multicast and --tcp exclude each other: a group is UDP"),
+    ],
+)
+def test_one_rule_for_tcp_and_multicast_serves_the_command_line_and_the_session(
+    standard, tcp, multicast, conflict
+):
+    assert transport_conflict(standard, tcp=tcp, multicast=multicast) == conflict
+    video = URL if standard else "movie.Mjpeg"
+    if conflict is None:
+        ClientSession(parse_target("h", 1, video), 5000, tcp=tcp, multicast=multicast)
+        return
+    with pytest.raises(ClientError) as refused:
+        ClientSession(parse_target("h", 1, video), 5000, tcp=tcp, multicast=multicast)
+    assert str(refused.value) == conflict
+
+
+@pytest.mark.parametrize(
+    ("transport", "server_port"),
+    [
+        ("RTP/AVP;unicast;client_port=5000-5001;server_port=6000-6001", (6000, 6001)),
+        ("RTP/AVP;unicast;client_port=5000-5001;server_port=6000", (6000, 6001)),
+        ("RTP/AVP;unicast;client_port=5000-5001", None),
+        ("RTP/AVP;unicast;server_port=99999", None),  # does not parse: no port at all
+    ],
+)
+def test_the_servers_rtp_and_rtcp_ports_from_a_setup_reply(transport, server_port):
+    session = standard_session()
+    describe(session)
+    request = session.setup(0.0)
+    session.receive(ok(request.cseq, Session="1234", Transport=transport), 0.0)
+    assert session.state is State.READY and session.server.server_port == server_port
 
 
 # -- the lab's dialect, to the byte ---------------------------------------------------------

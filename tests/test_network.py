@@ -39,9 +39,9 @@ class Session:
                 self.link, self.rtcp, self.sender = worker.link, worker.rtcp, worker.session.sender
                 client.play()
                 while not client.ended.wait(0.05):
-                    if sample_jitter and client.first_packet_at is not None:
-                        self.jitter_samples.append(client.receiver.reception.jitter_ms)
-                    assert time.monotonic() - client.first_packet_at < END_TIMEOUT
+                    if sample_jitter and client.media.first_packet_at is not None:
+                        self.jitter_samples.append(client.media.receiver.reception.jitter_ms)
+                    assert time.monotonic() - client.media.first_packet_at < END_TIMEOUT
                 client.teardown()  # the client's last RR, read before the link closes
             finally:
                 client.close()

@@ -2,11 +2,11 @@
 so each test decides when an action finishes. Waits are bounded; nothing is timed."""
 
 import threading
-import time
 
 import pytest
 
-from rtsplab.client.connection import ClientError
+from helpers import wait_until
+from rtsplab.client.session import ClientError
 from rtsplab.player.actions import SEEK, ActionRunner, Result
 
 WAIT = 5.0  # seconds any wait here may take before the test fails instead of hanging
@@ -33,11 +33,13 @@ class Gate:
 
 def collect(runner, count):
     """Poll as the Tk thread does until `count` results have come."""
-    results, deadline = [], time.monotonic() + WAIT
-    while len(results) < count:
-        assert time.monotonic() < deadline, f"only {len(results)} of {count} results came"
-        results += runner.poll()
-        time.sleep(0.002)
+    results = []
+
+    def polled():
+        results.extend(runner.poll())
+        return len(results) >= count
+
+    wait_until(polled, WAIT, what=f"{count} results")
     return results
 
 

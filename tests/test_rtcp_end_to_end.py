@@ -124,7 +124,8 @@ def test_wireshark_decodes_every_packet_of_a_session_without_complaint(tmp_path)
             assert capturing.sync(), "tshark did not show the last probe"
     summary = client.summary()
     assert summary["frames"] == 20 and summary["lost_packets"] == 0
-    assert (client.foreign_rtcp, client.rtcp.malformed) == (1, 0)  # the canary: not the server's
+    media = client.media
+    assert (media.foreign_rtcp, media.rtcp.malformed) == (1, 0)  # the canary: not the server's
 
     # Decode As by port rather than heuristics: RTP to the client's port, RTCP to and from the
     # port above it (the client reports from there to the server's RTCP port, so the one rule
@@ -137,7 +138,7 @@ def test_wireshark_decodes_every_packet_of_a_session_without_complaint(tmp_path)
     assert len(seqs) == summary["packets"] == sender.packets_sent
     rtcp = tshark_fields(pcap, decode, f"rtcp && udp.srcport != {canary_port}",
                          "udp.srcport", "rtcp.pt")  # fmt: skip
-    server_types = {t for line in rtcp if line.startswith(f"{client.rtcp_destination[1]}\t")
+    server_types = {t for line in rtcp if line.startswith(f"{client.media.rtcp_destination[1]}\t")
                     for t in line.split("\t")[1].split(",")}  # fmt: skip
     client_types = {t for line in rtcp if line.startswith(f"{rtcp_port}\t")
                     for t in line.split("\t")[1].split(",")}  # fmt: skip
@@ -175,7 +176,7 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
             server_rtcp = only(server.active_workers()).rtcp
             client.play()
             wait_until(lambda: len(frames) >= 5, what="the stream to start")
-            targets = [client.rtcp_destination, (LOOPBACK, rtp_port + 1)]
+            targets = [client.media.rtcp_destination, (LOOPBACK, rtp_port + 1)]
             # From another address first: skipped before decoding, so never counted.
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
                 with contextlib.suppress(OSError):  # where 127.0.0.2 is not local, no stranger
@@ -191,7 +192,8 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
             # The server decodes what comes from its client's address, and counts it
             # malformed; the client takes RTCP only from the server's RTCP port, so what comes
             # from any other port is not even decoded: counted as foreign.
-            wait_until(lambda: (server_rtcp.malformed, client.foreign_rtcp >= bad) == (bad, True),
+            media = client.media
+            wait_until(lambda: (server_rtcp.malformed, media.foreign_rtcp >= bad) == (bad, True),
                        what="both sides to count the bad datagrams")  # fmt: skip
             assert not client.ended.is_set(), "the clip ended before the garbage was sent"
             report = server_rtcp.peer
@@ -200,8 +202,8 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
             client.teardown()
         finally:
             client.close()
-    assert (server_rtcp.malformed, client.rtcp.malformed) == (len(GARBAGE), 0)
-    assert client.foreign_rtcp in (bad, 2 * bad)  # with the stranger's, where it could bind
+    assert (server_rtcp.malformed, client.media.rtcp.malformed) == (len(GARBAGE), 0)
+    assert client.media.foreign_rtcp in (bad, 2 * bad)  # with the stranger's, where it could bind
     assert frames == source_frames(clip)
     summary = client.summary()
     assert summary["dropped_frames"] == summary["lost_packets"] == summary["malformed"] == 0
@@ -346,7 +348,7 @@ def wait_until(condition, timeout=5.0, what="condition"):
 
 def both_rtts(client, server_rtcp) -> bool:
     peer = server_rtcp.peer
-    return client.rtcp.rtt is not None and peer is not None and peer.rtt_ms is not None
+    return client.media.rtcp.rtt is not None and peer is not None and peer.rtt_ms is not None
 
 
 def streaming(worker) -> bool:
@@ -415,7 +417,7 @@ def relayed_session(tmp_path, clip, *, seed, **impairments) -> RelayedRun:
             assert client.ended.wait(END_TIMEOUT), "no BYE at the end of the file"
             # Every RTP packet is in by the BYE (the relay sends what it holds first), so the
             # client's next regular report is its last word; wait for the server to have it.
-            final = client.receiver.reception
+            final = client.media.receiver.reception
             wait_until(
                 lambda: (
                     server_rtcp.peer is not None
@@ -427,7 +429,7 @@ def relayed_session(tmp_path, clip, *, seed, **impairments) -> RelayedRun:
             client.teardown()
         finally:
             client.close()
-        client.receiver.flush()  # a last frame left incomplete counts as dropped
+        client.media.receiver.flush()  # a last frame left incomplete counts as dropped
         return RelayedRun(relay, client.summary(), server_rtcp.peer, sender, frames, clip)
 
 

@@ -1,4 +1,4 @@
-"""Range and RTP-Info as parse/format pairs, and the server's RTCP port from a Transport."""
+"""Range and RTP-Info as parse/format pairs, and the RTP and RTCP ports of a Transport's range."""
 
 import pytest
 
@@ -10,7 +10,7 @@ from rtsplab.rtsp.headers.range import (
     parse_npt_start,
 )
 from rtsplab.rtsp.headers.rtp_info import RtpInfo, first_rtptime, format_rtp_info, parse_rtp_info
-from rtsplab.rtsp.headers.transport import server_rtcp_port
+from rtsplab.rtsp.headers.transport import parse_transport, rtp_and_rtcp_ports
 
 
 @pytest.mark.parametrize(
@@ -79,14 +79,18 @@ def test_rtp_info_garbled_numbers_are_left_out():
 
 
 @pytest.mark.parametrize(
-    ("transport", "port"),
+    ("transport", "ports"),
     [
-        ("RTP/AVP;unicast;client_port=5000-5001;server_port=6000-6001", 6001),
-        ("RTP/AVP;unicast;client_port=5000-5001;server_port=6000", 6001),
-        ("RTP/AVP;unicast;client_port=5000-5001", None),
-        ("RTP/AVP;unicast;server_port=99999", None),  # does not parse: no port at all
-        (None, None),
+        ("RTP/AVP;unicast;client_port=5000-5001;server_port=6000-6001", (6000, 6001)),
+        ("RTP/AVP;unicast;client_port=5000-5001;server_port=6000", (6000, 6001)),
+        ("RTP/AVP;unicast;server_port=6000-6003", (6000, 6003)),
+        ("RTP/AVP;unicast;server_port=65534", (65534, 65535)),
+        ("RTP/AVP;multicast;destination=239.1.2.3;port=7000", None),
     ],
 )
-def test_the_servers_rtcp_port_from_a_setup_reply(transport, port):
-    assert server_rtcp_port(transport) == port
+def test_a_range_names_rtp_and_rtcp_on_the_next_port_unless_it_names_both(transport, ports):
+    (spec,) = parse_transport(transport)
+    if ports is None:
+        assert spec.server_port is None and rtp_and_rtcp_ports(spec.port) == (7000, 7001)
+    else:
+        assert rtp_and_rtcp_ports(spec.server_port) == ports

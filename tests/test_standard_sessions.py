@@ -72,7 +72,7 @@ def test_the_client_keeps_a_paused_session_alive(monkeypatch):
             wait_until(lambda: len(frames) >= 30)
         finally:
             client.close()
-    assert "GET_PARAMETER" in client.public
+    assert "GET_PARAMETER" in client.session.public
     assert methods.count("GET_PARAMETER") >= 2  # every timeout / 2: about 4 in 4.5 s
     assert methods[:3] == ["OPTIONS", "DESCRIBE", "SETUP"]
 
@@ -92,7 +92,7 @@ def test_pause_and_play_continue_the_timestamps():
             client.play()
             # RTP-Info: the one after the last before the pause (the new stream's first
             # frame may well be in before the reply)
-            assert client.play_rtptime == (stamps[paused_at - 1] + 4500) % 2**32
+            assert client.session.play_rtptime == (stamps[paused_at - 1] + 4500) % 2**32
             wait_until(lambda: len(stamps) >= paused_at + 10)
         finally:
             client.close()
@@ -118,7 +118,7 @@ def test_the_client_falls_back_to_tcp_when_no_udp_arrives():
                 assert ended.wait(10)
             finally:
                 client.close()
-    assert client.tcp
+    assert client.session.tcp
     assert len(frames) == 200  # the whole video, over TCP
 
 

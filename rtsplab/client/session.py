@@ -1,11 +1,13 @@
 """The client side of one RTSP session, as a pure object: requests out, replies in.
 
 The mirror of `server_session`: no sockets and no threads, time passed in. The driver
-(`rtsplab.client.connection.RtspClient`) asks it for each request, sends it, and hands it the
-reply; the session checks that the reply is the one awaited (CSeq), that it succeeded, and
-takes from it what the session is: the state the table names, the Session id and timeout, the
-server's ports and SSRC, the play range and RTP-Info. It also decides when a keep-alive is due
-and when UDP has failed and TCP should be tried.
+(`rtsplab.client.connection.RtspClient`), on the one thread that owns the connection, asks
+it for each request, sends it, and hands it the reply; the session checks that the reply is
+the one awaited (CSeq), that it succeeded, and takes from it what the session is: the state
+the table names, the Session id and timeout, the server's ports and SSRC, the play range and
+RTP-Info. It also decides when a keep-alive is due and when UDP has failed and TCP should be
+tried. Other threads may read its attributes (the state, the duration...) to show them; only
+the owner changes them.
 
 Two dialects, as on the server. **The lab's** (a bare file name): the requests are the lab's
 exactly, so the client also plays the lab's own server:
@@ -22,11 +24,9 @@ SETUP with `RTP/AVP;unicast;client_port=a-b` or interleaved on the RTSP connecti
 a Range to seek, a keep-alive before the session times out, TEARDOWN.
 
 **Multicast** (`multicast=True`, standard RTSP only): SETUP asks for `RTP/AVP;multicast` and
-nothing more (RFC 2326 §12.39: the group is the server's choice, so the client names no
-destination and no ports), and takes from the reply the group (`destination=`, which must be
-an IPv4 multicast address a stream may use), its ports (`port=a-b`, RTCP on b, or a+1), its
-`ttl` and the stream's `ssrc`, as a `GroupTransport`. A reply that gives unicast, or a group
-the client cannot join, is refused with a ClientError. A group has no TCP to fall back to.
+nothing more (RFC 2326 §12.39: the group is the server's choice), and takes from the reply
+the group, its ports, `ttl` and the stream's `ssrc` as a `GroupTransport`; a reply that gives
+no group the client can join is refused. A group has no TCP to fall back to.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.range import format_npt_range, npt_start
 from rtsplab.rtsp.headers.rtp_info import parse_rtp_info
 from rtsplab.rtsp.headers.session import parse_session
-from rtsplab.rtsp.headers.transport import TransportSpec, parse_transport
+from rtsplab.rtsp.headers.transport import TransportSpec, parse_transport, rtp_and_rtcp_ports
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
-from rtsplab.rtsp.sdp import MediaDescription, SessionDescription, parse_sdp, resolve_control
+from rtsplab.rtsp.sdp import SessionDescription, parse_sdp, resolve_control
 from rtsplab.rtsp.state import (
     DESCRIBE,
     END,
@@ -147,20 +147,12 @@ def choose_stream(sdp: SessionDescription, base: str) -> Stream:
                 offered.append(f"{media.media} payload type {pt}")
                 continue
             offered.append(f"{rtpmap.encoding}/{rtpmap.clock_rate}")
-            if media.media == "video" and _is_jpeg(pt, media):
+            jpeg = (rtpmap.encoding.upper(), rtpmap.clock_rate) == (JPEG_ENCODING, JPEG_CLOCK_RATE)
+            if media.media == "video" and jpeg:
                 control = resolve_control(base, media.control or "*")
                 return Stream(control, pt, rtpmap.clock_rate, media.framerate, media.x_dimensions)
     what = ", ".join(offered) or "no media"
     raise ClientError(f"the stream offers {what}; this client plays JPEG (RFC 2435)")
-
-
-def _is_jpeg(pt: int, media: MediaDescription) -> bool:
-    rtpmap = media.rtpmap.get(pt)
-    return (
-        rtpmap is not None
-        and rtpmap.encoding.upper() == JPEG_ENCODING
-        and rtpmap.clock_rate == JPEG_CLOCK_RATE
-    )
 
 
 @dataclass(frozen=True)
@@ -182,6 +174,17 @@ class ServerTransport:
     group: GroupTransport | None = None  # multicast: the group the server chose
 
 
+def transport_conflict(standard: bool, *, tcp: bool, multicast: bool) -> str | None:
+    """Why --tcp or --multicast cannot be had (the command line's rule too); None if they can."""
+    if tcp and not standard:
+        return "--tcp needs standard RTSP: an rtsp:// URL or --standard"
+    if multicast and not standard:
+        return "--multicast needs standard RTSP: an rtsp:// URL or --standard"
+    if multicast and tcp:
+        return "--multicast and --tcp exclude each other: a group is UDP"
+    return None
+
+
 class ClientSession:
     """One client's session: the state table's state, CSeq, Session and what the server said."""
 
@@ -189,12 +192,9 @@ class ClientSession:
         self, target: Target, client_port: int, *, tcp: bool = False,
         udp_fallback: float = UDP_FALLBACK, multicast: bool = False,
     ) -> None:  # fmt: skip
-        if tcp and not target.standard:
-            raise ClientError("--tcp needs standard RTSP: an rtsp:// URL or --standard")
-        if multicast and not target.standard:
-            raise ClientError("--multicast needs standard RTSP: an rtsp:// URL or --standard")
-        if multicast and tcp:
-            raise ClientError("--multicast and --tcp exclude each other: a group is UDP")
+        conflict = transport_conflict(target.standard, tcp=tcp, multicast=multicast)
+        if conflict is not None:
+            raise ClientError(conflict)
         self.target = target
         self.client_port = client_port  # the client_port told to the server (not multicast)
         self.tcp = tcp
@@ -253,23 +253,23 @@ class ClientSession:
         return self._request(DESCRIBE, self.target.url, now, Accept="application/sdp")
 
     def setup(self, now: float) -> RtspRequest:
-        self._check(SETUP)
+        self.check(SETUP)
         control = self.stream.control if self.stream else self.target.url
         return self._request(SETUP, control, now, Transport=self.transport())
 
     def play(self, now: float, start: float | None = None) -> RtspRequest:
-        self._check(PLAY)
+        self.check(PLAY)
         headers = {"Session": self.session_id or ""}
         if start is not None:
             headers["Range"] = format_npt_range(start)
         return self._request(PLAY, self.base_url, now, start=start, **headers)
 
     def pause(self, now: float) -> RtspRequest:
-        self._check(PAUSE)
+        self.check(PAUSE)
         return self._request(PAUSE, self.base_url, now, Session=self.session_id or "")
 
     def teardown(self, now: float) -> RtspRequest:
-        self._check(TEARDOWN)
+        self.check(TEARDOWN)
         return self._request(TEARDOWN, self.base_url, now, Session=self.session_id or "")
 
     def keepalive(self, now: float) -> RtspRequest:
@@ -362,11 +362,12 @@ class ClientSession:
             and now - self.played_at > self.udp_fallback
         )
 
-    # -- inside ---------------------------------------------------------------------------
-
-    def _check(self, method: str) -> None:
+    def check(self, method: str) -> None:
+        """ClientError when the state table does not allow `method` now."""
         if not is_allowed(self.state, method):
             raise ClientError(f"{method} is not possible in state {self.state.value}")
+
+    # -- inside ---------------------------------------------------------------------------
 
     def _request(
         self, method: str, url: str, now: float, start: float | None = None, **headers: str
@@ -427,14 +428,6 @@ def _server_transport(value: str | None) -> ServerTransport:
     return ServerTransport(_server_ports(spec), spec.ssrc)
 
 
-def _server_ports(spec: TransportSpec) -> tuple[int, int] | None:
-    """`server_port=a-b` as (RTP, RTCP), RTCP a+1 when one port is named."""
-    if spec.server_port is None:
-        return None
-    rtp_port, rtcp_port = spec.server_port
-    return rtp_port, rtcp_port or rtp_port + 1
-
-
 def _multicast_transport(value: str | None) -> ServerTransport:
     """The group, its ports, TTL and the stream's SSRC from the reply to a multicast SETUP;
     ClientError for a reply that gives no usable group (§12.39: multicast is the default
@@ -451,8 +444,7 @@ def _multicast_transport(value: str | None) -> ServerTransport:
         raise ClientError(f"the server answered a multicast SETUP with {shown}: not multicast")
     if spec.port is None:
         raise ClientError(f"the server's multicast SETUP reply names no port: {shown}")
-    rtp_port, second = spec.port
-    rtcp_port = rtp_port + 1 if second is None else second
+    rtp_port, rtcp_port = rtp_and_rtcp_ports(spec.port)
     for port in (rtp_port, rtcp_port):
         if not MIN_GROUP_PORT <= port <= MAX_GROUP_PORT:
             raise ClientError(
@@ -462,6 +454,10 @@ def _multicast_transport(value: str | None) -> ServerTransport:
         raise ClientError(f"the server's multicast SETUP reply puts RTP and RTCP on {rtp_port}")
     group = GroupTransport(checked_group(spec.destination), rtp_port, rtcp_port, spec.ttl)
     return ServerTransport(_server_ports(spec), spec.ssrc, group)
+
+
+def _server_ports(spec: TransportSpec) -> tuple[int, int] | None:
+    return None if spec.server_port is None else rtp_and_rtcp_ports(spec.server_port)
 
 
 def checked_group(destination: str | None) -> str:
@@ -486,17 +482,17 @@ def checked_group(destination: str | None) -> str:
 
 
 def short_transport(text: str) -> str:
-    """Part of a Transport the server sent, for a message: cut and printable (untrusted)."""
+    """What the server sent (a Transport, a reason), for a message: cut to SHOWN_REASON
+    characters, anything unprintable replaced (untrusted)."""
     cut = text[:SHOWN_REASON]
     return "".join(ch if ch.isprintable() else "?" for ch in cut)
 
 
 def refusal_reason(reply: RtspResponse) -> str:
-    """The first line of a refusal's text/plain body (why the server refused), cut to
-    SHOWN_REASON characters with anything unprintable replaced; "" when there is none."""
+    """The first line of a refusal's text/plain body (why the server refused), shown as
+    `short_transport` shows text; "" when there is none."""
     media_type = (reply.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if media_type != "text/plain" or not reply.body:
         return ""
     lines = reply.body.decode("utf-8", "replace").splitlines()
-    first = lines[0].strip()[:SHOWN_REASON] if lines else ""
-    return "".join(ch if ch.isprintable() else "?" for ch in first)
+    return short_transport(lines[0].strip()) if lines else ""

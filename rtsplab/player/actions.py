@@ -1,7 +1,8 @@
-"""The player's RTSP actions, run off the Tk thread, one at a time (STYLE habit 11).
+"""The player's RTSP actions, run off the Tk thread, one at a time: a window never waits.
 
-Each `RtspClient` method waits for the server's reply, up to its reply timeout. The window
-posts the call here instead and goes on painting; one worker thread runs it; the outcome —
+Each `RtspClient` method posts its request to the connection's owner thread and waits for the
+server's reply, up to its reply timeout. The window posts the call here instead and goes on
+painting; one worker thread makes it and waits; the outcome —
 done, or the `ClientError`'s one-line message — waits until the Tk thread collects it with
 `poll()` from an `after()` callback, and applies the follow-ups there.
 
@@ -39,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from rtsplab.client.connection import ClientError
+from rtsplab.client.session import ClientError
 
 log = logging.getLogger(__name__)
 

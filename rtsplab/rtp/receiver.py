@@ -5,7 +5,7 @@ one UDP datagram: parse it (`RtpPacket.decode`), take it only from the session's
 it (`rtsplab.rtp.reception.ReceptionStatistics`: loss and jitter, RFC 3550 A.1-A.8), and hand its
 payload to the frame assembler (`rtsplab.payload`). Nothing here raises on bad input: a datagram
 that is not RTP is counted in `stats.malformed`, valid RTP from anyone else in `stats.foreign`,
-and either is skipped. The socket and the thread that feed it live in `rtsplab.client.connection`.
+and either is skipped. The socket and the thread that feed it live in `rtsplab.client.media`.
 
 Which packets are the session's source:
 

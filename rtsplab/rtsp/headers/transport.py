@@ -207,15 +207,8 @@ def format_transport(specs: Iterable[TransportSpec]) -> str:
     return ",".join(spec.format() for spec in specs)
 
 
-def server_rtcp_port(value: str | None) -> int | None:
-    """The server's RTCP port from a SETUP reply's Transport (`server_port=a-b`, or a+1 when
-    it names one port); None when it names none or does not parse."""
-    try:
-        specs = parse_transport(value) if value else []
-    except RtspError:
-        return None
-    for spec in specs:
-        if spec.server_port is not None:
-            rtp_port, rtcp_port = spec.server_port
-            return rtcp_port or rtp_port + 1
-    return None
+def rtp_and_rtcp_ports(ports: _Range) -> tuple[int, int]:
+    """A port range's RTP and RTCP ports: `a-b` is (a, b), and `a` alone is (a, a+1), RTCP
+    on the next port (RFC 3550 §11, RFC 2326 §12.39's server_port and port)."""
+    rtp_port, rtcp_port = ports
+    return rtp_port, rtcp_port or rtp_port + 1

@@ -1,0 +1,314 @@
+"""A client session's media: what it receives (RTP, RTCP) and the thread that receives it.
+
+`ClientMedia` is one session's receiving state: the pure `RtpReceiver`, the RTCP endpoint
+(`ClientRtcp` around a `ReceiverRtcp`), when packets came and whether the server said BYE. One
+thread feeds it at a time (the `UdpListener` over UDP, the connection's owner thread when RTP
+is interleaved on the RTSP connection) and the owner thread touches it at PLAY and TEARDOWN,
+so every change happens under its small lock; frames and the end of the stream are handed to
+the callbacks outside it. Any thread reads its figures (`summary`) under the same lock.
+
+Media and RTCP are taken only from the server: RTP from the RTSP peer's address, from the port
+and SSRC its SETUP reply names when it names them (`RtpReceiver` checks), and RTCP only from
+the server's address and RTCP port (in a group, `ClientRtcp` sorts the members' RTCP).
+"""
+
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rtsplab.client.rtcp import ClientRtcp
+from rtsplab.client.session import INTERLEAVED_CHANNELS
+from rtsplab.rtcp.session import ReceiverRtcp
+from rtsplab.rtp.receiver import RtpReceiver
+from rtsplab.rtp.reception import ReceptionStatistics
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+FrameCallback = Callable[[bytes, int], None]
+
+RTP_POLL = 0.2  # how often the receiving thread looks up from its sockets (stop, RTCP timer)
+MAX_DATAGRAM = 65_535
+RTP_BATCH = 256  # datagrams read per wake-up: a 4K frame is ~540; RTCP gets a look in between
+MAX_DRAIN = 100_000  # what can sit in an 8 MiB receive buffer, and then some
+# RTCP's share is 5% of the session bandwidth (RFC 3550 §6.2); the client does not know the
+# stream's before it starts, and at any real rate the 5 s minimum decides anyway.
+NOMINAL_SESSION_BANDWIDTH = 2_000_000 / 8  # bytes/s: the lab's movie is about 2 Mbit/s
+
+
+@dataclass(frozen=True)
+class MediaSockets:
+    """A session's UDP sockets, bound together: RTP, and RTCP on the next port (None when
+    that port was taken: the session then goes on without RTCP)."""
+
+    rtp: socket.socket
+    rtcp: socket.socket | None
+
+    def rtcp_sender(self, destination: Address) -> Callable[[bytes], object] | None:
+        """How RTCP reaches `destination` from our RTCP port; None without one."""
+        rtcp = self.rtcp
+        if rtcp is None:
+            return None
+        return lambda datagram: rtcp.sendto(datagram, destination)
+
+    def close(self) -> None:
+        for sock in (self.rtp, self.rtcp):
+            if sock is not None:
+                sock.close()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a session's media goes: each complete frame, and the server's BYE (`ended` is
+    set, then `on_end` is called, once)."""
+
+    ended: threading.Event
+    on_frame: FrameCallback | None = None
+    on_end: Callable[[], None] | None = None
+
+
+class ClientMedia:
+    def __init__(
+        self, server_ip: str, receiver: RtpReceiver, link: ClientRtcp, delivery: Delivery, *,
+        rtcp_source: Address | None, rtcp_destination: Address | None, multicast: bool,
+        interleaved: bool,
+    ) -> None:  # fmt: skip
+        """`rtcp_source`: where the server's RTCP comes from (None: from its address, any
+        port; in a group, every member's is heard); `rtcp_destination`: where ours goes;
+        `interleaved`: the media comes on the RTSP connection."""
+        self.server_ip = server_ip
+        self.receiver = receiver
+        self.link = link
+        self.rtcp: ReceiverRtcp = link.session
+        self.delivery = delivery
+        self.rtcp_source = rtcp_source
+        self.rtcp_destination = rtcp_destination
+        self.multicast = multicast
+        self.interleaved = interleaved
+        self.foreign_rtcp = 0  # RTCP datagrams from anywhere but the server's RTCP port
+        self.first_packet_at: float | None = None  # time.monotonic() of RTP arrivals
+        self.last_packet_at: float | None = None
+        self.lock = threading.Lock()
+
+    # -- the thread that feeds it --------------------------------------------------------
+
+    def receive_rtp(self, datagram: bytes, source_ip: str, source_port: int | None) -> None:
+        """One RTP datagram (`source_port` None: interleaved on the RTSP connection)."""
+        now = time.monotonic()
+        with self.lock:
+            receiver = self.receiver
+            accepted = receiver.counts.packets
+            frames = receiver.receive_frames(datagram, source_ip, now, source_port)
+            if receiver.counts.packets != accepted:  # the session's own stream
+                self._heard(now, source_ip, source_port)
+        on_frame = self.delivery.on_frame
+        if on_frame is not None:
+            for frame in frames:
+                on_frame(frame.data, frame.timestamp)
+
+    def receive_rtcp(self, datagram: bytes, source: Address | None) -> bool:
+        """One RTCP datagram (`source` None: interleaved, so the server's). True when it was
+        the server's BYE for the stream: the caller reads the RTP that came before it, then
+        calls `end()`."""
+        with self.lock:
+            if self.multicast and source is not None:
+                self.link.receive_from_group(datagram, source)
+            elif source is None or self._from_server_rtcp(source):
+                self.link.receive(datagram)
+            else:
+                self.foreign_rtcp += 1
+            return self.rtcp.peer_left and not self.delivery.ended.is_set()
+
+    def receive_interleaved(self, channel: int, data: bytes) -> None:
+        """A `$` frame read off the RTSP connection (RFC 2326 §10.12): RTP or RTCP; in
+        order with the RTP, the server's BYE ends the video at once."""
+        if channel == INTERLEAVED_CHANNELS[0]:
+            self.receive_rtp(data, self.server_ip, None)
+        elif channel == INTERLEAVED_CHANNELS[1] and self.receive_rtcp(data, None):
+            self.end()
+
+    def end(self) -> None:
+        """The server's BYE ends the video, once."""
+        with self.lock:
+            if self.delivery.ended.is_set():
+                return
+            log.info("the server said BYE: end of the video")
+            if self.rtcp.media_ssrc is not None:
+                self.receiver.source_left(self.rtcp.media_ssrc)  # RFC 3550 §8.2: it may go
+            self.delivery.ended.set()
+        if self.delivery.on_end is not None:
+            self.delivery.on_end()
+
+    def report_if_due(self) -> None:
+        """On the feeding thread: the report it builds reads what that thread changes."""
+        self.link.report_if_due()
+
+    # -- the owner thread ----------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Before a PLAY: a pause is not jitter."""
+        with self.lock:
+            self.receiver.reception.resume()
+
+    def played(self, first_seq: int | None) -> None:
+        """After a PLAY: loss counts from `first_seq` (RTP-Info) when given, and an end of
+        the stream is to come again (PLAY after the end starts the file again)."""
+        with self.lock:
+            if first_seq is not None:
+                self.receiver.expect_first_seq(first_seq)
+            self.delivery.ended.clear()
+            self.rtcp.peer_left = False
+            self.link.playing_again()
+
+    def leave(self, reason: str) -> None:
+        """The last report and a BYE (RFC 3550 §6.3.7), at TEARDOWN."""
+        with self.lock:
+            self.link.leave(reason)
+
+    def flush(self) -> None:
+        """The stream is over: a frame still incomplete is dropped (and counted)."""
+        with self.lock:
+            self.receiver.flush()
+
+    # -- any thread ----------------------------------------------------------------------
+
+    def summary(self) -> dict[str, float | None]:
+        """What was received: frames, dropped frames, packets, loss, bytes, seconds, and the
+        RTCP figures: fraction lost, jitter, round-trip time, bit rate, and the RTCP session's
+        members (§6.3's count, this client included: 2 in unicast, a two-party session; a
+        group's as the stream ended in multicast) and report interval (Td, §6.3.1)."""
+        with self.lock:
+            stats: dict[str, float | None] = dict(self.receiver.summary())
+            first, last = self.first_packet_at, self.last_packet_at
+            seconds = last - first if first is not None and last is not None else 0.0
+            stats["seconds"] = round(seconds, 3)
+            # In a group, the RTCP from others that spoke for the stream's source.
+            stats["foreign_rtcp"] = self.foreign_rtcp + self.link.foreign
+            reception, rtt = self.receiver.reception, self.rtcp.rtt
+            received = stats.get("bytes") or 0
+            stats.update(
+                fraction_lost=round(reception.loss_rate, 6),
+                jitter_ms=round(reception.jitter_ms, 3),
+                rtt_ms=None if rtt is None else round(rtt * 1000, 3),
+                bitrate_kbps=round(received * 8 / seconds / 1000, 1) if seconds else 0.0,
+                members=self.link.members,
+                rtcp_interval_s=round(self.link.interval, 3),
+            )
+            return stats
+
+    # -- inside --------------------------------------------------------------------------
+
+    def _heard(self, now: float, source_ip: str, source_port: int | None) -> None:
+        self.last_packet_at = now
+        if self.first_packet_at is None:
+            self.first_packet_at = now
+        ssrc = self.receiver.ssrc
+        if ssrc is not None:
+            self.rtcp.media_ssrc = ssrc  # the source RTCP reports on and whose BYE ends it
+            if self.multicast:  # the server is a member and a sender of the group
+                self.link.heard_rtp(ssrc, (source_ip, source_port or 0))
+
+    def _from_server_rtcp(self, source: Address) -> bool:
+        """RTCP is taken from the server's RTCP port only (from its address, when the SETUP
+        reply named no port, as the lab's server does not)."""
+        if self.rtcp_source is not None:
+            return source == self.rtcp_source
+        return source[0] == self.receiver.server_ip
+
+
+def unicast_rtcp(
+    reception: ReceptionStatistics, cname: str, send: Callable[[bytes], object] | None, *,
+    media_ssrc: int | None, reduced_minimum: bool,
+) -> ClientRtcp:  # fmt: skip
+    """RTCP with the server alone: a two-party session (RFC 3550 §6.3)."""
+    rtcp = ReceiverRtcp(reception, cname, NOMINAL_SESSION_BANDWIDTH, time.monotonic(),
+                        reduced_minimum=reduced_minimum)  # fmt: skip
+    rtcp.media_ssrc = media_ssrc
+    return ClientRtcp(rtcp, send)
+
+
+def no_media_summary() -> dict[str, float | None]:
+    """The summary before any SETUP: nothing received."""
+    return {"seconds": 0.0, "foreign_rtcp": 0, "members": None, "rtcp_interval_s": None}
+
+
+def guarded(handle: Callable[..., object], *args: object) -> None:
+    """One datagram's handling: whatever goes wrong with it (a callback's full disk...) is
+    logged, and the receiving thread goes on with the next."""
+    try:
+        handle(*args)
+    except Exception:
+        log.exception("error handling a datagram; skipped")
+
+
+class UdpListener:
+    """The thread that receives a session's RTP and RTCP by UDP into its `ClientMedia`, and
+    sends its RTCP reports when due. It owns the sockets: `stop()` closes them."""
+
+    def __init__(self, sockets: MediaSockets, media: ClientMedia) -> None:
+        self.sockets = sockets
+        self.media = media
+        self._stop = threading.Event()  # this listener's alone: the session's media ends
+        self._thread = threading.Thread(target=self._run, name="rtp-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop receiving (within RTP_POLL) and close the sockets; the counts stay."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+        self.sockets.close()
+
+    def _run(self) -> None:
+        """Never raises: a datagram's error is logged and skipped (`guarded`)."""
+        rtp, rtcp = self.sockets.rtp, self.sockets.rtcp
+        with selectors.DefaultSelector() as selector:
+            selector.register(rtp, selectors.EVENT_READ)
+            if rtcp is not None:
+                selector.register(rtcp, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                guarded(self.media.report_if_due)
+                try:
+                    ready = {key.fileobj for key, _ in selector.select(RTP_POLL)}
+                except (OSError, ValueError):
+                    return  # a socket was closed under us
+                if rtp in ready:
+                    self._drain_rtp(RTP_BATCH)
+                if rtcp is not None and rtcp in ready and not self._read_rtcp(rtcp):
+                    return
+
+    def _read_rtcp(self, rtcp: socket.socket) -> bool:
+        """One RTCP datagram; False when the socket has failed."""
+        try:
+            datagram, source = rtcp.recvfrom(MAX_DATAGRAM)
+        except BlockingIOError:
+            return True  # a datagram seen, gone (a checksum error): nothing to read
+        except OSError:
+            return False
+        try:
+            bye = self.media.receive_rtcp(datagram, (source[0], source[1]))
+        except Exception:
+            log.exception("error handling an RTCP datagram; skipped")
+            return True
+        if bye:
+            self._drain_rtp(MAX_DRAIN)  # the last frame's packets, sent before the BYE
+            guarded(self.media.end)
+        return True
+
+    def _drain_rtp(self, limit: int) -> None:
+        """Handle up to `limit` RTP datagrams that are waiting, without blocking."""
+        rtp = self.sockets.rtp
+        for _ in range(limit):
+            try:
+                datagram, source = rtp.recvfrom(MAX_DATAGRAM)
+            except OSError:  # BlockingIOError included: nothing more waiting
+                return
+            guarded(self.media.receive_rtp, datagram, source[0], source[1])

@@ -1,0 +1,60 @@
+"""The player's status line, and the display rate it shows: what the window says below its
+buttons. The Tk thread's alone; time is passed in."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from rtsplab.player.frame_buffer import FrameBuffer, Playback
+from rtsplab.rtsp.state import State
+
+FPS_WINDOW = 1.0  # seconds over which the display rate is measured
+_PLAYING_MODES = {
+    Playback.BUFFERING: "buffering…",
+    Playback.PLAYING: "playing",
+    Playback.ENDED: "end of video",
+    Playback.PAUSED: "paused",
+}
+
+
+class DisplayRate:
+    """Frames shown per second over the last FPS_WINDOW seconds."""
+
+    def __init__(self) -> None:
+        self._shown_at: deque[float] = deque()  # display times in the last FPS_WINDOW
+
+    def shown(self, now: float) -> None:
+        self._shown_at.append(now)
+
+    def fps(self, now: float) -> float:
+        shown_at = self._shown_at
+        while shown_at and shown_at[0] < now - FPS_WINDOW:
+            shown_at.popleft()
+        if len(shown_at) < 2:
+            return 0.0
+        return (len(shown_at) - 1) / (shown_at[-1] - shown_at[0])
+
+
+def mode(state: State, playback: Playback, pending: str | None) -> str:
+    """What the player is doing, in a word or two: the action on its way first."""
+    if pending is not None:
+        return f"{pending}…"
+    if playback is Playback.ENDED and state is not State.INIT:
+        return "end of video"
+    if state is State.PLAYING:
+        return _PLAYING_MODES[playback]
+    return "paused" if playback is Playback.PAUSED else state.value.lower()
+
+
+def status_line(
+    state: State, pending: str | None, frames: int, buffer: FrameBuffer, fps: float,
+    stats: dict[str, float | None],
+) -> str:  # fmt: skip
+    """The status line: state, mode, frames shown, cache fill, display rate, and losses."""
+    doing = mode(state, buffer.state, pending)
+    return (
+        f"{state.value:<8} {doing:<13} frame {frames:>6}  "
+        f"buffer {buffer.fill:>3}/{buffer.prefill}  "
+        f"{fps:5.1f} fps  dropped {stats.get('dropped_frames', 0)}  "
+        f"late {buffer.stats.late}  lost {stats.get('lost_packets', 0)} packets"
+    )

@@ -1,0 +1,55 @@
+"""The player's way for frames across a seek (no frame from before a seek shown after it) and
+its status line; pure, no Tk."""
+
+from rtsplab.player.frame_buffer import FrameBuffer, Playback
+from rtsplab.player.handover import Handover
+from rtsplab.player.status import DisplayRate, mode
+from rtsplab.rtsp.state import State
+
+
+def test_after_a_seek_only_frames_from_its_play_on_are_taken():
+    buffer = FrameBuffer(1)
+    handover = Handover(buffer)
+    handover.push(b"old", 1000)
+    assert buffer.fill == 1
+    handover.start_seek()
+    assert buffer.fill == 0
+    handover.push(b"late", 2000)  # on its way before the PLAY's reply said where to start
+    assert buffer.fill == 0
+    handover.end_seek(handover.generation(), 90_000)
+    handover.push(b"before", 89_999)
+    handover.push(b"first", 90_000)
+    handover.push(b"next", 93_600)
+    assert buffer.fill == 2
+
+
+def test_a_picture_decoded_before_a_seek_is_not_offered_after_it():
+    handover = Handover(FrameBuffer(1))
+    handover.offer("shown", 1, handover.generation())
+    assert (handover.take(), handover.take()) == ("shown", None)
+    popped_in = handover.generation()
+    handover.start_seek()
+    handover.offer("stale", 2, popped_in)
+    assert handover.take() is None and handover.shown_timestamp is None
+
+
+def test_an_older_seek_leaves_the_marker_to_the_newer_one():
+    buffer = FrameBuffer(1)
+    handover = Handover(buffer)
+    handover.start_seek()
+    older = handover.generation()
+    handover.start_seek()
+    handover.end_seek(older, 0)  # the older seek's PLAY came back: not the one to follow
+    handover.push(b"frame", 5)
+    assert buffer.fill == 0
+
+
+def test_the_display_rate_counts_the_last_second_and_the_mode_reads_the_states():
+    rate = DisplayRate()
+    for i in range(21):
+        rate.shown(10.0 + i * 0.05)
+    assert rate.fps(11.0) == 20.0 and rate.fps(13.0) == 0.0
+    assert mode(State.PLAYING, Playback.BUFFERING, None) == "buffering…"
+    assert mode(State.PLAYING, Playback.PLAYING, "PAUSE") == "PAUSE…"
+    assert mode(State.READY, Playback.ENDED, None) == "end of video"
+    assert mode(State.INIT, Playback.ENDED, None) == "init"
