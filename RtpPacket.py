@@ -111,6 +111,113 @@ def _check_field(name: str, value: object, maximum: int) -> None:
         raise ValueError(f"{name} must be an integer in 0..{maximum}, got {value!r}")
 
 
+# -- encode: each argument checked before anything is built --------------------------------
+
+
+def _check_header_fields(
+    version: int, padding: int, extension: int, cc: int, seqnum: int, marker: int, pt: int,
+    ssrc: int, timestamp: int,
+) -> None:  # fmt: skip
+    """The fixed header's fields (RFC 3550 section 5.1), each within its bits."""
+    _check_field("version", version, MAX_VERSION)
+    _check_field("padding", padding, 1)
+    _check_field("extension", extension, 1)
+    _check_field("cc", cc, MAX_CC)
+    _check_field("seqnum", seqnum, MAX_SEQ)
+    _check_field("marker", marker, 1)
+    _check_field("pt", pt, MAX_PT)
+    _check_field("ssrc", ssrc, MAX_SSRC)
+    _check_field("timestamp", timestamp, MAX_TIMESTAMP)
+
+
+def _checked_csrcs(cc: int, csrcs: Sequence[int]) -> tuple[int, ...]:
+    """The CSRC list, as many as the CC field says, each a 32-bit identifier."""
+    csrcs = tuple(csrcs)
+    if len(csrcs) != cc:
+        raise ValueError(f"cc is {cc} but {len(csrcs)} csrcs were given")
+    for index, csrc in enumerate(csrcs):
+        _check_field(f"csrcs[{index}]", csrc, MAX_SSRC)
+    return csrcs
+
+
+def _checked_extension(extension: int, profile: int, data: bytes) -> int:
+    """The header extension (RFC 3550 section 5.3.1): its length in 32-bit words."""
+    if not extension:
+        if profile or data:
+            raise ValueError("extension_profile/extension_data given but extension is 0")
+        return 0
+    _check_field("extension_profile", profile, MAX_EXTENSION_PROFILE)
+    words, remainder = divmod(len(data), 4)
+    if remainder:
+        raise ValueError(f"extension_data must be a multiple of 4 bytes, got {len(data)}")
+    if words > MAX_EXTENSION_WORDS:
+        raise ValueError(f"extension_data must be at most {MAX_EXTENSION_WORDS} words, got {words}")
+    return words
+
+
+def _checked_padding_size(padding: int, size: int | None, payload_size: int) -> int | None:
+    """How many octets of padding (the last one counting them), or None without padding."""
+    if not padding:
+        if size is not None:
+            raise ValueError("padding_size given but padding is 0")
+        return None
+    if size is None:
+        return PADDING_ALIGNMENT - payload_size % PADDING_ALIGNMENT
+    if not isinstance(size, int) or not 1 <= size <= MAX_PADDING:
+        raise ValueError(f"padding_size must be an integer in 1..{MAX_PADDING}, got {size!r}")
+    return size
+
+
+# -- decode: each part read after checking that the datagram holds it -----------------------
+
+
+def _read_csrcs(packet: bytes, cc: int) -> tuple[tuple[int, ...], int]:
+    """The CSRC list after the fixed header, and the offset after it."""
+    if not cc:
+        return (), RTP_HEADER_SIZE
+    end = RTP_HEADER_SIZE + cc * CSRC_SIZE
+    if len(packet) < end:
+        raise RtpError(
+            f"RTP packet too short for the CSRC list: cc says {cc}, "
+            f"needs {end} bytes, got {len(packet)}"
+        )
+    return _CSRC_LISTS[cc].unpack_from(packet, RTP_HEADER_SIZE), end
+
+
+def _read_extension(packet: bytes, offset: int) -> tuple[int, bytes, int]:
+    """The header extension at `offset`: its profile, its data and the offset after it."""
+    length = len(packet)
+    end = offset + RTP_EXTENSION_HEADER_SIZE
+    if length < end:
+        raise RtpError(
+            f"RTP packet too short for the extension header: needs {end} bytes, got {length}"
+        )
+    profile, words = _EXTENSION_HEADER.unpack_from(packet, offset)
+    offset = end
+    end = offset + words * 4
+    if length < end:
+        raise RtpError(
+            f"RTP extension length past the end: {words} words need {end} bytes, got {length}"
+        )
+    return profile, packet[offset:end], end
+
+
+def _payload_end(packet: bytes, offset: int) -> int:
+    """Where the payload ends when the padding bit is set: the last octet counts the padding
+    (RFC 3550 section 5.1), which lies after the headers that end at `offset`."""
+    length = len(packet)
+    if length == offset:
+        raise RtpError("RTP padding bit set but no room for padding after the header")
+    count = packet[-1]
+    if count == 0:
+        raise RtpError("RTP padding count is 0")
+    if count > length - offset:
+        raise RtpError(
+            f"RTP padding count {count} larger than the {length - offset} bytes after the header"
+        )
+    return length - count
+
+
 class RtpPacket:
     """One RTP packet, built with :meth:`encode` or parsed with :meth:`decode`."""
 
@@ -156,51 +263,17 @@ class RtpPacket:
         """
         if timestamp is None:
             timestamp = int(time.time()) & MAX_TIMESTAMP
-        _check_field("version", version, MAX_VERSION)
-        _check_field("padding", padding, 1)
-        _check_field("extension", extension, 1)
-        _check_field("cc", cc, MAX_CC)
-        _check_field("seqnum", seqnum, MAX_SEQ)
-        _check_field("marker", marker, 1)
-        _check_field("pt", pt, MAX_PT)
-        _check_field("ssrc", ssrc, MAX_SSRC)
-        _check_field("timestamp", timestamp, MAX_TIMESTAMP)
-
-        csrcs = tuple(csrcs)
-        if len(csrcs) != cc:
-            raise ValueError(f"cc is {cc} but {len(csrcs)} csrcs were given")
-        for index, csrc in enumerate(csrcs):
-            _check_field(f"csrcs[{index}]", csrc, MAX_SSRC)
-
+        _check_header_fields(version, padding, extension, cc, seqnum, marker, pt, ssrc, timestamp)
+        csrcs = _checked_csrcs(cc, csrcs)
         extension_data = bytes(extension_data)
-        if extension:
-            _check_field("extension_profile", extension_profile, MAX_EXTENSION_PROFILE)
-            words, remainder = divmod(len(extension_data), 4)
-            if remainder:
-                raise ValueError(
-                    f"extension_data must be a multiple of 4 bytes, got {len(extension_data)}"
-                )
-            if words > MAX_EXTENSION_WORDS:
-                raise ValueError(
-                    f"extension_data must be at most {MAX_EXTENSION_WORDS} words, got {words}"
-                )
-        elif extension_profile or extension_data:
-            raise ValueError("extension_profile/extension_data given but extension is 0")
-
+        words = _checked_extension(extension, extension_profile, extension_data)
         payload = bytes(payload)
-        if padding:
-            if padding_size is None:
-                padding_size = PADDING_ALIGNMENT - len(payload) % PADDING_ALIGNMENT
-            elif not isinstance(padding_size, int) or not 1 <= padding_size <= MAX_PADDING:
-                raise ValueError(
-                    f"padding_size must be an integer in 1..{MAX_PADDING}, got {padding_size!r}"
-                )
-        elif padding_size is not None:
-            raise ValueError("padding_size given but padding is 0")
+        padding_size = _checked_padding_size(padding, padding_size, len(payload))
 
         first = (version << VERSION_SHIFT) | (padding << PADDING_SHIFT)
         first |= (extension << EXTENSION_SHIFT) | cc
-        parts = [_FIXED_HEADER.pack(first, (marker << MARKER_SHIFT) | pt, seqnum, timestamp, ssrc)]
+        second = (marker << MARKER_SHIFT) | pt
+        parts = [_FIXED_HEADER.pack(first, second, seqnum, timestamp, ssrc)]
         if cc:
             parts.append(_CSRC_LISTS[cc].pack(*csrcs))
         if extension:
@@ -210,19 +283,8 @@ class RtpPacket:
         if padding_size is not None:  # set exactly when padding is
             parts.append(bytes(padding_size - 1) + bytes((padding_size,)))
 
-        self._packet = b"".join(parts)
-        self._version = version
-        self._padding = int(padding)
-        self._extension = int(extension)
-        self._marker = int(marker)
-        self._pt = pt
-        self._seqnum = seqnum
-        self._timestamp = timestamp
-        self._ssrc = ssrc
-        self._csrcs = csrcs
-        self._extension_profile = extension_profile if extension else 0
-        self._extension_data = extension_data
-        self._payload = payload
+        self._set(b"".join(parts), first, second, seqnum, timestamp, ssrc, csrcs,
+                  extension_profile if extension else 0, extension_data, payload)  # fmt: skip
 
     def decode(self, byteStream: Buffer) -> None:
         """Parse a datagram. Raises RtpError if it is malformed; the packet is then unchanged."""
@@ -237,55 +299,32 @@ class RtpPacket:
         if version != RTP_VERSION:
             raise RtpError(f"RTP version {version} not supported, expected {RTP_VERSION}")
 
-        offset = RTP_HEADER_SIZE
-        cc = first & CC_MASK
-        csrcs: tuple[int, ...] = ()
-        if cc:
-            end = offset + cc * CSRC_SIZE
-            if length < end:
-                raise RtpError(
-                    f"RTP packet too short for the CSRC list: cc says {cc}, "
-                    f"needs {end} bytes, got {length}"
-                )
-            csrcs = _CSRC_LISTS[cc].unpack_from(packet, offset)
-            offset = end
-
-        extension_profile = 0
-        extension_data = b""
+        csrcs, offset = _read_csrcs(packet, first & CC_MASK)
+        extension_profile, extension_data = 0, b""
         if first & EXTENSION_BIT:
-            end = offset + RTP_EXTENSION_HEADER_SIZE
-            if length < end:
-                raise RtpError(
-                    f"RTP packet too short for the extension header: "
-                    f"needs {end} bytes, got {length}"
-                )
-            extension_profile, words = _EXTENSION_HEADER.unpack_from(packet, offset)
-            offset = end
-            end = offset + words * 4
-            if length < end:
-                raise RtpError(
-                    f"RTP extension length past the end: {words} words need {end} bytes, "
-                    f"got {length}"
-                )
-            extension_data = packet[offset:end]
-            offset = end
+            extension_profile, extension_data, offset = _read_extension(packet, offset)
+        end = _payload_end(packet, offset) if first & PADDING_BIT else length
 
-        end = length
-        if first & PADDING_BIT:
-            if length == offset:
-                raise RtpError("RTP padding bit set but no room for padding after the header")
-            count = packet[-1]
-            if count == 0:
-                raise RtpError("RTP padding count is 0")
-            if count > length - offset:
-                raise RtpError(
-                    f"RTP padding count {count} larger than the {length - offset} bytes "
-                    f"after the header"
-                )
-            end = length - count
+        self._set(packet, first, second, seqnum, timestamp, ssrc, csrcs, extension_profile,
+                  extension_data, packet[offset:end])  # fmt: skip
 
+    def _set(
+        self,
+        packet: bytes,
+        first: int,
+        second: int,
+        seqnum: int,
+        timestamp: int,
+        ssrc: int,
+        csrcs: tuple[int, ...],
+        extension_profile: int,
+        extension_data: bytes,
+        payload: bytes,
+    ) -> None:
+        """Every field at once, from the header's first two octets and the rest as read or
+        checked: a packet is never half built or half parsed."""
         self._packet = packet
-        self._version = version
+        self._version = first >> VERSION_SHIFT
         self._padding = (first >> PADDING_SHIFT) & 1
         self._extension = (first >> EXTENSION_SHIFT) & 1
         self._marker = second >> MARKER_SHIFT
@@ -296,7 +335,7 @@ class RtpPacket:
         self._csrcs = csrcs
         self._extension_profile = extension_profile
         self._extension_data = extension_data
-        self._payload = packet[offset:end]
+        self._payload = payload
 
     def version(self) -> int:
         return self._version

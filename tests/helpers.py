@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from PIL import Image
 
@@ -48,3 +49,18 @@ def pixels(jpeg: bytes) -> bytes:
     """A JPEG's decoded RGB pixels: what a viewer sees, whatever bytes carried it."""
     with Image.open(io.BytesIO(jpeg)) as image:
         return image.convert("RGB").tobytes()
+
+
+def decoded(jpeg: bytes) -> tuple[str, tuple[int, int], bytes]:
+    """A JPEG as decoded, unconverted: its mode, its size and its pixels. Two JPEGs that give
+    the same are the same picture in every respect a decoder shows."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        return image.mode, image.size, image.tobytes()
+
+
+def video_pixels(path: str | Path) -> list[bytes]:
+    """The RGB pixels of every frame of an MJPEG file (the lab's format)."""
+    from VideoStream import VideoStream
+
+    with VideoStream(path) as video:
+        return [pixels(video.frame(i)) for i in range(video.frame_count)]

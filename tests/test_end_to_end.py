@@ -165,7 +165,9 @@ def test_the_server_reads_requests_as_a_stream_and_survives_bad_ones():
         )
         for part in (setup[:7], setup[7:40], setup[40:]):
             rtsp.sock.sendall(part.encode())
-            time.sleep(0.01)  # well under the 0.2 s after which a lab request is taken whole
+            # The pause is the test: pieces arriving apart, as from a slow client, yet well
+            # under the 0.2 s after which a lab request is taken whole.
+            time.sleep(0.01)
         reply = rtsp.read_reply()
         assert (reply.status, reply.cseq) == (200, 2)
         sid = reply.session
@@ -292,11 +294,14 @@ def test_pause_and_play_resume_where_the_stream_paused_with_no_frame_cut(tmp_pat
         try:
             client.setup()
             client.play()
-            time.sleep(0.3)
+            wait_until(lambda: len(frames) >= 5, what="5 frames")  # mid-stream
             client.pause()
-            time.sleep(0.3)  # what was on its way arrives
+            # The server sends the frame in progress whole at PAUSE, then nothing: what was
+            # on its way arrives, every frame the sender made.
+            sender = server.active_workers()[0].session.sender
+            wait_until(lambda: len(frames) == sender.frames_sent, what="the frames on the way")
             paused_at = len(frames)
-            time.sleep(0.3)
+            time.sleep(0.3)  # an interval of silence is what is asserted here
             assert len(frames) == paused_at  # nothing more while paused
             client.play()
             wait_until(lambda: len(frames) == 30)

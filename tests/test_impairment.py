@@ -296,8 +296,18 @@ def test_config_rejects_each_bad_field(field, value, message):
 
 
 def test_config_accepts_its_limits():
-    ImpairmentConfig(loss=0, reorder=100, duplicate=100, loss_burst=1, queue=0)
-    ImpairmentConfig(loss=100, queue=math.inf, rate=1e-3, jitter=1000)
+    """Each field at its limit is taken as given, and the link does what the limit says."""
+    every = ImpairmentConfig(loss=0, reorder=100, duplicate=100, loss_burst=1, queue=0)
+    assert (every.loss, every.reorder, every.duplicate, every.loss_burst, every.queue) == (
+        0, 100, 100, 1, 0,
+    )  # fmt: skip
+    _, departures = run(every, 100)
+    assert all(len(times) == 2 for times in departures)  # none lost, every one sent twice
+    none = ImpairmentConfig(loss=100, queue=math.inf, rate=1e-3, jitter=1000)
+    assert (none.loss, none.queue, none.rate, none.jitter) == (100, math.inf, 1e-3, 1000)
+    impairment, departures = run(none, 100)
+    assert departures == [[]] * 100  # every one lost
+    assert impairment.counts.dropped == 100
 
 
 def test_size_must_not_be_negative():

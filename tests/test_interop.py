@@ -1,7 +1,6 @@
 """Real players and a real server as peers and judges: ffmpeg and GStreamer play our server,
 and our client plays GStreamer's gst-rtsp-server — every frame, decoded pixel-identical."""
 
-import io
 import json
 import shutil
 import subprocess
@@ -9,12 +8,11 @@ import sys
 import time
 
 import pytest
-from PIL import Image
 
 from conftest import ROOT, free_port, running_server
 from gst import gst_available, gst_rtsp_server
+from helpers import pixels, video_pixels
 from MakeVideo import make_clip
-from VideoStream import VideoStream
 
 FPS = 20
 FRAMES = 20
@@ -36,15 +34,6 @@ def clips(tmp_path_factory):
                                FRAMES), ("uhd.mjpeg", (3840, 2160), 6)]:  # fmt: skip
         make_clip(folder / name, *size, frames, fmt="mjpeg")
     return folder
-
-
-def pixels(jpeg: bytes) -> bytes:
-    return Image.open(io.BytesIO(jpeg)).convert("RGB").tobytes()
-
-
-def source_pixels(path):
-    with VideoStream(path) as video:
-        return [pixels(video.frame(i)) for i in range(video.frame_count)]
 
 
 def ffmpeg_frame_md5s(*args, timeout=60):
@@ -101,7 +90,7 @@ def test_gstreamer_receives_every_frame_from_our_server(clips, clip, tmp_path):
         )  # fmt: skip
     assert done.returncode == 0, done.stderr
     received = [pixels(p.read_bytes()) for p in sorted(tmp_path.glob("frame*.jpg"))]
-    assert received == source_pixels(clips / clip)  # 4K too: the SDP's x-dimensions
+    assert received == video_pixels(clips / clip)  # 4K too: the SDP's x-dimensions
 
 
 # -- our client plays GStreamer's server, and ours --------------------------------------
@@ -119,7 +108,7 @@ def headless(url, out, *extra):
 
 
 def saved_pixels(path):
-    return source_pixels(path) if path.stat().st_size else []
+    return video_pixels(path) if path.stat().st_size else []
 
 
 @pytest.mark.skipif(gst_available() is not None, reason=str(gst_available()))
@@ -128,7 +117,7 @@ def test_our_client_plays_gstreamers_rtsp_server(clips, clip, tmp_path):
     out = tmp_path / "saved.mjpeg"
     with gst_rtsp_server(clips / clip, FPS) as url:
         headless(url, out)
-    assert saved_pixels(out) == source_pixels(clips / clip)
+    assert saved_pixels(out) == video_pixels(clips / clip)
 
 
 @pytest.mark.skipif(gst_available() is not None, reason=str(gst_available()))
@@ -137,7 +126,7 @@ def test_our_client_plays_jpeg_under_a_dynamic_payload_type(clips, tmp_path):
     out = tmp_path / "saved.mjpeg"
     with gst_rtsp_server(clips / "hd.mjpeg", FPS, extra=("--pt", "96")) as url:
         done = headless(url, out)
-    assert saved_pixels(out) == source_pixels(clips / "hd.mjpeg")
+    assert saved_pixels(out) == video_pixels(clips / "hd.mjpeg")
     assert json.loads(done.stdout)["foreign"] == 0
 
 
@@ -164,4 +153,4 @@ def test_our_client_and_server_in_standard_rtsp_are_pixel_identical(clips, mode,
     with running_server(clips, fps=FPS) as server:
         url = f"rtsp://127.0.0.1:{server.port}/uhd.mjpeg"
         headless(url, out, *mode)
-    assert saved_pixels(out) == source_pixels(clips / "uhd.mjpeg")  # headers rebuilt
+    assert saved_pixels(out) == video_pixels(clips / "uhd.mjpeg")  # headers rebuilt

@@ -6,7 +6,6 @@ import io
 import re
 import socket
 import threading
-import time
 
 from PIL import Image
 
@@ -126,7 +125,7 @@ class LabStyleServer:
                     2, 0, 0, 0, video.frameNbr(), 0, self.payload_type, 0, frame
                 )  # ts = int(time())
                 udp.sendto(packet.getPacket(), destination)
-                time.sleep(1 / self.fps)
+                stop.wait(1 / self.fps)  # the lab server's pacing, cut short by TEARDOWN
 
     def close(self):
         self.listener.close()

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageChops, JpegImagePlugin
 
 import MakeVideo
+import rtsplab.media.ffmpeg
 from MakeVideo import (
     PRESETS,
     FfmpegNotFound,
@@ -240,7 +241,7 @@ def test_convert_reports_ffmpeg_failure(tmp_path):
 def test_convert_without_ffmpeg(tmp_path, monkeypatch, caplog):
     source = tmp_path / "in.avi"
     source.write_bytes(b"")
-    monkeypatch.setattr(MakeVideo.shutil, "which", lambda name: None)
+    monkeypatch.setattr(rtsplab.media.ffmpeg.shutil, "which", lambda name: None)
     with pytest.raises(FfmpegNotFound, match="ffmpeg not found"):
         convert(source, tmp_path / "out.mjpeg")
     assert MakeVideo.main(["convert", str(source), str(tmp_path / "out.mjpeg")]) == 2

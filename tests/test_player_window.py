@@ -1,6 +1,7 @@
 """The real Tk player in a real X server (Xvfb), driven with xdotool keys like a user."""
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from conftest import ROOT, free_port, running_server
+from helpers import wait_until
 from MakeVideo import encode_jpeg, make_clip, write_lab
 from rtsplab.rtsp.state import State
 from rtsplab.server.session import ServerSession, StreamConfig
@@ -37,11 +39,12 @@ def display():
     xvfb = subprocess.Popen(["Xvfb", name, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     env = {**os.environ, "DISPLAY": name}
-    deadline = time.monotonic() + 10
-    while subprocess.run(["xdotool", "getdisplaygeometry"], env=env,
-                         capture_output=True).returncode != 0:  # fmt: skip
-        assert time.monotonic() < deadline, "Xvfb did not start"
-        time.sleep(0.1)
+
+    def answers():
+        return subprocess.run(["xdotool", "getdisplaygeometry"], env=env,
+                              capture_output=True).returncode == 0  # fmt: skip
+
+    wait_until(answers, timeout=10, what="Xvfb to start")
     yield env
     xvfb.terminate()
     xvfb.wait(timeout=5)
@@ -60,7 +63,8 @@ class Player:
         found = self.xdotool("search", "--sync", "--pid", str(self.process.pid), "--name", "RTP")
         self.window = found.split()[0]
         self.xdotool("windowfocus", "--sync", self.window)
-        time.sleep(0.3)
+        # Keys reach the player once its widgets are drawn: their bindings are made with them.
+        wait_until(lambda: painted(self.screenshot()), what="the player's window drawn")
 
     def xdotool(self, *args):
         done = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True,
@@ -73,10 +77,14 @@ class Player:
         self.xdotool("windowfocus", "--sync", self.window)
         self.xdotool("key", "--delay", str(delay_ms), *names)
 
-    def screenshot(self, path):
-        subprocess.run(["import", "-window", self.window, str(path)], env=self.env, check=True,
-                       timeout=10)  # fmt: skip
-        return Image.open(path).convert("RGB")
+    def screenshot(self, path=None):
+        """The window as it is on the screen; kept in `path` when one is given."""
+        done = subprocess.run(["import", "-window", self.window, "png:-"], env=self.env,
+                              check=True, capture_output=True, timeout=10)  # fmt: skip
+        if path is not None:
+            Path(path).write_bytes(done.stdout)
+        with Image.open(io.BytesIO(done.stdout)) as image:
+            return image.convert("RGB")
 
     def quit(self):
         self.key("q")
@@ -94,11 +102,61 @@ def session_state(server):
     return workers[0].session.state if workers else None
 
 
-def wait_for(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+def frames_sent(server):
+    """How far the server's stream has gone: the frame number of its only session."""
+    return server.active_workers()[0].session.media.frameNbr()
+
+
+def picture_of(shot):
+    """The picture, without the buttons and the status line below it."""
+    return shot.crop((0, 0, shot.width, shot.height - 60))
+
+
+def shows_a_picture(shot):
+    return max(ImageStat.Stat(picture_of(shot)).stddev) > 20  # a picture, not a blank window
+
+
+def top_left_shows_a_picture(shot):
+    return max(ImageStat.Stat(shot.crop((0, 0, shot.width // 2, shot.height // 2))).stddev) > 20
+
+
+def painted(shot):
+    """Whether the buttons and the status line are drawn (a window just mapped is blank)."""
+    bottom = shot.crop((0, shot.height - 100, shot.width * 2 // 3, shot.height))
+    return max(ImageStat.Stat(bottom).stddev) > 20
+
+
+def enabled_buttons(shot):
+    """Which of Setup, Play, Pause and Teardown are enabled, read off the window (the lab's
+    dialect: the buttons just above the status line): an enabled button's label is black, a
+    disabled one's grey. The four share the picture's width; the picture is a black label
+    whose top rows stay black around a letterboxed frame."""
+    right = 4
+    while right < shot.width and sum(shot.getpixel((right, 6))) < 60:
+        right += 1
+    width = (right + 4) // 4
+    labels = [shot.crop((i * width + 4, shot.height - 60, (i + 1) * width - 4, shot.height - 30))
+              for i in range(4)]  # fmt: skip
+    return tuple(
+        sum(count for count, colour in label.getcolors(1 << 16) if max(colour) < 60) > 10
+        for label in labels
+    )
+
+
+READY_BUTTONS = (False, True, False, True)  # Play and Teardown
+
+
+def wait_for_shot(player, condition, what, timeout=5.0):
+    """The first screenshot on which `condition` holds: a wait on what the user sees."""
+    shot = None
+
+    def seen():
+        nonlocal shot
+        shot = player.screenshot()
+        return condition(shot)
+
+    wait_until(seen, timeout, what)
+    return shot
 
 
 def test_setup_play_pause_play_teardown_with_the_keyboard(display, tmp_path):
@@ -106,32 +164,37 @@ def test_setup_play_pause_play_teardown_with_the_keyboard(display, tmp_path):
         player = Player(display, server.port, "--buffer", "10")
         try:
             player.key("s")
-            wait_for(lambda: session_state(server) is State.READY)
+            wait_until(lambda: session_state(server) is State.READY)
             player.key("p")
-            wait_for(lambda: session_state(server) is State.PLAYING)
-            time.sleep(1.5)  # 10 frames of cache at 20 fps, then playing
-            first = player.screenshot(tmp_path / "playing1.png")
-            time.sleep(0.5)
-            second = player.screenshot(tmp_path / "playing2.png")
+            wait_until(lambda: session_state(server) is State.PLAYING)
+            # 10 frames of cache at 20 fps, then playing
+            first = wait_for_shot(player, shows_a_picture, "a picture")
+            first.save(tmp_path / "playing1.png")
+            wait_until(
+                lambda: (
+                    ImageStat.Stat(picture_of(player.screenshot())).mean
+                    != ImageStat.Stat(picture_of(first)).mean
+                ),
+                what="the picture to move",
+            )
+            # Two seconds of frames sent: over 20 of them shown, past the 10 of prefill.
+            wait_until(lambda: frames_sent(server) >= 40, what="40 frames sent")
 
             player.key("space")
-            wait_for(lambda: session_state(server) is State.READY)
+            wait_until(lambda: session_state(server) is State.READY)
             player.key("p")
-            wait_for(lambda: session_state(server) is State.PLAYING)
+            wait_until(lambda: session_state(server) is State.PLAYING)
             player.key("t")
-            wait_for(lambda: session_state(server) is State.INIT)
+            wait_until(lambda: session_state(server) is State.INIT)
             assert server.active_workers()[0].session.session_id is None
         finally:
             code, out, err = player.quit()
     assert code == 0, err
 
     width, height = first.size
-    picture = first.crop((0, 0, width, height - 60))
     status = first.crop((0, height - 25, width, height))
-    assert max(ImageStat.Stat(picture).stddev) > 20  # a picture, not a blank window
+    assert shows_a_picture(first)  # (and it moves: waited for above)
     assert max(ImageStat.Stat(status).stddev) > 20  # text on the status line
-    later = second.crop((0, 0, width, height - 60))
-    assert ImageStat.Stat(picture).mean != ImageStat.Stat(later).mean  # and it moves
 
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["shown"] >= 20 and summary["late"] == 0
@@ -143,11 +206,11 @@ def test_play_in_init_sets_up_first(display):
         player = Player(display, server.port, "--buffer", "5")
         try:
             player.key("p")
-            wait_for(lambda: session_state(server) is State.PLAYING)
+            wait_until(lambda: session_state(server) is State.PLAYING)
         finally:
             code, out, err = player.quit()
         assert code == 0, err
-        wait_for(lambda: not server.active_workers())  # closing the window ended the session
+        wait_until(lambda: not server.active_workers())  # closing the window ended the session
 
 
 def dismiss_dialog(player):
@@ -168,9 +231,9 @@ def test_an_error_is_shown_in_a_dialog_and_the_player_stays_usable(display):
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
             player.key("s")  # Setup again: now it works
-            wait_for(lambda: session_state(server) is State.READY)
+            wait_until(lambda: session_state(server) is State.READY)
             player.key("p")
-            wait_for(lambda: session_state(server) is State.PLAYING)
+            wait_until(lambda: session_state(server) is State.PLAYING)
         finally:
             server.close()  # the server goes away mid-stream
         dismiss_dialog(player)
@@ -186,18 +249,22 @@ def test_at_the_servers_bye_it_plays_out_the_cache_and_is_ready_again(display, t
         player = Player(display, server.port, "--buffer", "30", video="short.Mjpeg")
         try:
             player.key("p")  # 12 frames < the 30 of prefill: the BYE starts the playout
-            wait_for(lambda: session_state(server) is State.PLAYING)
-            time.sleep(12 / 20 + 2.0)  # stream, BYE, play out, READY: each tick is 0.25 s
-            ended = player.screenshot(tmp_path / "ended.png")
+            wait_until(lambda: session_state(server) is State.PLAYING)
+            # stream, BYE, play out, READY
+            ended = wait_for_shot(player, lambda shot: enabled_buttons(shot) == READY_BUTTONS,
+                                  "READY after the playout")  # fmt: skip
+            ended.save(tmp_path / "ended.png")
             player.key("p")  # READY again: Play starts the video from the beginning
-            time.sleep(12 / 20 + 2.0)  # stream, BYE, play out, READY: each tick is 0.25 s
+            # playing (stream, BYE, play out: over a second), then READY again
+            wait_for_shot(player, lambda shot: enabled_buttons(shot) != READY_BUTTONS, "PLAYING")
+            wait_for_shot(player, lambda shot: enabled_buttons(shot) == READY_BUTTONS, "READY")
         finally:
             code, out, err = player.quit()
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["state"] == "READY"
     assert summary["shown"] == 24 and summary["dropped_frames"] == 0  # twice the whole clip
-    assert max(ImageStat.Stat(ended.crop((0, 0, ended.width, ended.height - 60))).stddev) > 20
+    assert shows_a_picture(ended)
 
 
 def test_standard_rtsp_with_the_seek_bar(display, tmp_path):
@@ -206,24 +273,25 @@ def test_standard_rtsp_with_the_seek_bar(display, tmp_path):
         player = Player(display, server.port, "--buffer", "5", video=url)
         try:
             player.key("p")
-            wait_for(lambda: session_state(server) is State.PLAYING)
+            wait_until(lambda: session_state(server) is State.PLAYING)
             session = server.active_workers()[0].session
             assert session.standard  # DESCRIBE, RTP/AVP, RFC 2435
-            time.sleep(1.0)
+            wait_until(lambda: session.media.frameNbr() >= 20, what="a second of frames")
             before = session.media.frameNbr()
             player.key("Right")  # +2 s: PAUSE, then PLAY with Range
             player.key("Right")
             # ~4 s further on at once; playing on would take 3 s to get there
-            wait_for(lambda: session.media.frameNbr() >= before + 60, timeout=1.5)
-            time.sleep(1.0)
-            shot = player.screenshot(tmp_path / "seek.png")
+            wait_until(lambda: session.media.frameNbr() >= before + 60, timeout=1.5)
+            # A second more from there: over 20 frames shown in all.
+            wait_until(lambda: session.media.frameNbr() >= before + 80, what="a second more")
+            shot = wait_for_shot(player, top_left_shows_a_picture, "a picture")
+            shot.save(tmp_path / "seek.png")
         finally:
             code, out, err = player.quit()
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["state"] == "PLAYING" and summary["late"] == 0
     assert summary["dropped_frames"] == 0 and summary["shown"] > 20
-    assert max(ImageStat.Stat(shot.crop((0, 0, shot.width // 2, shot.height // 2))).stddev) > 20
 
 
 def slider_x(shot, row):
@@ -247,23 +315,22 @@ def test_dragging_the_seek_bar_plays_from_there(display, tmp_path):
         player = Player(display, server.port, "--buffer", "5", video=url)
         try:
             player.key("p")
-            wait_for(lambda: session_state(server) is State.PLAYING)
+            wait_until(lambda: session_state(server) is State.PLAYING)
             session = server.active_workers()[0].session
-            time.sleep(1.0)
+            wait_until(lambda: session.media.frameNbr() >= 20, what="a second of frames")
             player.key("space")  # paused, the slider stays where the screenshot finds it
-            wait_for(lambda: session_state(server) is State.READY)
+            wait_until(lambda: session_state(server) is State.READY)
             shot = player.screenshot(tmp_path / "bar.png")
             row = shot.height - 4  # the slider's lower edge, on the window's last rows
             x = slider_x(shot, row)
             before = session.media.frameNbr()
-            for action in (["mousemove", "--window", player.window, str(x), str(row - 6)],
-                           ["mousedown", "1"],
-                           ["mousemove", "--window", player.window, str(x + 300), str(row - 6)],
-                           ["mouseup", "1"]):  # fmt: skip
-                player.xdotool(*action)
-                time.sleep(0.1)
-            wait_for(lambda: session_state(server) is State.PLAYING)  # the drop sent PLAY
-            wait_for(lambda: session.media.frameNbr() >= before + 60, timeout=1.5)  # far on
+            # One xdotool call: its events reach the window in this order.
+            player.xdotool("mousemove", "--sync", "--window", player.window, str(x), str(row - 6),
+                           "mousedown", "1",
+                           "mousemove", "--sync", "--window", player.window, str(x + 300),
+                           str(row - 6), "mouseup", "1")  # fmt: skip
+            wait_until(lambda: session_state(server) is State.PLAYING)  # the drop sent PLAY
+            wait_until(lambda: session.media.frameNbr() >= before + 60, timeout=1.5)  # far on
         finally:
             code, out, err = player.quit()
     assert code == 0, err
@@ -317,7 +384,7 @@ def test_a_mute_server_never_freezes_the_window_and_q_closes_it_at_once(display,
         try:
             buttons, status = buttons_and_status(player.screenshot(tmp_path / "idle.png"))
             player.key("s")
-            wait_for(lambda: accepted)  # connected and SETUP sent: no reply will come
+            wait_until(lambda: accepted)  # connected and SETUP sent: no reply will come
 
             def repainted():
                 now = buttons_and_status(player.screenshot(tmp_path / "pending.png"))
@@ -325,7 +392,7 @@ def test_a_mute_server_never_freezes_the_window_and_q_closes_it_at_once(display,
 
             # The window goes on painting (the old player hung in SETUP for 5 s, unpainted):
             # Setup and Play disabled, and "INIT SETUP…" on the status line.
-            wait_for(repainted, timeout=3)
+            wait_until(repainted, timeout=3)
         finally:
             pressed = time.monotonic()
             code, out, err = player.quit()  # q, then the process's exit
@@ -357,12 +424,19 @@ def write_seek_clip(path):
     write_lab(frames, path)
 
 
+def seek_clip_middle(shot):
+    """The middle of the picture, left of the panel: one grey level in the seek clip."""
+    return ImageStat.Stat(shot.crop((230, 200, 310, 270)))
+
+
+def is_flat_grey(shot):
+    return max(seek_clip_middle(shot).stddev) < 4
+
+
 def second_shown(shot):
-    """Which second of the seek clip the picture shows (its middle, left of the panel)."""
-    middle = shot.crop((230, 200, 310, 270))
-    stats = ImageStat.Stat(middle)
-    assert max(stats.stddev) < 4, "not a flat grey picture"
-    return round((stats.mean[0] - gray(0)) / (gray(1) - gray(0)))
+    """Which second of the seek clip the picture shows."""
+    assert is_flat_grey(shot), "not a flat grey picture"
+    return round((seek_clip_middle(shot).mean[0] - gray(0)) / (gray(1) - gray(0)))
 
 
 PLAY_DELAY = 0.4  # seconds the server takes over a seek's PLAY: a server far away
@@ -379,7 +453,7 @@ def test_held_arrow_keys_send_the_last_seek_only_and_no_frame_from_before_it(
     def slow_seek(session, request):
         if request.method == "PLAY" and "Range" in request.headers:
             ranges.append(float(request.headers["Range"].removeprefix("npt=").rstrip("-")))
-            time.sleep(PLAY_DELAY)
+            time.sleep(PLAY_DELAY)  # the slow server is what this test is about
         return handle(session, request)
 
     monkeypatch.setattr(ServerSession, "handle", slow_seek)
@@ -388,9 +462,12 @@ def test_held_arrow_keys_send_the_last_seek_only_and_no_frame_from_before_it(
         player = Player(display, server.port, "--buffer", "5", video=url)
         try:
             player.key("p")
-            wait_for(lambda: session_state(server) is State.PLAYING)
-            time.sleep(1.5)  # playing, about 1 s in
-            before = second_shown(player.screenshot(tmp_path / "before.png"))
+            wait_until(lambda: session_state(server) is State.PLAYING)
+            # playing, about 1 s in
+            wait_until(lambda: frames_sent(server) >= 30, what="1.5 s of frames sent")
+            shot = wait_for_shot(player, is_flat_grey, "the clip's picture")
+            shot.save(tmp_path / "before.png")
+            before = second_shown(shot)
             # Auto-repeat: PRESSES keys in 0.2 s, each +2 s, while the first seek's PLAY waits.
             player.key(*["Right"] * PRESSES, delay_ms=25)
             shots, deadline = [], time.monotonic() + 3 * PLAY_DELAY + 2.0
@@ -431,12 +508,13 @@ def test_the_player_writes_the_same_lab_report_and_its_panel_saves_the_plot(disp
                         "--plot", str(png_path))  # fmt: skip
         try:
             player.key("p")
-            wait_for(lambda: session_state(server) is State.PLAYING)
-            time.sleep(3.5)
+            wait_until(lambda: session_state(server) is State.PLAYING)
+            # Four seconds of frames sent: over three seconds of playing, a row a second.
+            wait_until(lambda: frames_sent(server) >= 80, timeout=10, what="4 s of frames")
             player.key("g")
-            wait_for(png_path.exists)
+            wait_until(png_path.exists)
             saved_early = png_path.stat().st_mtime
-            time.sleep(0.5)
+            wait_until(lambda: frames_sent(server) >= 90, what="more frames after the save")
         finally:
             code, out, err = player.quit()
     assert code == 0, err

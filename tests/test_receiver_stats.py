@@ -1,7 +1,7 @@
 """ReceptionStatistics: RFC 3550 A.1 sequence tracking, A.3 loss, A.8 jitter, LSR/DLSR.
 
 `report(now)` gives the figures unbounded; fitting them to an RTCP report block, and the
-round-trip time from one, are tested with the RTCP packets (test_rtcp_packet.py).
+round-trip time from one, are tested with the RTCP reports (test_rtcp_reports.py).
 """
 
 import pytest
@@ -199,7 +199,7 @@ def test_report_before_any_valid_packet():
 
 def test_report_leaves_cumulative_lost_and_highest_seq_unbounded():
     # Past the report block's signed 24 bits and its 32 bits: ReportBlock.from_reception
-    # fits them (test_rtcp_packet.py); the statistics themselves do not saturate or wrap.
+    # fits them (test_rtcp_reports.py); the statistics themselves do not saturate or wrap.
     stats = ReceptionStatistics()
     feed(stats, [0, 1])
     seq = 1

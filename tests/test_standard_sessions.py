@@ -1,7 +1,6 @@
 """Standard RTSP sessions over the network: timeout, keep-alive, PAUSE/PLAY continuity, and
 the client's fall back from UDP to TCP."""
 
-import io
 import json
 import socket
 import subprocess
@@ -10,14 +9,14 @@ import threading
 import time
 
 import pytest
-from PIL import Image
 
 from conftest import ROOT, free_port, rtsp_connection, running_server, wait_until
+from helpers import pixels, video_pixels
 from rtsplab.client.connection import RtspClient
+from rtsplab.rtsp.state import State
 from rtsplab.server.session import StreamConfig
 from Server import Server
 from ServerWorker import ServerWorker
-from VideoStream import VideoStream
 
 URL = "rtsp://127.0.0.1:{port}/movie.Mjpeg"  # video/movie.Mjpeg: 200 frames, 10 s at 20 fps
 
@@ -50,7 +49,7 @@ def test_a_standard_session_unheard_for_its_timeout_is_ended_a_lab_one_is_not():
             assert len(server.active_workers()) == 2
             wait_until(lambda: len(server.active_workers()) == 1, timeout=4)
             assert standard.sock.recv(100) == b""  # the server closed the connection
-            time.sleep(1.5)
+            time.sleep(1.5)  # the interval is the test: past the timeout, nothing ends
             assert len(server.active_workers()) == 1  # the lab's session lives on
 
 
@@ -66,7 +65,7 @@ def test_the_client_keeps_a_paused_session_alive(monkeypatch):
             client.play()
             wait_until(lambda: len(frames) >= 5)
             client.pause()
-            time.sleep(4.5)  # over twice the session's timeout
+            time.sleep(4.5)  # the interval is the test: over twice the session's timeout
             assert server.active_workers()  # still there
             client.play()
             wait_until(lambda: len(frames) >= 30)
@@ -87,7 +86,9 @@ def test_pause_and_play_continue_the_timestamps():
             client.play()
             wait_until(lambda: len(stamps) >= 10)
             client.pause()
-            time.sleep(0.5)
+            # The frame in progress leaves whole at PAUSE, then nothing: wait for all of them.
+            sender = server.active_workers()[0].session.sender
+            wait_until(lambda: len(stamps) == sender.frames_sent, what="the frames on the way")
             paused_at = len(stamps)
             client.play()
             # RTP-Info: the one after the last before the pause (the new stream's first
@@ -123,18 +124,31 @@ def test_the_client_falls_back_to_tcp_when_no_udp_arrives():
 
 
 def test_a_tcp_session_after_another_on_the_same_client():
+    """The second session is a session of its own, interleaved like the first, and streams
+    the video from its first frame."""
     with running_server(ROOT, fps=100) as server:
-        frames = []
+        frames, starts, sessions = [], [], []
         client = RtspClient("127.0.0.1", server.port, free_port(), URL.format(port=server.port),
                             on_frame=lambda frame, ts: frames.append(frame), tcp=True)  # fmt: skip
         try:
-            for run in (1, 2):
+            for _ in range(2):
                 client.setup()
+                sessions.append(client.session.session_id)
+                starts.append(len(frames))
                 client.play()
-                wait_until(lambda run=run: len(frames) >= 20 * run)
+                wait_until(lambda: len(frames) >= starts[-1] + 20, what="20 frames")
+                assert client.tcp and client.state is State.PLAYING
+                # Interleaved, the frames sent before the TEARDOWN's reply come before it.
                 client.teardown()
+                assert client.state is State.INIT
         finally:
             client.close()
+    assert None not in sessions and sessions[0] != sessions[1]
+    first = video_pixels(ROOT / "video" / "movie.Mjpeg")[:20]  # RFC 2435: the same pixels
+    assert [[pixels(frame) for frame in frames[start : start + 20]] for start in starts] == [
+        first,
+        first,
+    ]
 
 
 def test_a_client_slow_to_send_an_interleaved_frame_breaks_nothing():
@@ -202,15 +216,8 @@ def test_an_ipv6_literal_url_plays_from_a_server_on_the_ipv6_loopback(tmp_path):
         server.close()
         thread.join(timeout=5)
     assert done.returncode == 0, done.stderr
-    assert pixels_of(saved) == pixels_of(ROOT / "video" / "movie.Mjpeg")  # RFC 2435: same pixels
-
-
-def pixels_of(path):
-    with VideoStream(path) as video:
-        return [
-            Image.open(io.BytesIO(video.frame(i))).convert("RGB").tobytes()
-            for i in range(video.frame_count)
-        ]
+    # RFC 2435: the same pixels, whatever bytes carried them.
+    assert video_pixels(saved) == video_pixels(ROOT / "video" / "movie.Mjpeg")
 
 
 def test_loss_before_the_first_packet_is_counted_from_rtp_info(monkeypatch):
