@@ -236,6 +236,21 @@ class SenderReport(RtcpPacket):
         extension = body[fixed + count * REPORT_BLOCK_SIZE :]
         return cls(ssrc, ntp, rtp_timestamp, packet_count, octet_count, reports, extension)
 
+    def sender_ntp(self) -> int | None:
+        return self.ntp_timestamp
+
+    def speaks_for(self) -> list[int]:
+        return [self.ssrc]
+
+    def speaks_about(self) -> list[int]:
+        return [block.ssrc for block in self.reports]
+
+    def is_report(self) -> bool:
+        return True
+
+    def report_blocks(self) -> list[ReportBlock]:
+        return self.reports
+
     def __repr__(self) -> str:
         extension = f", extension={len(self.extension)} bytes" if self.extension else ""
         return (
@@ -270,6 +285,18 @@ class ReceiverReport(RtcpPacket):
         (ssrc,) = SSRC_FORMAT.unpack_from(body)
         reports = _decode_reports("RR", count, body, SSRC_SIZE)
         return cls(ssrc, reports, body[SSRC_SIZE + count * REPORT_BLOCK_SIZE :])
+
+    def speaks_for(self) -> list[int]:
+        return [self.ssrc]
+
+    def speaks_about(self) -> list[int]:
+        return [block.ssrc for block in self.reports]
+
+    def is_report(self) -> bool:
+        return True
+
+    def report_blocks(self) -> list[ReportBlock]:
+        return self.reports
 
     def __repr__(self) -> str:
         extension = f", extension={len(self.extension)} bytes" if self.extension else ""
