@@ -112,7 +112,7 @@ def test_wireshark_decodes_every_packet_of_a_session_without_complaint(tmp_path)
                 try:
                     client.setup()
                     worker = only(server.active_workers())
-                    sender, server_rtcp = worker.session.sender, worker.rtcp
+                    sender, server_rtcp = worker.session.sender, worker.rtcp.rtcp
                     client.play()
                     canary.sendto(CANARY, (LOOPBACK, rtcp_port))
                     assert client.ended.wait(END_TIMEOUT), "no BYE at the end of the file"
@@ -172,7 +172,7 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
                             on_frame=lambda frame, ts: frames.append(frame))  # fmt: skip
         try:
             client.setup()
-            server_rtcp = only(server.active_workers()).rtcp
+            server_rtcp = only(server.active_workers()).rtcp.rtcp  # the driver's engine
             client.play()
             wait_until(lambda: len(frames) >= 5, what="the stream to start")
             targets = [client.rtcp_destination, (LOOPBACK, rtp_port + 1)]
@@ -188,10 +188,13 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
                     for target in targets:
                         local.sendto(datagram, target)
             bad = len(GARBAGE)
-            # The server decodes what comes from its client's address, and counts it
-            # malformed; the client takes RTCP only from the server's RTCP port, so what comes
-            # from any other port is not even decoded: counted as foreign.
-            wait_until(lambda: (server_rtcp.malformed, client.foreign_rtcp >= bad) == (bad, True),
+            # Each side takes RTCP only from the other's RTCP port: what comes from any other
+            # port of its address is not even decoded, and counted (forged, foreign).
+            for datagram in GARBAGE:
+                client_rtcp = client._rtcp
+                client_rtcp.sendto(datagram, client.rtcp_destination)  # the client's own port
+            wait_until(lambda: (server_rtcp.malformed, server_rtcp.forged >= bad,
+                                client.foreign_rtcp >= bad) == (bad, True, True),
                        what="both sides to count the bad datagrams")  # fmt: skip
             assert not client.ended.is_set(), "the clip ended before the garbage was sent"
             report = server_rtcp.peer
@@ -201,6 +204,7 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
         finally:
             client.close()
     assert (server_rtcp.malformed, client.rtcp.malformed) == (len(GARBAGE), 0)
+    assert server_rtcp.forged in (bad, 2 * bad)  # with the stranger's, where it could bind
     assert client.foreign_rtcp in (bad, 2 * bad)  # with the stranger's, where it could bind
     assert frames == source_frames(clip)
     summary = client.summary()
@@ -248,16 +252,15 @@ LINGER = 0.5  # seconds the server's streaming thread is made to outlive its BYE
 
 
 def test_play_right_after_the_bye_starts_the_video_again(tmp_path, monkeypatch):
-    from ServerWorker import ServerWorker
+    from rtsplab.server.rtcp import ServerRtcp
 
-    real = ServerWorker.send_rtcp
+    real = ServerRtcp.say_bye
 
-    def lingering(self, build):
-        real(self, build)
-        if threading.current_thread().name.startswith("rtp-"):  # the BYE at the end of file
-            time.sleep(LINGER)  # as a busy machine may make it, once in a while
+    def lingering(self, reason):
+        real(self, reason)
+        time.sleep(LINGER)  # the BYE at the end of file, as a busy machine may make it
 
-    monkeypatch.setattr(ServerWorker, "send_rtcp", lingering)
+    monkeypatch.setattr(ServerRtcp, "say_bye", lingering)
     clip = tmp_path / "clip.mjpeg"
     make_clip(clip, WIDTH, HEIGHT, 5, fmt="mjpeg")
     frames = []
@@ -276,23 +279,20 @@ def test_play_right_after_the_bye_starts_the_video_again(tmp_path, monkeypatch):
 
 
 def test_the_clients_bye_at_teardown_reaches_the_server(tmp_path, monkeypatch):
-    import ServerWorker as server_worker
+    from rtsplab.server.rtcp import ServerRtcp
 
     workers = []
+    real = ServerRtcp._drain
 
-    class StalledSelect:
+    def stalled(self, limit):
         """The server's RTCP thread busy elsewhere (as under load) from PLAY until TEARDOWN
-        stops it; every other select() is the real one."""
+        stops it: it reads nothing until then."""
+        if self.stopped:
+            real(self, limit)
+        else:
+            time.sleep(STALL)
 
-        @staticmethod
-        def select(rlist, wlist, xlist, timeout=None):
-            stalled = [w for w in workers if threading.current_thread() is w._rtcp_thread]
-            if stalled and not stalled[0]._stop_rtcp.is_set():
-                time.sleep(min(timeout or STALL, STALL))
-                return [], [], []
-            return select.select(rlist, wlist, xlist, timeout)
-
-    monkeypatch.setattr(server_worker, "select", StalledSelect)
+    monkeypatch.setattr(ServerRtcp, "_drain", stalled)
     clip = tmp_path / "clip.mjpeg"
     make_clip(clip, WIDTH, HEIGHT, 5, fmt="mjpeg")
     with rtcp_server(tmp_path, fps=FPS) as server:
@@ -301,7 +301,7 @@ def test_the_clients_bye_at_teardown_reaches_the_server(tmp_path, monkeypatch):
         try:
             client.setup()
             workers.append(only(server.active_workers()))
-            server_rtcp = workers[0].rtcp
+            server_rtcp = workers[0].rtcp.rtcp  # the driver's engine
             client.play()
             assert client.ended.wait(END_TIMEOUT)
             client.teardown()  # RR+SDES+BYE to the server's RTCP port, then TEARDOWN
@@ -358,7 +358,7 @@ def streaming(worker) -> bool:
 def session_rtcp(server):
     """The server's SenderRtcp of its one session, once SETUP has made it."""
     workers = server.active_workers()
-    return workers[0].rtcp if workers else None
+    return workers[0].rtcp.rtcp if workers else None
 
 
 def only(items):
@@ -410,7 +410,7 @@ def relayed_session(tmp_path, clip, *, seed, **impairments) -> RelayedRun:
         try:
             client.setup()
             worker = only(server.active_workers())
-            server_rtcp, sender = worker.rtcp, worker.session.sender
+            server_rtcp, sender = worker.rtcp.rtcp, worker.session.sender
             client.play()
             assert client.ended.wait(END_TIMEOUT), "no BYE at the end of the file"
             # Every RTP packet is in by the BYE (the relay sends what it holds first), so the

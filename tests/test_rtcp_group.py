@@ -11,6 +11,7 @@ import pytest
 from rtsplab.rtcp.app import App
 from rtsplab.rtcp.bye import Bye
 from rtsplab.rtcp.compound import decode_compound, encode_compound
+from rtsplab.rtcp.members import NEW_MEMBERS_PER_ADDRESS
 from rtsplab.rtcp.group import (
     BYE_HOLD_SECONDS,
     MAX_CONFLICTS,
@@ -418,6 +419,7 @@ def test_csrcs_are_members_but_only_the_rtp_source_is_a_sender():
 
 def test_the_table_stops_at_max_members_and_counts_the_rest():
     group = make_group(1e6)
+    group.new_members.per_window = MAX_MEMBERS  # one address may fill it (see the flood test)
     attacker = 0xBAD00000
     invented = MAX_MEMBERS + 100
     address = ("203.0.113.9", 5005)
@@ -504,3 +506,21 @@ def test_repr():
         "RtcpGroup(ssrc=0x0a0a0a0a, members=1, pmembers=1, senders=0, we_sent=False, "
         "initial=True, avg_rtcp_size=76.0, tp=1.000, tn=3.052)"
     )
+
+
+def test_a_flood_of_invented_ssrcs_from_one_address_adds_a_few_members_per_interval():
+    group = make_group(1e6)
+    address = ("203.0.113.9", 5005)
+    invented = 20_000
+    for start in range(1, invented + 1, 31):  # 31 chunks per SDES (the 5-bit count)
+        chunks = [SdesChunk(s) for s in range(start, min(start + 31, invented + 1))]
+        receive(group, encode_compound([ReceiverReport(start), SourceDescription(chunks)]),
+                address, 1.0)  # fmt: skip
+    assert group.members == 1 + NEW_MEMBERS_PER_ADDRESS
+    assert group.ignored_members >= invented - NEW_MEMBERS_PER_ADDRESS  # RRs counted too
+    # Another address is not held back by it, and the next interval lets a few more in.
+    join(group, 1, now=1.0)
+    assert group.members == 2 + NEW_MEMBERS_PER_ADDRESS
+    td = group.receiver_td()
+    receive(group, compound(0x7777, "late@h"), address, 1.0 + td)
+    assert group.member(0x7777) is not None

@@ -367,8 +367,11 @@ class RtspClient:
             self.rtcp.media_ssrc = server.ssrc
             self.rtcp_source = None if media_ports is None else (server_ip, media_ports[1])
             rtcp_port = None if interleaved or server.server_port is None else server.server_port[1]
+            if self.relay_port is not None and not interleaved:
+                rtcp_port = self.relay_port + 1  # a relay carries RTCP both ways
             self.rtcp_destination = None if rtcp_port is None else (server_ip, rtcp_port)
-            self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(interleaved))
+            self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(interleaved),
+                                         on_source_change=self.receiver.follow)  # fmt: skip
         self.first_packet_at = self.last_packet_at = None
         self.ended.clear()
         self._closing.clear()
@@ -405,7 +408,8 @@ class RtspClient:
         self.rtcp_source = None  # every member's RTCP is heard; the server's by its address
         self.rtcp_destination = (group.address, group.rtcp_port)
         self._rtcp_link = ClientRtcp(self.rtcp, self._rtcp_sender(False), group=members,
-                                     server_ip=server_ip)  # fmt: skip
+                                     server_ip=server_ip,
+                                     on_source_change=self.receiver.follow)  # fmt: skip
         log.info("joined %s: RTP on %d, RTCP on %d, as %s (SSRC %08X)", group.address,
                  group.rtp_port, group.rtcp_port, cname, self.rtcp.ssrc)  # fmt: skip
 
