@@ -183,9 +183,10 @@ class MulticastStream:
         rtcp.reports = dict(reports)
         named = "; ".join(f"{ssrc:08X} {report}" for ssrc, report in reports[:SUMMARY_MEMBERS])
         more = len(reports) - SUMMARY_MEMBERS
-        log.debug("multicast %s:%d, %d members, %d senders, %d ignored: %s%s", self.group,
-                  self.port, group.member_count, group.sender_count, group.ignored_members,
-                  named or "no report yet", f"; and {more} more" if more > 0 else "")  # fmt: skip
+        log.debug("multicast %s:%d, %d senders, %d SSRCs ignored, %d members: %s%s",
+                  self.group, self.port, group.sender_count, group.ignored_members,
+                  group.member_count, named or "no report yet",
+                  f"; and {more} more" if more > 0 else "")  # fmt: skip
 
     # -- the end ---------------------------------------------------------------------------
 
