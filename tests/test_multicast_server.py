@@ -405,8 +405,10 @@ def test_a_member_taking_the_servers_ssrc_makes_it_say_bye_and_take_a_new_one(na
     assert rtp[0] == old and len(rtp) == 2 and rtp[1] != old  # one change, mid-stream
     assert old in seen["byes"]
     log = server.stderr.read()
-    assert log.count(f"our SSRC {old:08X} is also used by 127.0.0.1 (thief@local): now "
-                     f"{rtp[1]:08X}") == 1, log
+    assert (
+        log.count(f"our SSRC {old:08X} is also used by 127.0.0.1 (thief@local): now {rtp[1]:08X}")
+        == 1
+    ), log
 
 
 MEMBERS = 3

@@ -11,7 +11,6 @@ import pytest
 from rtsplab.rtcp.app import App
 from rtsplab.rtcp.bye import Bye
 from rtsplab.rtcp.compound import decode_compound, encode_compound
-from rtsplab.rtcp.members import NEW_MEMBERS_PER_ADDRESS
 from rtsplab.rtcp.group import (
     BYE_HOLD_SECONDS,
     MAX_CONFLICTS,
@@ -20,6 +19,7 @@ from rtsplab.rtcp.group import (
     Member,
     RtcpGroup,
 )
+from rtsplab.rtcp.members import NEW_MEMBERS_PER_ADDRESS
 from rtsplab.rtcp.reports import ReceiverReport, ReportBlock, SenderReport
 from rtsplab.rtcp.sdes import SdesChunk, SourceDescription
 from rtsplab.rtcp.timing import INITIAL_AVG_RTCP_SIZE

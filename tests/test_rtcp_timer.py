@@ -4,10 +4,9 @@ session uses it (a group of two: `RtcpTimer(two_party=True)`)."""
 import random
 
 import pytest
+
 from helpers import FixedRandom, SequenceRandom
-
 from rtsplab.rtcp.timer import RtcpTimer
-
 from rtsplab.rtcp.timing import (
     COMPENSATION,
     RTCP_BANDWIDTH_FRACTION,

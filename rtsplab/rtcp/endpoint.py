@@ -322,7 +322,7 @@ class RtcpEndpoint:
         if media is None:
             return packets
         kept = [k for p in packets if (k := p.without_source(media)) is not None]
-        if len(kept) != len(packets) or any(a is not b for a, b in zip(kept, packets)):
+        if len(kept) != len(packets) or any(a is not b for a, b in zip(kept, packets, strict=True)):
             self.foreign += 1
             if self.foreign == 1:
                 log.warning("ignoring RTCP from %s in the name of the stream's source %08X",
