@@ -505,3 +505,110 @@ def test_a_members_pause_stops_no_one_else(namespace, movie, tmp_path):
     log = server.stderr.read()
     assert log.count("multicast stream of clip.mjpeg to 239.255.12.42:5004 starts") == 1, log
     assert "stops: no member plays" not in log.split("end of")[0]  # not before the end
+
+
+# A third party on the members' host. It hears the group: the RTP, for the SSRC the stream
+# carries now, and the RTCP, until two members have reported (both play). From then until the
+# stream ends it sends the group's RTCP port, every second, an RR in the name of the stream's
+# SSRC (RFC 3550 §8.2: a collision claimed again and again). It prints the SSRCs the RTP came
+# with, in order, and how many RRs it sent, as JSON.
+THIRD_PARTY = r"""
+import json, selectors, socket, struct, sys, time
+group, rtp_port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+def member_socket(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((group, port))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                 socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
+    return s
+rtp, rtcp = member_socket(rtp_port), member_socket(rtp_port + 1)
+out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+out.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+selector = selectors.DefaultSelector()
+for sock in (rtp, rtcp):
+    selector.register(sock, selectors.EVENT_READ)
+seen, reporters, sent, heard, next_claim = [], set(), 0, None, 0.0
+start = time.monotonic()
+while time.monotonic() - start < limit:
+    now = time.monotonic()
+    if heard is not None and now - heard > 2.0:
+        break  # the stream is over
+    if seen and len(reporters) >= 2 and now >= next_claim:
+        out.sendto(struct.pack("!BBHI", 0x80, 201, 1, seen[-1]), (group, rtp_port + 1))
+        sent, next_claim = sent + 1, now + 1.0
+    for key, _ in selector.select(0.1):
+        while True:  # drain it: the stream's packets come in bursts
+            try:
+                data = key.fileobj.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            if key.fileobj is rtcp:
+                if len(data) >= 8 and data[1] == 201 and sent == 0:  # a member's RR
+                    reporters.add(struct.unpack_from("!I", data, 4)[0])
+                continue
+            heard = time.monotonic()
+            ssrc = struct.unpack_from("!I", data, 8)[0]
+            if not seen or seen[-1] != ssrc:
+                seen.append(ssrc)
+print(json.dumps({"rtp": seen, "sent": sent}))
+"""
+ATTACKED_FRAMES = 300  # 15 s at 20 fps: fifteen claims of the server's SSRC
+KEPT_SHARE = 0.9
+
+
+def frames_kept(got, source):
+    """How many of the pictures `got` are the source's, in the source's order."""
+    kept, position = 0, 0
+    for picture in got:
+        with contextlib.suppress(ValueError):
+            position = source.index(picture, position) + 1
+            kept += 1
+    return kept
+
+
+def test_two_members_keep_the_video_while_a_third_party_claims_the_servers_ssrc(
+    namespace, tmp_path
+):
+    """RFC 3550 §8.2 under attack: the first claim makes the server take a new SSRC, which it
+    introduces with its CNAME beside the BYE for the old one, and our members follow it; the
+    same claim from the same host again every second changes nothing more."""
+    make_clip(tmp_path / "long.mjpeg", 160, 120, ATTACKED_FRAMES, fmt="mjpeg")
+    source = source_pictures(tmp_path / "long.mjpeg")
+    limit = ATTACKED_FRAMES / FPS + PROCESS_TIMEOUT
+    with multicast_server(namespace, tmp_path, 8560) as server:
+        url = "rtsp://127.0.0.1:8560/long.mjpeg"
+        third = namespace.popen(
+            [sys.executable, "-c", THIRD_PARTY, GROUP, "5004", str(limit)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        members = []
+        for i in range(2):
+            command = [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", "8560",
+                       "0", url, "--headless", "--multicast", "--multicast-interface",
+                       "127.0.0.1", "--idle", "2", "--save", str(tmp_path / f"{i}.mjpeg"),
+                       "-v"]  # fmt: skip
+            pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+            members.append(namespace.popen(command, text=True, cwd=ROOT, **pipes))
+        outputs = [member.communicate(timeout=limit) for member in members]
+        claims, third_errors = third.communicate(timeout=limit)
+    log = server.stderr.read()
+    assert third.returncode == 0, third_errors
+    heard = json.loads(claims)
+    # A claim a second from when both members reported (within ~4 s) to the end.
+    assert heard["sent"] >= ATTACKED_FRAMES / FPS - 6, heard
+    old = heard["rtp"][0]
+    assert len(heard["rtp"]) == 2, heard  # one change, the first claim's; none after
+    new = heard["rtp"][1]
+    assert log.count("is also used by") == 1, log
+    assert f"our SSRC {old:08X} is also used by 127.0.0.1 (no CNAME): now {new:08X}" in log
+    for i, (member, (out, err)) in enumerate(zip(members, outputs, strict=True)):
+        assert member.returncode == 0, err
+        got = pictures((tmp_path / f"{i}.mjpeg").read_bytes())
+        kept = frames_kept(got, source)
+        assert kept >= KEPT_SHARE * len(source), (i, kept, len(got), err)
+        assert json.loads(out)["frames"] == len(got)
+        # Followed by its CNAME (-v), mid-stream: the frames kept say it was in time.
+        assert f"changed its SSRC from {old:08X} to {new:08X}: following it" in err, err
+        assert f"goes on as SSRC {new:08X}" in err, err
+    assert "Traceback" not in log

@@ -48,7 +48,8 @@ def test_a_collision_resolves_once_with_bounded_draws_and_a_compound_for_the_new
     (out,) = engine.receive(rr(SERVER, cname="thief@h"), 2.0, WALL, ("192.0.2.9", 5001))
     head, sdes, bye = decode_compound(out)
     assert isinstance(head, SenderReport) and head.ssrc == NEW == sender.ssrc == engine.ssrc
-    assert sdes.cnames() == {NEW: "server@h"} and bye.sources == [SERVER]
+    # Our CNAME for the new SSRC and for the old one: the two are one source (§6.5.1).
+    assert sdes.cnames() == {NEW: "server@h", SERVER: "server@h"} and bye.sources == [SERVER]
     # The same host claiming it again, from any port, under the new SSRC: ignored (§8.2).
     for port in (5001, 5002):
         assert engine.receive(rr(NEW, cname="thief@h"), 3.0, WALL, ("192.0.2.9", port)) == []
@@ -97,3 +98,28 @@ def test_no_one_else_can_move_the_media_source():
         engine.receive(sr(NEW, Bye([SERVER])), 2.0, WALL, source)
     assert engine.media_ssrc == SERVER and not engine.peer_left
     assert engine.source_changes == [] and engine.foreign == 2  # each BYE spoke for SERVER
+
+
+def test_a_receiver_that_has_not_heard_the_source_yet_follows_its_change_compound():
+    """The collision compound can be the first RTCP a member hears from the server: its SDES
+    gives both SSRCs the one CNAME, and the media source's port is learnt from it."""
+    _, engine = server(new_ssrc=lambda: NEW)
+    (change,) = engine.receive(rr(SERVER, cname="thief@h"), 1.0, WALL, ("192.0.2.9", 5001))
+    receiver = group_receiver()
+    receiver.receive(change, 2.0, WALL, SERVER_RTCP)
+    assert receiver.media_ssrc == NEW and receiver.source_changes == [(SERVER, NEW)]
+    assert receiver.media_cname == "server@h" and not receiver.peer_left
+    # The port is anchored: the same from another port of the server's host is foreign.
+    receiver.receive(sr(NEW, Bye([NEW])), 3.0, WALL, (SERVER_IP, 6002))
+    assert not receiver.peer_left and receiver.foreign == 1
+
+
+def test_an_rr_in_the_media_sources_name_from_its_host_does_not_anchor_its_port():
+    """Only the source's SR anchors its RTCP port: another process on the server's host,
+    claiming its SSRC in an RR before the server's first SR, takes nothing over."""
+    receiver = group_receiver()
+    receiver.receive(rr(SERVER, cname="thief@h"), 1.0, WALL, (SERVER_IP, 6002))
+    assert receiver.foreign == 1 and receiver.media_cname is None
+    receiver.receive(sr(SERVER), 2.0, WALL, SERVER_RTCP)
+    receiver.receive(sr(NEW, Bye([SERVER], "SSRC collision")), 3.0, WALL, SERVER_RTCP)
+    assert receiver.media_ssrc == NEW and receiver.source_changes == [(SERVER, NEW)]

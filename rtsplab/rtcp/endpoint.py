@@ -22,7 +22,7 @@ and sends what it is given. It holds the member table and the A.7 timer
 - takes RTCP only from its anchors: in unicast, from the peer's announced RTCP port
   (`peer_rtcp`; the rest is counted in `forged`); in a group, whatever speaks for the media
   source from anywhere but the media source's address and port (the port learnt from its
-  first compound) is struck out and counted in `foreign`;
+  first SR) is struck out and counted in `foreign`;
 - counts what is not RTCP in `malformed`, and never raises on a datagram.
 """
 
@@ -217,7 +217,10 @@ class RtcpEndpoint:
             return None
         return self._sent(bye, now)
 
-    def _compound(self, ssrc: int, now: float, wall: float, *extra: RtcpPacket) -> bytes:
+    def _compound(
+        self, ssrc: int, now: float, wall: float, *extra: RtcpPacket, before: int | None = None
+    ) -> bytes:
+        """SR or RR under `ssrc`, SDES CNAME (for `before` too: our SSRC until now), `extra`."""
         head: SenderReport | ReceiverReport
         blocks = self._blocks(now)
         if self.sender is not None:
@@ -227,7 +230,10 @@ class RtcpEndpoint:
                                 blocks)  # fmt: skip
         else:
             head = ReceiverReport(ssrc, blocks)
-        return encode_compound([head, SourceDescription.cname(ssrc, self.cname), *extra])
+        sdes = SourceDescription.cname(ssrc, self.cname)
+        if before is not None:
+            sdes.chunks += SourceDescription.cname(before, self.cname).chunks
+        return encode_compound([head, sdes, *extra])
 
     def _blocks(self, now: float) -> list[ReportBlock]:
         reception, media = self.reception, self.media_ssrc
@@ -300,20 +306,28 @@ class RtcpEndpoint:
 
     def _from_media(self, packets: list[RtcpPacket], source: Address) -> bool:
         """Whether the compound comes from where the media source speaks: in unicast the
-        peer (checked); in a group the server's address, from the port its first compound
-        under the media SSRC came from."""
+        peer (checked); in a group the server's address, from the port its first SR under
+        the media SSRC came from. Only an SR anchors the port: the media source is a sender
+        and only senders send one (§6.4), while an RR in its name from another process on
+        the server's host (a member beside it) would otherwise take its place."""
         if self.media_address is None:
             return True
         if source[0] != self.media_address:
             return False
         if self._media_rtcp is not None:
             return source == self._media_rtcp
-        first = packets[0].speaks_for() if packets else []
-        if self.media_ssrc is None or first[:1] == [self.media_ssrc]:
-            if self.media_ssrc is not None:
-                self._media_rtcp = source
+        media = self.media_ssrc
+        if media is None:
             return True
-        return False
+        head = packets[0] if packets else None
+        if head is None or head.sender_ntp() is None:
+            return False
+        # Its SR, or the SR of its new SSRC beside the BYE for the media SSRC: the source
+        # changing SSRC (§8.2) before we heard it under the old one.
+        if head.speaks_for()[:1] != [media] and not any(media in p.leaving() for p in packets):
+            return False
+        self._media_rtcp = source
+        return True
 
     def _without_media(self, packets: list[RtcpPacket], source: Address) -> list[RtcpPacket]:
         """`packets` with whatever speaks for the media source struck out (counted): only it
@@ -373,14 +387,18 @@ class RtcpEndpoint:
 
     def _successor(self, packets: list[RtcpPacket]) -> int | None:
         """A new SSRC of the media source's, in a compound from it: one with its CNAME, other
-        than the media SSRC (§6.5.1: the CNAME stays when the SSRC changes, §8.2)."""
-        media, cname = self.media_ssrc, self.media_cname
-        if media is None or cname is None:
+        than the media SSRC (§6.5.1: the CNAME stays when the SSRC changes, §8.2). The CNAME
+        is the one heard before, or the one the compound gives the media SSRC."""
+        media = self.media_ssrc
+        if media is None:
             return None
-        for packet in packets:
-            for ssrc, name in packet.cnames().items():
-                if name == cname and ssrc != media:
-                    return ssrc
+        named = {ssrc: name for packet in packets for ssrc, name in packet.cnames().items()}
+        cname = self.media_cname or named.get(media)
+        if cname is None:
+            return None
+        for ssrc, name in named.items():
+            if name == cname and ssrc != media:
+                return ssrc
         return None
 
     def _follow(self, successor: int) -> None:
@@ -414,7 +432,9 @@ class RtcpEndpoint:
     def _resolve(self, collision: Collision, now: float, wall: float) -> list[bytes]:
         """Another source uses our SSRC: a new random one that no member uses (at most
         SSRC_DRAWS draws), and one compound that introduces it (SR or RR and SDES with our
-        CNAME, so that receivers follow us) and says BYE for the old one."""
+        CNAME, so that receivers follow us) and says BYE for the old one. The SDES gives the
+        old SSRC our CNAME too: a receiver that has not heard our RTCP yet (it joined a moment
+        ago) learns from this compound alone that both are one source."""
         old = self.ssrc
         for _ in range(SSRC_DRAWS):
             new = self.new_ssrc()
@@ -427,7 +447,7 @@ class RtcpEndpoint:
             log.warning("RTCP: our SSRC %08X is also used by %s (%s): now %08X", old,
                         collision.address[0], collision.cname or "no CNAME", new)  # fmt: skip
             bye = Bye([old], BYE_REASON_COLLISION)
-            return [self._sent(self._compound(new, now, wall, bye), now)]
+            return [self._sent(self._compound(new, now, wall, bye, before=old), now)]
         log.error("RTCP: no free SSRC in %d draws after a collision; keeping %08X",
                   SSRC_DRAWS, old)  # fmt: skip
         return []
