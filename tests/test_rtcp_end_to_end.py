@@ -7,6 +7,7 @@ minimum interval (RFC 3550 §6.2) so that reports come every fraction of a secon
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import select
@@ -23,7 +24,7 @@ from MakeVideo import make_clip
 from relay import LOOPBACK, LossyRelay, free_port_pair
 from rtsplab.client.connection import RtspClient
 from rtsplab.rtcp.compound import encode_compound
-from rtsplab.rtcp.reports import ReceiverReport
+from rtsplab.rtcp.reports import ReceiverReport, ReportBlock
 from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtsp.state import State
 from VideoStream import VideoStream
@@ -208,6 +209,55 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
     assert frames == source_frames(clip)
     summary = client.summary()
     assert summary["dropped_frames"] == summary["lost_packets"] == summary["malformed"] == 0
+
+
+FORGERIES = 5
+FORGED_LOSS, FORGED_JITTER = 250, 2_000_000_000  # 98% lost, ~6 hours of jitter at 90 kHz
+
+
+def test_a_same_host_forgers_reports_never_become_the_clients(tmp_path):
+    """RTCP is taken from the client's announced RTCP port only: another port of the same
+    host, sending RRs about the server's stream in the client's name with absurd loss and
+    jitter, is counted and never read, however often it tries."""
+    clip = tmp_path / "clip.mjpeg"
+    make_clip(clip, WIDTH, HEIGHT, 150, fmt="mjpeg")
+    views = []
+    with rtcp_server(tmp_path, fps=30) as server, udp_socket() as forger:
+        command = client_command(server.port, clip.name, "--rtcp-reduced-minimum",
+                                 rtp_port=free_port_pair())  # fmt: skip
+        client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: session_rtcp(server) is not None, what="the session's RTCP")
+            worker = only(server.active_workers())
+            server_rtcp, target = worker.rtcp.rtcp, worker.rtcp_socket.getsockname()
+            wait_until(lambda: server_rtcp.peer_ssrc is not None, what="the client's report")
+            for sent in range(1, FORGERIES + 1):
+                honest = server_rtcp.peer
+                block = ReportBlock(worker.session.sender.ssrc, fraction_lost=FORGED_LOSS,
+                                    cumulative_lost=99_999, jitter=FORGED_JITTER)  # fmt: skip
+                forged = encode_compound([ReceiverReport(server_rtcp.peer_ssrc, [block]),
+                                          SourceDescription.cname(1, "forger@h")])  # fmt: skip
+                forger.sendto(forged, target)
+                wait_until(lambda n=sent: server_rtcp.forged == n, what="the forgery counted")
+                # The next forgery after the client's next honest report: through the session.
+                wait_until(lambda h=honest: server_rtcp.peer is not h, what="an honest report")
+                views.append(server_rtcp.peer)
+            assert client.poll() is None, "the session ended before the last forgery"
+            out, err = client.communicate(timeout=30)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.communicate()
+        assert client.returncode == 0, err
+        wait_until(lambda: not server.active_workers(), what="the session to close")
+    views.append(server_rtcp.peer)
+    assert server_rtcp.forged == FORGERIES
+    for view in views:
+        assert view.fraction_lost == 0 and view.cumulative_lost == 0
+        assert view.jitter_ms < 1000  # a loopback's jitter: nothing near the forged hours
+    summary = json.loads(out)
+    assert summary["frames"] == 150 and summary["lost_packets"] == 0
+    assert server_rtcp.peer_left  # the client's own BYE, from its own port, was read
 
 
 # -- 4. the end of the file ----------------------------------------------------------------------
