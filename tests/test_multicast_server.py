@@ -2,7 +2,6 @@
 a network namespace made for the test (multicast on its loopback), as a class would join."""
 
 import contextlib
-import io
 import json
 import shutil
 import subprocess
@@ -10,9 +9,9 @@ import sys
 import time
 
 import pytest
-from PIL import Image
 
 from conftest import ROOT
+from helpers import pixels, wait_until
 from MakeVideo import make_clip
 from netns import netns, netns_unavailable
 from rtsplab.payload.jpeg import frame_end
@@ -191,17 +190,19 @@ def multicast_server(namespace, root, port=8554, *extra):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # listening yet? (asked from inside)
-            probe = namespace.run(["ss", "-ltn", f"sport = :{port}"], capture_output=True,
-                                  text=True, timeout=5)  # fmt: skip
-            if f":{port}" in probe.stdout:
-                break
-            time.sleep(0.1)
+        wait_until(lambda: bound(namespace, "-ltn", port), timeout=10, what="the server")
         yield server
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def bound(namespace, kind, port):
+    """Whether a socket of `kind` (ss's -ltn: listening TCP, -uan: UDP) in the namespace has
+    local port `port` (asked from inside)."""
+    probe = namespace.run(["ss", kind, f"sport = :{port}"], capture_output=True, text=True,
+                          timeout=5)  # fmt: skip
+    return f":{port}" in probe.stdout
 
 
 def pictures(data):
@@ -209,7 +210,7 @@ def pictures(data):
     frames, start = [], 0
     while start < len(data):
         end = frame_end(data, start)
-        frames.append(Image.open(io.BytesIO(data[start:end])).convert("RGB").tobytes())
+        frames.append(pixels(data[start:end]))
         start = end
     return frames
 
@@ -224,10 +225,7 @@ def from_frame(got, source):
 
 def source_pictures(clip):
     with VideoStream(clip) as video:
-        return [
-            Image.open(io.BytesIO(video.frame(i))).convert("RGB").tobytes()
-            for i in range(video.frame_count)
-        ]
+        return [pixels(video.frame(i)) for i in range(video.frame_count)]
 
 
 def ffmpeg_member(namespace, url, out, *extra, transport="udp_multicast"):
@@ -274,7 +272,7 @@ def test_members_share_one_stream_a_leaver_stops_no_one_a_late_one_joins_where_i
     with multicast_server(namespace, movie.parent) as server:
         whole = ffmpeg_member(namespace, url, tmp_path / "whole.mjpeg")
         leaver = ffmpeg_member(namespace, url, tmp_path / "leaver.mjpeg", "-t", "1")
-        time.sleep(1.0)
+        time.sleep(1.0)  # what the test is about: a member joining a second into the stream
         late = ffmpeg_member(namespace, url, tmp_path / "late.mjpeg")
         for member in (whole, leaver, late):
             _, err = member.communicate(timeout=PROCESS_TIMEOUT)  # ended by the BYE
@@ -335,7 +333,7 @@ def test_a_unicast_client_plays_beside_a_multicast_member(namespace, movie, tmp_
 # A member that, after a second of the stream, sends a receiver report under the server's
 # own SSRC; it prints the SSRCs its RTP came with and the SSRCs BYE named, as JSON.
 COLLIDING_MEMBER = r"""
-import json, re, select, socket, struct, sys, time
+import json, re, selectors, socket, struct, sys, time
 port, name, group = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 url = f"rtsp://127.0.0.1:{port}/{name}"
 rtsp = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -357,6 +355,9 @@ def member_socket(p):
                  socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
     return s
 rtp, rtcp = member_socket(rtp_port), member_socket(rtp_port + 1)
+selector = selectors.DefaultSelector()
+for s in (rtp, rtcp):
+    selector.register(s, selectors.EVENT_READ)
 ask(f"PLAY {url} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n")
 seen, byes, start, sent = [], [], time.monotonic(), False
 while time.monotonic() - start < 2.5:
@@ -368,8 +369,8 @@ while time.monotonic() - start < 2.5:
         rr = struct.pack("!BBHI", 0x80, 201, 1, ssrc)
         out.sendto(rr + sdes, (group, rtp_port + 1))
         sent = True
-    readable, _, _ = select.select([rtp, rtcp], [], [], 0.05)
-    for sock in readable:
+    for key, _ in selector.select(0.05):
+        sock = key.fileobj
         while True:  # drain it: 160 packets a second
             try:
                 data = sock.recv(65536, socket.MSG_DONTWAIT)
@@ -481,7 +482,7 @@ session = "Session: " + re.search(r"Session: (\d+)", reply).group(1)
 steps = ((2, "PLAY", 0.5), (3, "PAUSE", 1.0), (4, "PLAY", 0.5), (5, "TEARDOWN", 0))
 for cseq, method, then in steps:
     ask(method, cseq, session)
-    time.sleep(then)
+    time.sleep(then)  # how long it plays, or pauses: what the test is about
 """
 
 
@@ -491,7 +492,9 @@ def test_a_members_pause_stops_no_one_else(namespace, movie, tmp_path):
     url = f"rtsp://127.0.0.1:8559/{movie.name}"
     with multicast_server(namespace, movie.parent, 8559) as server:
         whole = ffmpeg_member(namespace, url, tmp_path / "whole.mjpeg")
-        time.sleep(0.3)
+        # ffmpeg has its RTP port once SETUP is answered, and plays at once: the stream is
+        # its before the pauser's PLAY, and the pause stops no one.
+        wait_until(lambda: bound(namespace, "-uan", 5004), timeout=10, what="ffmpeg's SETUP")
         pauser = namespace.run([sys.executable, "-c", PAUSING_MEMBER, "8559", movie.name],
                                capture_output=True, text=True, timeout=PROCESS_TIMEOUT)  # fmt: skip
         assert pauser.returncode == 0, pauser.stderr

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import re
-import select
+import selectors
 import shutil
 import signal
 import socket
@@ -20,6 +20,7 @@ import time
 import pytest
 
 from conftest import client_command, frame_hashes, running_server
+from helpers import wait_until
 from MakeVideo import make_clip
 from relay import LOOPBACK, LossyRelay, free_port_pair
 from rtsplab.client.connection import RtspClient
@@ -307,7 +308,9 @@ def test_play_right_after_the_bye_starts_the_video_again(tmp_path, monkeypatch):
 
     def lingering(self, reason):
         real(self, reason)
-        time.sleep(LINGER)  # the BYE at the end of file, as a busy machine may make it
+        # What the test is about: the thread that said BYE still busy after it, as a busy
+        # machine may make it, when the client's PLAY comes.
+        time.sleep(LINGER)
 
     monkeypatch.setattr(ServerRtcp, "say_bye", lingering)
     clip = tmp_path / "clip.mjpeg"
@@ -339,7 +342,7 @@ def test_the_clients_bye_at_teardown_reaches_the_server(tmp_path, monkeypatch):
         if self.stopped:
             real(self, limit)
         else:
-            time.sleep(STALL)
+            time.sleep(STALL)  # what the test is about: a thread that reads nothing for now
 
     monkeypatch.setattr(ServerRtcp, "_drain", stalled)
     clip = tmp_path / "clip.mjpeg"
@@ -384,13 +387,6 @@ def test_the_headless_client_says_bye_at_teardown(tmp_path):
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def wait_until(condition, timeout=5.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
-        time.sleep(0.02)
 
 
 def both_rtts(client, server_rtcp) -> bool:
@@ -548,15 +544,16 @@ class capture:  # noqa: N801 (a context manager, used like open)
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
         next_probe = 0.0
-        while (now := time.monotonic()) < deadline and self.proc.poll() is None:
-            if now >= next_probe:
-                self.probe.sendto(payload, (LOOPBACK, self.probe_port))
-                next_probe = now + PROBE_INTERVAL
-            readable, _, _ = select.select([fd], [], [], PROBE_INTERVAL)
-            if readable:
-                self.output += os.read(fd, READ_SIZE)
-                if seen.search(self.output.decode("utf-8", "replace")):
-                    return True
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while (now := time.monotonic()) < deadline and self.proc.poll() is None:
+                if now >= next_probe:
+                    self.probe.sendto(payload, (LOOPBACK, self.probe_port))
+                    next_probe = now + PROBE_INTERVAL
+                if selector.select(PROBE_INTERVAL):
+                    self.output += os.read(fd, READ_SIZE)
+                    if seen.search(self.output.decode("utf-8", "replace")):
+                        return True
         return False
 
     def stop(self) -> str:

@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from helpers import FixedRandom, SequenceRandom
 from rtsplab.rtcp.app import App
 from rtsplab.rtcp.bye import Bye
 from rtsplab.rtcp.compound import decode_compound, encode_compound
@@ -26,26 +27,6 @@ from rtsplab.rtcp.timing import INITIAL_AVG_RTCP_SIZE
 from rtsplab.rtcp.xr import ExtendedReport
 
 E_MINUS_3_2 = 1.21828  # A.7's compensation, e - 3/2
-
-
-class Fixed:
-    """An rng whose random() always returns `value` (0.5: A.7's factor is exactly 1)."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def random(self):
-        return self.value
-
-
-class Sequence:
-    """An rng returning the given values in turn (and failing when they run out)."""
-
-    def __init__(self, *values):
-        self.values = list(values)
-
-    def random(self):
-        return self.values.pop(0)
 
 
 OUR_SSRC = 0x0A0A0A0A
@@ -101,7 +82,7 @@ def join(group, i, now):
 
 def make_group(rtcp_bw=RTCP_BW, now=0.0, rng=None, **kw):
     kw.setdefault("avg_rtcp_size", AVG)
-    return RtcpGroup(OUR_SSRC, rtcp_bw, now, cname=OUR_CNAME, rng=rng or Fixed(0.5), **kw)
+    return RtcpGroup(OUR_SSRC, rtcp_bw, now, cname=OUR_CNAME, rng=rng or FixedRandom(0.5), **kw)
 
 
 def test_the_member_compound_is_the_size_the_arithmetic_assumes():
@@ -132,9 +113,9 @@ def test_the_interval_grows_with_the_group_as_a7_computes_it(members):
     td = 4.0 * members
     assert group.deterministic_interval() == pytest.approx(td)
     assert group.mean_interval() == pytest.approx(td / E_MINUS_3_2)  # 6.567, 32.834, 164.2 s
-    group.rng = Fixed(0.0)
+    group.rng = FixedRandom(0.0)
     assert group.interval() == pytest.approx(0.5 * td / E_MINUS_3_2)
-    group.rng = Fixed(1.0)
+    group.rng = FixedRandom(1.0)
     assert group.interval() == pytest.approx(1.5 * td / E_MINUS_3_2)
 
 
@@ -284,7 +265,7 @@ def test_a_bye_that_does_not_shrink_the_group_below_pmembers_moves_nothing():
 
 
 def test_due_reconsiders_when_the_group_has_grown():
-    group = make_group(rng=Sequence(0.0, 0.5, 0.5))
+    group = make_group(rng=SequenceRandom(0.0, 0.5, 0.5))
     # Alone, a receiver: n = 1, C = 4 s, Td = max(2.5, 4) = 4 s; drawn at 0.0: T = 2 / c.
     assert group.tn == pytest.approx(2 / E_MINUS_3_2)  # 1.64 s
     assert not group.due(group.tn - 0.01)  # before tn: no draw
