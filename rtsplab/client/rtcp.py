@@ -21,19 +21,16 @@ members leaving after the end do not make the figure depend on who tore down fir
 
 from __future__ import annotations
 
-import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable
 
-from rtsplab.rtcp.endpoint import SSRC_DRAWS, Address
+from rtsplab.rtcp.endpoint import SSRC_DRAWS, Address, send_each
 from rtsplab.rtcp.group import RtcpGroup
 from rtsplab.rtcp.session import ReceiverRtcp
 
 __all__ = ["SSRC_DRAWS", "ClientRtcp"]
-
-log = logging.getLogger(__name__)
 
 Build = Callable[[ReceiverRtcp, float, float], bytes]  # (rtcp, now, wall) -> compound packet
 
@@ -167,10 +164,5 @@ class ClientRtcp:
         self._kept = (group.members, group.deterministic_interval())
 
     def _transmit(self, datagrams: list[bytes]) -> None:
-        if self._send is None:
-            return
-        for datagram in datagrams:
-            try:
-                self._send(datagram)
-            except OSError as exc:
-                log.debug("RTCP not sent: %s", exc)
+        if self._send is not None:
+            send_each(self._send, datagrams, "client")

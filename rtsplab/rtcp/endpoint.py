@@ -92,6 +92,16 @@ class PeerReport:
         )
 
 
+def send_each(send: Callable[[bytes], object], datagrams: list[bytes], name: str) -> None:
+    """The drivers' way to send what the engine returns: each datagram by `send`; one that
+    cannot go (OSError) is logged, and the rest still go."""
+    for datagram in datagrams:
+        try:
+            send(datagram)
+        except OSError as exc:
+            log.debug("%s: RTCP not sent: %s", name, exc)
+
+
 class RtcpEndpoint:
     """One participant's RTCP for one session; the role is what it is given.
 

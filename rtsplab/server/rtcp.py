@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from rtsplab.rtcp.endpoint import Address, PeerReport
+from rtsplab.rtcp.endpoint import Address, PeerReport, send_each
 from rtsplab.rtcp.session import SenderRtcp
 
 log = logging.getLogger(__name__)
@@ -160,10 +160,5 @@ class ServerRtcp:
             self.receive(datagram, source)
 
     def _transmit(self, datagrams: list[bytes]) -> None:
-        if self._send is None:
-            return
-        for datagram in datagrams:
-            try:
-                self._send(datagram)
-            except OSError as exc:
-                log.debug("%s: RTCP not sent: %s", self.name, exc)
+        if self._send is not None:
+            send_each(self._send, datagrams, self.name)
