@@ -401,9 +401,11 @@ def streaming(worker) -> bool:
 
 
 def session_rtcp(server):
-    """The server's SenderRtcp of its one session, once SETUP has made it."""
+    """The server's SenderRtcp of its one session, once SETUP has made it (a connection's
+    worker comes before its SETUP, the RTCP driver with it)."""
     workers = server.active_workers()
-    return workers[0].rtcp.rtcp if workers else None
+    driver = workers[0].rtcp if workers else None
+    return None if driver is None else driver.rtcp
 
 
 def only(items):
