@@ -7,9 +7,10 @@ sends its frames burst by burst (`sendRtp`) until PAUSE, TEARDOWN, the end of th
 client going away; the frames come cut once for every session from the server's
 `PayloadCache`. A multicast member plays its file's one stream to the group instead
 (`rtsplab.server.multicast`), which goes on for the others when it stops. From SETUP to
-TEARDOWN a second thread (`rtcp_loop`) sends sender reports and reads the client's reception
-reports. The decisions are the pure sessions'
-(`rtsplab.server.session`, `rtsplab.rtcp.session`); this module owns sockets and threads.
+TEARDOWN the session's RTCP driver (`rtsplab.server.rtcp.ServerRtcp`, its own thread) sends
+sender reports and reads the client's reception reports, from the client's RTCP port only.
+The decisions are the pure sessions' (`rtsplab.server.session`, `rtsplab.rtcp.session`); this
+module owns sockets and threads.
 
 Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and
 a socket error ends this session alone. Nothing a client holds open is unbounded in time: a
@@ -26,7 +27,6 @@ session here.
 from __future__ import annotations
 
 import logging
-import select
 import socket
 import threading
 import time
@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import cast
 
-from rtsplab.rtcp.session import SenderRtcp
+from rtsplab.rtcp.session import PeerReport, SenderRtcp
 from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_port_pair
 from rtsplab.rtp.sender import Packet, joined
@@ -46,6 +46,7 @@ from rtsplab.server.connection_writer import ConnectionWriter
 from rtsplab.server.impaired_link import ImpairedLink
 from rtsplab.server.impairment import Impairment
 from rtsplab.server.multicast import MulticastStream, MulticastStreams
+from rtsplab.server.rtcp import ServerRtcp
 from rtsplab.server.session import ServerSession, StreamConfig, UdpPorts
 from rtsplab.server.stream import RtpStream, Streaming, played_to_end
 from rtsplab.server.udp_out import UdpOut
@@ -60,8 +61,6 @@ IDLE_CONNECTION = 60  # seconds a connection may stay without a session and with
 # so a playing lab session runs to the end of the file, and this counts from then.
 LAB_IDLE_SESSION = 600.0
 IDLE_CHECK = 1.0  # a lab session's idleness is looked at least this often
-RTCP_POLL = 0.1  # the RTCP thread looks up this often to notice the session ending
-MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
 # Seconds the last replies (and the BYE) still have to leave once the session ends: a client
 # that sends TEARDOWN and half-closes its side still reads the reply.
 CLOSE_LINGER = 1.0
@@ -92,10 +91,7 @@ class ServerWorker:
         )
         self.stream: RtpStream | None = None  # from PLAY to PAUSE or the end
         self._udp_out: UdpOut | None = None  # RTP's way out, when it is plain UDP
-        self.rtcp: SenderRtcp | None = None  # from SETUP to TEARDOWN
-        self._rtcp_thread: threading.Thread | None = None
-        self._rtcp_lock = threading.Lock()  # reports go out from three threads
-        self._stop_rtcp = threading.Event()
+        self.rtcp: ServerRtcp | None = None  # from SETUP to TEARDOWN, its own thread
         self.link: ImpairedLink | None = None  # the lab's impaired network, from SETUP on
         self.last_heard = time.monotonic()  # a request or RTCP: the session is alive
         self._stream_stopped = time.monotonic()  # when the streamer last ended
@@ -325,100 +321,99 @@ class ServerWorker:
 
     def _say_bye(self, reason: str) -> None:
         """The stream is past its last frame (or its file changed): BYE, with why."""
-        self.send_rtcp(partial(SenderRtcp.bye, reason=reason))
+        rtcp = self.rtcp
+        if rtcp is not None:
+            rtcp.say_bye(reason)
 
     # -- RTCP ----------------------------------------------------------------------------
 
     def start_rtcp(self) -> None:
+        """The session's RTCP (`rtsplab.server.rtcp.ServerRtcp`), from SETUP to TEARDOWN."""
         session = self.session
-        media = session.media
+        media, sender = session.media, session.sender
+        if media is None or sender is None or session.path is None:
+            return
         # RFC 3550 §6.2: RTCP gets 5% of the session bandwidth; the stream's is its file's
         # average frame size at the frame rate.
         bandwidth = session.path.stat().st_size / max(1, media.frame_count) * session.config.fps
         host = unmapped(self.connection.getsockname()[0])
-        self.rtcp = SenderRtcp(session.sender, f"server@{host}", bandwidth, time.monotonic(),
-                               reduced_minimum=session.config.rtcp_reduced_minimum)  # fmt: skip
+        # RTCP is taken from the client's RTCP port only (its channel, when interleaved).
+        peer = session.rtcp_destination or (session.client_ip, None)
+        engine = SenderRtcp(sender, f"server@{host}", bandwidth, time.monotonic(),
+                            reduced_minimum=session.config.rtcp_reduced_minimum,
+                            peer_rtcp=peer)  # fmt: skip
         impairment = session.config.impairment
         if impairment is not None and impairment.active and self.group is None:
             if session.interleaved is not None:
                 impairment = impairment.for_tcp()  # TCP loses nothing: delay and rate only
             self.link = ImpairedLink(Impairment(impairment), str(session.session_id))
-        self._stop_rtcp.clear()
-        self._rtcp_thread = threading.Thread(
-            target=self.rtcp_loop, name=f"rtcp-{session.session_id}", daemon=True
-        )
-        self._rtcp_thread.start()
+        way_out = None
+        if session.interleaved is not None or session.rtcp_destination is not None:
+            way_out = self._way_out(session.interleaved, 1, self.rtcp_socket,
+                                    session.rtcp_destination)  # fmt: skip
+        link = self.link
+        send = way_out if link is None or way_out is None else partial(link.send, deliver=way_out)
+        self.rtcp = ServerRtcp(
+            engine, str(session.session_id),
+            None if session.interleaved is not None else self.rtcp_socket, send,
+            tick=self._session_alive, quiet=self._said_bye,
+            on_peer_report=self._client_reports,
+        )  # fmt: skip
+        self.rtcp.start()
 
     def stop_rtcp(self, reason: str) -> None:
-        """The session ends: say BYE and stop the RTCP thread."""
-        if self.rtcp is None:
-            return
-        self.send_rtcp(lambda rtcp, now, wall: rtcp.bye(now, wall, reason))
-        self._stop_rtcp.set()
-        if self._rtcp_thread is not None:
-            self._rtcp_thread.join()
-        self._read_waiting_rtcp()  # the client's last RR and BYE, sent just before TEARDOWN
-        if self.link is not None:
-            self.link.close()  # after the BYE, which it still carries
-            self._log_impairment("at the end")
-            self.link = None
-        self.rtcp = self._rtcp_thread = None
-
-    def _read_waiting_rtcp(self) -> None:
-        while True:
-            try:
-                datagram, source = self.rtcp_socket.recvfrom(MAX_RTCP_DATAGRAM, socket.MSG_DONTWAIT)
-            except OSError:
-                return
-            if source[0] == self.session.client_ip:  # (IPv6 gives 4 items, IPv4 2)
-                self.receive_rtcp(datagram)
-
-    def send_rtcp(self, build: Callable[[SenderRtcp, float, float], bytes]) -> None:
-        """Build a compound packet with `build(rtcp, now, wall)` and send it to the client."""
-        session = self.session
-        with self._rtcp_lock:
-            if self.rtcp is None:
-                return
-            datagram = build(self.rtcp, time.monotonic(), time.time())
-            if session.interleaved is None and session.rtcp_destination is None:
-                return
-            deliver = self._way_out(
-                session.interleaved, 1, self.rtcp_socket, session.rtcp_destination
-            )
-            try:
-                if self.link is None:
-                    deliver(datagram)
-                else:
-                    self.link.send(datagram, deliver)
-            except OSError as exc:
-                log.debug("RTCP not sent: %s", exc)
-
-    def receive_rtcp(self, datagram: bytes, interleaved_channel: int | None = None) -> None:
-        """A report from the client, by UDP or interleaved; anything else is ignored. Only
-        RTCP about this session (see `SenderRtcp.names_session`) shows the client alive."""
-        session, rtcp = self.session, self.rtcp
+        """The session ends: say BYE and stop its RTCP."""
+        rtcp, self.rtcp = self.rtcp, None
         if rtcp is None:
             return
-        if interleaved_channel is not None and (
-            session.interleaved is None or interleaved_channel != session.interleaved[1]
-        ):
-            return  # not the RTCP channel (a client has no business sending RTP here)
-        with self._rtcp_lock:
-            before = rtcp.peer
-            packets = rtcp.receive(datagram, time.monotonic(), time.time())
-            if rtcp.names_session(packets):
-                self.last_heard = time.monotonic()
-        if rtcp.peer is not before:
-            log.debug("session %s: client reports %s", session.session_id, rtcp.peer)
-            if self.link is not None:
-                self._log_impairment("as the client reports")
+        rtcp.stop(reason)
+        if self.link is not None:
+            self.link.close()  # after the BYE, which it still carries
+            self._log_impairment("at the end", rtcp.peer)
+            self.link = None
 
-    def _log_impairment(self, when: str) -> None:
+    def receive_rtcp(self, datagram: bytes, interleaved_channel: int) -> None:
+        """A report from the client on the interleaved channel; anything else is ignored."""
+        session, rtcp = self.session, self.rtcp
+        if rtcp is None or session.interleaved is None:
+            return
+        if interleaved_channel == session.interleaved[1]:
+            rtcp.receive(datagram)  # (a client has no business sending RTP here)
+
+    def _said_bye(self) -> bool:
+        """Our stream is past its end and has said BYE: quiet until a PLAY."""
+        stream = self.stream
+        return stream is not None and stream.at_end
+
+    def _client_reports(self, peer: PeerReport) -> None:
+        log.debug("session %s: client reports %s", self.session.session_id, peer)
+        if self.link is not None:
+            self._log_impairment("as the client reports", peer)
+
+    def _session_alive(self, now: float) -> bool:
+        """RTCP's thread, each turn: a session unheard for its timeout (requests, or RTCP
+        about it, to the session or its group) is ended by shutting the connection down; the
+        RTSP thread cleans up."""
+        session, rtcp = self.session, self.rtcp
+        heard = [self.last_heard]
+        group = self.group
+        if group is not None:
+            heard.append(group.heard_since(session.client_ip) or 0.0)
+        if rtcp is not None:
+            heard.append(rtcp.rtcp.peer_heard or 0.0)  # (this thread's own engine)
+        if session.timeout is None or now - max(heard) <= session.timeout:
+            return True
+        log.info("session %s: nothing heard for %d s, ending it", session.session_id,
+                 session.timeout)  # fmt: skip
+        self.connection.shutdown(socket.SHUT_RDWR)
+        return False
+
+    def _log_impairment(self, when: str, peer: PeerReport | None) -> None:
         """-v: what the impairment did beside what the client's reports say, so that an
         instructor can see RTCP tell the truth."""
         if not log.isEnabledFor(logging.DEBUG) or self.link is None:
             return
-        c, peer = self.link.counts, self.rtcp.peer if self.rtcp else None
+        c = self.link.counts
         handed = c.sent - c.duplicated + c.dropped + c.queue_drops
         lost = c.dropped + c.queue_drops
         share = 100 * lost / handed if handed else 0.0
@@ -432,40 +427,6 @@ class ServerWorker:
             "delayed %d | %s", self.link.name, when, c.sent, lost, share,
             c.duplicated, c.delayed, told,
         )  # fmt: skip
-
-    def rtcp_loop(self) -> None:
-        """Send reports when due; read the client's; end a session unheard for its timeout.
-        Never raises."""
-        rtcp, session = self.rtcp, self.session
-        try:
-            while not self._stop_rtcp.is_set():
-                now = time.monotonic()
-                group = self.group
-                heard = group.heard_since(session.client_ip) if group is not None else None
-                if heard is not None and heard > self.last_heard:  # RTCP to the group
-                    self.last_heard = heard
-                if session.timeout is not None and now - self.last_heard > session.timeout:
-                    log.info("session %s: nothing heard for %d s, ending it",
-                             session.session_id, session.timeout)  # fmt: skip
-                    self.connection.shutdown(socket.SHUT_RDWR)  # the RTSP thread cleans up
-                    return
-                if rtcp.due(now):
-                    stream = self.stream
-                    if stream is not None and stream.at_end:  # said BYE: quiet until PLAY
-                        rtcp.schedule.postpone(now)
-                    else:
-                        self.send_rtcp(lambda r, now, wall: r.report(now, wall))
-                wait = min(RTCP_POLL, max(0.0, rtcp.schedule.next_time - time.monotonic()))
-                readable, _, _ = select.select([self.rtcp_socket], [], [], wait)
-                if not readable:
-                    continue
-                datagram, source = self.rtcp_socket.recvfrom(MAX_RTCP_DATAGRAM)
-                if source[0] == session.client_ip:  # only the RTSP peer reports on it
-                    self.receive_rtcp(datagram)
-        except OSError as exc:
-            log.debug("session %s: RTCP stopped: %s", session.session_id, exc)
-        except Exception:
-            log.exception("session %s: RTCP failed", session.session_id)
 
     # -- the end -------------------------------------------------------------------------
 

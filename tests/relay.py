@@ -15,6 +15,7 @@ or after `lifetime` seconds, whichever is first.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import select
 import socket
@@ -87,6 +88,7 @@ class LossyRelay:
     ) -> None:
         self.client_rtp = (LOOPBACK, client_port)
         self.client_rtcp = (LOOPBACK, client_port + 1)
+        self.server_rtcp: tuple[str, int] | None = None  # learnt from its first datagram
         self.rng = random.Random(seed)
         self.drop, self.reorder, self.duplicate = drop, reorder, duplicate
         # The first packets pass untouched: RFC 3550 A.1 counts no loss before a source
@@ -130,7 +132,13 @@ class LossyRelay:
             readable, _, _ = select.select([self.rtp, self.rtcp], [], [], POLL)
             if self.rtcp in readable:
                 # Every RTP packet the server sent before this RTCP one is queued by now.
-                datagram = self.rtcp.recv(MAX_DATAGRAM)
+                datagram, source = self.rtcp.recvfrom(MAX_DATAGRAM)
+                if source == self.client_rtcp:  # the client's reports: on to the server
+                    if self.server_rtcp is not None:
+                        with contextlib.suppress(OSError):
+                            self.rtcp.sendto(datagram, self.server_rtcp)
+                    continue
+                self.server_rtcp = source
                 self._drain_rtp()
                 self._release_held()
                 try:

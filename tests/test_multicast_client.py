@@ -11,7 +11,6 @@ the group, each frame pixel-identical to the clip's, each counting the group it 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import selectors
@@ -24,10 +23,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from PIL import Image
 
 from conftest import ROOT
 from gst import GST_PYTHON, READY_TIMEOUT, SCRIPT, gst_available, gst_rtsp_server
+from helpers import FixedRandom, pixels, wait_until
 from MakeVideo import make_clip
 from netns import linked_netns, netns, netns_unavailable
 from rtsplab.client.rtcp import ClientRtcp
@@ -229,13 +228,6 @@ class Clock:
         return self.now
 
 
-class Mean:
-    """A.7's random factor at exactly 1."""
-
-    def random(self) -> float:
-        return 0.5
-
-
 def member_rtcp(
     ssrc: int = OURS, *, rtcp_bw: float = RTCP_BW, ssrcs: list[int] | None = None
 ) -> tuple[ClientRtcp, list[bytes], Clock]:
@@ -245,7 +237,7 @@ def member_rtcp(
         ReceptionStatistics(), "client-1@192.0.2.2", 250_000, clock.now, ssrc=ssrc
     )
     session.media_ssrc = SERVER
-    group = RtcpGroup(ssrc, rtcp_bw, clock.now, cname=session.cname, rng=Mean(),
+    group = RtcpGroup(ssrc, rtcp_bw, clock.now, cname=session.cname, rng=FixedRandom(),
                       own_addresses=[OWN])  # fmt: skip
     draws = iter(ssrcs or [NEW])
     link = ClientRtcp(session, sent.append, group=group, server_ip=SERVER_IP, clock=clock,
@@ -341,8 +333,11 @@ def test_a_collision_with_our_ssrc_sends_a_bye_for_it_and_goes_on_with_a_new_one
     link.receive_from_group(rr(MEMBERS[0][0], "a"), MEMBERS[0][1])
     # Another member on our host, with our SSRC: the same address, another CNAME (§8.2).
     link.receive_from_group(rr(OURS, "client-2@192.0.2.2"), OWN)
+    # One compound introduces the new SSRC with our CNAME and says BYE for the old (§8.2).
     bye = decode_compound(sent[-1])
-    assert bye[0].ssrc == OURS and bye[2].sources == [OURS]
+    assert bye[0].ssrc == NEW
+    assert bye[1].cnames() == {NEW: "client-1@192.0.2.2", OURS: "client-1@192.0.2.2"}
+    assert bye[2].sources == [OURS]
     assert link.session.ssrc == link.group.ssrc == NEW
     assert link.group.member(OURS).cname == "client-2@192.0.2.2"  # the old one is theirs now
     assert link.members == 3
@@ -360,7 +355,7 @@ def test_garbage_on_the_group_port_is_counted_and_skipped():
 
 
 def test_unicast_keeps_the_two_party_figures():
-    session = ReceiverRtcp(ReceptionStatistics(), "c@h", 250_000, 0.0, ssrc=OURS, rng=Mean())
+    session = ReceiverRtcp(ReceptionStatistics(), "c@h", 250_000, 0.0, ssrc=OURS, rng=FixedRandom())
     link = ClientRtcp(session, None)
     assert (link.members, link.interval) == (2, pytest.approx(2.5))  # 5 s, halved at first
     session.report(1.0, 1.0)
@@ -433,10 +428,6 @@ CLIENT_TIMEOUT = 60.0
 # The stream starts with the first client's PLAY: one whose SETUP comes a moment later
 # joins a moment later and misses the first frame or two. More than a second is a fault.
 MAX_MISSED = int(FPS)
-
-
-def pixels(jpeg: bytes) -> bytes:
-    return Image.open(io.BytesIO(jpeg)).convert("RGB").tobytes()
 
 
 def frames_of(path: Path) -> list[bytes]:
@@ -532,7 +523,7 @@ def test_three_members_receive_one_gstreamer_stream_from_the_group(namespaces_ok
 
 FORGER_SCRIPT = textwrap.dedent(
     """
-    import select, socket, sys, time
+    import selectors, socket, sys, time
     from rtsplab.rtcp.bye import Bye
     from rtsplab.rtcp.compound import encode_compound
     from rtsplab.rtcp.reports import ReceiverReport
@@ -540,13 +531,20 @@ FORGER_SCRIPT = textwrap.dedent(
     from rtsplab.rtp.ports import bind_multicast_socket
     group, rtp_port, forged = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     listen = bind_multicast_socket(group, rtp_port)  # a member of the group, like any other
+    selector = selectors.DefaultSelector()
+    selector.register(listen, selectors.EVENT_READ)
     deadline = time.monotonic() + 20
-    while not select.select([listen], [], [], 0.5)[0]:
-        if time.monotonic() > deadline:
-            sys.exit("no RTP on the group")
-    header = listen.recv(65536)[:12]  # the stream's SSRC, sequence number and timestamp
+    def next_header():
+        while not selector.select(0.5):
+            if time.monotonic() > deadline:
+                sys.exit("no RTP on the group")
+        return listen.recv(65536)[:12]
+    header = next_header()  # the stream's SSRC, sequence number and timestamp
     ssrc, seq = int.from_bytes(header[8:12], "big"), int.from_bytes(header[2:4], "big")
-    time.sleep(1.0)  # mid-stream
+    start = int.from_bytes(header[4:8], "big")
+    # Mid-stream: a second of the stream by its RTP clock (90 kHz, RFC 2435 §3) heard.
+    while (int.from_bytes(next_header()[4:8], "big") - start) % 2**32 < 90_000:
+        pass
     out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     # TTL 0: looped back to the members on this host, never out to the server (RFC 1112
     # §6.1), which would take a BYE in its own name for an SSRC collision.
@@ -630,10 +628,10 @@ def x_display():
     number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
     command = ["Xvfb", f":{number}", "-screen", "0", "1024x768x24", "-nolisten", "tcp"]
     xvfb = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        assert time.monotonic() < deadline and xvfb.poll() is None, "Xvfb did not start"
-        time.sleep(0.05)
+    socket_path = Path(f"/tmp/.X11-unix/X{number}")
+    wait_until(lambda: socket_path.exists() or xvfb.poll() is not None, timeout=10,
+               what="Xvfb to start")  # fmt: skip
+    assert xvfb.poll() is None, "Xvfb did not start"
     yield {**os.environ, "DISPLAY": f":{number}"}
     xvfb.terminate()
     xvfb.wait(timeout=5)

@@ -2,7 +2,6 @@
 a network namespace made for the test (multicast on its loopback), as a class would join."""
 
 import contextlib
-import io
 import json
 import shutil
 import subprocess
@@ -10,9 +9,9 @@ import sys
 import time
 
 import pytest
-from PIL import Image
 
 from conftest import ROOT
+from helpers import pixels, wait_until
 from MakeVideo import make_clip
 from netns import netns, netns_unavailable
 from rtsplab.payload.jpeg import frame_end
@@ -191,17 +190,19 @@ def multicast_server(namespace, root, port=8554, *extra):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # listening yet? (asked from inside)
-            probe = namespace.run(["ss", "-ltn", f"sport = :{port}"], capture_output=True,
-                                  text=True, timeout=5)  # fmt: skip
-            if f":{port}" in probe.stdout:
-                break
-            time.sleep(0.1)
+        wait_until(lambda: bound(namespace, "-ltn", port), timeout=10, what="the server")
         yield server
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def bound(namespace, kind, port):
+    """Whether a socket of `kind` (ss's -ltn: listening TCP, -uan: UDP) in the namespace has
+    local port `port` (asked from inside)."""
+    probe = namespace.run(["ss", kind, f"sport = :{port}"], capture_output=True, text=True,
+                          timeout=5)  # fmt: skip
+    return f":{port}" in probe.stdout
 
 
 def pictures(data):
@@ -209,7 +210,7 @@ def pictures(data):
     frames, start = [], 0
     while start < len(data):
         end = frame_end(data, start)
-        frames.append(Image.open(io.BytesIO(data[start:end])).convert("RGB").tobytes())
+        frames.append(pixels(data[start:end]))
         start = end
     return frames
 
@@ -224,10 +225,7 @@ def from_frame(got, source):
 
 def source_pictures(clip):
     with VideoStream(clip) as video:
-        return [
-            Image.open(io.BytesIO(video.frame(i))).convert("RGB").tobytes()
-            for i in range(video.frame_count)
-        ]
+        return [pixels(video.frame(i)) for i in range(video.frame_count)]
 
 
 def ffmpeg_member(namespace, url, out, *extra, transport="udp_multicast"):
@@ -274,7 +272,7 @@ def test_members_share_one_stream_a_leaver_stops_no_one_a_late_one_joins_where_i
     with multicast_server(namespace, movie.parent) as server:
         whole = ffmpeg_member(namespace, url, tmp_path / "whole.mjpeg")
         leaver = ffmpeg_member(namespace, url, tmp_path / "leaver.mjpeg", "-t", "1")
-        time.sleep(1.0)
+        time.sleep(1.0)  # what the test is about: a member joining a second into the stream
         late = ffmpeg_member(namespace, url, tmp_path / "late.mjpeg")
         for member in (whole, leaver, late):
             _, err = member.communicate(timeout=PROCESS_TIMEOUT)  # ended by the BYE
@@ -335,7 +333,7 @@ def test_a_unicast_client_plays_beside_a_multicast_member(namespace, movie, tmp_
 # A member that, after a second of the stream, sends a receiver report under the server's
 # own SSRC; it prints the SSRCs its RTP came with and the SSRCs BYE named, as JSON.
 COLLIDING_MEMBER = r"""
-import json, re, select, socket, struct, sys, time
+import json, re, selectors, socket, struct, sys, time
 port, name, group = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 url = f"rtsp://127.0.0.1:{port}/{name}"
 rtsp = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -357,6 +355,9 @@ def member_socket(p):
                  socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
     return s
 rtp, rtcp = member_socket(rtp_port), member_socket(rtp_port + 1)
+selector = selectors.DefaultSelector()
+for s in (rtp, rtcp):
+    selector.register(s, selectors.EVENT_READ)
 ask(f"PLAY {url} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n")
 seen, byes, start, sent = [], [], time.monotonic(), False
 while time.monotonic() - start < 2.5:
@@ -368,8 +369,8 @@ while time.monotonic() - start < 2.5:
         rr = struct.pack("!BBHI", 0x80, 201, 1, ssrc)
         out.sendto(rr + sdes, (group, rtp_port + 1))
         sent = True
-    readable, _, _ = select.select([rtp, rtcp], [], [], 0.05)
-    for sock in readable:
+    for key, _ in selector.select(0.05):
+        sock = key.fileobj
         while True:  # drain it: 160 packets a second
             try:
                 data = sock.recv(65536, socket.MSG_DONTWAIT)
@@ -405,7 +406,10 @@ def test_a_member_taking_the_servers_ssrc_makes_it_say_bye_and_take_a_new_one(na
     assert rtp[0] == old and len(rtp) == 2 and rtp[1] != old  # one change, mid-stream
     assert old in seen["byes"]
     log = server.stderr.read()
-    assert log.count(f"our SSRC {old:08X} is also 127.0.0.1's: now {rtp[1]:08X}") == 1, log
+    assert (
+        log.count(f"our SSRC {old:08X} is also used by 127.0.0.1 (thief@local): now {rtp[1]:08X}")
+        == 1
+    ), log
 
 
 MEMBERS = 3
@@ -478,7 +482,7 @@ session = "Session: " + re.search(r"Session: (\d+)", reply).group(1)
 steps = ((2, "PLAY", 0.5), (3, "PAUSE", 1.0), (4, "PLAY", 0.5), (5, "TEARDOWN", 0))
 for cseq, method, then in steps:
     ask(method, cseq, session)
-    time.sleep(then)
+    time.sleep(then)  # how long it plays, or pauses: what the test is about
 """
 
 
@@ -488,7 +492,9 @@ def test_a_members_pause_stops_no_one_else(namespace, movie, tmp_path):
     url = f"rtsp://127.0.0.1:8559/{movie.name}"
     with multicast_server(namespace, movie.parent, 8559) as server:
         whole = ffmpeg_member(namespace, url, tmp_path / "whole.mjpeg")
-        time.sleep(0.3)
+        # ffmpeg has its RTP port once SETUP is answered, and plays at once: the stream is
+        # its before the pauser's PLAY, and the pause stops no one.
+        wait_until(lambda: bound(namespace, "-uan", 5004), timeout=10, what="ffmpeg's SETUP")
         pauser = namespace.run([sys.executable, "-c", PAUSING_MEMBER, "8559", movie.name],
                                capture_output=True, text=True, timeout=PROCESS_TIMEOUT)  # fmt: skip
         assert pauser.returncode == 0, pauser.stderr
@@ -502,3 +508,110 @@ def test_a_members_pause_stops_no_one_else(namespace, movie, tmp_path):
     log = server.stderr.read()
     assert log.count("multicast stream of clip.mjpeg to 239.255.12.42:5004 starts") == 1, log
     assert "stops: no member plays" not in log.split("end of")[0]  # not before the end
+
+
+# A third party on the members' host. It hears the group: the RTP, for the SSRC the stream
+# carries now, and the RTCP, until two members have reported (both play). From then until the
+# stream ends it sends the group's RTCP port, every second, an RR in the name of the stream's
+# SSRC (RFC 3550 §8.2: a collision claimed again and again). It prints the SSRCs the RTP came
+# with, in order, and how many RRs it sent, as JSON.
+THIRD_PARTY = r"""
+import json, selectors, socket, struct, sys, time
+group, rtp_port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+def member_socket(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((group, port))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                 socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
+    return s
+rtp, rtcp = member_socket(rtp_port), member_socket(rtp_port + 1)
+out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+out.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+selector = selectors.DefaultSelector()
+for sock in (rtp, rtcp):
+    selector.register(sock, selectors.EVENT_READ)
+seen, reporters, sent, heard, next_claim = [], set(), 0, None, 0.0
+start = time.monotonic()
+while time.monotonic() - start < limit:
+    now = time.monotonic()
+    if heard is not None and now - heard > 2.0:
+        break  # the stream is over
+    if seen and len(reporters) >= 2 and now >= next_claim:
+        out.sendto(struct.pack("!BBHI", 0x80, 201, 1, seen[-1]), (group, rtp_port + 1))
+        sent, next_claim = sent + 1, now + 1.0
+    for key, _ in selector.select(0.1):
+        while True:  # drain it: the stream's packets come in bursts
+            try:
+                data = key.fileobj.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            if key.fileobj is rtcp:
+                if len(data) >= 8 and data[1] == 201 and sent == 0:  # a member's RR
+                    reporters.add(struct.unpack_from("!I", data, 4)[0])
+                continue
+            heard = time.monotonic()
+            ssrc = struct.unpack_from("!I", data, 8)[0]
+            if not seen or seen[-1] != ssrc:
+                seen.append(ssrc)
+print(json.dumps({"rtp": seen, "sent": sent}))
+"""
+ATTACKED_FRAMES = 300  # 15 s at 20 fps: fifteen claims of the server's SSRC
+KEPT_SHARE = 0.9
+
+
+def frames_kept(got, source):
+    """How many of the pictures `got` are the source's, in the source's order."""
+    kept, position = 0, 0
+    for picture in got:
+        with contextlib.suppress(ValueError):
+            position = source.index(picture, position) + 1
+            kept += 1
+    return kept
+
+
+def test_two_members_keep_the_video_while_a_third_party_claims_the_servers_ssrc(
+    namespace, tmp_path
+):
+    """RFC 3550 §8.2 under attack: the first claim makes the server take a new SSRC, which it
+    introduces with its CNAME beside the BYE for the old one, and our members follow it; the
+    same claim from the same host again every second changes nothing more."""
+    make_clip(tmp_path / "long.mjpeg", 160, 120, ATTACKED_FRAMES, fmt="mjpeg")
+    source = source_pictures(tmp_path / "long.mjpeg")
+    limit = ATTACKED_FRAMES / FPS + PROCESS_TIMEOUT
+    with multicast_server(namespace, tmp_path, 8560) as server:
+        url = "rtsp://127.0.0.1:8560/long.mjpeg"
+        third = namespace.popen(
+            [sys.executable, "-c", THIRD_PARTY, GROUP, "5004", str(limit)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        members = []
+        for i in range(2):
+            command = [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", "8560",
+                       "0", url, "--headless", "--multicast", "--multicast-interface",
+                       "127.0.0.1", "--idle", "2", "--save", str(tmp_path / f"{i}.mjpeg"),
+                       "-v"]  # fmt: skip
+            pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+            members.append(namespace.popen(command, text=True, cwd=ROOT, **pipes))
+        outputs = [member.communicate(timeout=limit) for member in members]
+        claims, third_errors = third.communicate(timeout=limit)
+    log = server.stderr.read()
+    assert third.returncode == 0, third_errors
+    heard = json.loads(claims)
+    # A claim a second from when both members reported (within ~4 s) to the end.
+    assert heard["sent"] >= ATTACKED_FRAMES / FPS - 6, heard
+    old = heard["rtp"][0]
+    assert len(heard["rtp"]) == 2, heard  # one change, the first claim's; none after
+    new = heard["rtp"][1]
+    assert log.count("is also used by") == 1, log
+    assert f"our SSRC {old:08X} is also used by 127.0.0.1 (no CNAME): now {new:08X}" in log
+    for i, (member, (out, err)) in enumerate(zip(members, outputs, strict=True)):
+        assert member.returncode == 0, err
+        got = pictures((tmp_path / f"{i}.mjpeg").read_bytes())
+        kept = frames_kept(got, source)
+        assert kept >= KEPT_SHARE * len(source), (i, kept, len(got), err)
+        assert json.loads(out)["frames"] == len(got)
+        # Followed by its CNAME (-v), mid-stream: the frames kept say it was in time.
+        assert f"changed its SSRC from {old:08X} to {new:08X}: following it" in err, err
+        assert f"goes on as SSRC {new:08X}" in err, err
+    assert "Traceback" not in log

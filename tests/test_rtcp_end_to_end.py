@@ -7,24 +7,25 @@ minimum interval (RFC 3550 §6.2) so that reports come every fraction of a secon
 
 import contextlib
 import hashlib
+import json
 import os
 import re
-import select
+import selectors
 import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
 from conftest import client_command, frame_hashes, running_server
+from helpers import wait_until
 from MakeVideo import make_clip
 from relay import LOOPBACK, LossyRelay, free_port_pair
 from rtsplab.client.connection import RtspClient
 from rtsplab.rtcp.compound import encode_compound
-from rtsplab.rtcp.reports import ReceiverReport
+from rtsplab.rtcp.reports import ReceiverReport, ReportBlock
 from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtsp.state import State
 from VideoStream import VideoStream
@@ -112,7 +113,7 @@ def test_wireshark_decodes_every_packet_of_a_session_without_complaint(tmp_path)
                 try:
                     client.setup()
                     worker = only(server.active_workers())
-                    sender, server_rtcp = worker.session.sender, worker.rtcp
+                    sender, server_rtcp = worker.session.sender, worker.rtcp.rtcp
                     client.play()
                     canary.sendto(CANARY, (LOOPBACK, rtcp_port))
                     assert client.ended.wait(END_TIMEOUT), "no BYE at the end of the file"
@@ -173,7 +174,7 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
                             on_frame=lambda frame, ts: frames.append(frame))  # fmt: skip
         try:
             client.setup()
-            server_rtcp = only(server.active_workers()).rtcp
+            server_rtcp = only(server.active_workers()).rtcp.rtcp  # the driver's engine
             client.play()
             wait_until(lambda: len(frames) >= 5, what="the stream to start")
             targets = [client.media.rtcp_destination, (LOOPBACK, rtp_port + 1)]
@@ -189,11 +190,14 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
                     for target in targets:
                         local.sendto(datagram, target)
             bad = len(GARBAGE)
-            # The server decodes what comes from its client's address, and counts it
-            # malformed; the client takes RTCP only from the server's RTCP port, so what comes
-            # from any other port is not even decoded: counted as foreign.
+            # Each side takes RTCP only from the other's RTCP port: what comes from any other
+            # port of its address is not even decoded, and counted (forged, foreign).
             media = client.media
-            wait_until(lambda: (server_rtcp.malformed, media.foreign_rtcp >= bad) == (bad, True),
+            client_rtcp = client._listener.sockets.rtcp  # the client's own RTCP port
+            for datagram in GARBAGE:
+                client_rtcp.sendto(datagram, media.rtcp_destination)
+            wait_until(lambda: (server_rtcp.malformed, server_rtcp.forged >= bad,
+                                media.foreign_rtcp >= bad) == (bad, True, True),
                        what="both sides to count the bad datagrams")  # fmt: skip
             assert not client.ended.is_set(), "the clip ended before the garbage was sent"
             report = server_rtcp.peer
@@ -203,10 +207,60 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
         finally:
             client.close()
     assert (server_rtcp.malformed, client.media.rtcp.malformed) == (len(GARBAGE), 0)
+    assert server_rtcp.forged in (bad, 2 * bad)  # with the stranger's, where it could bind
     assert client.media.foreign_rtcp in (bad, 2 * bad)  # with the stranger's, where it could bind
     assert frames == source_frames(clip)
     summary = client.summary()
     assert summary["dropped_frames"] == summary["lost_packets"] == summary["malformed"] == 0
+
+
+FORGERIES = 5
+FORGED_LOSS, FORGED_JITTER = 250, 2_000_000_000  # 98% lost, ~6 hours of jitter at 90 kHz
+
+
+def test_a_same_host_forgers_reports_never_become_the_clients(tmp_path):
+    """RTCP is taken from the client's announced RTCP port only: another port of the same
+    host, sending RRs about the server's stream in the client's name with absurd loss and
+    jitter, is counted and never read, however often it tries."""
+    clip = tmp_path / "clip.mjpeg"
+    make_clip(clip, WIDTH, HEIGHT, 150, fmt="mjpeg")
+    views = []
+    with rtcp_server(tmp_path, fps=30) as server, udp_socket() as forger:
+        command = client_command(server.port, clip.name, "--rtcp-reduced-minimum",
+                                 rtp_port=free_port_pair())  # fmt: skip
+        client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: session_rtcp(server) is not None, what="the session's RTCP")
+            worker = only(server.active_workers())
+            server_rtcp, target = worker.rtcp.rtcp, worker.rtcp_socket.getsockname()
+            wait_until(lambda: server_rtcp.peer_ssrc is not None, what="the client's report")
+            for sent in range(1, FORGERIES + 1):
+                honest = server_rtcp.peer
+                block = ReportBlock(worker.session.sender.ssrc, fraction_lost=FORGED_LOSS,
+                                    cumulative_lost=99_999, jitter=FORGED_JITTER)  # fmt: skip
+                forged = encode_compound([ReceiverReport(server_rtcp.peer_ssrc, [block]),
+                                          SourceDescription.cname(1, "forger@h")])  # fmt: skip
+                forger.sendto(forged, target)
+                wait_until(lambda n=sent: server_rtcp.forged == n, what="the forgery counted")
+                # The next forgery after the client's next honest report: through the session.
+                wait_until(lambda h=honest: server_rtcp.peer is not h, what="an honest report")
+                views.append(server_rtcp.peer)
+            assert client.poll() is None, "the session ended before the last forgery"
+            out, err = client.communicate(timeout=30)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.communicate()
+        assert client.returncode == 0, err
+        wait_until(lambda: not server.active_workers(), what="the session to close")
+    views.append(server_rtcp.peer)
+    assert server_rtcp.forged == FORGERIES
+    for view in views:
+        assert view.fraction_lost == 0 and view.cumulative_lost == 0
+        assert view.jitter_ms < 1000  # a loopback's jitter: nothing near the forged hours
+    summary = json.loads(out)
+    assert summary["frames"] == 150 and summary["lost_packets"] == 0
+    assert server_rtcp.peer_left  # the client's own BYE, from its own port, was read
 
 
 # -- 4. the end of the file ----------------------------------------------------------------------
@@ -250,16 +304,17 @@ LINGER = 0.5  # seconds the server's streaming thread is made to outlive its BYE
 
 
 def test_play_right_after_the_bye_starts_the_video_again(tmp_path, monkeypatch):
-    from ServerWorker import ServerWorker
+    from rtsplab.server.rtcp import ServerRtcp
 
-    real = ServerWorker.send_rtcp
+    real = ServerRtcp.say_bye
 
-    def lingering(self, build):
-        real(self, build)
-        if threading.current_thread().name.startswith("rtp-"):  # the BYE at the end of file
-            time.sleep(LINGER)  # as a busy machine may make it, once in a while
+    def lingering(self, reason):
+        real(self, reason)
+        # What the test is about: the thread that said BYE still busy after it, as a busy
+        # machine may make it, when the client's PLAY comes.
+        time.sleep(LINGER)
 
-    monkeypatch.setattr(ServerWorker, "send_rtcp", lingering)
+    monkeypatch.setattr(ServerRtcp, "say_bye", lingering)
     clip = tmp_path / "clip.mjpeg"
     make_clip(clip, WIDTH, HEIGHT, 5, fmt="mjpeg")
     frames = []
@@ -278,23 +333,20 @@ def test_play_right_after_the_bye_starts_the_video_again(tmp_path, monkeypatch):
 
 
 def test_the_clients_bye_at_teardown_reaches_the_server(tmp_path, monkeypatch):
-    import ServerWorker as server_worker
+    from rtsplab.server.rtcp import ServerRtcp
 
     workers = []
+    real = ServerRtcp._drain
 
-    class StalledSelect:
+    def stalled(self, limit):
         """The server's RTCP thread busy elsewhere (as under load) from PLAY until TEARDOWN
-        stops it; every other select() is the real one."""
+        stops it: it reads nothing until then."""
+        if self.stopped:
+            real(self, limit)
+        else:
+            time.sleep(STALL)  # what the test is about: a thread that reads nothing for now
 
-        @staticmethod
-        def select(rlist, wlist, xlist, timeout=None):
-            stalled = [w for w in workers if threading.current_thread() is w._rtcp_thread]
-            if stalled and not stalled[0]._stop_rtcp.is_set():
-                time.sleep(min(timeout or STALL, STALL))
-                return [], [], []
-            return select.select(rlist, wlist, xlist, timeout)
-
-    monkeypatch.setattr(server_worker, "select", StalledSelect)
+    monkeypatch.setattr(ServerRtcp, "_drain", stalled)
     clip = tmp_path / "clip.mjpeg"
     make_clip(clip, WIDTH, HEIGHT, 5, fmt="mjpeg")
     with rtcp_server(tmp_path, fps=FPS) as server:
@@ -303,7 +355,7 @@ def test_the_clients_bye_at_teardown_reaches_the_server(tmp_path, monkeypatch):
         try:
             client.setup()
             workers.append(only(server.active_workers()))
-            server_rtcp = workers[0].rtcp
+            server_rtcp = workers[0].rtcp.rtcp  # the driver's engine
             client.play()
             assert client.ended.wait(END_TIMEOUT)
             client.teardown()  # RR+SDES+BYE to the server's RTCP port, then TEARDOWN
@@ -339,13 +391,6 @@ def test_the_headless_client_says_bye_at_teardown(tmp_path):
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def wait_until(condition, timeout=5.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
-        time.sleep(0.02)
-
-
 def both_rtts(client, server_rtcp) -> bool:
     peer = server_rtcp.peer
     return client.media.rtcp.rtt is not None and peer is not None and peer.rtt_ms is not None
@@ -358,9 +403,11 @@ def streaming(worker) -> bool:
 
 
 def session_rtcp(server):
-    """The server's SenderRtcp of its one session, once SETUP has made it."""
+    """The server's SenderRtcp of its one session, once SETUP has made it (a connection's
+    worker comes before its SETUP, the RTCP driver with it)."""
     workers = server.active_workers()
-    return workers[0].rtcp if workers else None
+    driver = workers[0].rtcp if workers else None
+    return None if driver is None else driver.rtcp
 
 
 def only(items):
@@ -412,7 +459,7 @@ def relayed_session(tmp_path, clip, *, seed, **impairments) -> RelayedRun:
         try:
             client.setup()
             worker = only(server.active_workers())
-            server_rtcp, sender = worker.rtcp, worker.session.sender
+            server_rtcp, sender = worker.rtcp.rtcp, worker.session.sender
             client.play()
             assert client.ended.wait(END_TIMEOUT), "no BYE at the end of the file"
             # Every RTP packet is in by the BYE (the relay sends what it holds first), so the
@@ -501,15 +548,16 @@ class capture:  # noqa: N801 (a context manager, used like open)
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
         next_probe = 0.0
-        while (now := time.monotonic()) < deadline and self.proc.poll() is None:
-            if now >= next_probe:
-                self.probe.sendto(payload, (LOOPBACK, self.probe_port))
-                next_probe = now + PROBE_INTERVAL
-            readable, _, _ = select.select([fd], [], [], PROBE_INTERVAL)
-            if readable:
-                self.output += os.read(fd, READ_SIZE)
-                if seen.search(self.output.decode("utf-8", "replace")):
-                    return True
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while (now := time.monotonic()) < deadline and self.proc.poll() is None:
+                if now >= next_probe:
+                    self.probe.sendto(payload, (LOOPBACK, self.probe_port))
+                    next_probe = now + PROBE_INTERVAL
+                if selector.select(PROBE_INTERVAL):
+                    self.output += os.read(fd, READ_SIZE)
+                    if seen.search(self.output.decode("utf-8", "replace")):
+                        return True
         return False
 
     def stop(self) -> str:

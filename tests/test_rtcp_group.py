@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from helpers import FixedRandom, SequenceRandom
 from rtsplab.rtcp.app import App
 from rtsplab.rtcp.bye import Bye
 from rtsplab.rtcp.compound import decode_compound, encode_compound
@@ -19,32 +20,13 @@ from rtsplab.rtcp.group import (
     Member,
     RtcpGroup,
 )
+from rtsplab.rtcp.members import NEW_MEMBERS_PER_ADDRESS
 from rtsplab.rtcp.reports import ReceiverReport, ReportBlock, SenderReport
 from rtsplab.rtcp.sdes import SdesChunk, SourceDescription
 from rtsplab.rtcp.timing import INITIAL_AVG_RTCP_SIZE
 from rtsplab.rtcp.xr import ExtendedReport
 
 E_MINUS_3_2 = 1.21828  # A.7's compensation, e - 3/2
-
-
-class Fixed:
-    """An rng whose random() always returns `value` (0.5: A.7's factor is exactly 1)."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def random(self):
-        return self.value
-
-
-class Sequence:
-    """An rng returning the given values in turn (and failing when they run out)."""
-
-    def __init__(self, *values):
-        self.values = list(values)
-
-    def random(self):
-        return self.values.pop(0)
 
 
 OUR_SSRC = 0x0A0A0A0A
@@ -100,7 +82,7 @@ def join(group, i, now):
 
 def make_group(rtcp_bw=RTCP_BW, now=0.0, rng=None, **kw):
     kw.setdefault("avg_rtcp_size", AVG)
-    return RtcpGroup(OUR_SSRC, rtcp_bw, now, cname=OUR_CNAME, rng=rng or Fixed(0.5), **kw)
+    return RtcpGroup(OUR_SSRC, rtcp_bw, now, cname=OUR_CNAME, rng=rng or FixedRandom(0.5), **kw)
 
 
 def test_the_member_compound_is_the_size_the_arithmetic_assumes():
@@ -131,9 +113,9 @@ def test_the_interval_grows_with_the_group_as_a7_computes_it(members):
     td = 4.0 * members
     assert group.deterministic_interval() == pytest.approx(td)
     assert group.mean_interval() == pytest.approx(td / E_MINUS_3_2)  # 6.567, 32.834, 164.2 s
-    group.rng = Fixed(0.0)
+    group.rng = FixedRandom(0.0)
     assert group.interval() == pytest.approx(0.5 * td / E_MINUS_3_2)
-    group.rng = Fixed(1.0)
+    group.rng = FixedRandom(1.0)
     assert group.interval() == pytest.approx(1.5 * td / E_MINUS_3_2)
 
 
@@ -283,7 +265,7 @@ def test_a_bye_that_does_not_shrink_the_group_below_pmembers_moves_nothing():
 
 
 def test_due_reconsiders_when_the_group_has_grown():
-    group = make_group(rng=Sequence(0.0, 0.5, 0.5))
+    group = make_group(rng=SequenceRandom(0.0, 0.5, 0.5))
     # Alone, a receiver: n = 1, C = 4 s, Td = max(2.5, 4) = 4 s; drawn at 0.0: T = 2 / c.
     assert group.tn == pytest.approx(2 / E_MINUS_3_2)  # 1.64 s
     assert not group.due(group.tn - 0.01)  # before tn: no draw
@@ -418,6 +400,7 @@ def test_csrcs_are_members_but_only_the_rtp_source_is_a_sender():
 
 def test_the_table_stops_at_max_members_and_counts_the_rest():
     group = make_group(1e6)
+    group.new_members.per_window = MAX_MEMBERS  # one address may fill it (see the flood test)
     attacker = 0xBAD00000
     invented = MAX_MEMBERS + 100
     address = ("203.0.113.9", 5005)
@@ -504,3 +487,21 @@ def test_repr():
         "RtcpGroup(ssrc=0x0a0a0a0a, members=1, pmembers=1, senders=0, we_sent=False, "
         "initial=True, avg_rtcp_size=76.0, tp=1.000, tn=3.052)"
     )
+
+
+def test_a_flood_of_invented_ssrcs_from_one_address_adds_a_few_members_per_interval():
+    group = make_group(1e6)
+    address = ("203.0.113.9", 5005)
+    invented = 20_000
+    for start in range(1, invented + 1, 31):  # 31 chunks per SDES (the 5-bit count)
+        chunks = [SdesChunk(s) for s in range(start, min(start + 31, invented + 1))]
+        receive(group, encode_compound([ReceiverReport(start), SourceDescription(chunks)]),
+                address, 1.0)  # fmt: skip
+    assert group.members == 1 + NEW_MEMBERS_PER_ADDRESS
+    assert group.ignored_members >= invented - NEW_MEMBERS_PER_ADDRESS  # RRs counted too
+    # Another address is not held back by it, and the next interval lets a few more in.
+    join(group, 1, now=1.0)
+    assert group.members == 2 + NEW_MEMBERS_PER_ADDRESS
+    td = group.receiver_td()
+    receive(group, compound(0x7777, "late@h"), address, 1.0 + td)
+    assert group.member(0x7777) is not None

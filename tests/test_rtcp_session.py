@@ -126,11 +126,11 @@ def test_a_bad_datagram_is_counted_and_changes_nothing(datagram):
 
 def test_sending_a_report_moves_the_timer_on():
     _, server = make_sender()
-    first = server.schedule.next_time
+    first = server.group.tn
     assert 0 < first <= 2.5 * 1.5 / 1.21828 + 1e-9  # the initial report: half the 5 s minimum
     assert not server.due(first - 0.01)
     server.report(first, WALL)
-    assert server.schedule.next_time >= first + 5 * 0.5 / 1.21828
+    assert server.group.tn >= first + 5 * 0.5 / 1.21828
 
 
 def bye_datagram(*sources):
@@ -143,15 +143,13 @@ def bye_datagram(*sources):
         pytest.param(SERVER_SSRC, [SERVER_SSRC], True, id="the-media-source"),
         pytest.param(SERVER_SSRC, [0x0BAD0BAD, SERVER_SSRC], True, id="among-others"),
         pytest.param(SERVER_SSRC, [0x0BAD0BAD], False, id="another-ssrc"),
-        pytest.param(SERVER_SSRC, [], False, id="names-no-one"),
         pytest.param(None, [SERVER_SSRC], False, id="media-ssrc-not-known-yet"),
     ],
 )
 def test_the_client_ends_only_on_a_bye_from_the_media_source(media_ssrc, sources, ends):
     _, client = make_receiver()
     client.media_ssrc = media_ssrc
-    packets = client.receive(bye_datagram(*sources), 1.0, WALL)
-    assert isinstance(packets[-1], Bye) and packets[-1].sources == sources
+    assert client.receive(bye_datagram(*sources), 1.0, WALL) == []
     assert client.peer_left is ends
     assert client.foreign_byes == (0 if ends else 1)
 

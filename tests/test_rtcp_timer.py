@@ -1,44 +1,30 @@
-"""rtcp.timing: RFC 3550 A.7's rtcp_interval() and the two-party report schedule."""
+"""rtcp.timing and rtcp.timer: RFC 3550 A.7's rtcp_interval(), and the timer as a unicast
+session uses it (a group of two: `RtcpTimer(two_party=True)`)."""
 
 import random
 
 import pytest
 
+from helpers import FixedRandom, SequenceRandom
+from rtsplab.rtcp.timer import RtcpTimer
 from rtsplab.rtcp.timing import (
     COMPENSATION,
     RTCP_BANDWIDTH_FRACTION,
     SENDER_FRACTION,
     UDP_IP_OVERHEAD,
-    RtcpSchedule,
     rtcp_interval,
 )
 
 E_MINUS_3_2 = 1.21828  # A.7: COMPENSATION = 2.71828 - 1.5
 
 
-class Fixed:
-    """An rng whose random() always returns `value` (0.0 and 1.0 are the extremes)."""
-
-    def __init__(self, value):
-        self.value = value
-        self.calls = 0
-
-    def random(self):
-        self.calls += 1
-        return self.value
+MIDDLE = FixedRandom(0.5)  # multiplies by exactly 1.0
 
 
-class Sequence:
-    """An rng returning the given values in turn."""
-
-    def __init__(self, *values):
-        self.values = list(values)
-
-    def random(self):
-        return self.values.pop(0)
-
-
-MIDDLE = Fixed(0.5)  # multiplies by exactly 1.0
+def two_party(rtcp_bw, now, we_sent=True, **kw):
+    """The timer of one side of a unicast session: members 2, senders 1 (`we_sent` does not
+    change the interval then: one sender of two is more than a quarter)."""
+    return RtcpTimer(rtcp_bw, now, two_party=True, **kw)
 
 
 def interval(members=2, senders=1, rtcp_bw=1e6, we_sent=True, avg=100.0, initial=False, **kw):
@@ -56,17 +42,17 @@ def test_constants():
 def test_deterministic_interval_above_the_minimum():
     # Two members, one sender: 1 > 2 * 25%, so no sender share; n = members = 2.
     # t = avg * n / rtcp_bw = 200 * 2 / 50 = 8 s, above the 5 s minimum.
-    assert interval(rtcp_bw=50, avg=200, rng=Fixed(0.5)) == pytest.approx(8 / E_MINUS_3_2)
-    assert interval(rtcp_bw=50, avg=200, rng=Fixed(0.0)) == pytest.approx(4 / E_MINUS_3_2)
-    assert interval(rtcp_bw=50, avg=200, rng=Fixed(1.0)) == pytest.approx(12 / E_MINUS_3_2)
+    assert interval(rtcp_bw=50, avg=200, rng=FixedRandom(0.5)) == pytest.approx(8 / E_MINUS_3_2)
+    assert interval(rtcp_bw=50, avg=200, rng=FixedRandom(0.0)) == pytest.approx(4 / E_MINUS_3_2)
+    assert interval(rtcp_bw=50, avg=200, rng=FixedRandom(1.0)) == pytest.approx(12 / E_MINUS_3_2)
     assert interval(rtcp_bw=50, avg=200, we_sent=False) == pytest.approx(8 / E_MINUS_3_2)
 
 
 def test_five_second_minimum():
     # t = 100 * 2 / 1e6 = 0.2 ms, so the 5 s minimum applies.
     assert interval() == pytest.approx(5 / E_MINUS_3_2)
-    assert interval(rng=Fixed(0.0)) == pytest.approx(2.5 / E_MINUS_3_2)
-    assert interval(rng=Fixed(1.0)) == pytest.approx(7.5 / E_MINUS_3_2)
+    assert interval(rng=FixedRandom(0.0)) == pytest.approx(2.5 / E_MINUS_3_2)
+    assert interval(rng=FixedRandom(1.0)) == pytest.approx(7.5 / E_MINUS_3_2)
     # Just at the minimum: 250 * 2 / 100 = 5 s.
     assert interval(rtcp_bw=100, avg=250) == pytest.approx(5 / E_MINUS_3_2)
     assert interval(rtcp_bw=100, avg=251) == pytest.approx(5.02 / E_MINUS_3_2)
@@ -160,84 +146,84 @@ def test_interval_rejects_bad_arguments(args, message):
 
 
 def test_schedule_first_report_after_the_halved_minimum():
-    rng = Fixed(0.5)
-    schedule = RtcpSchedule(1e6, now=10.0, we_sent=True, rng=rng)
+    rng = FixedRandom(0.5)
+    schedule = two_party(1e6, now=10.0, we_sent=True, rng=rng)
     assert schedule.initial
-    assert schedule.last_sent == 10.0
-    assert schedule.next_time == pytest.approx(10.0 + 2.5 / E_MINUS_3_2)
+    assert schedule.tp == 10.0
+    assert schedule.tn == pytest.approx(10.0 + 2.5 / E_MINUS_3_2)
     assert rng.calls == 1
 
 
 def test_schedule_not_due_before_next_time_draws_nothing():
-    rng = Fixed(0.5)
-    schedule = RtcpSchedule(1e6, now=0.0, we_sent=False, rng=rng)
-    assert not schedule.due(schedule.next_time - 1e-6)
+    rng = FixedRandom(0.5)
+    schedule = two_party(1e6, now=0.0, we_sent=False, rng=rng)
+    assert not schedule.due(schedule.tn - 1e-6)
     assert not schedule.due(0.0)
     assert rng.calls == 1
 
 
 def test_schedule_due_when_reconsideration_agrees():
-    rng = Fixed(0.5)
-    schedule = RtcpSchedule(1e6, now=0.0, we_sent=True, rng=rng)
-    assert schedule.due(schedule.next_time)
-    assert schedule.due(schedule.next_time + 3.0)
+    rng = FixedRandom(0.5)
+    schedule = two_party(1e6, now=0.0, we_sent=True, rng=rng)
+    assert schedule.due(schedule.tn)
+    assert schedule.due(schedule.tn + 3.0)
 
 
 def test_schedule_reconsideration_moves_the_timer():
     # First draw 0.0: tn = 0.5 * 2.5 / c. At tn the redraw 1.0 gives 1.5 * 2.5 / c from tp = 0,
     # later than now: not due, and the timer moves there (section 6.3.6).
-    schedule = RtcpSchedule(1e6, now=0.0, we_sent=True, rng=Sequence(0.0, 1.0, 0.9))
-    first = schedule.next_time
+    schedule = two_party(1e6, now=0.0, we_sent=True, rng=SequenceRandom(0.0, 1.0, 0.9))
+    first = schedule.tn
     assert first == pytest.approx(1.25 / E_MINUS_3_2)
     assert not schedule.due(first)
-    assert schedule.next_time == pytest.approx(3.75 / E_MINUS_3_2)
+    assert schedule.tn == pytest.approx(3.75 / E_MINUS_3_2)
     # At the new time, a redraw of 0.9 (1.4 * 2.5 / c) is earlier than now: due.
-    assert schedule.due(schedule.next_time)
+    assert schedule.due(schedule.tn)
 
 
 def test_schedule_after_sending_uses_the_full_minimum():
-    schedule = RtcpSchedule(1e6, now=0.0, we_sent=True, avg_rtcp_size=100, rng=Fixed(0.5))
+    schedule = two_party(1e6, now=0.0, we_sent=True, avg_rtcp_size=100, rng=FixedRandom(0.5))
     schedule.on_sent(132, now=2.0)
     assert not schedule.initial
-    assert schedule.last_sent == 2.0
-    assert schedule.next_time == pytest.approx(2.0 + 5 / E_MINUS_3_2)
+    assert schedule.tp == 2.0
+    assert schedule.tn == pytest.approx(2.0 + 5 / E_MINUS_3_2)
     # Section 6.3.3 with UDP/IP: avg = 1/16 * (132 + 28) + 15/16 * 100 = 10 + 93.75.
     assert schedule.avg_rtcp_size == 103.75
 
 
 def test_schedule_received_reports_update_the_average_only():
-    schedule = RtcpSchedule(1e6, now=0.0, we_sent=False, avg_rtcp_size=100, rng=Fixed(0.5))
-    next_time = schedule.next_time
+    schedule = two_party(1e6, now=0.0, we_sent=False, avg_rtcp_size=100, rng=FixedRandom(0.5))
+    next_time = schedule.tn
     schedule.on_received(4)  # 1/16 * 32 + 15/16 * 100 = 2 + 93.75
     assert schedule.avg_rtcp_size == 95.75
     schedule.on_received(4)  # 1/16 * 32 + 15/16 * 95.75 = 2 + 89.765625
     assert schedule.avg_rtcp_size == 91.765625
-    assert schedule.next_time == next_time
+    assert schedule.tn == next_time
     assert schedule.initial
 
 
 def test_schedule_interval_follows_the_average_size():
     # A thin RTCP bandwidth makes the size matter: 2 members * 200 octets / 50 octets/s = 8 s.
-    schedule = RtcpSchedule(50, now=0.0, we_sent=True, avg_rtcp_size=200, rng=Fixed(0.5))
-    assert schedule.next_time == pytest.approx(8 / E_MINUS_3_2)
+    schedule = two_party(50, now=0.0, we_sent=True, avg_rtcp_size=200, rng=FixedRandom(0.5))
+    assert schedule.tn == pytest.approx(8 / E_MINUS_3_2)
     schedule.on_sent(200 - UDP_IP_OVERHEAD + 16 * 16, now=10.0)  # avg 200 -> 216
     assert schedule.avg_rtcp_size == 216
-    assert schedule.next_time == pytest.approx(10.0 + 216 * 2 / 50 / E_MINUS_3_2)
+    assert schedule.tn == pytest.approx(10.0 + 216 * 2 / 50 / E_MINUS_3_2)
 
 
 def test_schedule_reduced_minimum():
     rtcp_bw = RTCP_BANDWIDTH_FRACTION * 125000  # a 1 Mbit/s session: Tmin 0.36 s
-    schedule = RtcpSchedule(rtcp_bw, now=0.0, we_sent=True, rng=Fixed(0.5), reduced_minimum=True)
-    assert schedule.next_time == pytest.approx(0.18 / E_MINUS_3_2)
+    schedule = two_party(rtcp_bw, now=0.0, we_sent=True, rng=FixedRandom(0.5), reduced_minimum=True)
+    assert schedule.tn == pytest.approx(0.18 / E_MINUS_3_2)
 
 
 def test_schedule_mean_interval_with_reconsideration_is_the_deterministic_one():
     # A.7 divides by e - 3/2 because reconsideration lengthens the intervals back; with the
     # redraws of due() the mean comes out at the 5 s minimum.
-    schedule = RtcpSchedule(1e6, now=0.0, we_sent=True, rng=random.Random(3))
+    schedule = two_party(1e6, now=0.0, we_sent=True, rng=random.Random(3))
     sent = []
     while len(sent) < 3000:
-        now = schedule.next_time
+        now = schedule.tn
         if schedule.due(now):
             sent.append(now)
             schedule.on_sent(72, now)  # 72 + 28 = 100 octets: the average stays put
@@ -246,24 +232,18 @@ def test_schedule_mean_interval_with_reconsideration_is_the_deterministic_one():
     assert min(gaps) >= 2.5 / E_MINUS_3_2
 
 
-def test_schedule_senders_must_be_one_or_two():
-    for senders in (0, 3):
-        with pytest.raises(ValueError, match=f"1 or 2 senders, got {senders}"):
-            RtcpSchedule(1e6, now=0.0, we_sent=True, senders=senders)
-
-
 def test_schedule_repr():
-    schedule = RtcpSchedule(1e6, now=1.0, we_sent=True, avg_rtcp_size=100, rng=Fixed(0.5))
+    schedule = two_party(1e6, now=1.0, we_sent=True, avg_rtcp_size=100, rng=FixedRandom(0.5))
     assert repr(schedule) == (
-        "RtcpSchedule(we_sent=True, senders=1, avg_rtcp_size=100.0, initial=True, "
-        "last_sent=1.000, next_time=3.052)"
+        "RtcpTimer(members=1, pmembers=1, senders=0, we_sent=False, initial=True, "
+        "avg_rtcp_size=100.0, tp=1.000, tn=3.052)"
     )
 
 
 def test_postpone_moves_the_timer_without_counting_a_report():
-    schedule = RtcpSchedule(1000.0, 0.0, we_sent=True, rng=random.Random(3))
-    due_at, size = schedule.next_time, schedule.avg_rtcp_size
+    schedule = two_party(1000.0, 0.0, we_sent=True, rng=random.Random(3))
+    due_at, size = schedule.tn, schedule.avg_rtcp_size
     assert schedule.due(due_at + 1)
     schedule.postpone(due_at + 1)
-    assert schedule.next_time > due_at + 1 and not schedule.due(due_at + 1.01)
+    assert schedule.tn > due_at + 1 and not schedule.due(due_at + 1.01)
     assert schedule.avg_rtcp_size == size and schedule.initial  # nothing was sent

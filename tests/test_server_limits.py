@@ -37,11 +37,14 @@ CLIENT_SSRC = 0x0C11E47
 FOREIGN_SSRC = 0x0BADBAD
 
 
+CLIENT_RTCP_PORT = free_port()  # the RTCP port our SETUPs announce; the server takes RTCP from it
+
+
 def standard_setup(rtsp, port):
     """A standard UDP session: (its server RTCP port, our stream's SSRC)."""
     reply = rtsp.ask(
         f"SETUP {URL.format(port=port)}/track1 RTSP/1.0\r\nCSeq: 1\r\n"
-        f"Transport: RTP/AVP;unicast;client_port={free_port()}-{free_port()}\r\n\r\n"
+        f"Transport: RTP/AVP;unicast;client_port={free_port()}-{CLIENT_RTCP_PORT}\r\n\r\n"
     )
     assert reply.status == 200
     transport = parse_transport(reply.headers["Transport"])[0]
@@ -72,10 +75,13 @@ def closed_by_server(sock, timeout):
 
 
 def keep_sending(port, datagrams, stop, every=0.2):
-    """A thread sending `datagrams()` to the server's RTCP `port` from 127.0.0.1."""
+    """A thread sending `datagrams()` to the server's RTCP `port` from 127.0.0.1, from the
+    RTCP port the SETUP announced."""
 
     def run():
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", CLIENT_RTCP_PORT))
             while not stop.wait(every):
                 sock.sendto(datagrams(), ("127.0.0.1", port))
 
@@ -144,17 +150,20 @@ def test_receiver_reports_about_our_stream_keep_a_session_alive():
             wait_until(lambda: not server.active_workers(), timeout=4)
 
 
-def test_names_session_needs_our_ssrc_or_the_reporters():
+def test_only_rtcp_about_our_stream_or_from_its_reporter_shows_the_client_alive():
     rtcp = SenderRtcp(RtpSender(20, ssrc=0x1234), "server", 1e6, 0.0)
-    assert not rtcp.names_session(rtcp.receive(os.urandom(40), 0.0, 0.0))
-    assert not rtcp.names_session(rtcp.receive(receiver_report(FOREIGN_SSRC), 0.0, 0.0))
+    rtcp.receive(os.urandom(40), 1.0, 0.0)
+    rtcp.receive(receiver_report(FOREIGN_SSRC), 2.0, 0.0)
+    assert rtcp.peer_heard is None
     sdes = encode_compound(
         [ReceiverReport(CLIENT_SSRC), SourceDescription.cname(CLIENT_SSRC, "client")]
     )
-    assert not rtcp.names_session(rtcp.receive(sdes, 0.0, 0.0))  # a reporter not known yet
-    assert rtcp.names_session(rtcp.receive(receiver_report(0x1234), 0.0, 0.0))
-    assert rtcp.peer_ssrc == CLIENT_SSRC
-    assert rtcp.names_session(rtcp.receive(sdes, 0.0, 0.0))  # now it is
+    rtcp.receive(sdes, 3.0, 0.0)
+    assert rtcp.peer_heard is None  # a reporter not known yet
+    rtcp.receive(receiver_report(0x1234), 4.0, 0.0)
+    assert rtcp.peer_ssrc == CLIENT_SSRC and rtcp.peer_heard == 4.0
+    rtcp.receive(sdes, 5.0, 0.0)
+    assert rtcp.peer_heard == 5.0  # now it is
 
 
 # -- 2. the RTP clock read while the streamer stops it -----------------------------------------
@@ -216,7 +225,7 @@ def test_reports_built_while_the_stream_pauses_and_plays_never_fail():
 
 
 def test_many_pause_play_cycles_leave_the_rtcp_thread_running(caplog):
-    caplog.set_level(logging.DEBUG, logger="ServerWorker")
+    caplog.set_level(logging.DEBUG, logger="rtsplab.server.rtcp")
     with running_server(ROOT, fps=100) as server, rtsp_connection(server.port) as rtsp:
         server.config.rtcp_reduced_minimum = True
         url = URL.format(port=server.port)
@@ -232,7 +241,7 @@ def test_many_pause_play_cycles_leave_the_rtcp_thread_running(caplog):
                 )
                 assert reply.status == 200
                 cseq += 1
-        assert worker._rtcp_thread is not None and worker._rtcp_thread.is_alive()
+        assert worker.rtcp is not None and worker.rtcp._thread.is_alive()
     assert not [r for r in caplog.records if "RTCP failed" in r.getMessage()]
 
 

@@ -387,6 +387,7 @@ class RtspClient:
                 receiver.reception, group, sockets, media_ssrc=server.ssrc,
                 interface=self.multicast_interface, fallback_ip=channel.local_ip,
                 server_ip=channel.server_ip, reduced_minimum=reduced,
+                on_source_change=receiver.follow,
             )  # fmt: skip
             return link, (group.address, group.rtcp_port)
         destination = None
@@ -396,9 +397,12 @@ class RtspClient:
         else:
             if server.server_port is not None:
                 destination = (channel.server_ip, server.server_port[1])
+            if self.relay_port is not None:
+                destination = (channel.server_ip, self.relay_port + 1)  # it carries RTCP too
             send = None if destination is None else sockets.rtcp_sender(destination)
         link = unicast_rtcp(receiver.reception, f"client@{channel.local_ip}", send,
-                            media_ssrc=server.ssrc, reduced_minimum=reduced)  # fmt: skip
+                            media_ssrc=server.ssrc, reduced_minimum=reduced,
+                            on_source_change=receiver.follow)  # fmt: skip
         return link, destination
 
     def _send_interleaved_rtcp(self, channel: RtspChannel, datagram: bytes) -> None:

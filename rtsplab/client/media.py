@@ -225,12 +225,13 @@ class ClientMedia:
 def unicast_rtcp(
     reception: ReceptionStatistics, cname: str, send: Callable[[bytes], object] | None, *,
     media_ssrc: int | None, reduced_minimum: bool,
+    on_source_change: Callable[[int, int], object] | None = None,
 ) -> ClientRtcp:  # fmt: skip
     """RTCP with the server alone: a two-party session (RFC 3550 §6.3)."""
     rtcp = ReceiverRtcp(reception, cname, NOMINAL_SESSION_BANDWIDTH, time.monotonic(),
                         reduced_minimum=reduced_minimum)  # fmt: skip
     rtcp.media_ssrc = media_ssrc
-    return ClientRtcp(rtcp, send)
+    return ClientRtcp(rtcp, send, on_source_change=on_source_change)
 
 
 def no_media_summary() -> dict[str, float | None]:

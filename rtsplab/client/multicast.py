@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 
 from rtsplab.client.media import NOMINAL_SESSION_BANDWIDTH, MediaSockets
 from rtsplab.client.rtcp import ClientRtcp
@@ -47,7 +48,7 @@ def join_group(group: GroupTransport, interface: str, rcvbuf: int) -> MediaSocke
 def group_rtcp(
     reception: ReceptionStatistics, group: GroupTransport, sockets: MediaSockets, *,
     media_ssrc: int | None, interface: str, fallback_ip: str, server_ip: str,
-    reduced_minimum: bool,
+    reduced_minimum: bool, on_source_change: Callable[[int, int], object] | None = None,
 ) -> ClientRtcp:  # fmt: skip
     """RTCP as a member of the group: reports to the group's RTCP port on the group's
     schedule. The CNAME names this client alone (§6.5.1), not just its host: members sharing
@@ -71,4 +72,5 @@ def group_rtcp(
     send = sockets.rtcp_sender((group.address, group.rtcp_port))
     log.info("joined %s: RTP on %d, RTCP on %d, as %s (SSRC %08X)", group.address,
              group.rtp_port, group.rtcp_port, cname, rtcp.ssrc)  # fmt: skip
-    return ClientRtcp(rtcp, send, group=members, server_ip=server_ip)
+    return ClientRtcp(rtcp, send, group=members, server_ip=server_ip,
+                      on_source_change=on_source_change)  # fmt: skip

@@ -68,6 +68,9 @@ class App(RtcpPacket):
         (ssrc,) = SSRC_FORMAT.unpack_from(body)
         return cls(count, ssrc, body[SSRC_SIZE:fixed], body[fixed:])
 
+    def speaks_for(self) -> list[int]:
+        return [self.ssrc]
+
     def __repr__(self) -> str:
         return (
             f"App(subtype={self.subtype}, ssrc=0x{self.ssrc:08x}, name={self.name!r}, "

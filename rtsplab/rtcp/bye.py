@@ -44,6 +44,19 @@ class Bye(RtcpPacket):
     sources: list[int] = field(default_factory=list)
     reason: str | None = None
 
+    def speaks_for(self) -> list[int]:
+        return list(self.sources)
+
+    def leaving(self) -> list[int]:
+        return list(self.sources)
+
+    def without_source(self, ssrc: int) -> Bye | None:
+        """The BYE of every other source leaving; None when `ssrc` was the only one."""
+        leaving = [source for source in self.sources if source != ssrc]
+        if len(leaving) == len(self.sources):
+            return self
+        return Bye(leaving, self.reason) if leaving else None
+
     def encode(self) -> bytes:
         check_count("BYE source count", len(self.sources))
         for index, ssrc in enumerate(self.sources):

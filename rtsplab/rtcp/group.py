@@ -1,28 +1,29 @@
-"""The RTCP state of one member of a multicast group: RFC 3550 §6.2, §6.3, §8.2 and A.7.
+"""The member table of one participant's RTCP: RFC 3550 §6.2.1, §6.3, §8.2 and A.7.
 
-A two-party session (`timing.RtcpSchedule`, `session`) has a fixed group: two members, one or
-two senders, one peer to hear from. In a multicast session the group changes as participants
-join, send, fall silent and leave, and the report interval must follow it: §6.2 makes it grow
-linearly with the members so that RTCP stays at 5% of the session bandwidth however many
-there are. `RtcpGroup` adds what that takes:
+`RtcpGroup` is the report timer (`rtsplab.rtcp.timer.RtcpTimer`: A.7, §6.3.4, §6.3.6,
+§6.3.7) with the table its counts come from. One serves both kinds of session: a multicast
+group, whose members join, send, fall silent and leave, and a unicast session, which is a
+group of two (`two_party`: the peer is counted before it is heard). It keeps:
 
-- a member table (§6.2.1, §6.3.3) of every SSRC heard: the sender of each SR, RR, XR and APP,
-  each SDES chunk's source, each RTP packet's SSRC and CSRCs. Not the SSRCs of report blocks:
+- a member table (§6.2.1, §6.3.3) of every SSRC heard: each SSRC a packet speaks for
+  (`RtcpPacket.speaks_for`: the sender of an SR, RR, XR and APP, each SDES chunk's source),
+  each RTP packet's SSRC and CSRCs. Not the SSRCs a packet speaks about (report blocks):
   they name sources the reporter hears, and say nothing of where those are (§8.2);
 - the senders among them (§6.3.3, §6.3.5, §6.3.8): whoever sent RTP, or an SR (only senders
   send one, §6.4), within the last two report intervals, ourselves included;
-- timer reconsideration (§6.3.6) with the live counts, and reverse reconsideration (§6.3.4)
-  when a BYE or a timeout shrinks the group;
-- timeouts (§6.3.5), and the BYE back-off for leaving a large group (§6.3.7);
-- SSRC collision and loop detection (§8.2), with its list of conflicting source addresses.
+- timeouts (§6.3.5), and members that said BYE held a moment (§6.2.1);
+- SSRC collision and loop detection (§8.2), with its list of conflicting source addresses
+  (`rtsplab.rtcp.members.ConflictList`), a collision acted on once per host;
+- bounded work per source address: at most NEW_MEMBERS_PER_ADDRESS new members per report
+  interval from one host, and MAX_MEMBERS in all.
 
-Pure, like `timing`: `now` is monotonic seconds passed in, the random source is injectable,
-and the caller owns the sockets, builds the packets and tells the group what came and went::
+Pure: `now` is monotonic seconds passed in, the random source is injectable, and the caller
+(`rtsplab.rtcp.endpoint.RtcpEndpoint`) owns nothing but what it is told::
 
     group = RtcpGroup(ssrc, RTCP_BANDWIDTH_FRACTION * session_bw, now, cname=cname)
     collision = group.on_rtcp(decode_compound(datagram), len(datagram), address, now)
     collision = group.on_rtp(packet.ssrc(), address, now)
-    group.on_rtp_sent(now)                      # each RTP packet of ours
+    group.on_rtp_sent(now)                      # we sent RTP
     if collision:                               # send BYE for collision.ssrc, then
         group.change_ssrc(new_random_ssrc, now)
     group.expire(now)                           # at least once per report interval
@@ -30,117 +31,58 @@ and the caller owns the sockets, builds the packets and tells the group what cam
         report = build_report()
         send(report)
         group.on_sent(len(report), now)
-
-Three intervals, all from A.7's `rtcp_interval` with the group's counts:
-
-- `interval()`: a fresh random draw of §6.3.1's T (random factor, compensation divided in);
-- `mean_interval()`: T with the random factor at its mean 1, i.e. Td / (e - 3/2);
-- `deterministic_interval()`: §6.3.1's Td = max(Tmin, n * C), neither random nor compensated.
-  Reconsideration lengthens the draws back to it, so Td is also the mean spacing of the
-  reports one would measure; it is the number to log as "the report interval".
-
-Sizes are UDP payloads; the group adds UDP/IP headers to them as `timing` does (§6.2).
 """
 
 from __future__ import annotations
 
 import random as _random
-from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
-from rtsplab.rtcp.app import App
-from rtsplab.rtcp.bye import Bye
-from rtsplab.rtcp.packet import RtcpPacket
-from rtsplab.rtcp.reports import ReceiverReport, SenderReport
-from rtsplab.rtcp.sdes import SourceDescription
-from rtsplab.rtcp.timing import (
-    AVG_SIZE_GAIN,
-    COMPENSATION,
-    INITIAL_AVG_RTCP_SIZE,
-    RANDOM_LOW,
-    UDP_IP_OVERHEAD,
-    RandomSource,
-    rtcp_interval,
+from rtsplab.rtcp.members import (
+    CONFLICT_TIMEOUT_INTERVALS,
+    MAX_CONFLICTS,
+    RTCP,
+    RTP,
+    Address,
+    Channel,
+    Collision,
+    ConflictList,
+    Member,
+    NewMemberLimit,
 )
-from rtsplab.rtcp.xr import ExtendedReport
+from rtsplab.rtcp.packet import RtcpPacket
+from rtsplab.rtcp.timer import TIMEOUT_MULTIPLIER, RtcpTimer
+from rtsplab.rtcp.timing import INITIAL_AVG_RTCP_SIZE, RandomSource
 
-# A source transport address as recvfrom() gives it: (host, port) or IPv6's 4-tuple.
-Address = tuple[str | int, ...]
-# §8.2 keeps a data and a control address per source: their ports usually differ.
-Channel = Literal["rtp", "rtcp"]
-RTP: Channel = "rtp"
-RTCP: Channel = "rtcp"
+__all__ = [
+    "BYE_HOLD_SECONDS", "MAX_CONFLICTS", "MAX_MEMBERS", "RTCP", "RTP", "Address", "Channel",
+    "Collision", "Member", "RtcpGroup",
+]  # fmt: skip
 
 SSRC_LIMIT = 1 << 32  # SSRCs are 32 bits (§5.1)
 # A hostile sender inventing SSRCs must not grow memory without bound: past this many entries
 # (ourselves and members that said BYE included) new SSRCs are ignored and counted. Far more
 # than a lab's group; a session that size would want §6.2.1's SSRC sampling instead.
 MAX_MEMBERS = 4096
-TIMEOUT_MULTIPLIER = 5  # M: silent for M * Td, a member times out (§6.2.1, §6.3.5)
-SENDER_TIMEOUT_INTERVALS = 2  # no RTP for 2T, a sender is a sender no more (§6.3.5, §6.3.8)
 # §6.2.1: a member that said BYE "SHOULD be marked ... and then deleted after an appropriate
 # delay", so that RTP packets still on their way do not bring it back. The RFC gives no
 # figure; two seconds outlast any reordering a network does.
 BYE_HOLD_SECONDS = 2.0
-BYE_BACKOFF_MEMBERS = 50  # §6.3.7: leaving a group of more than 50 backs the BYE off
-# §8.2: the conflicting address list "should be short, usually empty"; an entry may go after
-# "on the order of 10 RTCP report intervals" without a conflicting packet.
-CONFLICT_TIMEOUT_INTERVALS = 10
-MAX_CONFLICTS = 64
 
 
-class _MeanDraw:
-    """An rng at the middle of [0, 1): A.7's factor, random() + 0.5, is then exactly 1."""
+class RtcpGroup(RtcpTimer):
+    """One participant's view of an RTP session, for its RTCP (RFC 3550 §6.3).
 
-    def random(self) -> float:
-        return 1 - RANDOM_LOW
-
-
-_MEAN_DRAW = _MeanDraw()
-
-
-@dataclass(slots=True)
-class Member:
-    """One entry of the member table (§6.2.1, §8.2)."""
-
-    ssrc: int
-    cname: str | None = None  # from SDES (§6.5.1)
-    is_sender: bool = False  # RTP or an SR within the last 2T (§6.3.5)
-    last_heard: float = 0.0  # last RTP or RTCP packet; for a member that left, its BYE
-    last_rtp: float | None = None
-    last_sr: float | None = None
-    bye: bool = False  # said BYE: no longer counted, deleted BYE_HOLD_SECONDS later
-    # §8.2: the addresses of the first RTP and the first RTCP packet with this SSRC.
-    rtp_address: Address | None = None
-    rtcp_address: Address | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Collision:
-    """Another source uses our SSRC (§8.2): send a BYE for it and take a new one."""
-
-    ssrc: int  # ours, until `RtcpGroup.change_ssrc`
-    channel: Channel
-    address: Address  # where the other source's packet came from
-    cname: str | None  # its CNAME, when the packet was an SDES chunk with one
-    time: float
-
-
-class RtcpGroup:
-    """One participant's view of a multicast RTP session, for its RTCP (RFC 3550 §6.3).
-
-    The attributes named as in §6.3 are the RFC's variables: `tp`, `tn`, `members`,
-    `pmembers`, `senders`, `rtcp_bw` (octets/s), `we_sent`, `avg_rtcp_size` (octets, UDP/IP
-    included), `initial`. `members` and `senders` count ourselves (§6.3.2 starts members at
-    1); while leaving a large group `members` counts BYEs instead (§6.3.7), and
-    `member_count` and `sender_count` still give the table's counts.
+    The timer's attributes are §6.3's variables (see `RtcpTimer`). `members` and `senders`
+    count ourselves (§6.3.2 starts members at 1); while leaving a large group `members`
+    counts BYEs instead (§6.3.7), and `member_count` and `sender_count` still give the
+    table's counts.
 
     `own_addresses` are the addresses our own packets arrive from when the host loops them
     back (multicast loopback); a packet with our SSRC from one of them is our own, not a
     collision, unless it carries another CNAME. With `reduced_minimum` the §6.2 reduced
-    minimum applies while we send: in a multicast session only active senders may use it.
+    minimum applies while we send (in a group of two, always).
     """
 
     def __init__(
@@ -155,43 +97,30 @@ class RtcpGroup:
         reduced_minimum: bool = False,
         own_addresses: Iterable[Address] = (),
         max_members: int = MAX_MEMBERS,
+        two_party: bool = False,
     ) -> None:
         _check_ssrc(ssrc)
         if max_members < 1:
             raise ValueError(f"max_members must be at least 1 (ourselves), got {max_members}")
         self.ssrc = ssrc
         self.cname = cname
-        self.rtcp_bw = rtcp_bw
-        self.rng = rng
-        self.reduced_minimum = reduced_minimum
         self.own_addresses = frozenset(own_addresses)
         self.max_members = max_members
-        # §6.3.2, with times counted from `now` rather than from 0.
-        self.tp = now
-        self.members = 1
-        self.pmembers = 1
-        self.senders = 0
-        self.we_sent = False
-        self.initial = True
-        self.avg_rtcp_size = float(avg_rtcp_size)
         self._table: dict[int, Member] = {ssrc: Member(ssrc, cname, last_heard=now)}
-        # §8.2's conflicting address list: (channel, address) -> last conflicting packet.
-        self._conflicts: OrderedDict[tuple[Channel, Address], float] = OrderedDict()
+        self._conflicts = ConflictList()  # §8.2's conflicting address list
+        self.new_members = NewMemberLimit()
         self.pending_collision: Collision | None = None
-        self.leaving = False  # leave() was called: the BYE is to go out
-        self.left = False  # the BYE went out, or we left without one
-        self._bye_at_once = False
-        self._has_sent = False  # any RTP or RTCP of ours: §6.3.7's condition for a BYE
-        # Counted, never fatal (§8.2's OPTIONAL error counters, and the table cap).
-        self.ignored_members = 0  # new SSRCs past max_members
+        # Counted, never fatal (§8.2's OPTIONAL error counters, and the table's bounds).
+        self.ignored_members = 0  # new SSRCs past max_members, or past an address's share
         self.collisions = 0  # other sources using our SSRC, each reported once
         self.own_loops = 0  # our SSRC again from an address already found conflicting
         self.third_party_collisions = 0  # a known SSRC with another CNAME
         self.third_party_loops = 0  # a known SSRC from another address
         self.ssrc_changes = 0
-        self.tn = now + self.interval()
+        super().__init__(rtcp_bw, now, avg_rtcp_size=avg_rtcp_size, rng=rng,
+                         reduced_minimum=reduced_minimum, two_party=two_party)  # fmt: skip
 
-    # -- counts and intervals -------------------------------------------------------------
+    # -- counts ---------------------------------------------------------------------------
 
     @property
     def member_count(self) -> int:
@@ -212,111 +141,23 @@ class RtcpGroup:
         member = self._table.get(ssrc)
         return None if member is None else replace(member)
 
-    def interval(self) -> float:
-        """A fresh random T for the current state (§6.3.1; one rng draw)."""
-        return self._calculated(self.rng)
+    def cname_of(self, ssrc: int) -> str | None:
+        member = self._table.get(ssrc)
+        return None if member is None else member.cname
 
-    def mean_interval(self) -> float:
-        """T with the random factor at its mean: Td / (e - 3/2), compensation included."""
-        return self._calculated(_MEAN_DRAW)
-
-    def deterministic_interval(self) -> float:
-        """§6.3.1's Td: max(Tmin, n * C), without the random factor or the compensation."""
-        return self._calculated(_MEAN_DRAW) * COMPENSATION
-
-    def member_timeout(self) -> float:
-        """M * Td (§6.3.5), Td computed for a receiver (we_sent false) with the fixed 5 s
-        minimum (§6.2: so that members not using the reduced one are not timed out early),
-        and never the initial halved one: it spans others' reports, not our first."""
-        return TIMEOUT_MULTIPLIER * self._receiver_td()
-
-    def sender_timeout(self) -> float:
-        """2T (§6.3.5, §6.3.8), T taken as Td: the mean spacing of reports, not a draw."""
-        return SENDER_TIMEOUT_INTERVALS * self.deterministic_interval()
-
-    def _calculated(self, rng: RandomSource) -> float:
-        return rtcp_interval(
-            self.members, self.senders, self.rtcp_bw, self.we_sent, self.avg_rtcp_size,
-            self.initial, rng=rng,
-            reduced_minimum=self.reduced_minimum and self.we_sent,  # §6.2, multicast
-        )  # fmt: skip
-
-    def _receiver_td(self) -> float:
-        t = rtcp_interval(
-            self.members, self.senders, self.rtcp_bw, False, self.avg_rtcp_size, False,
-            rng=_MEAN_DRAW,
-        )  # fmt: skip
-        return t * COMPENSATION
-
-    # -- the timer (§6.3.6) ---------------------------------------------------------------
-
-    def due(self, now: float) -> bool:
-        """Whether to send a report (or, leaving, the BYE) now: §6.3.6 timer reconsideration.
-
-        Before `tn`, False and no draw. At or after it, T is drawn again from `tp` with the
-        current counts: if tp + T has passed, True (send, then call `on_sent`); if not, the
-        timer moves to tp + T and the answer is False. Either way pmembers = members.
-        """
-        if self.left:
-            return False
-        if self._bye_at_once:
-            return True
-        if now < self.tn:
-            return False
-        t = self.interval()
-        self.pmembers = self.members
-        if self.tp + t <= now:
-            return True
-        self.tn = self.tp + t
-        return False
+    # -- the timer's hooks ----------------------------------------------------------------
 
     def on_sent(self, size: int, now: float) -> None:
-        """A compound packet of `size` octets (UDP payload) of ours went out at `now`.
-
-        §6.3.6: avg_rtcp_size takes it in, tp = now, initial is cleared, tn = now + a fresh
-        T, pmembers = members. (A.7 clears `initial` after that draw; §6.3.1 says the
-        halved minimum is for a participant that "has not yet sent", so it is cleared first,
-        as `RtcpSchedule.on_sent` does.) When leaving, this was the BYE: the group is done.
-        """
-        self._average(size)
-        self._has_sent = True
+        """A compound of ours went out (`RtcpTimer.on_sent`); we were heard at `now`."""
         self._table[self.ssrc].last_heard = now
-        if self.leaving:
-            self.left = True
-            self._bye_at_once = False
-            return
-        self.tp = now
-        self.initial = False
-        self.tn = now + self.interval()
-        self.pmembers = self.members
+        super().on_sent(size, now)
 
     def leave(self, bye_size: int, now: float) -> bool:
-        """We are leaving (§6.3.7); `bye_size` is the compound BYE's size (UDP payload).
-
-        False: we never sent RTP or RTCP, so we MUST NOT send a BYE; the group is done. True:
-        send the BYE when `due` says so, then `on_sent`. With at most 50 members that is at
-        once; with more, the BYE back-off: tp = now, members = pmembers = 1, senders = 0,
-        we_sent false, initial true, avg_rtcp_size the BYE's size, tn = now + T; from then on
-        `members` counts the BYEs heard, and timer reconsideration spaces ours out.
-        """
-        if self.leaving or self.left:
-            raise RuntimeError("leave() was already called")
-        if not self._has_sent:
-            self.left = True
-            return False
-        self.leaving = True
-        if self.members <= BYE_BACKOFF_MEMBERS:
-            self._bye_at_once = True
-            return True
-        self.tp = now
-        self.members = self.pmembers = 1
-        self.initial = True
-        self.we_sent = False
-        self._table[self.ssrc].is_sender = False
-        self.senders = 0
-        self.avg_rtcp_size = float(bye_size + UDP_IP_OVERHEAD)
-        self.tn = now + self.interval()
-        return True
+        """`RtcpTimer.leave`; leaving, we are a sender no more."""
+        leaving = super().leave(bye_size, now)
+        if self.leaving and self.senders == 0:
+            self._table[self.ssrc].is_sender = False
+        return leaving
 
     # -- receiving (§6.3.3, §6.3.4, §8.2) -------------------------------------------------
 
@@ -325,37 +166,35 @@ class RtcpGroup:
     ) -> Collision | None:
         """A compound packet of `size` octets (UDP payload) from `source_address`, decoded.
 
-        avg_rtcp_size takes it in (§6.3.3), unless it is our own looped back. The sender of
-        each SR, RR, XR and APP and each SDES chunk's source is added or refreshed, with the
-        chunk's CNAME; an SR marks a sender. A BYE marks its sources as gone (§6.3.4,
-        §6.2.1) and reconsiders in reverse. Returns the collision with our SSRC this packet
-        revealed, if not reported yet (§8.2); otherwise None.
+        avg_rtcp_size takes it in (§6.3.3), unless it is our own looped back. Each SSRC a
+        packet speaks for is added or refreshed, with its SDES CNAME; an SR marks a sender.
+        A BYE marks its sources as gone (§6.3.4, §6.2.1) and reconsiders in reverse. Returns
+        the collision with our SSRC this packet revealed, if not reported yet (§8.2).
         """
         if self.left:
             return None
+        packets = list(packets)
         if self.leaving:
             self._count_byes(packets, size)
             return None
-        packets = list(packets)
         if not (source_address in self.own_addresses and _sender(packets) == self.ssrc):
-            self._average(size)  # (on_sent counted our own)
+            self.on_received(size)  # (on_sent counted our own)
         reported = self.collisions
         shrunk = False
         for packet in packets:
-            if isinstance(packet, SourceDescription):
-                cnames = packet.cnames()
-                for chunk in packet.chunks:
-                    self._element(chunk.ssrc, RTCP, source_address, now, cnames.get(chunk.ssrc))
-            elif isinstance(packet, Bye):
-                for ssrc in packet.sources:
+            leaving = packet.leaving()
+            if leaving:
+                for ssrc in leaving:
                     shrunk |= self._bye(ssrc, source_address, now)
-            elif isinstance(packet, SenderReport | ReceiverReport | ExtendedReport | App):
-                member = self._element(packet.ssrc, RTCP, source_address, now)
-                if member is not None and isinstance(packet, SenderReport):
+                continue
+            cnames = packet.cnames()
+            for ssrc in packet.speaks_for():
+                member = self._element(ssrc, RTCP, source_address, now, cnames.get(ssrc))
+                if member is not None and packet.sender_ntp() is not None:
                     member.last_sr = now
                     self._mark_sender(member)
         if shrunk:
-            self._reverse_reconsider(now)
+            self.reverse_reconsider(now)
         return self._newly_reported(reported)
 
     def on_rtp(
@@ -383,12 +222,12 @@ class RtcpGroup:
         """
         me = self._table[self.ssrc]
         me.last_rtp = me.last_heard = now
-        self._has_sent = True
+        self.has_sent = True
         if self.leaving or self.left or self.we_sent:
             return
         self.we_sent = True
         self._mark_sender(me)
-        self._reverse_reconsider(now)
+        self.reverse_reconsider(now)
 
     def change_ssrc(self, new_ssrc: int, now: float) -> None:
         """Take `new_ssrc` as ours; the caller sends (or has sent) a BYE for the old one.
@@ -416,7 +255,7 @@ class RtcpGroup:
             self.ignored_members += 1
             return
         other = Member(old_ssrc, collision.cname, last_heard=collision.time)
-        self._set_address(other, collision.channel, collision.address)
+        other.set_address(collision.channel, collision.address)
         self._table[old_ssrc] = other
         self.members += 1
         if collision.channel == RTP:
@@ -437,10 +276,9 @@ class RtcpGroup:
         """
         if self.leaving or self.left:
             return []
-        td = self._receiver_td()
+        td = self.receiver_td()
         member_cutoff = now - TIMEOUT_MULTIPLIER * td
         sender_cutoff = now - self.sender_timeout()
-        conflict_cutoff = now - CONFLICT_TIMEOUT_INTERVALS * td
         removed = []
         for ssrc, member in list(self._table.items()):
             if ssrc == self.ssrc:
@@ -459,11 +297,9 @@ class RtcpGroup:
         if self.we_sent and _latest(me.last_rtp) < sender_cutoff:
             self.we_sent = me.is_sender = False
             self.senders -= 1
-        for key, heard in list(self._conflicts.items()):
-            if heard < conflict_cutoff:
-                del self._conflicts[key]
+        self._conflicts.expire(now - CONFLICT_TIMEOUT_INTERVALS * td)
         if removed:
-            self._reverse_reconsider(now)
+            self.reverse_reconsider(now)
         return sorted(removed)
 
     @property
@@ -484,21 +320,12 @@ class RtcpGroup:
             return None
         member = self._table.get(ssrc)
         if member is None:
-            if not create:
-                return None
-            if len(self._table) >= self.max_members:
-                self.ignored_members += 1
-                return None
-            member = Member(ssrc, cname, last_heard=now)
-            self._set_address(member, channel, address)
-            self._table[ssrc] = member
-            self.members += 1
-            return member
+            return self._new_member(ssrc, channel, address, now, cname) if create else None
         if member.bye:
             return None  # §6.2.1: a straggler after BYE does not bring the entry back
-        known = member.rtp_address if channel == RTP else member.rtcp_address
+        known = member.address(channel)
         if known is None:
-            self._set_address(member, channel, address)  # first RTP after RTCP, or vice versa
+            member.set_address(channel, address)  # first RTP after RTCP, or vice versa
         elif known != address:
             # §8.2: a third-party collision or loop; the established source is kept.
             if cname is not None and member.cname is not None and cname != member.cname:
@@ -516,16 +343,30 @@ class RtcpGroup:
         member.last_heard = now
         return member
 
+    def _new_member(
+        self, ssrc: int, channel: Channel, address: Address, now: float, cname: str | None
+    ) -> Member | None:
+        """A new entry, within the table's bound and the address's share of new members."""
+        if len(self._table) >= self.max_members or not self.new_members.allow(
+            address, now, self.receiver_td()
+        ):
+            self.ignored_members += 1
+            return None
+        member = Member(ssrc, cname, last_heard=now)
+        member.set_address(channel, address)
+        self._table[ssrc] = member
+        self.members += 1
+        return member
+
     def _own_ssrc(self, channel: Channel, address: Address, cname: str | None, now: float) -> None:
         """§8.2 for an element carrying our SSRC."""
         other_cname = cname is not None and self.cname is not None and cname != self.cname
         if address in self.own_addresses and not other_cname:
             return  # our own packet, looped back by the host
-        key = (channel, address)
-        if key in self._conflicts:
+        key = self._conflicts.listed(channel, address)
+        if key is not None:
             # A loop of our own packets, or the same collision again: acted on once only.
-            self._conflicts[key] = now
-            self._conflicts.move_to_end(key)
+            self._conflicts.refresh(key, now)
             if not other_cname:
                 self.own_loops += 1
             pending = self.pending_collision
@@ -537,9 +378,7 @@ class RtcpGroup:
                 # The SDES after the RR that showed the collision: the other source's CNAME.
                 self.pending_collision = replace(pending, cname=cname)
             return
-        if len(self._conflicts) >= MAX_CONFLICTS:
-            self._conflicts.popitem(last=False)
-        self._conflicts[key] = now  # §8.2: a new collision, listed so it is acted on once
+        self._conflicts.add(channel, address, now)  # §8.2: listed so it is acted on once
         if self.pending_collision is None:
             self.pending_collision = Collision(self.ssrc, channel, address, cname, now)
             self.collisions += 1
@@ -554,22 +393,13 @@ class RtcpGroup:
         self._uncount(member)
         return True
 
-    def _count_byes(self, packets: Iterable[RtcpPacket], size: int) -> None:
+    def _count_byes(self, packets: list[RtcpPacket], size: int) -> None:
         """§6.3.7, leaving a large group: members counts BYE packets, whoever sent them, and
         only those update avg_rtcp_size."""
-        byes = sum(1 for packet in packets if isinstance(packet, Bye))
+        byes = sum(1 for packet in packets if packet.leaving())
         if byes:
             self.members += byes
-            self._average(size)
-
-    def _reverse_reconsider(self, now: float) -> None:
-        """§6.3.4: the group shrank below pmembers, so bring tn and tp closer to now."""
-        if self.members >= self.pmembers:
-            return
-        ratio = self.members / self.pmembers
-        self.tn = now + ratio * (self.tn - now)
-        self.tp = now - ratio * (now - self.tp)
-        self.pmembers = self.members
+            self.on_received(size)
 
     def _mark_sender(self, member: Member) -> None:
         if not member.is_sender:
@@ -582,27 +412,11 @@ class RtcpGroup:
             member.is_sender = False
             self.senders -= 1
 
-    def _set_address(self, member: Member, channel: Channel, address: Address) -> None:
-        if channel == RTP:
-            member.rtp_address = address
-        else:
-            member.rtcp_address = address
-
-    def _average(self, size: int) -> None:
-        """§6.3.3 and §6.3.6: avg = 1/16 * size + 15/16 * avg, size with UDP/IP headers."""
-        packet_size = size + UDP_IP_OVERHEAD
-        self.avg_rtcp_size = AVG_SIZE_GAIN * packet_size + (1 - AVG_SIZE_GAIN) * self.avg_rtcp_size
-
     def _newly_reported(self, collisions_before: int) -> Collision | None:
         return self.pending_collision if self.collisions > collisions_before else None
 
     def __repr__(self) -> str:
-        return (
-            f"RtcpGroup(ssrc={self.ssrc:#010x}, members={self.members}, "
-            f"pmembers={self.pmembers}, senders={self.senders}, we_sent={self.we_sent}, "
-            f"initial={self.initial}, avg_rtcp_size={self.avg_rtcp_size:.1f}, "
-            f"tp={self.tp:.3f}, tn={self.tn:.3f})"
-        )
+        return f"RtcpGroup(ssrc={self.ssrc:#010x}, " + super().__repr__().split("(", 1)[1]
 
 
 def _check_ssrc(ssrc: int) -> None:
@@ -613,7 +427,7 @@ def _check_ssrc(ssrc: int) -> None:
 def _sender(packets: list[RtcpPacket]) -> int | None:
     """The SSRC of a compound's sender: its first packet's, an SR or RR (§6.1)."""
     first = packets[0] if packets else None
-    return first.ssrc if isinstance(first, SenderReport | ReceiverReport) else None
+    return first.speaks_for()[0] if first is not None and first.is_report() else None
 
 
 def _latest(*times: float | None) -> float:

@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 # V and P sit where RTP has them: the version "is the same in RTCP packets as in data
 # packets" (section 6.4.1), and P is RTP's padding bit (section 5.1), so both come from there.
 from RtpPacket import PADDING_BIT, RTP_VERSION, VERSION_SHIFT  # RTCP's V and P are RTP's
 from rtsplab.errors import PeerError
+
+if TYPE_CHECKING:  # the packet modules import this one
+    from rtsplab.rtcp.reports import ReportBlock
+    from rtsplab.rtcp.xr import DlrrItem
 
 RTCP_VERSION = RTP_VERSION
 RTCP_HEADER_SIZE = 4
@@ -137,6 +141,52 @@ class RtcpPacket:
 
     def encode(self) -> bytes:
         raise NotImplementedError
+
+    def speaks_for(self) -> list[int]:
+        """The SSRCs this packet speaks for (RFC 3550 §6.4-§6.7, §8.2): its sender's, each
+        SDES chunk's, each leaving one's; none for a packet of a type not decoded here."""
+        return []
+
+    def speaks_about(self) -> list[int]:
+        """The SSRCs this packet speaks about without speaking for them: the sources of its
+        report blocks (§6.4.1), of its DLRR items (RFC 3611 §4.5). Others' news of them."""
+        return []
+
+    def without_source(self, ssrc: int) -> RtcpPacket | None:
+        """This packet with what speaks for `ssrc` struck out: itself when nothing does, None
+        when nothing would be left (a report by `ssrc`, a BYE naming only it...)."""
+        return None if ssrc in self.speaks_for() else self
+
+    def is_report(self) -> bool:
+        """An SR or RR: what a compound packet starts with (§6.1)."""
+        return False
+
+    # What a reader takes from a packet, asked of the packet rather than of its class: each
+    # is empty (or None) for the types that do not carry it.
+
+    def sender_ntp(self) -> int | None:
+        """An SR's NTP timestamp (§6.4.1): only senders send one."""
+        return None
+
+    def report_blocks(self) -> list[ReportBlock]:
+        """An SR's or RR's reception report blocks (§6.4.1)."""
+        return []
+
+    def cnames(self) -> dict[int, str]:
+        """SSRC -> CNAME, from an SDES (§6.5.1)."""
+        return {}
+
+    def leaving(self) -> list[int]:
+        """The sources a BYE names (§6.6)."""
+        return []
+
+    def reference_time(self) -> int | None:
+        """An XR RRTR's NTP timestamp (RFC 3611 §4.4)."""
+        return None
+
+    def dlrr_items(self) -> list[DlrrItem]:
+        """An XR's DLRR items (RFC 3611 §4.5)."""
+        return []
 
     @classmethod
     def decode(cls: type[_P], data: Buffer) -> _P:

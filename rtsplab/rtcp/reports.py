@@ -193,8 +193,27 @@ def _decode_reports(name: str, count: int, body: bytes, offset: int) -> list[Rep
     return [ReportBlock._unpack(body, offset + i * REPORT_BLOCK_SIZE) for i in range(count)]
 
 
+class _Report(RtcpPacket):
+    """What SR and RR share (§6.4): the reporter's SSRC, and the sources its blocks are about."""
+
+    ssrc: int
+    reports: list[ReportBlock]
+
+    def speaks_for(self) -> list[int]:
+        return [self.ssrc]
+
+    def speaks_about(self) -> list[int]:
+        return [block.ssrc for block in self.reports]
+
+    def is_report(self) -> bool:
+        return True
+
+    def report_blocks(self) -> list[ReportBlock]:
+        return self.reports
+
+
 @dataclass(repr=False)
-class SenderReport(RtcpPacket):
+class SenderReport(_Report):
     """SR (section 6.4.1). ``ntp_timestamp`` is the full 64-bit NTP value.
 
     ``extension`` holds profile-specific extensions (section 6.4.3), whole words, kept raw.
@@ -236,6 +255,9 @@ class SenderReport(RtcpPacket):
         extension = body[fixed + count * REPORT_BLOCK_SIZE :]
         return cls(ssrc, ntp, rtp_timestamp, packet_count, octet_count, reports, extension)
 
+    def sender_ntp(self) -> int | None:
+        return self.ntp_timestamp
+
     def __repr__(self) -> str:
         extension = f", extension={len(self.extension)} bytes" if self.extension else ""
         return (
@@ -246,7 +268,7 @@ class SenderReport(RtcpPacket):
 
 
 @dataclass(repr=False)
-class ReceiverReport(RtcpPacket):
+class ReceiverReport(_Report):
     """RR (section 6.4.2). An empty one (no reports) heads a compound with nothing to report."""
 
     packet_type: ClassVar[int] = RTCP_RR

@@ -120,6 +120,16 @@ class SourceDescription(RtcpPacket):
                     break
         return found
 
+    def speaks_for(self) -> list[int]:
+        return [chunk.ssrc for chunk in self.chunks]
+
+    def without_source(self, ssrc: int) -> SourceDescription | None:
+        """The chunks of every other source; None when `ssrc`'s were all there was."""
+        chunks = [chunk for chunk in self.chunks if chunk.ssrc != ssrc]
+        if len(chunks) == len(self.chunks):
+            return self
+        return SourceDescription(chunks) if chunks else None
+
     def encode(self) -> bytes:
         check_count("SDES chunk count", len(self.chunks))
         return build_packet(RTCP_SDES, len(self.chunks), b"".join(c.encode() for c in self.chunks))

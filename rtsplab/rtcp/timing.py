@@ -1,9 +1,9 @@
 """When to send the next RTCP report: RFC 3550 sections 6.2, 6.3 and Appendix A.7.
 
-`rtcp_interval` is A.7's ``rtcp_interval()``. `RtcpSchedule` keeps the state one participant
-of a two-party session needs around it: the average compound packet size (section 6.3.3), the
-time of the last report and of the next one, and whether the first report is still to come.
-Pure: `now` is passed in (seconds, any monotonic clock) and the random source is injectable.
+`rtcp_interval` is A.7's ``rtcp_interval()``, `average_rtcp_size` section 6.3.3's running
+average, and `MEAN_DRAW` the random source at its mean. The state around them, one timer for
+a two-party session and a group alike, is `rtsplab.rtcp.timer.RtcpTimer`. Pure: the random
+source is injectable.
 
 Bandwidths are in octets per second; sizes in octets, UDP and IP headers included (6.2).
 """
@@ -28,7 +28,7 @@ COMPENSATION = 2.71828 - 1.5
 RANDOM_LOW = 0.5  # the interval is drawn uniformly from [0.5, 1.5) times the average
 UDP_IP_OVERHEAD = 28  # 20 IPv4 + 8 UDP, counted in avg_rtcp_size (section 6.2)
 AVG_SIZE_GAIN = 1 / 16  # section 6.3.3: avg = 1/16 * size + 15/16 * avg
-TWO_PARTY_MEMBERS = 2
+TWO_PARTY_MEMBERS = 2  # a unicast session: the server and its client (section 6.3)
 # A first guess at avg_rtcp_size before any report (section 6.3.2: "the probable size of the
 # first RTCP packet"): an SR with one report block (52) and an SDES CNAME of ~20 octets (32),
 # plus UDP/IP.
@@ -37,6 +37,23 @@ INITIAL_AVG_RTCP_SIZE = 52 + 32 + UDP_IP_OVERHEAD
 
 class RandomSource(Protocol):
     def random(self) -> float: ...
+
+
+class _MeanDraw:
+    """A random source at the middle of [0, 1): A.7's factor, random() + 0.5, is exactly 1."""
+
+    def random(self) -> float:
+        return 1 - RANDOM_LOW
+
+
+MEAN_DRAW: RandomSource = _MeanDraw()
+
+
+def average_rtcp_size(avg_rtcp_size: float, size: int) -> float:
+    """Section 6.3.3: avg = 1/16 * packet_size + 15/16 * avg, for a compound of `size` octets
+    (UDP payload), UDP and IP headers added (section 6.2)."""
+    packet_size = size + UDP_IP_OVERHEAD
+    return AVG_SIZE_GAIN * packet_size + (1 - AVG_SIZE_GAIN) * avg_rtcp_size
 
 
 def rtcp_interval(
@@ -85,98 +102,3 @@ def rtcp_interval(
     t = max(avg_rtcp_size * n / rtcp_bw, min_time)
     t *= rng.random() + RANDOM_LOW
     return t / COMPENSATION
-
-
-class RtcpSchedule:
-    """The report timer of one side of a two-party session (members = 2).
-
-    The server (``we_sent=True``) and the client (``we_sent=False``) each keep one::
-
-        schedule = RtcpSchedule(RTCP_BANDWIDTH_FRACTION * session_bw, now, we_sent=True)
-        ...
-        if schedule.due(now):
-            datagram = build_report()
-            send(datagram)
-            schedule.on_sent(len(datagram), now)
-        ...
-        schedule.on_received(len(incoming_rtcp_datagram))
-
-    `due` applies section 6.3.6's timer reconsideration: when the timer fires, the interval is
-    drawn again from the last report; if that lands in the future, the timer moves there and
-    `due` is False. Together with A.7's compensation this makes the mean interval the
-    deterministic one. Members never change here, so section 6.3.4's reverse reconsideration
-    does not arise.
-    """
-
-    def __init__(
-        self,
-        rtcp_bw: float,
-        now: float,
-        *,
-        we_sent: bool,
-        senders: int = 1,
-        avg_rtcp_size: float = INITIAL_AVG_RTCP_SIZE,
-        rng: RandomSource = _random,
-        reduced_minimum: bool = False,
-    ) -> None:
-        if senders not in (1, 2):
-            raise ValueError(f"a two-party session has 1 or 2 senders, got {senders}")
-        self.rtcp_bw = rtcp_bw
-        self.we_sent = we_sent
-        self.senders = senders
-        self.avg_rtcp_size = float(avg_rtcp_size)
-        self.rng = rng
-        self.reduced_minimum = reduced_minimum
-        self.initial = True  # no report sent yet
-        self.last_sent = now  # tp: section 6.3.2 starts it at the time of joining
-        self.next_time = now + self.interval()  # tn
-
-    def interval(self) -> float:
-        """A fresh random interval for the current state (one rng draw)."""
-        return rtcp_interval(
-            TWO_PARTY_MEMBERS,
-            self.senders,
-            self.rtcp_bw,
-            self.we_sent,
-            self.avg_rtcp_size,
-            self.initial,
-            rng=self.rng,
-            reduced_minimum=self.reduced_minimum,
-        )
-
-    def due(self, now: float) -> bool:
-        """Whether to send a report now (section 6.3.6)."""
-        if now < self.next_time:
-            return False
-        next_time = self.last_sent + self.interval()
-        if next_time <= now:
-            return True
-        self.next_time = next_time
-        return False
-
-    def on_sent(self, size: int, now: float) -> None:
-        """A compound packet of `size` octets (UDP payload) was sent at `now`."""
-        self._average(size)
-        self.initial = False
-        self.last_sent = now
-        self.next_time = now + self.interval()
-
-    def postpone(self, now: float) -> None:
-        """A report was due and not sent (the source has said BYE): the next is one
-        interval away, as if it had been."""
-        self.next_time = now + self.interval()
-
-    def on_received(self, size: int) -> None:
-        """A compound packet of `size` octets (UDP payload) was received (section 6.3.3)."""
-        self._average(size)
-
-    def _average(self, size: int) -> None:
-        packet_size = size + UDP_IP_OVERHEAD
-        self.avg_rtcp_size = AVG_SIZE_GAIN * packet_size + (1 - AVG_SIZE_GAIN) * self.avg_rtcp_size
-
-    def __repr__(self) -> str:
-        return (
-            f"RtcpSchedule(we_sent={self.we_sent}, senders={self.senders}, "
-            f"avg_rtcp_size={self.avg_rtcp_size:.1f}, initial={self.initial}, "
-            f"last_sent={self.last_sent:.3f}, next_time={self.next_time:.3f})"
-        )

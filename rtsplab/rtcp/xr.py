@@ -121,6 +121,18 @@ class ExtendedReport(RtcpPacket):
             offset = end
         return report
 
+    def speaks_for(self) -> list[int]:
+        return [self.ssrc]
+
+    def speaks_about(self) -> list[int]:
+        return [item.ssrc for item in self.dlrr]
+
+    def reference_time(self) -> int | None:
+        return self.rrtr
+
+    def dlrr_items(self) -> list[DlrrItem]:
+        return self.dlrr
+
     def __repr__(self) -> str:
         rrtr = "" if self.rrtr is None else f", rrtr=0x{self.rrtr:016x}"
         dlrr = "".join(

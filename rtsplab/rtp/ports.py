@@ -113,15 +113,32 @@ def bind_multicast_socket(
             sock.bind(("", port))  # a system that binds no multicast address
         # struct ip_mreq: the group, then the local interface's address (RFC 1112 §7.1).
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group_bytes + interface_bytes)
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, interface_bytes)
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-        if ttl is not None:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+        _send_to_groups(sock, interface_bytes, ttl)
     except OSError:
         sock.close()
         raise
     sock.setblocking(False)
     return sock
+
+
+def multicast_sending_socket(interface: str, ttl: int | None = None) -> socket.socket:
+    """A socket that sends to multicast groups by `interface` with `ttl` (None keeps the
+    system's, 1), looped back to the members on this host; it joins no group."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        _send_to_groups(sock, _ipv4(interface, "interface"), ttl)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _send_to_groups(sock: socket.socket, interface: bytes, ttl: int | None) -> None:
+    """The multicast sending options, written once: interface, loopback, TTL."""
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, interface)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)  # members on this host
+    if ttl is not None:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
 
 
 def bind_multicast_ports(

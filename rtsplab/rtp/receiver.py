@@ -29,6 +29,12 @@ Which packets are the session's source:
   candidates compete again. The locked source sending again after a silence simply goes on,
   so a PAUSE longer than the timeout costs nothing unless someone else sends meanwhile.
 
+* A source that changes its SSRC and says so in RTCP (a BYE for the old one beside the new
+  one's SDES with the same CNAME, §6.5.1, §8.2: the client's RTCP side tells it, `follow`)
+  goes on under the new SSRC as the same stream: no restart, no gap. Its packets under the new
+  SSRC that arrive before the RTCP that announces it are held (at most MAX_HELD, counted in
+  `foreign` until then) and replayed when it is followed.
+
 A different source taking over is a new stream (§8: a new SSRC): its statistics start afresh
 (the same `ReceptionStatistics` object, which the RTCP side holds, restarted), and its extended
 sequence numbers are placed above the old source's, so the assembler sees one rising sequence.
@@ -170,6 +176,7 @@ class RtpReceiver:
         self._unwrapper = SeqUnwrapper()
         self._recent: set[int] = set()
         self._recent_order: deque[int] = deque()
+        self._successor: deque[_Held] = deque()  # the locked port's packets under another SSRC
 
     @property
     def ssrc(self) -> int | None:
@@ -206,6 +213,13 @@ class RtpReceiver:
             return self._foreign("port %s", source_port)
         if packet.payloadType() != self.payload_type:
             return self._foreign("payload type %d", packet.payloadType())
+        if self._from_locked_port(packet.ssrc(), source_port) and (
+            now - self._last_heard < SOURCE_TIMEOUT
+        ):
+            self._successor.append(_Held(packet, len(datagram), now))
+            if len(self._successor) > MAX_HELD:
+                self._successor.popleft()
+            return self._foreign("SSRC %08X from the source's port", packet.ssrc())
         if self.expected_ssrc is not None and packet.ssrc() != self.expected_ssrc:
             return self._foreign("SSRC %08X", packet.ssrc())
         if self._from_locked(packet.ssrc(), source_port):
@@ -228,6 +242,27 @@ class RtpReceiver:
         log.info("source %s left (BYE)", _name(self.source))
         self.source = None
         return True
+
+    def follow(self, old: int, new: int) -> list[ReceivedFrame]:
+        """The source changed its SSRC from `old` to `new` and said so in RTCP (§8.2, the
+        same CNAME): the same stream goes on under `new`, and the packets it already sent
+        under it are replayed. Returns the frames they complete."""
+        if self.expected_ssrc == old:
+            self.expected_ssrc = new
+        held, self._successor = self._successor, deque()
+        if self.source is None or self.source[0] != old:
+            return []
+        log.info("source %s goes on as SSRC %08X", _name(self.source), new)
+        self.source = self._previous = (new, self.source[1])
+        frames = []
+        for h in held:
+            if h.packet.ssrc() == new:
+                self.counts.foreign -= 1  # counted while it was not known to be the source's
+                self._last_heard = h.arrival
+                frame = self._deliver(h.packet, h.size, h.arrival)
+                if frame is not None:
+                    frames.append(frame)
+        return frames
 
     def expect_first_seq(self, seq: int) -> None:
         """The PLAY reply's RTP-Info seq=: count packets lost before the first one heard.
@@ -265,6 +300,15 @@ class RtpReceiver:
 
     def _from_locked(self, ssrc: int, port: int | None) -> bool:
         return self.source is not None and _same_source(self.source, (ssrc, port))
+
+    def _from_locked_port(self, ssrc: int, port: int | None) -> bool:
+        """Another SSRC from the locked source's port (or where ports are not told)."""
+        source = self.source
+        return (
+            source is not None
+            and ssrc != source[0]
+            and (port is None or source[1] is None or port == source[1])
+        )
 
     def _compete(self, key: Source, held: _Held) -> list[ReceivedFrame]:
         """No source is locked: `held` joins its candidate's run, which may win the lock."""

@@ -8,33 +8,36 @@ stream; later members join it where it is; a member's PAUSE or TEARDOWN takes on
 member out, and the stream stops when the last one leaves, or at the end of the file, where
 the group hears the BYE. A file's stream is closed once no member is set up on it.
 
-RTCP is a group's (RFC 3550 §6.3): sender reports go to the group's RTCP port on the
-schedule `RtcpGroup` computes from the members heard, every member's reports are read from
-it (the member table; with ``-v`` each member's loss, jitter and RTT), and a report from a
-member's address keeps that member's session alive.
+RTCP is a group's (RFC 3550 §6.3), through the one RTCP engine (`SenderRtcp` on an
+`RtcpGroup`) and its driver (`rtsplab.server.rtcp.ServerRtcp`, the engine's one owner): sender
+reports go to the group's RTCP port on the schedule the member table gives, every member's
+reports are read from it (with ``-v`` a summary of the member table once per report
+interval), a report from a member's address keeps that member's session alive, and a
+collision with our SSRC (§8.2) is resolved once per third-party host: the stream goes on
+under a new SSRC, introduced with our CNAME so that the members follow it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import secrets
-import select
-import socket
 import threading
 import time
 from pathlib import Path
 
 from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
-from rtsplab.rtcp.group import Collision, RtcpGroup
-from rtsplab.rtcp.reports import SenderReport
-from rtsplab.rtcp.session import PeerReport, SenderRtcp
+from rtsplab.rtcp.group import Address, RtcpGroup
+from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.rtcp.timing import RTCP_BANDWIDTH_FRACTION
 from rtsplab.rtp.pacer import Pacer
-from rtsplab.rtp.ports import bind_multicast_socket
+from rtsplab.rtp.ports import (
+    bind_multicast_socket,
+    multicast_sending_socket,
+    multicast_source_address,
+)
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.errors import RtspError
-from rtsplab.server.session import MulticastConfig, StreamConfig
+from rtsplab.server.rtcp import ServerRtcp
+from rtsplab.server.session import StreamConfig
 from rtsplab.server.stream import RtpStream, Streaming
 from rtsplab.server.udp_out import UdpOut
 from VideoStream import VideoStream
@@ -42,17 +45,7 @@ from VideoStream import VideoStream
 log = logging.getLogger(__name__)
 
 MAX_STREAMS = 16  # files streamed to the group at once, each on its own port pair
-RTCP_POLL = 0.1  # seconds: how often the RTCP thread looks up
-MAX_RTCP_DATAGRAM = 2048
-
-
-def sending_socket(config: MulticastConfig) -> socket.socket:
-    """A socket that sends to the group with the server's TTL, from its interface."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, config.ttl)
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(config.interface))
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)  # members on this host
-    return sock
+SUMMARY_MEMBERS = 8  # members whose last report the -v summary names; the rest are counted
 
 
 class MulticastStream:
@@ -70,29 +63,38 @@ class MulticastStream:
         self.members: dict[str, str] = {}  # session id -> the member's IP: set up
         self.playing: set[str] = set()  # session ids playing
         self.heard: dict[str, float] = {}  # a member's IP -> when its RTCP last came
-        self.joining = 0  # SETUPs that have joined and are not yet members (the lock's)
+        self.joining = 0  # SETUPs that have joined and are not yet members (under _lock)
         self._lock = threading.Lock()
         self._stream: RtpStream | None = None
-        self._rtp = sending_socket(multicast)
-        self._rtcp_out = sending_socket(multicast)
+        self._rtp = multicast_sending_socket(multicast.interface, multicast.ttl)
+        self._rtcp_out = multicast_sending_socket(multicast.interface, multicast.ttl)
         self._rtcp_out.bind((multicast.interface, 0))  # its port: how ours come back
         self._rtcp_in = bind_multicast_socket(multicast.group, port + 1, multicast.interface)
         self._out = UdpOut(self._rtp, (multicast.group, port), gso=streaming.gso)
         now = time.monotonic()
         bandwidth = path.stat().st_size / max(1, self.media.frame_count) * config.fps
         cname = f"server@{host}"
-        self.rtcp = SenderRtcp(self.sender, cname, bandwidth, now)  # builds the packets
-        self.rtcp_group = RtcpGroup(
+        try:  # where our own RTCP comes back from (multicast loopback)
+            source_ip = multicast_source_address(multicast.group, port + 1, multicast.interface)
+        except OSError:
+            source_ip = multicast.interface
+        self._own: Address = (source_ip, self._rtcp_out.getsockname()[1])
+        group = RtcpGroup(
             self.sender.ssrc, RTCP_BANDWIDTH_FRACTION * bandwidth, now, cname=cname,
-            reduced_minimum=config.rtcp_reduced_minimum,
+            reduced_minimum=config.rtcp_reduced_minimum, own_addresses=[self._own],
         )  # fmt: skip
-        self.reports: dict[int, PeerReport] = {}  # a member's SSRC -> its last report
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._rtcp_loop, name=f"rtcp-group-{port}",
-                                        daemon=True)  # fmt: skip
-        self._thread.start()
+        engine = SenderRtcp(self.sender, cname, bandwidth, now, group=group)
+        self.rtcp = ServerRtcp(engine, f"group-{port}", self._rtcp_in, self._send_rtcp,
+                               accept=self._from_member, quiet=self._not_streaming,
+                               on_report=self._summary)  # fmt: skip
+        self.rtcp.start()
 
     # -- members -------------------------------------------------------------------------
+
+    def join(self) -> None:
+        """A SETUP joins: the stream is not closed under it until it is a member."""
+        with self._lock:
+            self.joining += 1
 
     def add(self, session_id: str, ip: str) -> None:
         """The SETUP that joined is answered: `session_id` from `ip` is a member."""
@@ -138,7 +140,8 @@ class MulticastStream:
 
     def heard_since(self, ip: str) -> float | None:
         """When RTCP last came from `ip` to the group."""
-        return self.heard.get(ip)
+        with self._lock:
+            return self.heard.get(ip)
 
     def _stop_stream(self) -> None:
         stream, self._stream = self._stream, None
@@ -149,93 +152,48 @@ class MulticastStream:
                      self.group, self.port)  # fmt: skip
 
     def _said_end(self, reason: str) -> None:
-        self._send_rtcp(self.rtcp.bye(time.monotonic(), time.time(), reason))
+        self.rtcp.say_bye(reason)
 
-    # -- RTCP ----------------------------------------------------------------------------
+    # -- RTCP (the driver's thread, or under its lock) ---------------------------------------
 
     def _send_rtcp(self, datagram: bytes) -> None:
-        try:
-            self._rtcp_out.sendto(datagram, (self.group, self.port + 1))
-        except OSError as exc:
-            log.debug("group RTCP not sent: %s", exc)
+        self._rtcp_out.sendto(datagram, (self.group, self.port + 1))
 
-    def _rtcp_loop(self) -> None:
-        group = self.rtcp_group
-        try:
-            while not self._stop.is_set():
-                now = time.monotonic()
-                group.expire(now)
-                stream = self._stream
-                if stream is not None and stream.active and group.due(now):
-                    group.on_rtp_sent(now)
-                    datagram = self.rtcp.report(now, time.time())
-                    self._send_rtcp(datagram)
-                    group.on_sent(len(datagram), now)
-                wait = min(RTCP_POLL, max(0.0, group.tn - time.monotonic()))
-                readable, _, _ = select.select([self._rtcp_in], [], [], wait)
-                if readable:
-                    with contextlib.suppress(BlockingIOError):  # the socket does not block
-                        self._receive(*self._rtcp_in.recvfrom(MAX_RTCP_DATAGRAM))
-        except OSError as exc:
-            log.debug("group RTCP stopped: %s", exc)
-        except Exception:
-            log.exception("group RTCP of %s failed", self.path.name)
-
-    def _receive(self, datagram: bytes, source: tuple[str, int]) -> None:
-        now, wall = time.monotonic(), time.time()
+    def _from_member(self, source: Address) -> bool:
+        """Only the members' RTCP counts, and not our own looped back; a member's keeps its
+        session alive."""
+        if source == self._own:
+            return False
         with self._lock:
-            members = set(self.members.values())
-        if source[0] not in members:
-            return  # only the members' reports count (ours come back too: loopback)
-        before = self.rtcp.peer
-        packets = self.rtcp.receive(datagram, now, wall)
-        if not packets:
-            return  # malformed: counted by SenderRtcp
-        first = packets[0]
-        if (source[1] == self._rtcp_out.getsockname()[1] and isinstance(first, SenderReport)
-                and first.ssrc == self.sender.ssrc):  # fmt: skip
-            # Our own report, looped back to us: from where ours come (the route's source
-            # address when the interface is any), so that it is never taken for a collision.
-            self.rtcp_group.own_addresses |= {source}
-            return
-        self.heard[source[0]] = now
-        collision = self.rtcp_group.on_rtcp(packets, len(datagram), source, now)
-        if collision is not None:
-            self._change_ssrc(collision, now, wall)
-        peer = self.rtcp.peer
-        if peer is not before and peer is not None and self.rtcp.peer_ssrc is not None:
-            self.reports[self.rtcp.peer_ssrc] = peer
-            # Only the members the group still counts: as bounded as its table is.
-            self.reports = {s: r for s, r in self.reports.items() if self.rtcp_group.member(s)}
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("multicast %s:%d, %d members: %s", self.group, self.port,
-                          self.rtcp_group.member_count, "; ".join(
-                              f"{ssrc:08X} {report}" for ssrc, report in self.reports.items()
-                          ))  # fmt: skip
+            if source[0] not in self.members.values():
+                return False
+            self.heard[str(source[0])] = time.monotonic()
+            return True
 
-    def _change_ssrc(self, collision: Collision, now: float, wall: float) -> None:
-        """Another source took our SSRC (RFC 3550 §8.2): BYE for it, then a new one. The
-        members take the new source after the BYE (A.1's probation, as ours do)."""
-        self._send_rtcp(self.rtcp.bye(now, wall, "SSRC collision"))
-        while True:
-            new = secrets.randbits(32)
-            try:
-                self.rtcp_group.change_ssrc(new, now)
-                break
-            except ValueError:  # in use in the group: draw again
-                continue
-        log.warning("multicast %s:%d: our SSRC %08X is also %s's: now %08X", self.group,
-                    self.port, collision.ssrc, collision.address[0], new)  # fmt: skip
-        self.sender.ssrc = self.rtcp.ssrc = new  # the next frame and report carry it
+    def _not_streaming(self) -> bool:
+        stream = self._stream
+        return stream is None or not stream.active
+
+    def _summary(self, rtcp: SenderRtcp) -> None:
+        """-v, once per report interval: the member table and what its reports say."""
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        group = rtcp.group
+        reports = [(s, r) for s, r in rtcp.reports.items() if group.member(s) is not None]
+        rtcp.reports = dict(reports)
+        named = "; ".join(f"{ssrc:08X} {report}" for ssrc, report in reports[:SUMMARY_MEMBERS])
+        more = len(reports) - SUMMARY_MEMBERS
+        log.debug("multicast %s:%d, %d senders, %d SSRCs ignored, %d members: %s%s",
+                  self.group, self.port, group.sender_count, group.ignored_members,
+                  group.member_count, named or "no report yet",
+                  f"; and {more} more" if more > 0 else "")  # fmt: skip
 
     # -- the end ---------------------------------------------------------------------------
 
     def close(self) -> None:
         with self._lock:
             self._stop_stream()
-        self._send_rtcp(self.rtcp.bye(time.monotonic(), time.time(), "no member left"))
-        self._stop.set()
-        self._thread.join(timeout=2)
+        self.rtcp.stop("no member left")
         for sock in (self._rtp, self._rtcp_out, self._rtcp_in):
             sock.close()
         self.media.close()
@@ -269,7 +227,7 @@ class MulticastStreams:
             if stream is None:
                 stream = MulticastStream(path, port, self.config, self.streaming, self.host)
                 self._streams[path] = stream
-            stream.joining += 1  # not closed under the SETUP that joined it
+            stream.join()  # not closed under the SETUP that joined it
             return stream
 
     def leave(self, stream: MulticastStream, session_id: str) -> None:
