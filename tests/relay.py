@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-import select
+import selectors
 import socket
 import threading
 import time
@@ -128,28 +128,35 @@ class LossyRelay:
 
     def _run(self) -> None:
         deadline = time.monotonic() + self.lifetime
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            readable, _, _ = select.select([self.rtp, self.rtcp], [], [], POLL)
-            if self.rtcp in readable:
-                # Every RTP packet the server sent before this RTCP one is queued by now.
-                datagram, source = self.rtcp.recvfrom(MAX_DATAGRAM)
-                if source == self.client_rtcp:  # the client's reports: on to the server
-                    if self.server_rtcp is not None:
-                        with contextlib.suppress(OSError):
-                            self.rtcp.sendto(datagram, self.server_rtcp)
-                    continue
-                self.server_rtcp = source
-                self._drain_rtp()
-                self._release_held()
-                try:
-                    self.rtcp.sendto(datagram, self.client_rtcp)
-                    self.counts.rtcp += 1
-                except OSError:
-                    pass
-            elif self.rtp in readable:
-                self._drain_rtp()
-            else:
-                self._release_held()  # quiet: a held packet waits no longer
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.rtp, selectors.EVENT_READ)
+            selector.register(self.rtcp, selectors.EVENT_READ)
+            while not self._stop.is_set() and time.monotonic() < deadline:
+                readable = [key.fileobj for key, _ in selector.select(POLL)]
+                self._forward(readable)
+
+    def _forward(self, readable: list) -> None:
+        """Pass on what is waiting: RTCP first, so RTP sent before it is drained in order."""
+        if self.rtcp in readable:
+            # Every RTP packet the server sent before this RTCP one is queued by now.
+            datagram, source = self.rtcp.recvfrom(MAX_DATAGRAM)
+            if source == self.client_rtcp:  # the client's reports: on to the server
+                if self.server_rtcp is not None:
+                    with contextlib.suppress(OSError):
+                        self.rtcp.sendto(datagram, self.server_rtcp)
+                return
+            self.server_rtcp = source
+            self._drain_rtp()
+            self._release_held()
+            try:
+                self.rtcp.sendto(datagram, self.client_rtcp)
+                self.counts.rtcp += 1
+            except OSError:
+                pass
+        elif self.rtp in readable:
+            self._drain_rtp()
+        else:
+            self._release_held()  # quiet: a held packet waits no longer
 
     def _drain_rtp(self) -> None:
         for _ in range(DRAIN_LIMIT):

@@ -386,7 +386,7 @@ def namespaces_ok() -> None:
 
 SHARED_PORT_SCRIPT = textwrap.dedent(
     """
-    import select, socket, sys
+    import contextlib, socket, sys
     from rtsplab.rtp.ports import bind_multicast_socket
     group, port = sys.argv[1], int(sys.argv[2])
     a = bind_multicast_socket(group, port, ttl=1)
@@ -396,10 +396,11 @@ SHARED_PORT_SCRIPT = textwrap.dedent(
     other.sendto(b"unicast", ("127.0.0.1", port))  # not to the group: neither hears it
     got = []
     for sock in (a, b):
-        while select.select([sock], [], [], 1.0)[0]:
-            got.append(sock.recv(100).decode())
-            if not select.select([sock], [], [], 0.2)[0]:
-                break
+        sock.settimeout(1.0)  # the first datagram; then 0.2 s of quiet ends the reading
+        with contextlib.suppress(TimeoutError):
+            while True:
+                got.append(sock.recv(100).decode())
+                sock.settimeout(0.2)
     print(",".join(got))
     """
 )
