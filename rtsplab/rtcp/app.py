@@ -26,9 +26,9 @@ from rtsplab.rtcp.packet import (
     RTCP_APP,
     SSRC_FORMAT,
     SSRC_SIZE,
-    RtcpError,
     RtcpPacket,
     build_packet,
+    check_body,
     check_field,
     check_words,
 )
@@ -60,11 +60,7 @@ class App(RtcpPacket):
     @classmethod
     def decode_body(cls, count: int, body: bytes) -> App:
         fixed = SSRC_SIZE + APP_NAME_SIZE
-        if len(body) < fixed:
-            raise RtcpError(
-                f"RTCP APP too short for the SSRC and name: {len(body)} bytes after the "
-                f"header, needs {fixed}"
-            )
+        check_body("APP", "the SSRC and name", body, fixed)
         (ssrc,) = SSRC_FORMAT.unpack_from(body)
         return cls(count, ssrc, body[SSRC_SIZE:fixed], body[fixed:])
 

@@ -90,6 +90,15 @@ def check_words(name: str, data: bytes) -> None:
         raise ValueError(f"{name} must be a multiple of 4 bytes, got {len(data)}")
 
 
+def check_body(kind: str, what: str, body: bytes, needed: int) -> None:
+    """Raise RtcpError unless a packet's body (after the common header) holds the `needed`
+    octets of its fixed part, `what` naming them for the message."""
+    if len(body) < needed:
+        raise RtcpError(
+            f"RTCP {kind} too short for {what}: {len(body)} bytes after the header, needs {needed}"
+        )
+
+
 def pad_to_word(size: int) -> int:
     """Octets needed after `size` octets to reach a 32-bit boundary (0..3)."""
     return -size % WORD_SIZE

@@ -57,6 +57,7 @@ from rtsplab.rtcp.packet import (
     RtcpError,
     RtcpPacket,
     build_packet,
+    check_body,
     check_count,
     check_field,
     check_words,
@@ -244,11 +245,7 @@ class SenderReport(_Report):
     @classmethod
     def decode_body(cls, count: int, body: bytes) -> SenderReport:
         fixed = SSRC_SIZE + SENDER_INFO_SIZE
-        if len(body) < fixed:
-            raise RtcpError(
-                f"RTCP SR too short for the SSRC and sender info: {len(body)} bytes after "
-                f"the header, needs {fixed}"
-            )
+        check_body("SR", "the SSRC and sender info", body, fixed)
         (ssrc,) = SSRC_FORMAT.unpack_from(body)
         ntp, rtp_timestamp, packet_count, octet_count = _SENDER_INFO.unpack_from(body, SSRC_SIZE)
         reports = _decode_reports("SR", count, body, fixed)
@@ -284,11 +281,7 @@ class ReceiverReport(_Report):
 
     @classmethod
     def decode_body(cls, count: int, body: bytes) -> ReceiverReport:
-        if len(body) < SSRC_SIZE:
-            raise RtcpError(
-                f"RTCP RR too short for the SSRC: {len(body)} bytes after the header, "
-                f"needs {SSRC_SIZE}"
-            )
+        check_body("RR", "the SSRC", body, SSRC_SIZE)
         (ssrc,) = SSRC_FORMAT.unpack_from(body)
         reports = _decode_reports("RR", count, body, SSRC_SIZE)
         return cls(ssrc, reports, body[SSRC_SIZE + count * REPORT_BLOCK_SIZE :])

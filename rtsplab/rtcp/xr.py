@@ -40,6 +40,7 @@ from rtsplab.rtcp.packet import (
     RtcpError,
     RtcpPacket,
     build_packet,
+    check_body,
     check_field,
     check_words,
 )
@@ -93,8 +94,7 @@ class ExtendedReport(RtcpPacket):
 
     @classmethod
     def decode_body(cls, count: int, body: bytes) -> ExtendedReport:
-        if len(body) < SSRC_SIZE:
-            raise RtcpError(f"RTCP XR too short for its SSRC: {len(body)} bytes")
+        check_body("XR", "the SSRC", body, SSRC_SIZE)
         report = cls(SSRC_FORMAT.unpack_from(body)[0])
         offset = SSRC_SIZE
         while offset < len(body):
