@@ -137,7 +137,7 @@ def test_a_tcp_session_after_another_on_the_same_client():
                 starts.append(len(frames))
                 client.play()
                 wait_until(lambda: len(frames) >= starts[-1] + 20, what="20 frames")
-                assert client.tcp and client.state is State.PLAYING
+                assert client.session.tcp and client.state is State.PLAYING
                 # Interleaved, the frames sent before the TEARDOWN's reply come before it.
                 client.teardown()
                 assert client.state is State.INIT
