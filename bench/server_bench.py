@@ -19,7 +19,7 @@ call; for a sender without GSO it changes nothing.
 
 ``unpaced``: one 1920x1080 clip sent as fast as each program can to one UDP socket that
 nobody reads: ffmpeg (``-c copy -f rtp``), GStreamer (``rtpjpegpay ! udpsink sync=false``),
-and our server's own send path (the frame cache, `RtpSender.packets`, `UdpOut`) in both
+and our server's own send path (the payload cache, `RtpSender.packets`, `UdpOut`) in both
 dialects, with the cache empty (each frame read, checked and cut) and full (the frames
 cut already, as every session after the first to a file finds them). ffmpeg and GStreamer
 are timed less their own start-up (the same command on a one-frame clip).
