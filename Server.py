@@ -20,7 +20,7 @@ from rtsplab.cli import int_in, positive, setup_logging
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
 from rtsplab.rtsp.message import RtspResponse
-from rtsplab.server.connection import unmapped
+from rtsplab.server.channel import unmapped
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.multicast import MulticastStreams
 from rtsplab.server.payload_cache import DEFAULT_CACHE_BYTES, PayloadCache
@@ -93,6 +93,7 @@ class Server:
         self.workers: list[ServerWorker] = []
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self.streaming.loop.start()  # last: nothing above can fail and leave it running
 
     def serve_forever(self) -> None:
         log.info(

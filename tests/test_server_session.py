@@ -18,7 +18,7 @@ from rtsplab.server.session import (
     UdpPorts,
     new_session_id,
 )
-from rtsplab.server.stream import played_to_end, rewind_if_played
+from rtsplab.server.position import played_to_end, rewind_if_played
 
 CLIENT_IP = "127.0.0.1"
 LAB_TRANSPORT = "RTP/UDP; client_port= 25000"
