@@ -33,10 +33,11 @@ log = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 16
 # Each connection holds up to four descriptors (its TCP socket, its UDP pair, the file it
-# plays) and up to four threads of its own: its RTSP thread, its writer, its RTCP thread from
-# SETUP to TEARDOWN, and the lab's impaired link while --loss and the like are on. Every
-# session's RTP leaves from the server's one pacing loop; a multicast stream has one RTCP
-# thread for all its members. Capped, so that no client can exhaust the server's threads and
+# plays; every wait is a poll(), which holds none) and up to four threads of its own: its
+# RTSP thread, its writer, a unicast session's RTCP thread from SETUP to TEARDOWN, and the
+# lab's impaired link while --loss and the like are on. Every session's RTP leaves from the
+# server's one pacing loop; a multicast stream has one RTCP thread for all its members, and
+# its file and three sockets. Capped, so that no client can exhaust the server's threads and
 # descriptors and no one address can take every slot. (256 connections may hold 1024
 # descriptors, the usual soft limit: past it accept() fails, and the server goes on.)
 MAX_CLIENTS = 256
