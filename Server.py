@@ -20,7 +20,7 @@ from rtsplab.cli import int_in, positive, setup_logging
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
 from rtsplab.rtsp.message import RtspResponse
-from rtsplab.server.connection import unmapped
+from rtsplab.server.channel import unmapped
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.multicast import MulticastStreams
 from rtsplab.server.payload_cache import DEFAULT_CACHE_BYTES, PayloadCache
@@ -33,10 +33,11 @@ log = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 16
 # Each connection holds up to four descriptors (its TCP socket, its UDP pair, the file it
-# plays) and up to four threads of its own: its RTSP thread, its writer, its RTCP thread from
-# SETUP to TEARDOWN, and the lab's impaired link while --loss and the like are on. Every
-# session's RTP leaves from the server's one pacing loop; a multicast stream has one RTCP
-# thread for all its members. Capped, so that no client can exhaust the server's threads and
+# plays; every wait is a poll(), which holds none) and up to four threads of its own: its
+# RTSP thread, its writer, a unicast session's RTCP thread from SETUP to TEARDOWN, and the
+# lab's impaired link while --loss and the like are on. Every session's RTP leaves from the
+# server's one pacing loop; a multicast stream has one RTCP thread for all its members, and
+# its file and three sockets. Capped, so that no client can exhaust the server's threads and
 # descriptors and no one address can take every slot. (256 connections may hold 1024
 # descriptors, the usual soft limit: past it accept() fails, and the server goes on.)
 MAX_CLIENTS = 256
@@ -93,6 +94,7 @@ class Server:
         self.workers: list[ServerWorker] = []
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self.streaming.loop.start()  # last: nothing above can fail and leave it running
 
     def serve_forever(self) -> None:
         log.info(

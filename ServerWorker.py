@@ -7,17 +7,19 @@ sends its frames burst by burst (`sendRtp`) until PAUSE, TEARDOWN, the end of th
 client going away; the frames come cut once for every session from the server's
 `PayloadCache`. A multicast member plays its file's one stream to the group instead
 (`rtsplab.server.multicast`), which goes on for the others when it stops. From SETUP to
-TEARDOWN the session's RTCP driver (`rtsplab.server.rtcp.ServerRtcp`, its own thread) sends
-sender reports and reads the client's reception reports, from the client's RTCP port only.
-The decisions are the pure sessions' (`rtsplab.server.session`, `rtsplab.rtcp.session`); this
-module owns sockets and threads.
+TEARDOWN a unicast session's RTCP driver (`rtsplab.server.rtcp.ServerRtcp`, its own thread)
+sends sender reports and reads the client's reception reports, from the client's RTCP port
+only; a multicast member has no RTCP of its own: its file's stream reports to the group
+for every member, and tells when it last heard each. The decisions are the pure sessions'
+(`rtsplab.server.session`, `rtsplab.rtcp.session`); this module owns sockets and threads.
 
 Nothing escapes a thread: a malformed request is answered with its 4xx, a fault with 500, and
 a socket error ends this session alone. Nothing a client holds open is unbounded in time: a
-request must arrive whole within its deadline (`rtsplab.server.connection`), a connection
+request must arrive whole within its deadline (`rtsplab.server.channel`), a connection
 with no session and no request for IDLE_CONNECTION is closed, a lab session not playing and
 unheard for LAB_IDLE_SESSION is ended, and a standard session unheard for its timeout
-(requests, or RTCP about the session) is ended. Nothing a client holds back blocks a thread
+(requests, or RTCP about the session or from the member to its group) is ended; the RTSP
+thread looks at both every IDLE_CHECK. Nothing a client holds back blocks a thread
 either: one writer per connection (`rtsplab.server.connection_writer`) sends replies and
 interleaved frames from a bounded queue; the others enqueue, a full queue drops whole frames,
 and a client that takes no byte for its deadline has its connection shut down, which ends the
@@ -41,17 +43,18 @@ from rtsplab.rtp.sender import Packet, joined
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.message import RtspRequest, RtspResponse
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
-from rtsplab.server.connection import Item, ServerConnection, unmapped
+from rtsplab.server.channel import Item, ServerChannel
 from rtsplab.server.connection_writer import ConnectionWriter
 from rtsplab.server.impaired_link import ImpairedLink
 from rtsplab.server.impairment import Impairment
 from rtsplab.server.multicast import MulticastStream, MulticastStreams
-from rtsplab.server.rtcp import ServerRtcp
+from rtsplab.server.position import play_moves
+from rtsplab.server.rtcp import ServerRtcp, server_cname, session_bandwidth
 from rtsplab.server.session import ServerSession, StreamConfig, UdpPorts
-from rtsplab.server.stream import RtpStream, Streaming, played_to_end
+from rtsplab.server.stream import RtpStream, Streaming
 from rtsplab.server.udp_out import UdpOut
 
-__all__ = ["ServerWorker", "unmapped"]
+__all__ = ["ServerWorker"]
 
 log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
@@ -60,7 +63,7 @@ IDLE_CONNECTION = 60  # seconds a connection may stay without a session and with
 # Seconds a lab session not playing may stay unheard. Its client says nothing while it plays,
 # so a playing lab session runs to the end of the file, and this counts from then.
 LAB_IDLE_SESSION = 600.0
-IDLE_CHECK = 1.0  # a lab session's idleness is looked at least this often
+IDLE_CHECK = 1.0  # seconds: how often a session's idleness (lab) or silence (standard) is looked at
 # Seconds the last replies (and the BYE) still have to leave once the session ends: a client
 # that sends TEARDOWN and half-closes its side still reads the reply.
 CLOSE_LINGER = 1.0
@@ -78,7 +81,7 @@ class ServerWorker:
         """`streaming` is what every session of the server shares; `groups` its multicast
         streams (with --multicast)."""
         self.connection = connection
-        self.rtsp = ServerConnection(connection, address)  # its reader and its one writer
+        self.rtsp = ServerChannel(connection, address)  # its reader and its one writer
         self.streaming = streaming
         self.address = self.rtsp.address
         self.rtp_socket, self.rtcp_socket = bind_port_pair(self.rtsp.local[0])
@@ -91,7 +94,7 @@ class ServerWorker:
         )
         self.stream: RtpStream | None = None  # from PLAY to PAUSE or the end
         self._udp_out: UdpOut | None = None  # RTP's way out, when it is plain UDP
-        self.rtcp: ServerRtcp | None = None  # from SETUP to TEARDOWN, its own thread
+        self.rtcp: ServerRtcp | None = None  # unicast, from SETUP to TEARDOWN: its own thread
         self.link: ImpairedLink | None = None  # the lab's impaired network, from SETUP on
         self.last_heard = time.monotonic()  # a request or RTCP: the session is alive
         self._stream_stopped = time.monotonic()  # when the streamer last ended
@@ -138,6 +141,10 @@ class ServerWorker:
             log.info("lab session %s unheard for %g s while not playing: ending it",
                      session.session_id, LAB_IDLE_SESSION)  # fmt: skip
             return None
+        if self._standard_session_unheard(time.monotonic()):
+            log.info("session %s: nothing heard for %d s, ending it", session.session_id,
+                     session.timeout)  # fmt: skip
+            return None
         if rtsp.readable(self._read_timeout()):
             return rtsp.read()
         if rtsp.pending and not session.standard:
@@ -152,16 +159,16 @@ class ServerWorker:
 
     def _read_timeout(self) -> float | None:
         """How long to wait for the client: as a request in progress allows; a while with
-        no session (an idle connection is closed); a lab session is looked at every
-        IDLE_CHECK; a standard session for ever (its RTCP thread ends it when unheard)."""
+        no session (an idle connection is closed); a session is looked at every
+        IDLE_CHECK (a lab one idle, a standard one unheard, is ended)."""
         session = self.session
         request = self.rtsp.request_wait(not session.standard, time.monotonic())
         waits = [] if request is None else [request]
         if session.state is State.INIT:
             waits.append(IDLE_CONNECTION)
-        elif not session.standard:
+        else:
             waits.append(min(IDLE_CHECK, LAB_IDLE_SESSION))
-        return min(waits) if waits else None
+        return min(waits)
 
     def _lab_session_idle(self) -> bool:
         """A lab session past SETUP, not streaming, unheard for LAB_IDLE_SESSION."""
@@ -172,6 +179,20 @@ class ServerWorker:
         ended = stream.ended_at if stream is not None and stream.ended_at else 0.0
         quiet_since = max(self.last_heard, self._stream_stopped, ended)
         return time.monotonic() - quiet_since > LAB_IDLE_SESSION
+
+    def _standard_session_unheard(self, now: float) -> bool:
+        """A session with a timeout unheard for longer: no request, no RTCP about it (to the
+        session, or from the member to its group)."""
+        session = self.session
+        if session.timeout is None:
+            return False
+        heard = [self.last_heard]
+        group, rtcp = self.group, self.rtcp
+        if group is not None:
+            heard.append(group.heard_since(session.client_ip) or 0.0)
+        if rtcp is not None:
+            heard.append(rtcp.peer_heard or 0.0)
+        return now - max(heard) > session.timeout
 
     def _streaming(self) -> bool:
         stream = self.stream
@@ -191,14 +212,13 @@ class ServerWorker:
     def processRtspRequest(self, request: RtspRequest) -> None:
         if dialogue.isEnabledFor(logging.DEBUG):
             dialogue.debug("Data received:\n%s", request.encode().decode("utf-8", "replace"))
+        stopped = False
         try:
-            media = self.session.media
-            if request.method == PLAY and (
-                "Range" in request.headers or (media is not None and played_to_end(media))
-            ):
+            if self.group is None and play_moves(request, self.session.media):
                 # A seek, or PLAY from the start again: the stream stops first, so the
-                # media is never moved under it.
+                # media is never moved under it. (A group's stream moves under its lock.)
                 self.stop_stream()
+                stopped = True
             response = self._carry_out(request)
         except Exception:
             log.exception("fault answering %s", request.method)
@@ -207,8 +227,11 @@ class ServerWorker:
                 RtspError(500, "server fault", int(cseq) if cseq and cseq.isdigit() else None)
             )
         self.replyRtsp(response)
-        if self.session.state is State.PLAYING:
-            self.start_stream()  # after PLAY, or after a refused seek that stopped it
+        played = request.method == PLAY and response.status == 200
+        if self.session.state is State.PLAYING and (played or stopped):
+            # After PLAY, or after a refused seek that stopped it; never after a keep-alive,
+            # which would play a stream that has ended over again.
+            self.start_stream()
 
     def _carry_out(self, request: RtspRequest) -> RtspResponse:
         """The session's answer, and what a successful one means for streams and threads."""
@@ -328,36 +351,31 @@ class ServerWorker:
     # -- RTCP ----------------------------------------------------------------------------
 
     def start_rtcp(self) -> None:
-        """The session's RTCP (`rtsplab.server.rtcp.ServerRtcp`), from SETUP to TEARDOWN."""
+        """A unicast session's RTCP (`rtsplab.server.rtcp.ServerRtcp`), from SETUP to
+        TEARDOWN. A multicast member has none: its file's stream reports for every member."""
         session = self.session
         media, sender = session.media, session.sender
-        if media is None or sender is None or session.path is None:
+        if media is None or sender is None or self.group is not None:
             return
-        # RFC 3550 §6.2: RTCP gets 5% of the session bandwidth; the stream's is its file's
-        # average frame size at the frame rate.
-        bandwidth = session.path.stat().st_size / max(1, media.frame_count) * session.config.fps
-        host = unmapped(self.connection.getsockname()[0])
         # RTCP is taken from the client's RTCP port only (its channel, when interleaved).
         peer = session.rtcp_destination or (session.client_ip, None)
-        engine = SenderRtcp(sender, f"server@{host}", bandwidth, time.monotonic(),
+        engine = SenderRtcp(sender, server_cname(self.rtsp.local[0]),
+                            session_bandwidth(media, session.config.fps), time.monotonic(),
                             reduced_minimum=session.config.rtcp_reduced_minimum,
                             peer_rtcp=peer)  # fmt: skip
         impairment = session.config.impairment
-        if impairment is not None and impairment.active and self.group is None:
+        if impairment is not None and impairment.active:
             if session.interleaved is not None:
                 impairment = impairment.for_tcp()  # TCP loses nothing: delay and rate only
             self.link = ImpairedLink(Impairment(impairment), str(session.session_id))
-        way_out = None
-        if session.interleaved is not None or session.rtcp_destination is not None:
-            way_out = self._way_out(session.interleaved, 1, self.rtcp_socket,
-                                    session.rtcp_destination)  # fmt: skip
+        way_out = self._way_out(session.interleaved, 1, self.rtcp_socket,
+                                session.rtcp_destination)  # fmt: skip
         link = self.link
-        send = way_out if link is None or way_out is None else partial(link.send, deliver=way_out)
+        send = way_out if link is None else partial(link.send, deliver=way_out)
         self.rtcp = ServerRtcp(
             engine, str(session.session_id),
             None if session.interleaved is not None else self.rtcp_socket, send,
-            tick=self._session_alive, quiet=self._said_bye,
-            on_peer_report=self._client_reports,
+            quiet=self._past_the_end, on_peer_report=self._client_reports,
         )  # fmt: skip
         self.rtcp.start()
 
@@ -380,7 +398,7 @@ class ServerWorker:
         if interleaved_channel == session.interleaved[1]:
             rtcp.receive(datagram)  # (a client has no business sending RTP here)
 
-    def _said_bye(self) -> bool:
+    def _past_the_end(self) -> bool:
         """Our stream is past its end and has said BYE: quiet until a PLAY."""
         stream = self.stream
         return stream is not None and stream.at_end
@@ -389,24 +407,6 @@ class ServerWorker:
         log.debug("session %s: client reports %s", self.session.session_id, peer)
         if self.link is not None:
             self._log_impairment("as the client reports", peer)
-
-    def _session_alive(self, now: float) -> bool:
-        """RTCP's thread, each turn: a session unheard for its timeout (requests, or RTCP
-        about it, to the session or its group) is ended by shutting the connection down; the
-        RTSP thread cleans up."""
-        session, rtcp = self.session, self.rtcp
-        heard = [self.last_heard]
-        group = self.group
-        if group is not None:
-            heard.append(group.heard_since(session.client_ip) or 0.0)
-        if rtcp is not None:
-            heard.append(rtcp.rtcp.peer_heard or 0.0)  # (this thread's own engine)
-        if session.timeout is None or now - max(heard) <= session.timeout:
-            return True
-        log.info("session %s: nothing heard for %d s, ending it", session.session_id,
-                 session.timeout)  # fmt: skip
-        self.connection.shutdown(socket.SHUT_RDWR)
-        return False
 
     def _log_impairment(self, when: str, peer: PeerReport | None) -> None:
         """-v: what the impairment did beside what the client's reports say, so that an

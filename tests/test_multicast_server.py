@@ -20,6 +20,7 @@ from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.transport import TransportSpec
 from rtsplab.rtsp.message import Headers, RtspRequest
 from rtsplab.server.multicast import MAX_STREAMS, MulticastStreams
+from rtsplab.server.position import rewind_if_played
 from rtsplab.server.session import MulticastConfig, ServerSession, StreamConfig
 from rtsplab.server.stream import Streaming
 from Server import parse_args
@@ -42,6 +43,10 @@ class FakeGroup:
         self.media = VideoStream(path)
         self.sender = RtpSender(FPS, payloader=lambda frame, size: [(b"", frame)], ssrc=0xABCD)
         self.port = port
+        self.rewinds = 0
+
+    def rewind_if_played(self):
+        self.rewinds += rewind_if_played(self.media)
 
 
 class FakeGroups:

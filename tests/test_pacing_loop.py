@@ -52,6 +52,7 @@ def clock():
 @pytest.fixture
 def loop(clock):
     loop = PacingLoop(clock)
+    loop.start()
     yield loop
     loop.close()
 
@@ -185,6 +186,8 @@ def test_len_counts_the_streams_waiting_that_are_still_active(loop):
 def test_close_stops_the_thread_and_add_after_it_is_refused(clock):
     before = set(threading.enumerate())
     loop = PacingLoop(clock)
+    assert set(threading.enumerate()) == before  # building it starts nothing
+    loop.start()
     started = [t for t in threading.enumerate() if t not in before]
     assert [t.name for t in started] == ["rtp-pacing"]
     log = []

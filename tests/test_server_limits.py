@@ -29,7 +29,7 @@ from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.headers.transport import parse_transport
-from rtsplab.server import connection as connection_module
+from rtsplab.server import channel as channel_module
 from Server import parse_args
 
 URL = "rtsp://127.0.0.1:{port}/movie.Mjpeg"
@@ -257,7 +257,7 @@ def test_many_pause_play_cycles_leave_the_rtcp_thread_running(caplog):
 
 @pytest.fixture
 def short_deadline(monkeypatch):
-    monkeypatch.setattr(connection_module, "REQUEST_DEADLINE", 0.5)
+    monkeypatch.setattr(channel_module, "REQUEST_DEADLINE", 0.5)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.transport import parse_transport
 from rtsplab.rtsp.message import Headers, RtspRequest
 from rtsplab.rtsp.state import IMPLEMENTED, TRANSITIONS, State, next_state
+from rtsplab.server.position import played_to_end, rewind_if_played
 from rtsplab.server.session import (
     Channels,
     ServerSession,
@@ -18,7 +19,6 @@ from rtsplab.server.session import (
     UdpPorts,
     new_session_id,
 )
-from rtsplab.server.stream import played_to_end, rewind_if_played
 
 CLIENT_IP = "127.0.0.1"
 LAB_TRANSPORT = "RTP/UDP; client_port= 25000"

@@ -56,7 +56,7 @@ def bind_receiver_ports(
     except OSError:
         rtp.close()
         raise
-    rtp.setblocking(False)  # read in batches until empty; select() does the waiting
+    rtp.setblocking(False)  # read in batches until empty; a selector does the waiting
     rtcp = socket.socket(family, socket.SOCK_DGRAM)
     try:
         rtcp.bind(("", port + 1))

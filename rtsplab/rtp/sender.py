@@ -2,7 +2,13 @@
 
 Pure: it cuts a frame into payloads (`cut`, a `CutFrame` that every session sending the same
 file can share: only the 12-byte RTP headers differ), numbers them (`packets`) and keeps the
-count; the socket, the clock and the thread are the driver's. SSRC, first sequence number
+count; the socket, the clock and the thread are the driver's.
+
+Three threads meet here: the pacing loop numbers frames (`packets`, `skip_frame`), the RTCP
+thread changes the SSRC after a collision (`change_ssrc`, RFC 3550 §8.2), and the RTSP thread
+reads where the stream is for PLAY's RTP-Info (`play_position`). A small lock keeps the
+SSRC, the next sequence number and the frame count of one frame together: taken once per
+frame on the pacing side, and only the pacing loop writes the numbers. SSRC, first sequence number
 and timestamp origin are random per session, as RFC 3550 §5.1 asks (so that a
 known-plaintext start helps no one and sessions do not collide), and injectable so tests
 are exact.
@@ -11,6 +17,7 @@ are exact.
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -88,6 +95,8 @@ class RtpSender:
         self.packets_sent = 0
         self.octets_sent = 0  # payload octets (headers not counted), as SR reports them
         self._clock: tuple[float, int] | None = None  # (when, timestamp) of the last frame
+        # ssrc, next_seq and frames_sent change together under it (see the module's doc).
+        self._lock = threading.Lock()
 
     def timestamp(self, frame_index: int) -> int:
         """RTP timestamp of the frame_index-th frame sent: origin + index * 90000 / fps."""
@@ -104,9 +113,24 @@ class RtpSender:
         due, timestamp = clock
         return (timestamp + round((now - due) * JPEG_CLOCK_RATE)) % TIMESTAMP_MOD
 
+    def play_position(self) -> tuple[int, int]:
+        """(sequence number, RTP timestamp) of the next frame to be sent, of one frame even
+        while another thread numbers frames: PLAY's RTP-Info (RFC 2326 §12.33)."""
+        with self._lock:
+            return self.next_seq, self.timestamp(self.frames_sent)
+
+    def change_ssrc(self, ssrc: int) -> None:
+        """Our SSRC changes (a collision, RFC 3550 §8.2): the next frame carries the new
+        one, and no frame carries both."""
+        if not 0 <= ssrc <= 0xFFFFFFFF:
+            raise ValueError(f"SSRC must be 32 bits, got {ssrc}")
+        with self._lock:
+            self.ssrc = ssrc
+
     def skip_frame(self) -> None:
         """A frame not sent (one RFC 2435 cannot carry): its time passes all the same."""
-        self.frames_sent += 1
+        with self._lock:
+            self.frames_sent += 1
 
     def pause(self) -> None:
         """The stream stopped: the RTP clock stops with it, and SR reports that."""
@@ -127,14 +151,15 @@ class RtpSender:
 
     def packets(self, frame: CutFrame) -> list[Packet]:
         """The next frame's packets: one timestamp, consecutive numbers, M on the last."""
-        count, seq = len(frame.bodies), self.next_seq
-        headers = fixed_headers(seq, count, PT_JPEG, self.ssrc, self.timestamp(self.frames_sent))
-        packets: list[Packet] = list(zip(headers, frame.heads, frame.bodies, strict=True))
-        self.next_seq = (seq + count) % SEQ_MOD
-        self.frames_sent += 1
-        self.packets_sent += len(packets)
-        self.octets_sent += frame.octets
-        return packets
+        count = len(frame.bodies)
+        with self._lock:
+            seq, ssrc, timestamp = self.next_seq, self.ssrc, self.timestamp(self.frames_sent)
+            self.next_seq = (seq + count) % SEQ_MOD
+            self.frames_sent += 1
+            self.packets_sent += count
+            self.octets_sent += frame.octets
+        headers = fixed_headers(seq, count, PT_JPEG, ssrc, timestamp)
+        return list(zip(headers, frame.heads, frame.bodies, strict=True))
 
     def packetize(self, frame: bytes) -> list[bytes]:
         """`packets(cut(frame))`, each packet joined as bytes."""

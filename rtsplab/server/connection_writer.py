@@ -162,6 +162,8 @@ class ConnectionWriter:
         except Exception:
             log.exception("%s: writer failed", self.name)
             self._fail()
+        finally:
+            self._writable.close()  # the thread's alone: it goes with the thread
 
     def _write(self, data: bytes) -> bool:
         """Write all of `data`; False when closed, or the reader stalled or went away."""

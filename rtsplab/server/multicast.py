@@ -1,12 +1,15 @@
 """The server's multicast streams: one per file, sent once to a group for every member.
 
-A member is a standard session set up with ``RTP/AVP;multicast`` (`server_session`). The
+A member is a standard session set up with ``RTP/AVP;multicast`` (`rtsplab.server.session`). The
 group, its ports and the TTL are the server's (``--multicast`` and friends): each file played
 this way gets the next port pair from ``--multicast-port`` on, and a SETUP is answered with
 where the stream is, whatever the client asked for. The first member's PLAY starts the
 stream; later members join it where it is; a member's PAUSE or TEARDOWN takes only that
 member out, and the stream stops when the last one leaves, or at the end of the file, where
-the group hears the BYE. A file's stream is closed once no member is set up on it.
+the group hears the BYE. A PLAY after the end starts it again from the first frame, for the
+whole group (`rewind_if_played`, the rule of `rtsplab.server.position`, applied before the
+PLAY's reply says where the stream is). A file's stream is closed once no member is set up
+on it.
 
 RTCP is a group's (RFC 3550 §6.3), through the one RTCP engine (`SenderRtcp` on an
 `RtcpGroup`) and its driver (`rtsplab.server.rtcp.ServerRtcp`, the engine's one owner): sender
@@ -20,9 +23,11 @@ under a new SSRC, introduced with our CNAME so that the members follow it.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from pathlib import Path
+from typing import TypeVar
 
 from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
 from rtsplab.rtcp.group import Address, RtcpGroup
@@ -36,7 +41,8 @@ from rtsplab.rtp.ports import (
 )
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.errors import RtspError
-from rtsplab.server.rtcp import ServerRtcp
+from rtsplab.server.position import played_to_end, rewind_if_played
+from rtsplab.server.rtcp import ServerRtcp, server_cname, session_bandwidth
 from rtsplab.server.session import StreamConfig
 from rtsplab.server.stream import RtpStream, Streaming
 from rtsplab.server.udp_out import UdpOut
@@ -47,6 +53,8 @@ log = logging.getLogger(__name__)
 MAX_STREAMS = 16  # files streamed to the group at once, each on its own port pair
 SUMMARY_MEMBERS = 8  # members whose last report the -v summary names; the rest are counted
 
+_Opened = TypeVar("_Opened", socket.socket, VideoStream)
+
 
 class MulticastStream:
     """One file's stream to the group, shared by its members."""
@@ -54,11 +62,12 @@ class MulticastStream:
     def __init__(
         self, path: Path, port: int, config: StreamConfig, streaming: Streaming, host: str
     ) -> None:
+        """Opens the file and the group's sockets and starts RTCP; whatever was opened is
+        closed again when a later step fails."""
         multicast = config.multicast
         assert multicast is not None
         self.path, self.port, self.config, self.streaming = path, port, config, streaming
         self.group = multicast.group
-        self.media = VideoStream(path)
         self.sender = RtpSender(config.fps, config.max_packet, payloader=jpeg_payload_parts)
         self.members: dict[str, str] = {}  # session id -> the member's IP: set up
         self.playing: set[str] = set()  # session ids playing
@@ -66,28 +75,50 @@ class MulticastStream:
         self.joining = 0  # SETUPs that have joined and are not yet members (under _lock)
         self._lock = threading.Lock()
         self._stream: RtpStream | None = None
-        self._rtp = multicast_sending_socket(multicast.interface, multicast.ttl)
-        self._rtcp_out = multicast_sending_socket(multicast.interface, multicast.ttl)
-        self._rtcp_out.bind((multicast.interface, 0))  # its port: how ours come back
-        self._rtcp_in = bind_multicast_socket(multicast.group, port + 1, multicast.interface)
-        self._out = UdpOut(self._rtp, (multicast.group, port), gso=streaming.gso)
-        now = time.monotonic()
-        bandwidth = path.stat().st_size / max(1, self.media.frame_count) * config.fps
-        cname = f"server@{host}"
+        self._opened: list[socket.socket | VideoStream] = []
+        self._own: Address = ("", 0)  # where our own RTCP comes back from (multicast loopback)
+        try:
+            self.media = self._open(VideoStream(path))
+            self._rtp = self._open(multicast_sending_socket(multicast.interface, multicast.ttl))
+            self._rtcp_out = self._open(
+                multicast_sending_socket(multicast.interface, multicast.ttl)
+            )
+            self._rtcp_out.bind((multicast.interface, 0))  # its port: how ours come back
+            self._rtcp_in = self._open(
+                bind_multicast_socket(multicast.group, port + 1, multicast.interface)
+            )
+            self._out = UdpOut(self._rtp, (multicast.group, port), gso=streaming.gso)
+            self.rtcp = self._start_rtcp(host)
+        except BaseException:
+            for opened in reversed(self._opened):
+                opened.close()
+            raise
+
+    def _open(self, opened: _Opened) -> _Opened:
+        self._opened.append(opened)
+        return opened
+
+    def _start_rtcp(self, host: str) -> ServerRtcp:
+        """The group's RTCP engine and its driver, started."""
+        multicast, now = self.config.multicast, time.monotonic()
+        assert multicast is not None
+        bandwidth = session_bandwidth(self.media, self.config.fps)
+        cname = server_cname(host)
         try:  # where our own RTCP comes back from (multicast loopback)
-            source_ip = multicast_source_address(multicast.group, port + 1, multicast.interface)
+            source_ip = multicast_source_address(self.group, self.port + 1, multicast.interface)
         except OSError:
             source_ip = multicast.interface
-        self._own: Address = (source_ip, self._rtcp_out.getsockname()[1])
+        self._own = (source_ip, self._rtcp_out.getsockname()[1])
         group = RtcpGroup(
             self.sender.ssrc, RTCP_BANDWIDTH_FRACTION * bandwidth, now, cname=cname,
-            reduced_minimum=config.rtcp_reduced_minimum, own_addresses=[self._own],
+            reduced_minimum=self.config.rtcp_reduced_minimum,
         )  # fmt: skip
         engine = SenderRtcp(self.sender, cname, bandwidth, now, group=group)
-        self.rtcp = ServerRtcp(engine, f"group-{port}", self._rtcp_in, self._send_rtcp,
-                               accept=self._from_member, quiet=self._not_streaming,
-                               on_report=self._summary)  # fmt: skip
-        self.rtcp.start()
+        rtcp = ServerRtcp(engine, f"group-{self.port}", self._rtcp_in, self._send_rtcp,
+                          accept=self._from_member, quiet=self._not_streaming,
+                          on_report=self._summary)  # fmt: skip
+        rtcp.start()
+        return rtcp
 
     # -- members -------------------------------------------------------------------------
 
@@ -111,8 +142,6 @@ class MulticastStream:
                 return
             if stream is not None:
                 self.streaming.loop.remove(stream)
-            if self.media.frameNbr() >= self.media.frame_count:
-                self.media.seek(0)  # played to the end: the first PLAY after starts again
             pacer = Pacer(self.sender.fps, burst=self.config.burst)
             name = f"multicast {self.group}:{self.port}"
             stream = RtpStream(name, self.media, self.sender, pacer, self.streaming.cache,
@@ -121,6 +150,16 @@ class MulticastStream:
             log.info("multicast stream of %s to %s:%d starts", self.path.name, self.group,
                      self.port)  # fmt: skip
             self.streaming.loop.add(stream, stream.start(time.monotonic()))
+
+    def rewind_if_played(self) -> None:
+        """PLAY after the end: the stream, played to its end, starts again from the first
+        frame for the whole group. Called before the PLAY's reply is built, so that its
+        Range says where the stream starts; the stream that ended is stopped first, so that
+        the media never moves under it."""
+        with self._lock:
+            if played_to_end(self.media):
+                self._stop_stream()
+                rewind_if_played(self.media)
 
     def pause(self, session_id: str) -> None:
         """The member stops playing; the stream stops with the last one."""
@@ -148,8 +187,8 @@ class MulticastStream:
         if stream is not None:
             self.streaming.loop.remove(stream)
             self.sender.pause()
-            log.info("multicast stream of %s to %s:%d stops: no member plays", self.path.name,
-                     self.group, self.port)  # fmt: skip
+            log.info("multicast stream of %s to %s:%d stops", self.path.name, self.group,
+                     self.port)  # fmt: skip
 
     def _said_end(self, reason: str) -> None:
         self.rtcp.say_bye(reason)
@@ -160,8 +199,9 @@ class MulticastStream:
         self._rtcp_out.sendto(datagram, (self.group, self.port + 1))
 
     def _from_member(self, source: Address) -> bool:
-        """Only the members' RTCP counts, and not our own looped back; a member's keeps its
-        session alive."""
+        """Only the members' RTCP counts, and not our own looped back (it is dropped here,
+        before the engine: from a member's host it would keep that member alive); a member's
+        keeps its session alive."""
         if source == self._own:
             return False
         with self._lock:
@@ -180,7 +220,6 @@ class MulticastStream:
             return
         group = rtcp.group
         reports = [(s, r) for s, r in rtcp.reports.items() if group.member(s) is not None]
-        rtcp.reports = dict(reports)
         named = "; ".join(f"{ssrc:08X} {report}" for ssrc, report in reports[:SUMMARY_MEMBERS])
         more = len(reports) - SUMMARY_MEMBERS
         log.debug("multicast %s:%d, %d senders, %d SSRCs ignored, %d members: %s%s",
@@ -211,21 +250,30 @@ class MulticastStreams:
         self._lock = threading.Lock()
 
     def _port(self, path: Path) -> int:
+        """The file's port pair: its own once given, else the lowest free one (under _lock)."""
         multicast = self.config.multicast
         assert multicast is not None
-        with self._lock:
-            if path not in self._ports:
-                if len(self._ports) >= MAX_STREAMS:
-                    raise RtspError(453, f"already {MAX_STREAMS} files streamed to the group")
-                self._ports[path] = multicast.port + 2 * len(self._ports)
-            return self._ports[path]
+        if path not in self._ports:
+            taken = set(self._ports.values())
+            ports = range(multicast.port, multicast.port + 2 * MAX_STREAMS, 2)
+            free = next((port for port in ports if port not in taken), None)
+            if free is None:
+                raise RtspError(453, f"already {MAX_STREAMS} files streamed to the group")
+            self._ports[path] = free
+        return self._ports[path]
 
     def join(self, path: Path) -> MulticastStream:
-        port = self._port(path)
         with self._lock:
             stream = self._streams.get(path)
             if stream is None:
-                stream = MulticastStream(path, port, self.config, self.streaming, self.host)
+                had_port = path in self._ports
+                port = self._port(path)
+                try:
+                    stream = MulticastStream(path, port, self.config, self.streaming, self.host)
+                except BaseException:
+                    if not had_port:
+                        del self._ports[path]  # a file that never streamed holds no port
+                    raise
                 self._streams[path] = stream
             stream.join()  # not closed under the SETUP that joined it
             return stream

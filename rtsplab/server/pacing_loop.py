@@ -51,6 +51,9 @@ class PacingLoop:
         self._stepping: set[int] = set()  # id() of each stream stepping now, outside the lock
         self._removing = 0  # remove() calls waiting for a step to end
         self.thread = threading.Thread(target=self._run, name="rtp-pacing", daemon=True)
+
+    def start(self) -> None:
+        """Start the loop's thread: the server does, once it serves."""
         self.thread.start()
 
     def add(self, stream: Steps, at: float) -> None:
@@ -82,7 +85,7 @@ class PacingLoop:
         with self._wake:
             self._closed = True
             self._wake.notify_all()
-        if self.thread is not threading.current_thread():
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join(timeout=5)
 
     def _run(self) -> None:

@@ -5,18 +5,23 @@
 says are due and reads the RTCP socket (with `selectors`, never `select.select`). Other
 threads reach the engine only through its methods, each under the driver's lock: the RTSP
 thread hands over interleaved RTCP (`receive`) and ends the session (`stop`, which says BYE),
-the pacing loop says BYE at the end of the file (`say_bye`). Nothing escapes the thread: a
-socket error ends it, anything else is logged.
+the pacing loop says BYE at the end of the file (`say_bye`). Nothing escapes the thread, and
+nothing ends it but `stop` or its socket closed: a fault in a turn or in one datagram is
+logged (the first with its traceback) and the thread goes on.
 
 What the engine returns is all that is sent, by `send` (UDP, the impaired link, or the
 interleaved channel: the caller's choice). `accept(source)` screens datagrams before the
-engine sees them (a multicast stream's members); `tick(now)` runs on the thread before each
-look at the timer and may end it (a session unheard for its timeout).
+engine sees them (a multicast stream's members).
+
+What the server's RTCP says of itself is worked out here once, for a unicast session and a
+multicast stream alike: its CNAME (`server_cname`) and the session bandwidth the §6.2
+interval is a share of (`session_bandwidth`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import selectors
 import socket
 import threading
@@ -25,12 +30,26 @@ from collections.abc import Callable
 
 from rtsplab.rtcp.endpoint import Address, PeerReport, send_each
 from rtsplab.rtcp.session import SenderRtcp
+from rtsplab.server.connection_writer import Selector
+from VideoStream import VideoStream
 
 log = logging.getLogger(__name__)
 
 RTCP_POLL = 0.1  # seconds: how often the thread looks up to notice the end
 MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
 RTCP_BATCH = 64  # datagrams read per wake-up: a flood cannot starve the timer
+
+
+def server_cname(host: str) -> str:
+    """The server's CNAME (RFC 3550 §6.5.1: user@host), the same in every session."""
+    return f"server@{host}"
+
+
+def session_bandwidth(media: VideoStream, fps: float) -> float:
+    """The stream's bandwidth in bytes/s (RFC 3550 §6.2: RTCP gets 5% of it): its file's
+    average frame at the frame rate. Read from the open file, which cannot vanish under
+    it."""
+    return os.fstat(media.fileno()).st_size / max(1, media.frame_count) * fps
 
 
 class ServerRtcp:
@@ -40,7 +59,6 @@ class ServerRtcp:
         self, rtcp: SenderRtcp, name: str, sock: socket.socket | None,
         send: Callable[[bytes], object] | None, *,
         accept: Callable[[Address], bool] | None = None,
-        tick: Callable[[float], bool] | None = None,
         quiet: Callable[[], bool] | None = None,
         on_report: Callable[[SenderRtcp], None] | None = None,
         on_peer_report: Callable[[PeerReport], None] | None = None,
@@ -54,7 +72,6 @@ class ServerRtcp:
         self._sock = sock
         self._send = send
         self._accept = accept
-        self._tick = tick
         self._quiet = quiet
         self._on_report = on_report
         self._on_peer_report = on_peer_report
@@ -62,6 +79,7 @@ class ServerRtcp:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"rtcp-{name}", daemon=True)
         self.stopped = False
+        self.faults = 0  # turns and datagrams that raised (the first logged in full)
 
     def start(self) -> None:
         self._thread.start()
@@ -114,27 +132,47 @@ class ServerRtcp:
     # -- the thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
-        """Send reports when due and read the peers' until stopped. Never raises."""
-        selector = selectors.DefaultSelector()
-        try:
-            if self._sock is not None:
-                selector.register(self._sock, selectors.EVENT_READ)
+        """Send reports when due and read the peers' until stopped or the socket is closed.
+        Never raises; a fault in one turn is logged and the next turn comes all the same."""
+        with Selector() as selector:
+            if self._sock is not None and not self._watch(selector, self._sock):
+                return
             while not self._stop.is_set():
-                now = time.monotonic()
-                if self._tick is not None and not self._tick(now):
-                    return
-                self._report(now)
-                wait = min(RTCP_POLL, max(0.0, self.rtcp.group.tn - time.monotonic()))
+                wait = RTCP_POLL
+                try:
+                    now = time.monotonic()
+                    self._report(now)
+                    wait = min(RTCP_POLL, max(0.0, self.rtcp.group.tn - time.monotonic()))
+                except Exception:
+                    self._fault("a report turn")
                 if self._sock is None:
                     self._stop.wait(wait)
-                elif selector.select(wait):
-                    self._drain(RTCP_BATCH)
-        except (OSError, ValueError) as exc:  # a socket closed under us: the session is over
-            log.debug("%s: RTCP stopped: %s", self.name, exc)
-        except Exception:
-            log.exception("%s: RTCP failed", self.name)
-        finally:
-            selector.close()
+                    continue
+                try:
+                    ready = selector.select(wait)
+                except (OSError, ValueError) as exc:  # the selector's word for a closed socket
+                    log.debug("%s: RTCP stopped: %s", self.name, exc)
+                    return
+                if ready and not self._drain(RTCP_BATCH):
+                    log.debug("%s: RTCP stopped: its socket is closed", self.name)
+                    return
+
+    def _watch(self, selector: selectors.BaseSelector, sock: socket.socket) -> bool:
+        try:
+            selector.register(sock, selectors.EVENT_READ)
+        except (OSError, ValueError) as exc:  # closed before the thread began
+            log.debug("%s: RTCP not started: %s", self.name, exc)
+            return False
+        return True
+
+    def _fault(self, what: str) -> None:
+        """Something raised in `what`: logged with its traceback the first time, counted
+        always; the thread goes on."""
+        self.faults += 1
+        if self.faults == 1:
+            log.exception("%s: RTCP fault in %s (going on; later ones at debug)", self.name, what)
+        else:
+            log.debug("%s: RTCP fault %d in %s", self.name, self.faults, what, exc_info=True)
 
     def _report(self, now: float) -> None:
         quiet = self._quiet is not None and self._quiet()
@@ -146,18 +184,25 @@ class ServerRtcp:
             if sent and self._on_report is not None:
                 self._on_report(self.rtcp)
 
-    def _drain(self, limit: int) -> None:
-        """Read up to `limit` datagrams waiting on the socket, without blocking."""
-        if self._sock is None:
-            return
+    def _drain(self, limit: int) -> bool:
+        """Read up to `limit` datagrams waiting on the socket, without blocking; False once
+        the socket is closed. A datagram whose handling raises is logged and skipped."""
+        sock = self._sock
+        if sock is None:
+            return True
         for _ in range(limit):
             try:
-                datagram, source = self._sock.recvfrom(MAX_RTCP_DATAGRAM, socket.MSG_DONTWAIT)
+                datagram, source = sock.recvfrom(MAX_RTCP_DATAGRAM, socket.MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
-                return
+                return True
             except OSError:
-                return  # closed, or an ICMP error queued on it: nothing more to read now
-            self.receive(datagram, source)
+                # Closed, or an ICMP error queued on it: nothing more to read now.
+                return sock.fileno() != -1
+            try:
+                self.receive(datagram, source)
+            except Exception:
+                self._fault(f"a datagram from {source}")
+        return True
 
     def _transmit(self, datagrams: list[bytes]) -> None:
         if self._send is not None:

@@ -11,8 +11,8 @@ decided before anything changes too, so a bad request leaves the session as it w
 Two dialects share it. The lab's (`Transport: RTP/UDP; client_port= 25000`) gets the lab's
 payload: the JPEG's bytes cut into packets. Standard RTSP (RFC 2326: OPTIONS, DESCRIBE with
 SDP, SETUP with RTP/AVP over UDP or interleaved on the RTSP connection, PLAY with Range and
-RTP-Info, GET_PARAMETER as keep-alive) gets RTP/JPEG as RFC 2435 defines it, which ffmpeg,
-VLC and GStreamer play.
+RTP-Info, GET_PARAMETER as keep-alive) gets RTP/JPEG as RFC 2435 defines it, which ffmpeg
+and GStreamer play (the tests run both).
 """
 
 from __future__ import annotations
@@ -34,7 +34,13 @@ from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.range import format_npt_range, parse_npt_start
 from rtsplab.rtsp.headers.rtp_info import RtpInfo
 from rtsplab.rtsp.headers.session import format_session
-from rtsplab.rtsp.headers.transport import MAX_CHANNEL, MAX_PORT, TransportSpec, parse_transport
+from rtsplab.rtsp.headers.transport import (
+    MAX_CHANNEL,
+    MAX_PORT,
+    TransportSpec,
+    parse_transport,
+    rtp_and_rtcp_ports,
+)
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import make_sdp
 from rtsplab.rtsp.state import (
@@ -50,7 +56,7 @@ from rtsplab.rtsp.state import (
 )
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.media_root import TRACK, resolve
-from rtsplab.server.stream import rewind_if_played
+from rtsplab.server.position import rewind_if_played
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
@@ -84,6 +90,11 @@ class SharedStream(Protocol):
     media: VideoStream
     sender: RtpSender
     port: int
+
+    def rewind_if_played(self) -> None:
+        """PLAY after the end (`rtsplab.server.position`): the stream, played to its end,
+        starts again from its first frame, for every member."""
+        ...
 
 
 class SharedStreams(Protocol):
@@ -347,10 +358,10 @@ class ServerSession:
             return channels
         client_port = transport.client_port
         assert client_port is not None  # _choose_transport takes UDP only with one
-        rtp_port, rtcp_port = client_port
-        if rtcp_port is None and rtp_port >= MAX_PORT:
-            raise RtspError(461, f"no port above client_port {rtp_port} for RTCP")
-        return UdpPorts((self.client_ip, rtp_port), (self.client_ip, rtcp_port or rtp_port + 1))
+        if client_port[1] is None and client_port[0] >= MAX_PORT:
+            raise RtspError(461, f"no port above client_port {client_port[0]} for RTCP")
+        rtp_port, rtcp_port = rtp_and_rtcp_ports(client_port)
+        return UdpPorts((self.client_ip, rtp_port), (self.client_ip, rtcp_port))
 
     def _setup_multicast(
         self, request: RtspRequest, cseq: int, transport: TransportSpec
@@ -379,10 +390,10 @@ class ServerSession:
     def _play(self, request: RtspRequest, cseq: int) -> RtspResponse:
         """Start or go on; `Range: npt=X-` seeks to the frame at X seconds (not in a shared
         multicast stream: a member joins it where it is)."""
-        setup, fps = self.setup, self.config.fps
+        setup, fps, group = self.setup, self.config.fps, self.group
         assert setup is not None  # READY or PLAYING: set up
         media, sender = setup.media, setup.sender
-        start = None if self.group is not None else parse_npt_start(request.headers.get("Range"))
+        start = None if group is not None else parse_npt_start(request.headers.get("Range"))
         if start is not None:
             frame = round(start * fps)
             if frame >= media.frame_count:
@@ -390,15 +401,18 @@ class ServerSession:
                     457, f"npt={start:g} is past the end ({media.frame_count / fps:g} s)"
                 )
             media.seek(frame)
-        elif self.group is None:  # a group's stream starts again by its own rule
+        elif group is not None:  # the shared media is the group's to move, under its lock
+            group.rewind_if_played()
+        else:
             rewind_if_played(media)
         position = media.frameNbr() / fps
-        # What the first packet sent will carry, so the client can map it to the range.
-        rtptime = sender.timestamp(sender.frames_sent)
+        # What the first packet sent will carry, so the client can map it to the range: one
+        # frame's numbers, even while a shared stream goes on sending.
+        seq, rtptime = sender.play_position()
         url = request.uri  # RTP-Info names the stream (RFC 2326 §12.33): its track URL
         if self.standard and not url.rstrip("/").endswith("/" + TRACK):
             url = url.rstrip("/") + "/" + TRACK
-        rtp_info = RtpInfo(url, sender.next_seq, rtptime).format()
+        rtp_info = RtpInfo(url, seq, rtptime).format()
         return self._ok(cseq, Range=format_npt_range(position), **{"RTP-Info": rtp_info})
 
     def _open(self, path: Path) -> VideoStream:

@@ -21,6 +21,7 @@ from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.sender import Packet, RtpSender
 from rtsplab.server.pacing_loop import PacingLoop
 from rtsplab.server.payload_cache import PayloadCache
+from rtsplab.server.position import played_to_end
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
@@ -31,18 +32,6 @@ EOF_BYE_DELAY = 0.1
 
 END_OF_FILE = "end of file"
 FILE_CHANGED = "file changed"
-
-
-def played_to_end(media: VideoStream) -> bool:
-    """Every frame has been read: the next PLAY starts the video again (`rewind_if_played`)."""
-    return media.frameNbr() >= media.frame_count
-
-
-def rewind_if_played(media: VideoStream) -> None:
-    """PLAY after the end starts the video again, from its first frame (the lab's client
-    has no other way to see it twice). Call it with no stream running on `media`."""
-    if played_to_end(media):
-        media.seek(0)
 
 
 class RtpStream:
@@ -149,8 +138,9 @@ class RtpStream:
 
 @dataclass
 class Streaming:
-    """What every session's stream shares: one pacing loop, one frame cache, and whether
-    UDP bursts leave with GSO (`rtsplab.server.udp_out`)."""
+    """What every session's stream shares: one pacing loop (its thread started by whoever
+    runs the server: `PacingLoop.start`), one payload cache, and whether UDP bursts leave
+    with GSO (`rtsplab.server.udp_out`)."""
 
     loop: PacingLoop = field(default_factory=PacingLoop)
     cache: PayloadCache = field(default_factory=PayloadCache)

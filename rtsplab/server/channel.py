@@ -1,9 +1,9 @@
 """One RTSP connection as the server holds it: requests read with deadlines, one writer.
 
-The server's half of what the client's driver does with its RTSP socket
-(`rtsplab.client.connection`): bytes in are cut into requests and interleaved frames
-(`RequestReader`), bytes out leave through the connection's one writer
-(`rtsplab.server.connection_writer`), so that no client that stops reading blocks a thread.
+The server's counterpart of the client's RTSP socket (`rtsplab.client.channel`): bytes in
+are cut into requests and interleaved frames (`RequestReader`), bytes out leave through the
+connection's one writer (`rtsplab.server.connection_writer`), so that no client that stops
+reading blocks a thread.
 
 What a client holds open is bounded in time here: a request must arrive whole within
 REQUEST_DEADLINE of its first byte. The lab's client ends a request without the empty line,
@@ -42,7 +42,7 @@ def unmapped(ip: str) -> str:
     return ip
 
 
-class ServerConnection:
+class ServerChannel:
     """An accepted RTSP connection: the client's and our address, its reader, its writer."""
 
     def __init__(self, sock: socket.socket, address: tuple[str, int]) -> None:
