@@ -33,7 +33,7 @@ class ConnectionClosed(ClientError):
     """The server closed the RTSP connection."""
 
 
-class RtspChannel:
+class ClientChannel:
     """One RTSP connection to the server, read and written by its owner thread alone."""
 
     def __init__(self, sock: socket.socket, on_frame: FrameHandler) -> None:
@@ -43,7 +43,7 @@ class RtspChannel:
         self._reader = ResponseReader()
 
     @classmethod
-    def connect(cls, host: str, port: int, timeout: float, on_frame: FrameHandler) -> RtspChannel:
+    def connect(cls, host: str, port: int, timeout: float, on_frame: FrameHandler) -> ClientChannel:
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as exc:

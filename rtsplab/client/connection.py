@@ -4,7 +4,7 @@ Shared by the Tk player (`Client`) and the headless run (`ClientLauncher --headl
 both have one end-of-stream rule (`stream_over`) and one summary (`summary`).
 
 The thread model. `RtspClient` starts one thread, the connection's owner ("rtsp-connection"):
-it alone writes and reads the RTSP socket (`RtspChannel`), changes the session, opens and
+it alone writes and reads the RTSP socket (`ClientChannel`), changes the session, opens and
 closes the media, sends the keep-alives, falls back from UDP to TCP, and notices the server
 closing the connection; RTP and RTCP interleaved on the connection are read by it too. Every
 public method (`setup`, `play`, `pause`, `teardown`, `describe`, `disconnect`, `close`) posts
@@ -34,7 +34,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
-from rtsplab.client.channel import LAB_REPLY_QUIET, ConnectionClosed, RtspChannel
+from rtsplab.client.channel import LAB_REPLY_QUIET, ClientChannel, ConnectionClosed
 from rtsplab.client.media import (
     ClientMedia,
     Delivery,
@@ -120,7 +120,7 @@ class RtspClient:
         self.ended = threading.Event()  # the server said BYE
         self.delivery = Delivery(self.ended, on_frame, on_end)
         self.media: ClientMedia | None = None  # the last SETUP's, kept for its figures
-        self._channel: RtspChannel | None = None
+        self._channel: ClientChannel | None = None
         self._listener: UdpListener | None = None
         self._fed_by_owner: ClientMedia | None = None  # the media interleaved on _channel
         self._lost = threading.Event()  # the server closed the RTSP connection
@@ -205,7 +205,7 @@ class RtspClient:
 
     # -- the owner thread ----------------------------------------------------------------
 
-    def _read_connection(self, channel: RtspChannel) -> None:
+    def _read_connection(self, channel: ClientChannel) -> None:
         """Between requests: interleaved media, stray replies (logged), or the end."""
         try:
             for reply in channel.read_available():
@@ -322,7 +322,7 @@ class RtspClient:
 
     # -- media ---------------------------------------------------------------------------
 
-    def _bind_ports(self, channel: RtspChannel) -> MediaSockets:
+    def _bind_ports(self, channel: ClientChannel) -> MediaSockets:
         try:
             rtp, rtcp = bind_receiver_ports(self.rtp_port, self.rcvbuf, channel.sock.family)
         except OSError as exc:
@@ -344,7 +344,7 @@ class RtspClient:
             self.session.ended_by_teardown()
             raise
 
-    def _start_media(self, channel: RtspChannel, sockets: MediaSockets | None) -> None:
+    def _start_media(self, channel: ClientChannel, sockets: MediaSockets | None) -> None:
         """The session's receiving: over `sockets` on a listener thread, or (None) on the
         RTSP connection, read by this thread."""
         server_ip, server, session = channel.server_ip, self.session.server, self.session
@@ -376,7 +376,7 @@ class RtspClient:
             self._listener.start()
 
     def _rtcp_link(
-        self, channel: RtspChannel, receiver: RtpReceiver, sockets: MediaSockets | None
+        self, channel: ClientChannel, receiver: RtpReceiver, sockets: MediaSockets | None
     ) -> tuple[ClientRtcp, tuple[str, int] | None]:
         """The session's RTCP and where it sends: the group, the server's RTCP port the
         SETUP reply named (`server_port=a-b`), the connection's RTCP channel, or nowhere."""
@@ -405,7 +405,7 @@ class RtspClient:
                             on_source_change=receiver.follow)  # fmt: skip
         return link, destination
 
-    def _send_interleaved_rtcp(self, channel: RtspChannel, datagram: bytes) -> None:
+    def _send_interleaved_rtcp(self, channel: ClientChannel, datagram: bytes) -> None:
         channel.send(InterleavedFrame(INTERLEAVED_CHANNELS[1], datagram).encode(),
                      self.reply_timeout)  # fmt: skip
 
@@ -425,9 +425,9 @@ class RtspClient:
 
     # -- RTSP ----------------------------------------------------------------------------
 
-    def _connect(self) -> RtspChannel:
+    def _connect(self) -> ClientChannel:
         host, port = self.target.host, self.target.port
-        channel = RtspChannel.connect(host, port, self.reply_timeout, self._on_interleaved)
+        channel = ClientChannel.connect(host, port, self.reply_timeout, self._on_interleaved)
         self._channel = channel
         self._owner.watch(channel.sock, partial(self._read_connection, channel))
         self._lost.clear()
