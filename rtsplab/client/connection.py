@@ -43,11 +43,10 @@ from rtsplab.client.media import (
     UdpListener,
     guarded,
     no_media_summary,
-    unicast_rtcp,
 )
 from rtsplab.client.multicast import group_rtcp, join_group
 from rtsplab.client.owner import OwnerThread
-from rtsplab.client.rtcp import ClientRtcp
+from rtsplab.client.rtcp import ClientRtcp, unicast_rtcp
 from rtsplab.client.session import (
     INTERLEAVED_CHANNELS,
     UDP_FALLBACK,
@@ -359,13 +358,12 @@ class RtspClient:
             server_ip, assembler, ssrc=server.ssrc, payload_type=session.payload_type,
             server_port=None if sockets is None or media_ports is None else media_ports[0],
         )  # fmt: skip
-        link, destination = self._rtcp_link(channel, receiver, sockets)
-        rtcp_source = None if media_ports is None else (server_ip, media_ports[1])
-        media = ClientMedia(
-            server_ip, receiver, link, self.delivery, rtcp_source=rtcp_source,
-            rtcp_destination=destination, multicast=server.group is not None,
-            interleaved=sockets is None,
-        )  # fmt: skip
+        # RTCP from the server's RTCP port (any port of its host when the reply named none).
+        rtcp_port = None if media_ports is None else media_ports[1]
+        peer_rtcp = None if sockets is None else (server_ip, rtcp_port)
+        rtcp, destination = self._rtcp(channel, receiver, sockets, peer_rtcp)
+        media = ClientMedia(server_ip, receiver, rtcp, self.delivery,
+                            rtcp_destination=destination, interleaved=sockets is None)  # fmt: skip
         self.ended.clear()
         self.media = media
         channel.lenient = sockets is None
@@ -375,21 +373,22 @@ class RtspClient:
             self._listener = UdpListener(sockets, media)
             self._listener.start()
 
-    def _rtcp_link(
-        self, channel: ClientChannel, receiver: RtpReceiver, sockets: MediaSockets | None
-    ) -> tuple[ClientRtcp, tuple[str, int] | None]:
+    def _rtcp(
+        self, channel: ClientChannel, receiver: RtpReceiver, sockets: MediaSockets | None,
+        peer_rtcp: tuple[str, int | None] | None,
+    ) -> tuple[ClientRtcp, tuple[str, int] | None]:  # fmt: skip
         """The session's RTCP and where it sends: the group, the server's RTCP port the
-        SETUP reply named (`server_port=a-b`), the connection's RTCP channel, or nowhere."""
+        SETUP reply named (`server_port=a-b`), the connection's RTCP channel, or nowhere.
+        In unicast it is taken from `peer_rtcp` alone (None: interleaved)."""
         server, reduced = self.session.server, self.rtcp_reduced_minimum
         group = server.group
         if group is not None and sockets is not None:
-            link = group_rtcp(
+            rtcp = group_rtcp(
                 receiver.reception, group, sockets, media_ssrc=server.ssrc,
                 interface=self.multicast_interface, fallback_ip=channel.local_ip,
                 server_ip=channel.server_ip, reduced_minimum=reduced,
-                on_source_change=receiver.follow,
             )  # fmt: skip
-            return link, (group.address, group.rtcp_port)
+            return rtcp, (group.address, group.rtcp_port)
         destination = None
         send: Callable[[bytes], object] | None
         if sockets is None:
@@ -400,10 +399,10 @@ class RtspClient:
             if self.relay_port is not None:
                 destination = (channel.server_ip, self.relay_port + 1)  # it carries RTCP too
             send = None if destination is None else sockets.rtcp_sender(destination)
-        link = unicast_rtcp(receiver.reception, f"client@{channel.local_ip}", send,
+        rtcp = unicast_rtcp(receiver.reception, f"client@{channel.local_ip}", send,
                             media_ssrc=server.ssrc, reduced_minimum=reduced,
-                            on_source_change=receiver.follow)  # fmt: skip
-        return link, destination
+                            peer_rtcp=peer_rtcp)  # fmt: skip
+        return rtcp, destination
 
     def _send_interleaved_rtcp(self, channel: ClientChannel, datagram: bytes) -> None:
         channel.send(InterleavedFrame(INTERLEAVED_CHANNELS[1], datagram).encode(),
