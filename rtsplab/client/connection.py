@@ -256,14 +256,16 @@ class RtspClient:
             sockets = self._bind_ports(channel)
         try:
             self._exchange(session.setup)
-        except ClientError:
+            group = session.server.group
+            if group is not None:
+                sockets = self._join(group)  # the ports are known now: the reply named the group
+            self._start_media(channel, sockets)
+        except Exception as exc:
             if sockets is not None:
-                sockets.close()
+                sockets.close()  # whatever failed, the ports are not left bound
+            if isinstance(exc, OSError):
+                raise ClientError(f"SETUP failed: {exc.strerror or exc}") from None
             raise
-        group = session.server.group
-        if group is not None:
-            sockets = self._join(group)  # the ports are known now: the reply named the group
-        self._start_media(channel, sockets)
 
     def _play(self, start: float | None) -> None:
         self.session.check(PLAY)
