@@ -54,11 +54,7 @@ def group_rtcp(
     a host also share the address their RTCP comes from, and only the CNAME then tells a
     collision of SSRCs from our own packets looped back (§8.2). `fallback_ip` names us when
     the host has no route to the group."""
-    try:
-        source_ip = multicast_source_address(group.address, group.rtcp_port, interface)
-    except OSError as exc:  # no route to the group: what we send will not get far either
-        log.warning("no route to %s: %s", group.address, exc.strerror or exc)
-        source_ip = fallback_ip
+    source_ip = _source_address(group, interface, fallback_ip)
     now = time.monotonic()
     cname = f"client-{secrets.token_hex(CNAME_TOKEN_BYTES)}@{source_ip}"
     members = RtcpGroup(
@@ -73,3 +69,13 @@ def group_rtcp(
     log.info("joined %s: RTP on %d, RTCP on %d, as %s (SSRC %08X)", group.address,
              group.rtp_port, group.rtcp_port, cname, engine.ssrc)  # fmt: skip
     return ClientRtcp(engine, send)
+
+
+def _source_address(group: GroupTransport, interface: str, fallback_ip: str) -> str:
+    """The address our datagrams to the group leave from (`multicast_source_address`), or
+    `fallback_ip` when the host has no route to the group."""
+    try:
+        return multicast_source_address(group.address, group.rtcp_port, interface)
+    except OSError as exc:  # no route to the group: what we send will not get far either
+        log.warning("no route to %s: %s", group.address, exc.strerror or exc)
+        return fallback_ip
