@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from rtsplab.rtcp.endpoint import Address, send_each
 from rtsplab.rtcp.session import ReceiverRtcp
@@ -39,6 +40,7 @@ __all__ = ["NOMINAL_SESSION_BANDWIDTH", "ClientRtcp", "SourceChange", "unicast_r
 # stream's before it starts, and at any real rate the 5 s minimum decides anyway.
 NOMINAL_SESSION_BANDWIDTH = 2_000_000 / 8  # bytes/s: the lab's movie is about 2 Mbit/s
 
+T = TypeVar("T")
 SourceChange = tuple[int, int]  # (old SSRC, new SSRC) of the media source, followed by CNAME
 
 
@@ -67,32 +69,27 @@ class ClientRtcp:
     def foreign(self) -> int:
         """RTCP not taken: datagrams from anywhere but the server's RTCP port (unicast), and
         compounds from elsewhere that spoke for the stream's source (a group)."""
-        with self._lock:
-            return self.engine.forged + self.engine.foreign
+        return self._read(lambda engine: engine.forged + engine.foreign)
 
     @property
     def malformed(self) -> int:
         """Datagrams that were not RTCP."""
-        with self._lock:
-            return self.engine.malformed
+        return self._read(lambda engine: engine.malformed)
 
     @property
     def rtt(self) -> float | None:
         """The round-trip time to the server, seconds (its DLRR for our RRTR), if known."""
-        with self._lock:
-            return self.engine.rtt
+        return self._read(lambda engine: engine.rtt)
 
     @property
     def media_ssrc(self) -> int | None:
         """The stream's source, as the reports name it."""
-        with self._lock:
-            return self.engine.media_ssrc
+        return self._read(lambda engine: engine.media_ssrc)
 
     @property
     def peer_left(self) -> bool:
         """The stream's source said BYE (and no new SSRC of its took its place)."""
-        with self._lock:
-            return self.engine.peer_left
+        return self._read(lambda engine: engine.peer_left)
 
     @property
     def members(self) -> int:
@@ -167,6 +164,10 @@ class ClientRtcp:
         self._transmit(datagrams)
         changes, self.engine.source_changes = self.engine.source_changes, []
         return changes
+
+    def _read(self, figure: Callable[[ReceiverRtcp], T]) -> T:
+        with self._lock:
+            return figure(self.engine)
 
     def _keep(self) -> None:
         group = self.engine.group
