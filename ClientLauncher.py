@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 POLL = 0.05
 PLAYOUT_LIMIT = 60.0  # seconds the cache may take to play out after the stream: a bound
 PLAYOUT_JOIN = 2.0  # seconds the end waits for the playout thread (a frame, at most)
+MAX_PORT = 0xFFFF  # TCP and UDP ports are 16 bits
+# The RTP port and RTCP's next to it (RFC 3550 §11), both 16-bit ports, above the well-known
+# ones (below 1024 are the system's services, and need root to bind).
+MIN_RTP_PORT, MAX_RTP_PORT = 1024, MAX_PORT - 1
 CACHE_KEYS = ("shown", "late", "skipped", "underruns", "stall_seconds", "startup_seconds")
 
 
@@ -196,12 +200,16 @@ def run_player(args: argparse.Namespace) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="RTSP/RTP MJPEG client (the lab's player).")
     parser.add_argument("server_host", help="the RTSP server's address")
-    parser.add_argument("server_port", type=int, help="the RTSP server's port")
-    parser.add_argument("rtp_port", type=int, help="local UDP port to receive RTP on")
+    parser.add_argument("server_port", type=int_in(1, MAX_PORT), help="the RTSP server's port")
+    parser.add_argument(
+        "rtp_port", type=_rtp_port,
+        help=f"local UDP port to receive RTP on, RTCP on the next one: {MIN_RTP_PORT}.."
+        f"{MAX_RTP_PORT}, or 0 for any free pair",
+    )  # fmt: skip
     parser.add_argument(
         "video_file",
         help="the file to play: movie.Mjpeg (the lab's dialect), or rtsp://host:port/path "
-        "(standard RTSP, as ffplay and VLC speak it)",
+        "(standard RTSP, as ffplay and GStreamer speak it)",
     )
     parser.add_argument(
         "--standard", action="store_true",
@@ -265,6 +273,16 @@ def _checked(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpa
     if args.multicast_interface is None:
         args.multicast_interface = ANY_INTERFACE
     return args
+
+
+def _rtp_port(text: str) -> int:
+    """An argparse type: the RTP port, whose next one is RTCP's (RFC 3550 §11), or 0."""
+    port = int_in(0)(text)
+    if port != 0 and not MIN_RTP_PORT <= port <= MAX_RTP_PORT:
+        raise argparse.ArgumentTypeError(
+            f"{text}: must be {MIN_RTP_PORT}..{MAX_RTP_PORT} (RTCP takes the next port) or 0"
+        )
+    return port
 
 
 def _ipv4_address(text: str) -> str:

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rtsplab.cli import int_in, positive, setup_logging
 from rtsplab.media import FfmpegNotFound, MakeVideoError
 from rtsplab.media.clip_file import (
     DEFAULT_FRAMES,
@@ -62,6 +63,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+COUNT = int_in(1)  # frames
+QUALITY = int_in(1, 100)  # JPEG quality, as PIL and libjpeg take it
 
 PRESETS: dict[str, tuple[int, int]] = {
     "288p": (384, 288),  # the lab's movie.Mjpeg
@@ -96,27 +99,6 @@ def parse_size(text: str) -> tuple[int, int]:
     except MakeVideoError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return width, height
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
-    return value
-
-
-def _quality(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"{value}: must be 1..100")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text}: must be positive")
-    return value
 
 
 def _report(path: Path, count: int, seconds: float) -> None:
@@ -184,7 +166,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ) -> None:
         sub.add_argument(
             "--quality",
-            type=_quality,
+            type=QUALITY,
             default=DEFAULT_QUALITY,
             help=f"JPEG quality 1..100 (default {DEFAULT_QUALITY})",
         )
@@ -197,7 +179,7 @@ def _build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--fps",
-            type=_positive_float,
+            type=positive,
             default=fps_default,
             help=fps_help,
         )
@@ -215,7 +197,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     clip.add_argument(
         "--frames",
-        type=_positive_int,
+        type=COUNT,
         default=DEFAULT_FRAMES,
         help=f"number of frames (default {DEFAULT_FRAMES})",
     )
@@ -250,16 +232,14 @@ def _build_parser() -> argparse.ArgumentParser:
         parents=[common],
         description="Write one raw MJPEG clip per preset into video/generated/.",
     )
-    testset.add_argument("--frames", type=_positive_int, default=DEFAULT_FRAMES)
-    testset.add_argument("--quality", type=_quality, default=DEFAULT_QUALITY)
+    testset.add_argument("--frames", type=COUNT, default=DEFAULT_FRAMES)
+    testset.add_argument("--quality", type=QUALITY, default=DEFAULT_QUALITY)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
-    )
+    setup_logging(args.verbose, logging.INFO)
     try:
         if args.command == "clip":
             width, height = args.size or PRESETS[args.preset or "288p"]

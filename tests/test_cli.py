@@ -5,6 +5,7 @@ import socket
 
 import pytest
 
+import ClientLauncher
 from rtsplab.cli import free_port, int_in, positive
 
 
@@ -35,3 +36,25 @@ def test_a_free_port_can_be_bound():
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))
         assert s.getsockname()[1] == port
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["h", "554", "70000", "movie.Mjpeg"], "must be 1024..65534"),
+        (["h", "554", "65535", "movie.Mjpeg"], "RTCP takes the next port"),
+        (["h", "554", "80", "movie.Mjpeg"], "must be 1024..65534"),
+        (["h", "554", "-2", "movie.Mjpeg"], "must be 0 or more"),
+        (["h", "70000", "25000", "movie.Mjpeg"], "must be 1..65535"),
+    ],
+)
+def test_the_client_refuses_a_port_it_cannot_bind_with_a_message(argv, message, capsys):
+    """A port out of range used to reach the socket and end in an OverflowError."""
+    with pytest.raises(SystemExit):
+        ClientLauncher.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_the_client_takes_the_rtp_ports_it_can_bind():
+    for port in (0, 1024, 25000, 65534):
+        assert ClientLauncher.parse_args(["h", "554", str(port), "movie.Mjpeg"]).rtp_port == port

@@ -104,7 +104,7 @@ def test_a_forged_bye_from_anywhere_does_not_end_the_session(clip):
                 attacker.send(bye, rtcp_port)
                 attacker.send(Bye([forged]).encode(), rtcp_port)  # a lone BYE, not compound
         # Every forged datagram has been read (and refused) before the verdict.
-        wait_until(lambda: client.media.foreign_rtcp >= 20, what="the forged BYEs read")
+        wait_until(lambda: client.media.rtcp.foreign >= 20, what="the forged BYEs read")
         assert not client.ended.is_set(), "a forged BYE ended the session"
 
     frames, summary = play_through(clip, attack)

@@ -4,13 +4,16 @@ time. Real sockets on loopback and the project's own server."""
 
 import contextlib
 import logging
+import selectors
 import socket
+import struct
 import threading
 import time
 
 import pytest
 
 from conftest import ROOT, free_port, running_server, wait_until
+from rtsplab.client.channel import ClientChannel, ConnectionClosed
 from rtsplab.client.connection import RtspClient
 from rtsplab.client.owner import OwnerThread
 from rtsplab.client.session import ClientError
@@ -214,3 +217,25 @@ def test_the_fallback_to_tcp_runs_on_the_owner_while_other_threads_never_wait(mo
     assert client.session.tcp
     (fallback,) = [r for r in caplog.records if "trying TCP" in r.getMessage()]
     assert fallback.threadName == "rtsp-connection"
+
+
+def test_the_channel_knows_the_servers_address_after_the_server_has_reset_it():
+    """getpeername() fails on a reset connection; the media set up after a SETUP reply
+    still needs the server's address, so it is read when connecting."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        channel = ClientChannel.connect("127.0.0.1", listener.getsockname()[1], 5.0,
+                                        lambda frame: None)  # fmt: skip
+        server, _ = listener.accept()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        server.close()  # a reset, not a FIN
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(channel.sock, selectors.EVENT_READ)
+                assert selector.select(5.0), "the reset never came"
+            with pytest.raises(ConnectionClosed, match="failed"):
+                channel.read_available()
+            with pytest.raises(OSError):
+                channel.sock.getpeername()
+            assert (channel.server_ip, channel.local_ip) == ("127.0.0.1", "127.0.0.1")
+        finally:
+            channel.close()

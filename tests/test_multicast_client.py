@@ -2,10 +2,11 @@
 RFC 3550 §6.3's RTCP as a group.
 
 Pure first: the multicast SETUP request and the reply's group, port, TTL and SSRC, and every
-reply the client refuses; the group's RTCP (`ClientRtcp` with an `RtcpGroup`), time passed
-in. Then on a network of the test's own (network namespaces, `netns.py`): the group sockets
-shared on one host, and three headless clients receiving one gst-rtsp-server stream from
-the group, each frame pixel-identical to the clip's, each counting the group it is in.
+reply the client refuses; the group's RTCP (`ClientRtcp` around an engine with an
+`RtcpGroup`), time passed in. Then on a network of the test's own (network namespaces,
+`netns.py`): the group sockets shared on one host, and three headless clients receiving one
+gst-rtsp-server stream from the group, each frame pixel-identical to the clip's, each
+counting the group it is in.
 """
 
 from __future__ import annotations
@@ -233,16 +234,15 @@ def member_rtcp(
 ) -> tuple[ClientRtcp, list[bytes], Clock]:
     clock = Clock()
     sent: list[bytes] = []
-    session = ReceiverRtcp(
-        ReceptionStatistics(), "client-1@192.0.2.2", 250_000, clock.now, ssrc=ssrc
-    )
-    session.media_ssrc = SERVER
-    group = RtcpGroup(ssrc, rtcp_bw, clock.now, cname=session.cname, rng=FixedRandom(),
+    cname = "client-1@192.0.2.2"
+    group = RtcpGroup(ssrc, rtcp_bw, clock.now, cname=cname, rng=FixedRandom(),
                       own_addresses=[OWN])  # fmt: skip
     draws = iter(ssrcs or [NEW])
-    link = ClientRtcp(session, sent.append, group=group, server_ip=SERVER_IP, clock=clock,
-                      wall_clock=lambda: 1_700_000_000.0 + clock.now,
-                      new_ssrc=lambda: next(draws))  # fmt: skip
+    engine = ReceiverRtcp(ReceptionStatistics(), cname, 250_000, clock.now, group=group,
+                          media_address=SERVER_IP, new_ssrc=lambda: next(draws))  # fmt: skip
+    engine.media_ssrc = SERVER
+    link = ClientRtcp(engine, sent.append, clock=clock,
+                      wall_clock=lambda: 1_700_000_000.0 + clock.now)  # fmt: skip
     return link, sent, clock
 
 
@@ -267,7 +267,7 @@ def test_reports_go_to_the_group_on_the_groups_timer():
     packets = decode_compound(sent[0])
     assert [type(p) for p in packets] == [ReceiverReport, SourceDescription, ExtendedReport]
     assert packets[0].ssrc == OURS and packets[1].cnames() == {OURS: "client-1@192.0.2.2"}
-    assert link.group.tp == first and not link.group.initial
+    assert link.engine.group.tp == first and not link.engine.group.initial
     link.report_if_due()
     assert len(sent) == 1  # the next one is an interval away
 
@@ -277,15 +277,15 @@ def test_every_members_report_counts_and_the_servers_sr_also_feeds_the_reception
     assert (link.members, link.interval) == (1, pytest.approx(2.5))  # Td, initial: 5 s / 2
     link.heard_rtp(SERVER, (SERVER_IP, 5000))  # the stream: the server, a sender
     for ssrc, address in MEMBERS:
-        link.receive_from_group(rr(ssrc, f"member-{ssrc:x}@h"), address)
+        link.receive(rr(ssrc, f"member-{ssrc:x}@h"), address)
     clock.now = 1.0
     ntp = ntp_from_unix(1_700_000_001.0)
-    link.receive_from_group(server_sr(ntp=ntp), (SERVER_IP, 5001))
-    assert (link.members, link.group.senders) == (4, 1)
-    assert link.session.reception.report(clock.now).lsr == ntp_middle32(ntp)  # LSR, for the RTT
+    link.receive(server_sr(ntp=ntp), (SERVER_IP, 5001))
+    assert (link.members, link.engine.group.senders) == (4, 1)
+    assert link.engine.reception.report(clock.now).lsr == ntp_middle32(ntp)  # LSR, for the RTT
     # An SR in the stream's name from another host is no SR of the stream's: struck out.
-    link.receive_from_group(server_sr(ntp=ntp_from_unix(1_700_000_009.0)), ("192.0.2.9", 5001))
-    assert link.session.reception.report(clock.now).lsr == ntp_middle32(ntp)
+    link.receive(server_sr(ntp=ntp_from_unix(1_700_000_009.0)), ("192.0.2.9", 5001))
+    assert link.engine.reception.report(clock.now).lsr == ntp_middle32(ntp)
     assert (link.foreign, link.members) == (1, 4)
 
 
@@ -293,19 +293,19 @@ def test_the_servers_bye_ends_the_stream_and_the_figures_are_the_groups_as_it_en
     link, _, clock = member_rtcp()
     link.heard_rtp(SERVER, (SERVER_IP, 5000))
     for ssrc, address in MEMBERS:
-        link.receive_from_group(rr(ssrc, f"member-{ssrc:x}@h"), address)
+        link.receive(rr(ssrc, f"member-{ssrc:x}@h"), address)
     # A member saying BYE in the server's name: struck out (the stream's source speaks only
     # from the server's address), counted, and the rest of its compound taken.
-    link.receive_from_group(rr(MEMBERS[0][0], f"member-{MEMBERS[0][0]:x}@h", Bye([SERVER])),
+    link.receive(rr(MEMBERS[0][0], f"member-{MEMBERS[0][0]:x}@h", Bye([SERVER])),
                             MEMBERS[0][1])  # fmt: skip
-    assert not link.session.peer_left and link.foreign == 1
-    assert (link.members, link.group.member(SERVER).bye) == (4, False)
-    link.receive_from_group(server_sr(Bye([SERVER], "eos")), (SERVER_IP, 5001))
-    assert link.session.peer_left
-    assert link.group.members == 3  # the server has left the table...
+    assert not link.engine.peer_left and link.foreign == 1
+    assert (link.members, link.engine.group.member(SERVER).bye) == (4, False)
+    link.receive(server_sr(Bye([SERVER], "eos")), (SERVER_IP, 5001))
+    assert link.engine.peer_left
+    assert link.engine.group.members == 3  # the server has left the table...
     assert link.members == 4  # ...and the figure is the group's as the stream ended
-    link.receive_from_group(rr(MEMBERS[1][0], "y", Bye([MEMBERS[1][0]])), MEMBERS[1][1])
-    assert (link.group.members, link.members) == (2, 4)  # members leaving after the end
+    link.receive(rr(MEMBERS[1][0], "y", Bye([MEMBERS[1][0]])), MEMBERS[1][1])
+    assert (link.engine.group.members, link.members) == (2, 4)  # members leaving after the end
     link.playing_again()  # PLAY after the end: live again
     assert link.members == 2
 
@@ -317,32 +317,32 @@ def test_teardown_sends_the_bye_to_the_group_once_and_only_after_having_reported
     link, sent, clock = member_rtcp()
     clock.now = 3.0
     link.report_if_due()
-    link.receive_from_group(rr(MEMBERS[1][0], "z"), MEMBERS[1][1])
+    link.receive(rr(MEMBERS[1][0], "z"), MEMBERS[1][1])
     link.leave("teardown")
     bye = decode_compound(sent[-1])
     assert [type(p) for p in bye] == [ReceiverReport, SourceDescription, Bye]
     assert bye[2].sources == [OURS] and bye[2].reason == "teardown"
     link.leave("teardown")
     link.report_if_due()
-    assert len(sent) == 2 and link.group.left
+    assert len(sent) == 2 and link.engine.group.left
     assert link.members == 2  # the group as we left it
 
 
 def test_a_collision_with_our_ssrc_sends_a_bye_for_it_and_goes_on_with_a_new_one():
     link, sent, clock = member_rtcp(ssrcs=[MEMBERS[0][0], NEW])  # the first draw is in use
-    link.receive_from_group(rr(MEMBERS[0][0], "a"), MEMBERS[0][1])
+    link.receive(rr(MEMBERS[0][0], "a"), MEMBERS[0][1])
     # Another member on our host, with our SSRC: the same address, another CNAME (§8.2).
-    link.receive_from_group(rr(OURS, "client-2@192.0.2.2"), OWN)
+    link.receive(rr(OURS, "client-2@192.0.2.2"), OWN)
     # One compound introduces the new SSRC with our CNAME and says BYE for the old (§8.2).
     bye = decode_compound(sent[-1])
     assert bye[0].ssrc == NEW
     assert bye[1].cnames() == {NEW: "client-1@192.0.2.2", OURS: "client-1@192.0.2.2"}
     assert bye[2].sources == [OURS]
-    assert link.session.ssrc == link.group.ssrc == NEW
-    assert link.group.member(OURS).cname == "client-2@192.0.2.2"  # the old one is theirs now
+    assert link.engine.ssrc == link.engine.group.ssrc == NEW
+    assert link.engine.group.member(OURS).cname == "client-2@192.0.2.2"  # the old one is theirs now
     assert link.members == 3
-    link.receive_from_group(rr(NEW, "client-1@192.0.2.2"), OWN)  # our own, looped back
-    assert link.group.collisions == 1
+    link.receive(rr(NEW, "client-1@192.0.2.2"), OWN)  # our own, looped back
+    assert link.engine.group.collisions == 1
     clock.now = 3.0
     link.report_if_due()
     assert decode_compound(sent[-1])[0].ssrc == NEW
@@ -350,8 +350,8 @@ def test_a_collision_with_our_ssrc_sends_a_bye_for_it_and_goes_on_with_a_new_one
 
 def test_garbage_on_the_group_port_is_counted_and_skipped():
     link, _, _ = member_rtcp()
-    link.receive_from_group(b"\x80\xc9\x00", ("192.0.2.66", 5001))
-    assert link.session.malformed == 1 and link.members == 1
+    link.receive(b"\x80\xc9\x00", ("192.0.2.66", 5001))
+    assert link.engine.malformed == 1 and link.members == 1
 
 
 def test_unicast_keeps_the_two_party_figures():
@@ -370,7 +370,7 @@ def test_the_interval_follows_the_real_counts():
     link, _, _ = member_rtcp(rtcp_bw=100.0)
     base = link.interval
     for i in range(40):
-        link.receive_from_group(rr(0x20000000 + i, f"m{i}@h"), (f"198.51.100.{i}", 5001))
+        link.receive(rr(0x20000000 + i, f"m{i}@h"), (f"198.51.100.{i}", 5001))
     assert link.members == 41 and link.interval > 10 * base
 
 

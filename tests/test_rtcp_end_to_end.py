@@ -126,7 +126,7 @@ def test_wireshark_decodes_every_packet_of_a_session_without_complaint(tmp_path)
     summary = client.summary()
     assert summary["frames"] == 20 and summary["lost_packets"] == 0
     media = client.media
-    assert (media.foreign_rtcp, media.rtcp.malformed) == (1, 0)  # the canary: not the server's
+    assert (media.rtcp.foreign, media.rtcp.malformed) == (1, 0)  # the canary: not the server's
 
     # Decode As by port rather than heuristics: RTP to the client's port, RTCP to and from the
     # port above it (the client reports from there to the server's RTCP port, so the one rule
@@ -197,7 +197,7 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
             for datagram in GARBAGE:
                 client_rtcp.sendto(datagram, media.rtcp_destination)
             wait_until(lambda: (server_rtcp.malformed, server_rtcp.forged >= bad,
-                                media.foreign_rtcp >= bad) == (bad, True, True),
+                                media.rtcp.foreign >= bad) == (bad, True, True),
                        what="both sides to count the bad datagrams")  # fmt: skip
             assert not client.ended.is_set(), "the clip ended before the garbage was sent"
             report = server_rtcp.peer
@@ -208,7 +208,7 @@ def test_bad_rtcp_is_counted_and_skipped_on_both_sides(tmp_path):
             client.close()
     assert (server_rtcp.malformed, client.media.rtcp.malformed) == (len(GARBAGE), 0)
     assert server_rtcp.forged in (bad, 2 * bad)  # with the stranger's, where it could bind
-    assert client.media.foreign_rtcp in (bad, 2 * bad)  # with the stranger's, where it could bind
+    assert client.media.rtcp.foreign in (bad, 2 * bad)  # with the stranger's, where it could bind
     assert frames == source_frames(clip)
     summary = client.summary()
     assert summary["dropped_frames"] == summary["lost_packets"] == summary["malformed"] == 0

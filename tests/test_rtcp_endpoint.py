@@ -6,7 +6,7 @@ import random
 
 from rtsplab.rtcp.bye import Bye
 from rtsplab.rtcp.compound import decode_compound, encode_compound
-from rtsplab.rtcp.endpoint import SSRC_DRAWS
+from rtsplab.rtcp.endpoint import EXPIRE_SPACING, SSRC_DRAWS
 from rtsplab.rtcp.group import RtcpGroup
 from rtsplab.rtcp.reports import ReceiverReport, ReportBlock, SenderReport
 from rtsplab.rtcp.sdes import SourceDescription
@@ -47,7 +47,12 @@ def test_a_collision_resolves_once_with_bounded_draws_and_a_compound_for_the_new
     engine.receive(rr(CLIENT), 1.0, WALL, CLIENT_RTCP)
     (out,) = engine.receive(rr(SERVER, cname="thief@h"), 2.0, WALL, ("192.0.2.9", 5001))
     head, sdes, bye = decode_compound(out)
-    assert isinstance(head, SenderReport) and head.ssrc == NEW == sender.ssrc == engine.ssrc
+    assert isinstance(head, SenderReport) and head.ssrc == NEW == engine.ssrc
+    # Our RTP keeps the old SSRC until the compound has gone: the driver sends what a call
+    # returns before its next call, which moves the sender.
+    assert sender.ssrc == SERVER
+    engine.tick(2.0, WALL)
+    assert sender.ssrc == NEW
     # Our CNAME for the new SSRC and for the old one: the two are one source (§6.5.1).
     assert sdes.cnames() == {NEW: "server@h", SERVER: "server@h"} and bye.sources == [SERVER]
     # The same host claiming it again, from any port, under the new SSRC: ignored (§8.2).
@@ -66,10 +71,11 @@ def test_no_free_ssrc_in_the_bounded_draws_keeps_the_old_one():
 
 def group_receiver():
     reception = ReceptionStatistics()
-    engine = ReceiverRtcp(reception, "client@h", 250_000, 0.0, ssrc=CLIENT)
-    engine.media_ssrc = SERVER
     group = RtcpGroup(CLIENT, 100.0, 0.0, cname="client@h")
-    engine.join_group(group, SERVER_IP)
+    engine = ReceiverRtcp(reception, "client@h", 250_000, 0.0, group=group,
+                          media_address=SERVER_IP)  # fmt: skip
+    engine.media_ssrc = SERVER
+    assert engine.ssrc == CLIENT  # the group's
     return engine
 
 
@@ -123,3 +129,34 @@ def test_an_rr_in_the_media_sources_name_from_its_host_does_not_anchor_its_port(
     receiver.receive(sr(SERVER), 2.0, WALL, SERVER_RTCP)
     receiver.receive(sr(NEW, Bye([SERVER], "SSRC collision")), 3.0, WALL, SERVER_RTCP)
     assert receiver.media_ssrc == NEW and receiver.source_changes == [(SERVER, NEW)]
+
+
+class CountingGroup(RtcpGroup):
+    """A member table that counts its scans for timeouts."""
+
+    scans = 0
+
+    def expire(self, now):
+        self.scans += 1
+        return super().expire(now)
+
+
+def test_ticks_between_reports_scan_the_member_table_at_most_once_a_second():
+    """The client ticks on every wake-up of its receiving thread: thousands a second."""
+    group = CountingGroup(CLIENT, 100.0, 0.0, cname="client@h", rng=random.Random(1))
+    engine = ReceiverRtcp(ReceptionStatistics(), "client@h", 250_000, 0.0, group=group,
+                          media_address=SERVER_IP)  # fmt: skip
+    engine.receive(rr(0xAAAA0001, cname="member@h"), 0.0, WALL, ("192.0.2.7", 5001))
+    assert group.tn > 0.9  # the first report: half the 5 s minimum, drawn from 0.5 to 1.5
+    for step in range(900):
+        assert engine.tick(step / 1000, WALL) == []
+    assert group.scans == 1
+    engine.tick(1.0, WALL)
+    assert group.scans == 2
+    # A silent member still goes within a second of its timeout (§6.3.5: M * Td).
+    timeout = group.member_timeout()
+    now = 1.0
+    while group.member(0xAAAA0001) is not None and not group.member(0xAAAA0001).bye:
+        now += 0.01
+        engine.tick(now, WALL)
+    assert timeout <= now <= timeout + EXPIRE_SPACING + 0.01, (timeout, now)

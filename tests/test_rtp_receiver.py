@@ -14,6 +14,8 @@ from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
 from rtsplab.rtp.receiver import (
     MAX_CANDIDATES,
     MAX_HELD,
+    MAX_SUCCESSOR_BYTES,
+    MAX_SUCCESSOR_PACKETS,
     SOURCE_TIMEOUT,
     ReceivedFrame,
     RtpReceiver,
@@ -351,3 +353,64 @@ def test_summary_gives_the_depacketizers_malformed_payloads():
 def test_constants():
     assert MIN_SEQUENTIAL == 2 and SOURCE_TIMEOUT == 3.0
     assert (MAX_CANDIDATES, MAX_HELD) == (8, 8)
+
+
+# -- the source changing its SSRC, announced by RTCP (RFC 3550 §8.2) ------------------------
+
+NEW = 0x0E0E0E0E  # the server's SSRC after a collision
+
+
+def changing(change_at: int, frames: int) -> list[bytes]:
+    """`stream()`'s frames with the SSRC changed from REAL to NEW at packet `change_at`:
+    the sequence numbers and timestamps go on, as the server's do."""
+    out = []
+    for n, datagram in enumerate(stream(REAL, frames=frames)):
+        packet = RtpPacket()
+        packet.decode(datagram)
+        ssrc = REAL if n < change_at else NEW
+        out.append(rtp(packet.seqNum(), ssrc, packet.timestamp(), packet.marker(),
+                       packet.getPayload()))  # fmt: skip
+    return out
+
+
+def test_a_frames_worth_under_the_new_ssrc_before_the_rtcp_is_held_and_every_frame_kept():
+    """A 720p frame is ~70 packets: the RTCP announcing the change can come after that many
+    under the new SSRC; the change falls mid-frame (packet 41: frame 20's second half)."""
+    datagrams = changing(41, 100)
+    receiver = RtpReceiver(SERVER_IP, server_port=SERVER_PORT, ssrc=REAL)
+    before = feed(receiver, datagrams[:141])
+    assert before == frames_of(count=20)
+    followed = [frame.data for frame in receiver.follow(REAL, NEW)]
+    assert followed == frames_of(count=50, first=20)  # 20 (completed) to 69
+    after = feed(receiver, datagrams[141:], start=141 * PACKET_GAP)
+    assert before + followed + after == frames_of(count=100)
+    assert (receiver.counts.foreign, receiver.summary()["lost_packets"]) == (0, 0)
+
+
+def test_packets_under_the_old_ssrc_read_after_the_rtcp_are_still_the_streams():
+    """The RTCP is read before the RTP that was sent ahead of it (the client reads RTCP first
+    in a wake-up): the old SSRC's last packets still belong to the stream."""
+    datagrams = changing(41, 30)
+    receiver = RtpReceiver(SERVER_IP, server_port=SERVER_PORT, ssrc=REAL)
+    got = feed(receiver, datagrams[:30])
+    assert receiver.follow(REAL, NEW) == []
+    got += feed(receiver, datagrams[30:], start=30 * PACKET_GAP)
+    assert got == frames_of(count=30) and receiver.counts.foreign == 0
+    # Not from another port: that is not the source's, whatever its SSRC.
+    assert feed(receiver, [rtp(200, REAL, 0, 1, jpeg_of(b"F", 0))], port=OTHER_PORT) == []
+
+
+@pytest.mark.parametrize(
+    "payload, held",
+    [(b"", MAX_SUCCESSOR_PACKETS), (bytes(60_000), MAX_SUCCESSOR_BYTES // 60_012)],
+)
+def test_what_is_held_for_a_successor_is_bounded_in_packets_and_in_bytes(payload, held):
+    """Packets under another SSRC from the source's port: a frame's worth is held, then the
+    oldest go. How many were held shows when they are replayed: no longer foreign."""
+    receiver = RtpReceiver(SERVER_IP, server_port=SERVER_PORT, ssrc=REAL)
+    feed(receiver, stream(REAL, frames=2))
+    others = [rtp(1000 + i, FORGED, 0, 0, payload) for i in range(held + 10)]
+    feed(receiver, others, start=1.0, gap=0.0)
+    assert receiver.counts.foreign == held + 10
+    receiver.follow(REAL, FORGED)
+    assert receiver.counts.foreign == 10

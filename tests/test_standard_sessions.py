@@ -197,7 +197,7 @@ def test_the_urls_host_and_port_win_over_the_positional_ones(tmp_path):
 
 
 def test_tcp_with_the_labs_dialect_is_a_usage_error():
-    done = headless("127.0.0.1", "1", "2", "movie.Mjpeg", "--tcp")
+    done = headless("127.0.0.1", "1", "25000", "movie.Mjpeg", "--tcp")
     assert done.returncode == 2 and "--tcp needs standard RTSP" in done.stderr
 
 

@@ -33,31 +33,30 @@ class ConnectionClosed(ClientError):
     """The server closed the RTSP connection."""
 
 
-class RtspChannel:
+class ClientChannel:
     """One RTSP connection to the server, read and written by its owner thread alone."""
 
     def __init__(self, sock: socket.socket, on_frame: FrameHandler) -> None:
+        """`sock`: connected. Both ends' addresses are read now: once the server has reset
+        the connection, getpeername() fails, and the session's media still needs them."""
         self.sock = sock
+        self.local_ip = str(sock.getsockname()[0])
+        self.server_ip = str(sock.getpeername()[0])
         self.on_frame = on_frame
         self.lenient = False  # interleaved: a bad message is skipped, not the request's end
         self._reader = ResponseReader()
 
     @classmethod
-    def connect(cls, host: str, port: int, timeout: float, on_frame: FrameHandler) -> RtspChannel:
+    def connect(cls, host: str, port: int, timeout: float, on_frame: FrameHandler) -> ClientChannel:
+        sock = None
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
+            return cls(sock, on_frame)
         except OSError as exc:
+            if sock is not None:
+                sock.close()
             where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             raise ClientError(f"cannot connect to {where}: {exc.strerror or exc}") from None
-        return cls(sock, on_frame)
-
-    @property
-    def local_ip(self) -> str:
-        return str(self.sock.getsockname()[0])
-
-    @property
-    def server_ip(self) -> str:
-        return str(self.sock.getpeername()[0])
 
     def send(self, data: bytes, timeout: float) -> None:
         """Write `data` whole; OSError (TimeoutError) when the server takes none of it for

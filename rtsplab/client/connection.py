@@ -4,7 +4,7 @@ Shared by the Tk player (`Client`) and the headless run (`ClientLauncher --headl
 both have one end-of-stream rule (`stream_over`) and one summary (`summary`).
 
 The thread model. `RtspClient` starts one thread, the connection's owner ("rtsp-connection"):
-it alone writes and reads the RTSP socket (`RtspChannel`), changes the session, opens and
+it alone writes and reads the RTSP socket (`ClientChannel`), changes the session, opens and
 closes the media, sends the keep-alives, falls back from UDP to TCP, and notices the server
 closing the connection; RTP and RTCP interleaved on the connection are read by it too. Every
 public method (`setup`, `play`, `pause`, `teardown`, `describe`, `disconnect`, `close`) posts
@@ -34,7 +34,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
-from rtsplab.client.channel import LAB_REPLY_QUIET, ConnectionClosed, RtspChannel
+from rtsplab.client.channel import LAB_REPLY_QUIET, ClientChannel, ConnectionClosed
 from rtsplab.client.media import (
     ClientMedia,
     Delivery,
@@ -43,11 +43,10 @@ from rtsplab.client.media import (
     UdpListener,
     guarded,
     no_media_summary,
-    unicast_rtcp,
 )
 from rtsplab.client.multicast import group_rtcp, join_group
 from rtsplab.client.owner import OwnerThread
-from rtsplab.client.rtcp import ClientRtcp
+from rtsplab.client.rtcp import ClientRtcp, unicast_rtcp
 from rtsplab.client.session import (
     INTERLEAVED_CHANNELS,
     UDP_FALLBACK,
@@ -120,7 +119,7 @@ class RtspClient:
         self.ended = threading.Event()  # the server said BYE
         self.delivery = Delivery(self.ended, on_frame, on_end)
         self.media: ClientMedia | None = None  # the last SETUP's, kept for its figures
-        self._channel: RtspChannel | None = None
+        self._channel: ClientChannel | None = None
         self._listener: UdpListener | None = None
         self._fed_by_owner: ClientMedia | None = None  # the media interleaved on _channel
         self._lost = threading.Event()  # the server closed the RTSP connection
@@ -205,7 +204,7 @@ class RtspClient:
 
     # -- the owner thread ----------------------------------------------------------------
 
-    def _read_connection(self, channel: RtspChannel) -> None:
+    def _read_connection(self, channel: ClientChannel) -> None:
         """Between requests: interleaved media, stray replies (logged), or the end."""
         try:
             for reply in channel.read_available():
@@ -257,14 +256,16 @@ class RtspClient:
             sockets = self._bind_ports(channel)
         try:
             self._exchange(session.setup)
-        except ClientError:
+            group = session.server.group
+            if group is not None:
+                sockets = self._join(group)  # the ports are known now: the reply named the group
+            self._start_media(channel, sockets)
+        except Exception as exc:
             if sockets is not None:
-                sockets.close()
+                sockets.close()  # whatever failed, the ports are not left bound
+            if isinstance(exc, OSError):
+                raise ClientError(f"SETUP failed: {exc.strerror or exc}") from None
             raise
-        group = session.server.group
-        if group is not None:
-            sockets = self._join(group)  # the ports are known now: the reply named the group
-        self._start_media(channel, sockets)
 
     def _play(self, start: float | None) -> None:
         self.session.check(PLAY)
@@ -322,7 +323,7 @@ class RtspClient:
 
     # -- media ---------------------------------------------------------------------------
 
-    def _bind_ports(self, channel: RtspChannel) -> MediaSockets:
+    def _bind_ports(self, channel: ClientChannel) -> MediaSockets:
         try:
             rtp, rtcp = bind_receiver_ports(self.rtp_port, self.rcvbuf, channel.sock.family)
         except OSError as exc:
@@ -344,7 +345,7 @@ class RtspClient:
             self.session.ended_by_teardown()
             raise
 
-    def _start_media(self, channel: RtspChannel, sockets: MediaSockets | None) -> None:
+    def _start_media(self, channel: ClientChannel, sockets: MediaSockets | None) -> None:
         """The session's receiving: over `sockets` on a listener thread, or (None) on the
         RTSP connection, read by this thread."""
         server_ip, server, session = channel.server_ip, self.session.server, self.session
@@ -359,13 +360,12 @@ class RtspClient:
             server_ip, assembler, ssrc=server.ssrc, payload_type=session.payload_type,
             server_port=None if sockets is None or media_ports is None else media_ports[0],
         )  # fmt: skip
-        link, destination = self._rtcp_link(channel, receiver, sockets)
-        rtcp_source = None if media_ports is None else (server_ip, media_ports[1])
-        media = ClientMedia(
-            server_ip, receiver, link, self.delivery, rtcp_source=rtcp_source,
-            rtcp_destination=destination, multicast=server.group is not None,
-            interleaved=sockets is None,
-        )  # fmt: skip
+        # RTCP from the server's RTCP port (any port of its host when the reply named none).
+        rtcp_port = None if media_ports is None else media_ports[1]
+        peer_rtcp = None if sockets is None else (server_ip, rtcp_port)
+        rtcp, destination = self._rtcp(channel, receiver, sockets, peer_rtcp)
+        media = ClientMedia(server_ip, receiver, rtcp, self.delivery,
+                            rtcp_destination=destination, interleaved=sockets is None)  # fmt: skip
         self.ended.clear()
         self.media = media
         channel.lenient = sockets is None
@@ -375,21 +375,22 @@ class RtspClient:
             self._listener = UdpListener(sockets, media)
             self._listener.start()
 
-    def _rtcp_link(
-        self, channel: RtspChannel, receiver: RtpReceiver, sockets: MediaSockets | None
-    ) -> tuple[ClientRtcp, tuple[str, int] | None]:
+    def _rtcp(
+        self, channel: ClientChannel, receiver: RtpReceiver, sockets: MediaSockets | None,
+        peer_rtcp: tuple[str, int | None] | None,
+    ) -> tuple[ClientRtcp, tuple[str, int] | None]:  # fmt: skip
         """The session's RTCP and where it sends: the group, the server's RTCP port the
-        SETUP reply named (`server_port=a-b`), the connection's RTCP channel, or nowhere."""
+        SETUP reply named (`server_port=a-b`), the connection's RTCP channel, or nowhere.
+        In unicast it is taken from `peer_rtcp` alone (None: interleaved)."""
         server, reduced = self.session.server, self.rtcp_reduced_minimum
         group = server.group
         if group is not None and sockets is not None:
-            link = group_rtcp(
+            rtcp = group_rtcp(
                 receiver.reception, group, sockets, media_ssrc=server.ssrc,
                 interface=self.multicast_interface, fallback_ip=channel.local_ip,
                 server_ip=channel.server_ip, reduced_minimum=reduced,
-                on_source_change=receiver.follow,
             )  # fmt: skip
-            return link, (group.address, group.rtcp_port)
+            return rtcp, (group.address, group.rtcp_port)
         destination = None
         send: Callable[[bytes], object] | None
         if sockets is None:
@@ -400,12 +401,12 @@ class RtspClient:
             if self.relay_port is not None:
                 destination = (channel.server_ip, self.relay_port + 1)  # it carries RTCP too
             send = None if destination is None else sockets.rtcp_sender(destination)
-        link = unicast_rtcp(receiver.reception, f"client@{channel.local_ip}", send,
+        rtcp = unicast_rtcp(receiver.reception, f"client@{channel.local_ip}", send,
                             media_ssrc=server.ssrc, reduced_minimum=reduced,
-                            on_source_change=receiver.follow)  # fmt: skip
-        return link, destination
+                            peer_rtcp=peer_rtcp)  # fmt: skip
+        return rtcp, destination
 
-    def _send_interleaved_rtcp(self, channel: RtspChannel, datagram: bytes) -> None:
+    def _send_interleaved_rtcp(self, channel: ClientChannel, datagram: bytes) -> None:
         channel.send(InterleavedFrame(INTERLEAVED_CHANNELS[1], datagram).encode(),
                      self.reply_timeout)  # fmt: skip
 
@@ -425,9 +426,9 @@ class RtspClient:
 
     # -- RTSP ----------------------------------------------------------------------------
 
-    def _connect(self) -> RtspChannel:
+    def _connect(self) -> ClientChannel:
         host, port = self.target.host, self.target.port
-        channel = RtspChannel.connect(host, port, self.reply_timeout, self._on_interleaved)
+        channel = ClientChannel.connect(host, port, self.reply_timeout, self._on_interleaved)
         self._channel = channel
         self._owner.watch(channel.sock, partial(self._read_connection, channel))
         self._lost.clear()

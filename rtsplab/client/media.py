@@ -1,15 +1,21 @@
 """A client session's media: what it receives (RTP, RTCP) and the thread that receives it.
 
-`ClientMedia` is one session's receiving state: the pure `RtpReceiver`, the RTCP endpoint
-(`ClientRtcp` around a `ReceiverRtcp`), when packets came and whether the server said BYE. One
+`ClientMedia` is one session's receiving state: the pure `RtpReceiver`, the RTCP driver
+(`ClientRtcp`, around its engine), when packets came and whether the server said BYE. One
 thread feeds it at a time (the `UdpListener` over UDP, the connection's owner thread when RTP
 is interleaved on the RTSP connection) and the owner thread touches it at PLAY and TEARDOWN,
 so every change happens under its small lock; frames and the end of the stream are handed to
 the callbacks outside it. Any thread reads its figures (`summary`) under the same lock.
 
+The lock order: `ClientMedia.lock` first, then the `ClientRtcp`'s own, never the other way.
+Everything that reaches the RTCP side goes through `ClientMedia` with its lock held (the
+reports, whose reception statistics the RTP path and PLAY change, included), and `ClientRtcp`
+calls nothing back: the SSRC changes it follows come back as values, and the frames they
+complete are delivered once both locks are let go.
+
 Media and RTCP are taken only from the server: RTP from the RTSP peer's address, from the port
 and SSRC its SETUP reply names when it names them (`RtpReceiver` checks), and RTCP only from
-the server's address and RTCP port (in a group, `ClientRtcp` sorts the members' RTCP).
+the server's address and RTCP port (the RTCP engine checks; in a group, it sorts the members').
 """
 
 from __future__ import annotations
@@ -24,9 +30,7 @@ from dataclasses import dataclass
 
 from rtsplab.client.rtcp import ClientRtcp
 from rtsplab.client.session import INTERLEAVED_CHANNELS
-from rtsplab.rtcp.session import ReceiverRtcp
-from rtsplab.rtp.receiver import RtpReceiver
-from rtsplab.rtp.reception import ReceptionStatistics
+from rtsplab.rtp.receiver import ReceivedFrame, RtpReceiver
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +41,6 @@ RTP_POLL = 0.2  # how often the receiving thread looks up from its sockets (stop
 MAX_DATAGRAM = 65_535
 RTP_BATCH = 256  # datagrams read per wake-up: a 4K frame is ~540; RTCP gets a look in between
 MAX_DRAIN = 100_000  # what can sit in an 8 MiB receive buffer, and then some
-# RTCP's share is 5% of the session bandwidth (RFC 3550 §6.2); the client does not know the
-# stream's before it starts, and at any real rate the 5 s minimum decides anyway.
-NOMINAL_SESSION_BANDWIDTH = 2_000_000 / 8  # bytes/s: the lab's movie is about 2 Mbit/s
 
 
 @dataclass(frozen=True)
@@ -75,23 +76,18 @@ class Delivery:
 
 class ClientMedia:
     def __init__(
-        self, server_ip: str, receiver: RtpReceiver, link: ClientRtcp, delivery: Delivery, *,
-        rtcp_source: Address | None, rtcp_destination: Address | None, multicast: bool,
-        interleaved: bool,
+        self, server_ip: str, receiver: RtpReceiver, rtcp: ClientRtcp, delivery: Delivery, *,
+        rtcp_destination: Address | None, interleaved: bool,
     ) -> None:  # fmt: skip
-        """`rtcp_source`: where the server's RTCP comes from (None: from its address, any
-        port; in a group, every member's is heard); `rtcp_destination`: where ours goes;
-        `interleaved`: the media comes on the RTSP connection."""
+        """`rtcp`: the session's RTCP driver (unicast or a group's); `rtcp_destination`:
+        where ours goes; `interleaved`: the media comes on the RTSP connection."""
         self.server_ip = server_ip
         self.receiver = receiver
-        self.link = link
-        self.rtcp: ReceiverRtcp = link.session
+        self.rtcp = rtcp
         self.delivery = delivery
-        self.rtcp_source = rtcp_source
         self.rtcp_destination = rtcp_destination
-        self.multicast = multicast
+        self.multicast = rtcp.multicast
         self.interleaved = interleaved
-        self.foreign_rtcp = 0  # RTCP datagrams from anywhere but the server's RTCP port
         self.first_packet_at: float | None = None  # time.monotonic() of RTP arrivals
         self.last_packet_at: float | None = None
         self.lock = threading.Lock()
@@ -107,23 +103,20 @@ class ClientMedia:
             frames = receiver.receive_frames(datagram, source_ip, now, source_port)
             if receiver.counts.packets != accepted:  # the session's own stream
                 self._heard(now, source_ip, source_port)
-        on_frame = self.delivery.on_frame
-        if on_frame is not None:
-            for frame in frames:
-                on_frame(frame.data, frame.timestamp)
+        self._deliver(frames)
 
     def receive_rtcp(self, datagram: bytes, source: Address | None) -> bool:
         """One RTCP datagram (`source` None: interleaved, so the server's). True when it was
         the server's BYE for the stream: the caller reads the RTP that came before it, then
-        calls `end()`."""
+        calls `end()`. When it announced the stream's new SSRC, the RTP side follows it and
+        the frames completed by the packets it held under that SSRC are delivered."""
         with self.lock:
-            if self.multicast and source is not None:
-                self.link.receive_from_group(datagram, source)
-            elif source is None or self._from_server_rtcp(source):
-                self.link.receive(datagram)
-            else:
-                self.foreign_rtcp += 1
-            return self.rtcp.peer_left and not self.delivery.ended.is_set()
+            frames: list[ReceivedFrame] = []
+            for old, new in self.rtcp.receive(datagram, source):
+                frames += self.receiver.follow(old, new)
+            bye = self.rtcp.peer_left and not self.delivery.ended.is_set()
+        self._deliver(frames)
+        return bye
 
     def receive_interleaved(self, channel: int, data: bytes) -> None:
         """A `$` frame read off the RTSP connection (RFC 2326 §10.12): RTP or RTCP; in
@@ -139,15 +132,18 @@ class ClientMedia:
             if self.delivery.ended.is_set():
                 return
             log.info("the server said BYE: end of the video")
-            if self.rtcp.media_ssrc is not None:
-                self.receiver.source_left(self.rtcp.media_ssrc)  # RFC 3550 §8.2: it may go
+            media_ssrc = self.rtcp.media_ssrc
+            if media_ssrc is not None:
+                self.receiver.source_left(media_ssrc)  # RFC 3550 §8.2: it may go
             self.delivery.ended.set()
         if self.delivery.on_end is not None:
             self.delivery.on_end()
 
     def report_if_due(self) -> None:
-        """On the feeding thread: the report it builds reads what that thread changes."""
-        self.link.report_if_due()
+        """A report, when due: it reads the reception statistics, which the RTP path and
+        PLAY change under this lock."""
+        with self.lock:
+            self.rtcp.report_if_due()
 
     # -- the owner thread ----------------------------------------------------------------
 
@@ -163,13 +159,12 @@ class ClientMedia:
             if first_seq is not None:
                 self.receiver.expect_first_seq(first_seq)
             self.delivery.ended.clear()
-            self.rtcp.peer_left = False
-            self.link.playing_again()
+            self.rtcp.playing_again()
 
     def leave(self, reason: str) -> None:
         """The last report and a BYE (RFC 3550 §6.3.7), at TEARDOWN."""
         with self.lock:
-            self.link.leave(reason)
+            self.rtcp.leave(reason)
 
     def flush(self) -> None:
         """The stream is over: a frame still incomplete is dropped (and counted)."""
@@ -180,16 +175,17 @@ class ClientMedia:
 
     def summary(self) -> dict[str, float | None]:
         """What was received: frames, dropped frames, packets, loss, bytes, seconds, and the
-        RTCP figures: fraction lost, jitter, round-trip time, bit rate, and the RTCP session's
-        members (§6.3's count, this client included: 2 in unicast, a two-party session; a
-        group's as the stream ended in multicast) and report interval (Td, §6.3.1)."""
+        RTCP figures: fraction lost, jitter, round-trip time, bit rate, the RTCP not taken
+        (`foreign_rtcp`: from elsewhere than the server's RTCP port, or in a group in the
+        stream's name from elsewhere), and the RTCP session's members (§6.3's count, this
+        client included: 2 in unicast, a two-party session; a group's as the stream ended in
+        multicast) and report interval (Td, §6.3.1)."""
         with self.lock:
             stats: dict[str, float | None] = dict(self.receiver.summary())
             first, last = self.first_packet_at, self.last_packet_at
             seconds = last - first if first is not None and last is not None else 0.0
             stats["seconds"] = round(seconds, 3)
-            # In a group, the RTCP from others that spoke for the stream's source.
-            stats["foreign_rtcp"] = self.foreign_rtcp + self.link.foreign
+            stats["foreign_rtcp"] = self.rtcp.foreign
             reception, rtt = self.receiver.reception, self.rtcp.rtt
             received = stats.get("bytes") or 0
             stats.update(
@@ -197,8 +193,8 @@ class ClientMedia:
                 jitter_ms=round(reception.jitter_ms, 3),
                 rtt_ms=None if rtt is None else round(rtt * 1000, 3),
                 bitrate_kbps=round(received * 8 / seconds / 1000, 1) if seconds else 0.0,
-                members=self.link.members,
-                rtcp_interval_s=round(self.link.interval, 3),
+                members=self.rtcp.members,
+                rtcp_interval_s=round(self.rtcp.interval, 3),
             )
             return stats
 
@@ -210,28 +206,14 @@ class ClientMedia:
             self.first_packet_at = now
         ssrc = self.receiver.ssrc
         if ssrc is not None:
-            self.rtcp.media_ssrc = ssrc  # the source RTCP reports on and whose BYE ends it
-            if self.multicast:  # the server is a member and a sender of the group
-                self.link.heard_rtp(ssrc, (source_ip, source_port or 0))
+            self.rtcp.heard_rtp(ssrc, (source_ip, source_port or 0))
 
-    def _from_server_rtcp(self, source: Address) -> bool:
-        """RTCP is taken from the server's RTCP port only (from its address, when the SETUP
-        reply named no port, as the lab's server does not)."""
-        if self.rtcp_source is not None:
-            return source == self.rtcp_source
-        return source[0] == self.receiver.server_ip
-
-
-def unicast_rtcp(
-    reception: ReceptionStatistics, cname: str, send: Callable[[bytes], object] | None, *,
-    media_ssrc: int | None, reduced_minimum: bool,
-    on_source_change: Callable[[int, int], object] | None = None,
-) -> ClientRtcp:  # fmt: skip
-    """RTCP with the server alone: a two-party session (RFC 3550 §6.3)."""
-    rtcp = ReceiverRtcp(reception, cname, NOMINAL_SESSION_BANDWIDTH, time.monotonic(),
-                        reduced_minimum=reduced_minimum)  # fmt: skip
-    rtcp.media_ssrc = media_ssrc
-    return ClientRtcp(rtcp, send, on_source_change=on_source_change)
+    def _deliver(self, frames: list[ReceivedFrame]) -> None:
+        """Frames to `on_frame`, on the feeding thread, with no lock held."""
+        on_frame = self.delivery.on_frame
+        if on_frame is not None:
+            for frame in frames:
+                on_frame(frame.data, frame.timestamp)
 
 
 def no_media_summary() -> dict[str, float | None]:
@@ -269,7 +251,10 @@ class UdpListener:
         self.sockets.close()
 
     def _run(self) -> None:
-        """Never raises: a datagram's error is logged and skipped (`guarded`)."""
+        """Never raises: a datagram's error is logged and skipped (`guarded`). RTCP is read
+        before RTP in each wake-up: a compound announcing the stream's new SSRC (§8.2) is
+        then followed before the packets under that SSRC are read, not after a batch of them
+        (the packets still under the old one are the stream's either way)."""
         rtp, rtcp = self.sockets.rtp, self.sockets.rtcp
         with selectors.DefaultSelector() as selector:
             selector.register(rtp, selectors.EVENT_READ)
@@ -281,18 +266,20 @@ class UdpListener:
                     ready = {key.fileobj for key, _ in selector.select(RTP_POLL)}
                 except (OSError, ValueError):
                     return  # a socket was closed under us
+                if rtcp is not None and rtcp in ready and not self._read_rtcp(rtcp):
+                    selector.unregister(rtcp)  # RTCP is lost to this session, not its RTP
+                    rtcp = None
                 if rtp in ready:
                     self._drain_rtp(RTP_BATCH)
-                if rtcp is not None and rtcp in ready and not self._read_rtcp(rtcp):
-                    return
 
     def _read_rtcp(self, rtcp: socket.socket) -> bool:
-        """One RTCP datagram; False when the socket has failed."""
+        """One RTCP datagram; False when the socket has failed (logged)."""
         try:
             datagram, source = rtcp.recvfrom(MAX_DATAGRAM)
         except BlockingIOError:
             return True  # a datagram seen, gone (a checksum error): nothing to read
-        except OSError:
+        except OSError as exc:
+            log.warning("the RTCP socket failed (%s): receiving RTP without RTCP", exc)
             return False
         try:
             bye = self.media.receive_rtcp(datagram, (source[0], source[1]))

@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
 
-from rtsplab.client.media import NOMINAL_SESSION_BANDWIDTH, MediaSockets
-from rtsplab.client.rtcp import ClientRtcp
+from rtsplab.client.media import MediaSockets
+from rtsplab.client.rtcp import NOMINAL_SESSION_BANDWIDTH, ClientRtcp
 from rtsplab.client.session import ClientError, GroupTransport
 from rtsplab.rtcp.group import RtcpGroup
 from rtsplab.rtcp.session import ReceiverRtcp
@@ -48,29 +47,35 @@ def join_group(group: GroupTransport, interface: str, rcvbuf: int) -> MediaSocke
 def group_rtcp(
     reception: ReceptionStatistics, group: GroupTransport, sockets: MediaSockets, *,
     media_ssrc: int | None, interface: str, fallback_ip: str, server_ip: str,
-    reduced_minimum: bool, on_source_change: Callable[[int, int], object] | None = None,
+    reduced_minimum: bool,
 ) -> ClientRtcp:  # fmt: skip
     """RTCP as a member of the group: reports to the group's RTCP port on the group's
     schedule. The CNAME names this client alone (§6.5.1), not just its host: members sharing
     a host also share the address their RTCP comes from, and only the CNAME then tells a
     collision of SSRCs from our own packets looped back (§8.2). `fallback_ip` names us when
     the host has no route to the group."""
-    try:
-        source_ip = multicast_source_address(group.address, group.rtcp_port, interface)
-    except OSError as exc:  # no route to the group: what we send will not get far either
-        log.warning("no route to %s: %s", group.address, exc.strerror or exc)
-        source_ip = fallback_ip
+    source_ip = _source_address(group, interface, fallback_ip)
     now = time.monotonic()
     cname = f"client-{secrets.token_hex(CNAME_TOKEN_BYTES)}@{source_ip}"
-    rtcp = ReceiverRtcp(reception, cname, NOMINAL_SESSION_BANDWIDTH, now)
-    rtcp.media_ssrc = media_ssrc
     members = RtcpGroup(
-        rtcp.ssrc, RTCP_BANDWIDTH_FRACTION * NOMINAL_SESSION_BANDWIDTH, now,
+        secrets.randbits(32), RTCP_BANDWIDTH_FRACTION * NOMINAL_SESSION_BANDWIDTH, now,
         cname=cname, reduced_minimum=reduced_minimum,
         own_addresses=[(source_ip, group.rtcp_port)],
     )  # fmt: skip
+    engine = ReceiverRtcp(reception, cname, NOMINAL_SESSION_BANDWIDTH, now, group=members,
+                          media_address=server_ip)  # fmt: skip
+    engine.media_ssrc = media_ssrc
     send = sockets.rtcp_sender((group.address, group.rtcp_port))
     log.info("joined %s: RTP on %d, RTCP on %d, as %s (SSRC %08X)", group.address,
-             group.rtp_port, group.rtcp_port, cname, rtcp.ssrc)  # fmt: skip
-    return ClientRtcp(rtcp, send, group=members, server_ip=server_ip,
-                      on_source_change=on_source_change)  # fmt: skip
+             group.rtp_port, group.rtcp_port, cname, engine.ssrc)  # fmt: skip
+    return ClientRtcp(engine, send)
+
+
+def _source_address(group: GroupTransport, interface: str, fallback_ip: str) -> str:
+    """The address our datagrams to the group leave from (`multicast_source_address`), or
+    `fallback_ip` when the host has no route to the group."""
+    try:
+        return multicast_source_address(group.address, group.rtcp_port, interface)
+    except OSError as exc:  # no route to the group: what we send will not get far either
+        log.warning("no route to %s: %s", group.address, exc.strerror or exc)
+        return fallback_ip

@@ -1,6 +1,6 @@
 """The client side of one RTSP session, as a pure object: requests out, replies in.
 
-The mirror of `server_session`: no sockets and no threads, time passed in. The driver
+The mirror of `rtsplab.server.session`: no sockets and no threads, time passed in. The driver
 (`rtsplab.client.connection.RtspClient`), on the one thread that owns the connection, asks
 it for each request, sends it, and hands it the reply; the session checks that the reply is
 the one awaited (CSeq), that it succeeded, and takes from it what the session is: the state
@@ -439,7 +439,7 @@ def _multicast_transport(value: str | None) -> ServerTransport:
     except RtspError as exc:
         raise ClientError(f"the server's SETUP reply has a bad Transport: {exc.message}") from None
     spec = specs[0]
-    shown = short_transport(value)
+    shown = printable_excerpt(value)
     if spec.unicast or spec.lower_transport != "UDP":
         raise ClientError(f"the server answered a multicast SETUP with {shown}: not multicast")
     if spec.port is None:
@@ -465,7 +465,7 @@ def checked_group(destination: str | None) -> str:
     outside the local network control block; ClientError naming what is wrong otherwise."""
     if not destination:
         raise ClientError("the server's multicast SETUP reply names no destination group")
-    shown = short_transport(destination)
+    shown = printable_excerpt(destination)
     try:
         address = ipaddress.IPv4Address(destination)
     except ValueError:
@@ -481,7 +481,7 @@ def checked_group(destination: str | None) -> str:
     return str(address)
 
 
-def short_transport(text: str) -> str:
+def printable_excerpt(text: str) -> str:
     """What the server sent (a Transport, a reason), for a message: cut to SHOWN_REASON
     characters, anything unprintable replaced (untrusted)."""
     cut = text[:SHOWN_REASON]
@@ -490,9 +490,9 @@ def short_transport(text: str) -> str:
 
 def refusal_reason(reply: RtspResponse) -> str:
     """The first line of a refusal's text/plain body (why the server refused), shown as
-    `short_transport` shows text; "" when there is none."""
+    `printable_excerpt` shows text; "" when there is none."""
     media_type = (reply.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if media_type != "text/plain" or not reply.body:
         return ""
     lines = reply.body.decode("utf-8", "replace").splitlines()
-    return short_transport(lines[0].strip()) if lines else ""
+    return printable_excerpt(lines[0].strip()) if lines else ""

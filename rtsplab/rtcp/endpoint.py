@@ -15,7 +15,9 @@ and sends what it is given. It holds the member table and the A.7 timer
   jitter, RTT from LSR/DLSR, §6.4.1), the media source's SR gives `reception` its LSR, a DLRR
   for us the RTT;
 - resolves a collision with our SSRC once (§8.2): a new SSRC from an injectable source, in at
-  most SSRC_DRAWS draws, and a compound that introduces it and says BYE for the old one;
+  most SSRC_DRAWS draws, and a compound that introduces it and says BYE for the old one. Our
+  RTP takes the new SSRC only at the next call into the engine, after the driver has sent
+  that compound: receivers hear of the change before any packet under the new SSRC;
 - follows the media source by its CNAME (§6.5.1, §8.2): when the media source's address
   introduces a new SSRC with the media source's CNAME beside a BYE for the old one, the new
   one is the same source (`source_changes`), and the BYE does not end the stream;
@@ -61,6 +63,10 @@ SSRC_DRAWS = 16
 BYE_REASON_COLLISION = "SSRC collision"
 # Where a datagram "came from" when the driver does not say (a unicast peer it has checked).
 PEER: Address = ("peer", 0)
+# §6.3.5 asks for timeouts "at least once per RTCP report interval"; the drivers tick far more
+# often (the client on every wake-up of its receiving thread), so between reports the member
+# table is scanned at most this often.
+EXPIRE_SPACING = 1.0
 
 
 @dataclass
@@ -107,9 +113,10 @@ class RtcpEndpoint:
 
     `sender`: our RTP source (the server); its SSRC is ours and follows a collision.
     `reception`: the statistics of the media we receive (the client). `group`: a multicast
-    session's member table; without one, a group of two is made. `peer_rtcp`: the only
-    address (host, port) RTCP is taken from in unicast; a port of None takes any port of the
-    host. `new_ssrc`: the SSRC source after a collision.
+    session's member table (our SSRC is its); without one, a group of two is made.
+    `media_address`: in a group, the address the media source speaks from (the server's).
+    `peer_rtcp`: the only address (host, port) RTCP is taken from in unicast; a port of None
+    takes any port of the host. `new_ssrc`: the SSRC source after a collision.
     """
 
     def __init__(
@@ -118,12 +125,12 @@ class RtcpEndpoint:
         ssrc: int | None = None, group: RtcpGroup | None = None,
         reduced_minimum: bool = False, rng: random.Random | None = None,
         new_ssrc: Callable[[], int] | None = None,
-        peer_rtcp: tuple[str, int | None] | None = None,
+        peer_rtcp: tuple[str, int | None] | None = None, media_address: str | None = None,
     ) -> None:  # fmt: skip
         if sender is not None:
             ssrc = sender.ssrc
         elif ssrc is None:
-            ssrc = secrets.randbits(32)
+            ssrc = secrets.randbits(32) if group is None else group.ssrc
         self.cname = cname
         self.sender = sender
         self.reception = reception
@@ -140,7 +147,7 @@ class RtcpEndpoint:
         # from (`media_address`, the server's) and the port learnt from its first compound.
         self.media_ssrc: int | None = None
         self.media_cname: str | None = None
-        self.media_address: str | None = None
+        self.media_address = media_address
         self._media_rtcp: Address | None = None
         self.source_changes: list[tuple[int, int]] = []  # (old, new), followed by CNAME
         # What the peers' reports say: the last one about our stream, and each reporter's.
@@ -151,6 +158,8 @@ class RtcpEndpoint:
         self.rtt: float | None = None  # seconds, from the last DLRR for us
         self._rrtr: tuple[int, int, float] | None = None  # (reporter, LRR, arrival)
         self._rtp_counted = 0  # the sender's packets when we last told the group
+        self._sender_ssrc: int | None = None  # our new SSRC, for our RTP once announced
+        self._expired_at: float | None = None  # when the member table was last scanned
         self.peer_left = False  # the peer (the media source, for a receiver) said BYE
         self.malformed = 0  # datagrams that were not valid RTCP
         self.forged = 0  # datagrams from another address or port than the peer's RTCP
@@ -160,14 +169,6 @@ class RtcpEndpoint:
     @property
     def ssrc(self) -> int:
         return self.group.ssrc
-
-    def join_group(self, group: RtcpGroup, media_address: str | None) -> None:
-        """A multicast session: `group`, a member table under our SSRC, takes the place of
-        the group of two, and the media source speaks from `media_address` (the server's)."""
-        if group.ssrc != self.ssrc:
-            raise ValueError("the group and the endpoint must have one SSRC")
-        self.group = group
-        self.media_address = media_address
 
     # -- time ----------------------------------------------------------------------------
 
@@ -182,18 +183,29 @@ class RtcpEndpoint:
 
     def tick(self, now: float, wall: float, *, quiet: bool = False) -> list[bytes]:
         """What to send at `now`: a report when one is due, after timing out the members gone
-        silent (§6.3.5). `quiet`: our source has said BYE and waits; the report due is let
-        go, and the next is an interval away."""
-        gone = self.group.expire(now)
-        if gone:
-            log.info("RTCP members timed out: %s", ", ".join(f"{s:08X}" for s in gone))
-            self.reports = {s: r for s, r in self.reports.items() if s not in gone}
+        silent (§6.3.5: when a report is due, and at most every EXPIRE_SPACING seconds
+        between). `quiet`: our source has said BYE and waits; the report due is let go, and
+        the next is an interval away."""
+        self._announced()
+        if (
+            now >= self.group.tn
+            or self._expired_at is None
+            or (now - self._expired_at >= EXPIRE_SPACING)
+        ):
+            self._expire(now)
         if not self.due(now):
             return []
         if quiet:
             self.group.postpone(now)
             return []
         return [self.report(now, wall)]
+
+    def _expire(self, now: float) -> None:
+        self._expired_at = now
+        gone = self.group.expire(now)
+        if gone:
+            log.info("RTCP members timed out: %s", ", ".join(f"{s:08X}" for s in gone))
+            self.reports = {s: r for s, r in self.reports.items() if s not in gone}
 
     # -- building (§6.4, §6.5, §6.6; RFC 3611 §4.4, §4.5) ----------------------------------
 
@@ -209,12 +221,14 @@ class RtcpEndpoint:
     def bye(self, now: float, wall: float, reason: str | None = None) -> bytes:
         """SR or RR + SDES + BYE: our source leaves (end of file, TEARDOWN). A later PLAY
         goes on with the same SSRC; to leave the session for good, `leave`."""
+        self._announced()
         return self._sent(self._compound(self.ssrc, now, wall, Bye([self.ssrc], reason)), now)
 
     def leave(self, now: float, wall: float, reason: str | None = None) -> bytes | None:
         """We leave the session (§6.3.7): the BYE to send, or None. No BYE if we never sent
         RTP or RTCP; at once in a group of at most 50; in a larger one the BYE would wait out
         a back-off longer than a TEARDOWN should, so we leave without it (logged)."""
+        self._announced()
         group = self.group
         if group.leaving or group.left:
             return None
@@ -275,6 +289,7 @@ class RtcpEndpoint:
     ) -> list[bytes]:
         """Take one datagram from `source` (None: the peer, checked by the driver); return
         the datagrams to send because of it (after a collision with our SSRC)."""
+        self._announced()
         if not self._from_peer(source):
             self.forged += 1
             if self.forged == 1:
@@ -299,6 +314,7 @@ class RtcpEndpoint:
     def heard_rtp(self, ssrc: int, source: Address, now: float, wall: float) -> list[bytes]:
         """An RTP packet of the session's stream: its source is a member and a sender
         (§6.3.3). Returns what to send after a collision with our SSRC."""
+        self._announced()
         collision = self.group.on_rtp(ssrc, source, now)
         return [] if collision is None else self._resolve(collision, now, wall)
 
@@ -453,7 +469,7 @@ class RtcpEndpoint:
             except ValueError:
                 continue  # in use (or not 32 bits): draw again
             if self.sender is not None:
-                self.sender.ssrc = new  # the next frame carries it
+                self._sender_ssrc = new  # once the compound below has gone: `_announced`
             log.warning("RTCP: our SSRC %08X is also used by %s (%s): now %08X", old,
                         collision.address[0], collision.cname or "no CNAME", new)  # fmt: skip
             bye = Bye([old], BYE_REASON_COLLISION)
@@ -462,6 +478,19 @@ class RtcpEndpoint:
                   SSRC_DRAWS, old)  # fmt: skip
         return []
 
+    def _announced(self) -> None:
+        """At the call after a collision: the driver has sent the compound that introduced
+        our new SSRC (every call is under its lock, and it sends what a call returns before
+        letting go), so our RTP may carry it now without outrunning the news."""
+        new, self._sender_ssrc = self._sender_ssrc, None
+        if new is not None and self.sender is not None:
+            _change_sender_ssrc(self.sender, new)
+
     def __repr__(self) -> str:
         role = "sender" if self.sender is not None else "receiver"
         return f"RtcpEndpoint({role}, ssrc={self.ssrc:08X}, cname={self.cname!r}, {self.group!r})"
+
+
+def _change_sender_ssrc(sender: RtpSender, ssrc: int) -> None:
+    """The next packet `sender` builds carries `ssrc` (it is read by the pacing thread)."""
+    sender.ssrc = ssrc

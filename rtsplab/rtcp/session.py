@@ -41,13 +41,18 @@ class SenderRtcp(RtcpEndpoint):
 
 
 class ReceiverRtcp(RtcpEndpoint):
-    """The client's RTCP for one session; `reception` is fed by the RTP path."""
+    """The client's RTCP for one session; `reception` is fed by the RTP path. Unicast:
+    `peer_rtcp` is the server's RTCP address, when its SETUP reply named one (else its host
+    and any port). Multicast: `group` is the member table, `media_address` the server's."""
 
     def __init__(
         self, reception: ReceptionStatistics, cname: str, session_bandwidth: float, now: float,
         *, ssrc: int | None = None, reduced_minimum: bool = False,
         rng: random.Random | None = None, new_ssrc: Callable[[], int] | None = None,
+        group: RtcpGroup | None = None, media_address: str | None = None,
+        peer_rtcp: tuple[str, int | None] | None = None,
     ) -> None:  # fmt: skip
         super().__init__(cname, session_bandwidth, now, reception=reception, ssrc=ssrc,
-                         reduced_minimum=reduced_minimum, rng=rng,
-                         new_ssrc=new_ssrc)  # fmt: skip
+                         reduced_minimum=reduced_minimum, rng=rng, new_ssrc=new_ssrc,
+                         group=group, media_address=media_address,
+                         peer_rtcp=peer_rtcp)  # fmt: skip

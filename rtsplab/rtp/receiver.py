@@ -32,8 +32,10 @@ Which packets are the session's source:
 * A source that changes its SSRC and says so in RTCP (a BYE for the old one beside the new
   one's SDES with the same CNAME, §6.5.1, §8.2: the client's RTCP side tells it, `follow`)
   goes on under the new SSRC as the same stream: no restart, no gap. Its packets under the new
-  SSRC that arrive before the RTCP that announces it are held (at most MAX_HELD, counted in
-  `foreign` until then) and replayed when it is followed.
+  SSRC that arrive before the RTCP that announces it are held (a frame's worth: at most
+  MAX_SUCCESSOR_PACKETS and MAX_SUCCESSOR_BYTES, counted in `foreign` until then) and replayed
+  when it is followed; its packets under the old SSRC read after that RTCP (sent before it,
+  read after it) are still the stream's.
 
 A different source taking over is a new stream (§8: a new SSRC): its statistics start afresh
 (the same `ReceptionStatistics` object, which the RTCP side holds, restarted), and its extended
@@ -68,6 +70,11 @@ SOURCE_TIMEOUT = 3.0
 # maximum). A real stream's probation takes MIN_SEQUENTIAL packets, a few more if reordered.
 MAX_CANDIDATES = 8
 MAX_HELD = 8
+# Packets of the locked source's port under another SSRC, held until RTCP says whether it is
+# the source's new one (§8.2): a whole frame in flight at the change, 4K's ~540 packets
+# included, and no more than a few MB whoever sends them.
+MAX_SUCCESSOR_PACKETS = 1024
+MAX_SUCCESSOR_BYTES = 2 * 1024 * 1024
 MIN_PORT, MAX_PORT = 1, 0xFFFF  # UDP ports; 0 is no port (RFC 768)
 
 
@@ -177,6 +184,8 @@ class RtpReceiver:
         self._recent: set[int] = set()
         self._recent_order: deque[int] = deque()
         self._successor: deque[_Held] = deque()  # the locked port's packets under another SSRC
+        self._successor_bytes = 0
+        self._predecessor: int | None = None  # the locked source's SSRC before it followed
 
     @property
     def ssrc(self) -> int | None:
@@ -213,12 +222,14 @@ class RtpReceiver:
             return self._foreign("port %s", source_port)
         if packet.payloadType() != self.payload_type:
             return self._foreign("payload type %d", packet.payloadType())
+        if self._from_predecessor(packet.ssrc(), source_port):
+            self._last_heard = now
+            frame = self._deliver(packet, len(datagram), now)
+            return [] if frame is None else [frame]
         if self._from_locked_port(packet.ssrc(), source_port) and (
             now - self._last_heard < SOURCE_TIMEOUT
         ):
-            self._successor.append(_Held(packet, len(datagram), now))
-            if len(self._successor) > MAX_HELD:
-                self._successor.popleft()
+            self._hold_successor(_Held(packet, len(datagram), now))
             return self._foreign("SSRC %08X from the source's port", packet.ssrc())
         if self.expected_ssrc is not None and packet.ssrc() != self.expected_ssrc:
             return self._foreign("SSRC %08X", packet.ssrc())
@@ -240,7 +251,7 @@ class RtpReceiver:
         if self.source is None or self.source[0] != ssrc:
             return False
         log.info("source %s left (BYE)", _name(self.source))
-        self.source = None
+        self.source = self._predecessor = None
         return True
 
     def follow(self, old: int, new: int) -> list[ReceivedFrame]:
@@ -249,11 +260,12 @@ class RtpReceiver:
         under it are replayed. Returns the frames they complete."""
         if self.expected_ssrc == old:
             self.expected_ssrc = new
-        held, self._successor = self._successor, deque()
+        held, self._successor, self._successor_bytes = self._successor, deque(), 0
         if self.source is None or self.source[0] != old:
             return []
         log.info("source %s goes on as SSRC %08X", _name(self.source), new)
         self.source = self._previous = (new, self.source[1])
+        self._predecessor = old
         frames = []
         for h in held:
             if h.packet.ssrc() == new:
@@ -301,14 +313,29 @@ class RtpReceiver:
     def _from_locked(self, ssrc: int, port: int | None) -> bool:
         return self.source is not None and _same_source(self.source, (ssrc, port))
 
+    def _from_predecessor(self, ssrc: int, port: int | None) -> bool:
+        """The locked source's old SSRC, from its port: sent before the RTCP that announced
+        the new one, read after it. Its sequence numbers go on: the same stream."""
+        return ssrc == self._predecessor and self._on_locked_port(port)
+
+    def _hold_successor(self, held: _Held) -> None:
+        """Hold a packet that may be the locked source's under its new SSRC, the oldest
+        pushed out past MAX_SUCCESSOR_PACKETS or MAX_SUCCESSOR_BYTES."""
+        self._successor.append(held)
+        self._successor_bytes += held.size
+        while (
+            len(self._successor) > MAX_SUCCESSOR_PACKETS
+            or self._successor_bytes > MAX_SUCCESSOR_BYTES
+        ):
+            self._successor_bytes -= self._successor.popleft().size
+
     def _from_locked_port(self, ssrc: int, port: int | None) -> bool:
         """Another SSRC from the locked source's port (or where ports are not told)."""
+        return self.source is not None and ssrc != self.source[0] and self._on_locked_port(port)
+
+    def _on_locked_port(self, port: int | None) -> bool:
         source = self.source
-        return (
-            source is not None
-            and ssrc != source[0]
-            and (port is None or source[1] is None or port == source[1])
-        )
+        return source is not None and (port is None or source[1] is None or port == source[1])
 
     def _compete(self, key: Source, held: _Held) -> list[ReceivedFrame]:
         """No source is locked: `held` joins its candidate's run, which may win the lock."""
@@ -334,6 +361,7 @@ class RtpReceiver:
     def _lock(self, key: Source) -> None:
         previous = self._previous
         self.source = self._previous = key
+        self._predecessor = None
         if previous is None:
             log.info("receiving from source %s", _name(key))
         elif _same_source(previous, key):
