@@ -484,13 +484,8 @@ class RtcpEndpoint:
         letting go), so our RTP may carry it now without outrunning the news."""
         new, self._sender_ssrc = self._sender_ssrc, None
         if new is not None and self.sender is not None:
-            _change_sender_ssrc(self.sender, new)
+            self.sender.change_ssrc(new)
 
     def __repr__(self) -> str:
         role = "sender" if self.sender is not None else "receiver"
         return f"RtcpEndpoint({role}, ssrc={self.ssrc:08X}, cname={self.cname!r}, {self.group!r})"
-
-
-def _change_sender_ssrc(sender: RtpSender, ssrc: int) -> None:
-    """The next packet `sender` builds carries `ssrc` (it is read by the pacing thread)."""
-    sender.ssrc = ssrc

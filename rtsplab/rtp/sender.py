@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from RtpPacket import (
     JPEG_CLOCK_RATE,
+    MAX_SSRC,
     PT_JPEG,
     RTP_HEADER_SIZE,
     SEQ_MOD,
@@ -122,7 +123,7 @@ class RtpSender:
     def change_ssrc(self, ssrc: int) -> None:
         """Our SSRC changes (a collision, RFC 3550 §8.2): the next frame carries the new
         one, and no frame carries both."""
-        if not 0 <= ssrc <= 0xFFFFFFFF:
+        if not 0 <= ssrc <= MAX_SSRC:
             raise ValueError(f"SSRC must be 32 bits, got {ssrc}")
         with self._lock:
             self.ssrc = ssrc
