@@ -358,6 +358,10 @@ def test_the_clients_bye_at_teardown_reaches_the_server(tmp_path, monkeypatch):
             server_rtcp = workers[0].rtcp.rtcp  # the driver's engine
             client.play()
             assert client.ended.wait(END_TIMEOUT)
+            # RFC 3550 §6.3.7: a participant that never sent RTCP MUST NOT say BYE; wait for
+            # the client's first report, so that its TEARDOWN has a BYE to send.
+            rtcp = client.media.rtcp
+            wait_until(lambda: rtcp.reported, timeout=10, what="the client's first report")
             client.teardown()  # RR+SDES+BYE to the server's RTCP port, then TEARDOWN
         finally:
             client.close()

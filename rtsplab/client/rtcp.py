@@ -92,6 +92,11 @@ class ClientRtcp:
         return self._read(lambda engine: engine.peer_left)
 
     @property
+    def reported(self) -> bool:
+        """Whether a report of ours has gone out: only then may we say BYE (§6.3.7)."""
+        return self._read(lambda engine: not engine.group.initial)
+
+    @property
     def members(self) -> int:
         """The group's size as §6.3 counts it, ourselves included (2 in unicast)."""
         with self._lock:
