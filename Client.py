@@ -51,7 +51,7 @@ from rtsplab.player.handover import Handover
 from rtsplab.player.playout import play_out
 from rtsplab.player.report import Sample, StatsLog, sample_of, save_plot, write_report
 from rtsplab.player.stats_panel import StatsPanel, Trend
-from rtsplab.player.status import DisplayRate, status_line
+from rtsplab.player.status import DisplayRate, FrameWork, status_line
 from rtsplab.rtp.ports import ANY_INTERFACE
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
 
@@ -95,13 +95,15 @@ class Client:
         self.buffer = FrameBuffer(prefill, max_frames=max(DEFAULT_MAX_FRAMES, 2 * prefill))
         self.frameNbr = 0  # frames shown in this session
         self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
-        self.handover: Handover[Image.Image] = Handover(self.buffer)  # frames across seeks
+        # Frames across seeks: each picture with the seconds its decode took.
+        self.handover: Handover[tuple[Image.Image, float]] = Handover(self.buffer)
         self.actions = ActionRunner()
         self._play_after_setup = False  # Play in INIT: PLAY once the SETUP is done
         self._showing_error = False  # an error dialog is up: presses wait until it is gone
         self._deferred: Callable[[], None] | None = None  # a key pressed while busy
         self._photo: ImageTk.PhotoImage | None = None
         self.display_rate = DisplayRate()
+        self.frame_work = FrameWork()  # decode and paint, a frame shown
         # The display rate over the last stretch of playing: first and last display times,
         # and frameNbr at the first (a stretch ends at Pause, Teardown or the end).
         self._first_shown: float | None = None
@@ -249,7 +251,8 @@ class Client:
         span = self._last_shown - (self._first_shown or self._last_shown)
         average = (self.frameNbr - self._stretch_start) / span if span > 0 else 0.0
         stats.update(state=self.rtsp.state.value, picture="{}x{}".format(*self._box),
-                     **b.summary(), display_fps=round(average, 2))  # fmt: skip
+                     **b.summary(), display_fps=round(average, 2),
+                     decode_paint_ms=self.frame_work.median_ms())  # fmt: skip
         return stats
 
     # -- helpers for the actions ---------------------------------------------------------
@@ -376,18 +379,22 @@ class Client:
     def _decode(self, item: tuple[bytes, int, int]) -> None:
         """Playout thread: decode at the window's size into the hand-over slot; never Tk."""
         frame, timestamp, generation = item
+        started = time.perf_counter()
         try:
             picture = decode(frame, self._box)
         except Exception as exc:  # a frame Pillow cannot decode is skipped, not shown
             log.warning("cannot decode a frame: %s", exc)
             return
-        self.handover.offer(picture, timestamp, generation)
+        self.handover.offer((picture, time.perf_counter() - started), timestamp, generation)
 
     def updateMovie(self) -> None:
         """Tk thread: show the newest decoded picture, if there is one."""
-        picture = self.handover.take()
-        if picture is not None:
+        decoded = self.handover.take()
+        if decoded is not None:
+            picture, decode_seconds = decoded
+            started = time.perf_counter()
             self._show(picture)
+            self.frame_work.add(decode_seconds + time.perf_counter() - started)
             self.frameNbr += 1
             now = time.monotonic()
             self.display_rate.shown(now)

@@ -1,11 +1,15 @@
 """The Tk player under load: display rate and late frames for HD streams, in a real window.
 
-    python bench/player_bench.py        # 3840x2160 at 30 fps and 1920x1080 at 60 fps, 10 s
+    python bench/player_bench.py   # 4K at 30 and 60 fps, 1080p at 60 fps: 10 s, 3 times each
 
 Each run starts the server and the Tk client (`ClientLauncher.py`, picture about 1280x720) as
 separate processes on an X display — Xvfb of its own when DISPLAY is not set — presses Play,
-waits for the end of the video, closes the window, and prints the client's summary: frames
-received, shown, late, skipped, cache underruns, and the display rate over the session.
+waits for the end of the video, closes the window, and reads the client's summary: frames
+received, shown, late, skipped, cache underruns, and the display rate over the session. Beside
+them: the client process's CPU time from Play to the end over the frames shown (`cpu_ms`, all
+its threads: receiving, decoding, painting), and the slack, the frame interval less the median
+time a frame took to decode and paint (`slack_ms`: what is left to spare). Each run is repeated
+(`--repeat`) and the median of each column printed; `shown_each` lists every repeat's count.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -26,7 +31,15 @@ from stream_bench import clip_for, wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
-RUNS = {"2160p@30": ("2160p", 30.0), "1080p@60": ("1080p", 60.0)}
+RUNS = {"2160p@30": ("2160p", 30.0), "1080p@60": ("1080p", 60.0), "2160p@60": ("2160p", 60.0)}
+COLUMNS = ("frames", "shown", "late", "skipped", "underruns", "dropped_frames", "display_fps",
+           "cpu_ms", "slack_ms")  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user and system CPU time so far, all its threads (proc(5): fields 14, 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_display() -> tuple[dict[str, str], subprocess.Popen[bytes] | None]:
@@ -69,8 +82,10 @@ def play(
         window = xdotool("search", "--sync", "--pid", str(client.pid), "--name", "RTP").split()[0]
         xdotool("windowfocus", "--sync", window)
         time.sleep(0.5)
+        cpu_at_play = cpu_seconds(client.pid)
         xdotool("key", "p")
         time.sleep(seconds + prefill / fps + 3.0)  # the video, the prefill, the end rule (2 s)
+        cpu = cpu_seconds(client.pid) - cpu_at_play
         xdotool("windowfocus", window)
         xdotool("key", "q")
         out, err = client.communicate(timeout=20)
@@ -80,7 +95,19 @@ def play(
     lines = out.strip().splitlines()
     if client.returncode != 0 or not lines:
         raise RuntimeError(err.strip().splitlines()[-1] if err.strip() else "client failed")
-    return json.loads(lines[-1])
+    summary: dict[str, Any] = json.loads(lines[-1])
+    shown, work = summary["shown"], summary.get("decode_paint_ms")
+    summary["cpu_ms"] = 1000 * cpu / shown if shown else float("nan")
+    summary["slack_ms"] = 1000 / fps - work if work is not None else float("nan")
+    return summary
+
+
+def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each column's median over the repeats (the picture size is the same in all)."""
+    row = {key: statistics.median(r[key] for r in results) for key in COLUMNS}
+    row["picture"] = results[0]["picture"]
+    row["shown_each"] = ",".join(str(r["shown"]) for r in results)
+    return row
 
 
 def main() -> int:
@@ -88,19 +115,23 @@ def main() -> int:
     parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=RUNS)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--buffer", type=int, default=30, help="the player's prefill (30)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, medians shown (3)")
     args = parser.parse_args()
 
     env, xvfb = start_display()
     try:
         print(f"{'run':>9} {'picture':>9} {'received':>8} {'shown':>6} {'late':>5} "
-              f"{'skipped':>7} {'underruns':>9} {'dropped':>7} {'display_fps':>11}")  # fmt: skip
+              f"{'skipped':>7} {'underruns':>9} {'dropped':>7} {'display_fps':>11} "
+              f"{'cpu_ms':>6} {'slack_ms':>8}  shown_each")  # fmt: skip
         for name in args.runs:
             preset, fps = RUNS[name]
             clip = clip_for(preset, round(fps * args.seconds))
-            r = play(env, clip, fps, args.seconds, args.buffer)
-            print(f"{name:>9} {r['picture']:>9} {r['frames']:>8} {r['shown']:>6} {r['late']:>5} "
-                  f"{r['skipped']:>7} {r['underruns']:>9} {r['dropped_frames']:>7} "
-                  f"{r['display_fps']:>11.2f}", flush=True)  # fmt: skip
+            r = median_of([play(env, clip, fps, args.seconds, args.buffer)
+                           for _ in range(args.repeat)])  # fmt: skip
+            print(f"{name:>9} {r['picture']:>9} {r['frames']:>8g} {r['shown']:>6g} {r['late']:>5g} "
+                  f"{r['skipped']:>7g} {r['underruns']:>9g} {r['dropped_frames']:>7g} "
+                  f"{r['display_fps']:>11.2f} {r['cpu_ms']:>6.1f} {r['slack_ms']:>8.1f}  "
+                  f"{r['shown_each']}", flush=True)  # fmt: skip
     finally:
         if xvfb is not None:
             xvfb.terminate()

@@ -3,12 +3,14 @@ buttons. The Tk thread's alone; time is passed in."""
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 
 from rtsplab.player.frame_buffer import FrameBuffer, Playback
 from rtsplab.rtsp.state import State
 
 FPS_WINDOW = 1.0  # seconds over which the display rate is measured
+WORK_WINDOW = 4096  # frames whose decode and paint times the median is taken over
 _PLAYING_MODES = {
     Playback.BUFFERING: "buffering…",
     Playback.PLAYING: "playing",
@@ -33,6 +35,20 @@ class DisplayRate:
         if len(shown_at) < 2:
             return 0.0
         return (len(shown_at) - 1) / (shown_at[-1] - shown_at[0])
+
+
+class FrameWork:
+    """How long each frame shown took to decode and paint, over the last WORK_WINDOW frames:
+    the frame interval less this is the player's time to spare a frame."""
+
+    def __init__(self) -> None:
+        self._seconds: deque[float] = deque(maxlen=WORK_WINDOW)
+
+    def add(self, seconds: float) -> None:
+        self._seconds.append(seconds)
+
+    def median_ms(self) -> float | None:
+        return round(1000 * statistics.median(self._seconds), 2) if self._seconds else None
 
 
 def mode(state: State, playback: Playback, pending: str | None) -> str:
