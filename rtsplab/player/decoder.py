@@ -1,11 +1,15 @@
 """JPEG to a picture the size of the window, cheaply: the player's hot path.
 
-A 3840x2160 JPEG takes ~19 ms to decode in full and a bilinear shrink to 720p another ~30 ms:
-13 fps if done naively (~56 ms a frame measured here). libjpeg can instead decode at 1/2, 1/4
-or 1/8 scale for a fraction of the cost (`Image.draft`), so the frame is decoded at the
-smallest such scale that is still at least the window's size, and only that is resized to
-fit: ~16 ms for 4K into 1280x720. Pillow releases the GIL while it decodes, so this runs on
-its own thread beside the network and Tk threads.
+Measured here (2 cores), a 3840x2160 JPEG into a 1280x720 window: decoded whole, ~42 ms; with
+libjpeg's DCT scaling (`Image.draft`: 1/2, 1/4 or 1/8, decoding fewer coefficients) at the
+smallest scale whose picture still covers the window, 1/2, ~14 ms; then a box filter shrinks it
+the rest of the way, ~10 ms. Pillow releases the GIL while it decodes and resizes, so this runs
+on the playout threads beside the network and Tk threads.
+
+Pillow gives an image's memory back to the system when the image goes, and a frame's pictures
+(8 MB decoded at 1/2 from 4K, 5 MB half-resized, 4 MB resized) are then mapped afresh every
+frame, page by page: ~5 ms a 4K frame. Kept for reuse instead (`IMAGE_BLOCKS_KEPT`), they cost
+nothing after the first frame.
 """
 
 from __future__ import annotations
@@ -13,6 +17,13 @@ from __future__ import annotations
 import io
 
 from PIL import Image
+
+DCT_SCALES = (8, 4, 2, 1)  # libjpeg decodes at 1/8, 1/4, 1/2 or in full, cheapest first
+# Freed image blocks Pillow keeps for the next images (each at most its 16 MiB block size):
+# enough for a frame's pictures and the Tk paste's, about 40 MB at 4K.
+IMAGE_BLOCKS_KEPT = 8
+
+Image.core.set_blocks_max(IMAGE_BLOCKS_KEPT)  # what PILLOW_BLOCKS_MAX sets at import
 
 
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -23,16 +34,29 @@ def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def draft_scale(size: tuple[int, int], target: tuple[int, int]) -> int:
+    """The DCT scale (8 for 1/8 ... 1 for none) to decode a `size` JPEG at for a `target`
+    picture: the smallest picture at least `target` in both dimensions, or the full one."""
+    width, height = size
+    for scale in DCT_SCALES:
+        # libjpeg rounds a scaled dimension up (jdmaster.c: jdiv_round_up).
+        if -(-width // scale) >= target[0] and -(-height // scale) >= target[1]:
+            return scale
+    return 1
+
+
 def decode(jpeg: bytes, box: tuple[int, int]) -> Image.Image:
     """Decode `jpeg` and scale it to fit `box`, keeping its aspect ratio."""
     # Image.open gives an ImageFile; resize and convert give plain Images.
     image: Image.Image = Image.open(io.BytesIO(jpeg))
     target = fit(image.size, box)
-    image.draft("RGB", target)  # DCT scaling: the smallest 1/2^k decode still >= target
+    scale = draft_scale(image.size, target)
+    # draft takes the largest scale whose picture is at least the size asked: this one.
+    image.draft("RGB", (max(1, image.size[0] // scale), max(1, image.size[1] // scale)))
     image.load()  # decode here, on this thread, not lazily wherever it is first used
     if image.size != target:
         # After draft a shrink is by less than 2: a box filter is the cheapest that does
-        # not alias (4K to 720p: ~6 ms, bilinear ~9 ms). Growing, bilinear.
+        # not alias (4K to 720p: ~10 ms, bilinear ~15 ms). Growing, bilinear.
         shrinking = target[0] < image.size[0]
         filter_ = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
         image = image.resize(target, filter_)
