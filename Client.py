@@ -1,6 +1,6 @@
 """The Tk player: the lab's window with Setup, Play, Pause and Teardown, and a frame cache.
 
-Five threads while it plays over UDP (four over TCP), each with one job; only Tk's touches
+Six threads while it plays over UDP (five over TCP), each with one job; only Tk's touches
 widgets:
 
     RTP listener (rtp-listen)   RTP and RTCP by UDP -> complete frames -> FrameBuffer.push
@@ -8,13 +8,15 @@ widgets:
                                 it reads the interleaved frames too, in place of the listener
     RTSP actions (ActionRunner)  SETUP, PLAY, PAUSE, TEARDOWN, seeks: each posted to the
                                 owner and its reply awaited here, never on the Tk thread
-    playout                     FrameBuffer.pop_due at each frame's time -> decoder.decode
-                                at the window's size -> a one-picture hand-over slot
+    playout (two)               FrameBuffer.pop_due at each frame's time -> decoder.decode
+                                at the window's size -> a one-picture hand-over slot; two
+                                decode at once, on both cores, when one frame's decode
+                                takes longer than a frame's time (1080p at 60 fps)
     Tk (`after`)                the newest picture pasted into one reused PhotoImage; posts
                                 actions and applies their results; buttons, keys, dialogs
 
 The window never waits on the network: while an action is pending its buttons are disabled
-and the status line says so ("SETUP…"); closing the window returns at once and a sixth
+and the status line says so ("SETUP…"); closing the window returns at once and another
 thread (rtsp-close) sends the TEARDOWN, bounded in time. A seek coalesces with the seeks
 behind it (arrow keys held down send the last target only), and no frame from before a seek
 is shown after it: the seek's generation, under one lock, is checked where a frame enters
@@ -34,6 +36,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import sys
 import threading
 import time
 import tkinter as tk
@@ -64,7 +67,12 @@ INITIAL_PICTURE = (768, 432)
 DEFAULT_FPS = 20  # the lab's, when the SDP gives no frame rate
 SEEK_STEP = 2.0  # seconds the arrow keys move the seek bar
 POLL_MS = 20  # how often Tk collects the RTSP worker's results: quicker than the eye
-PLAYOUT_JOIN = 0.1  # seconds closing waits for the playout thread: one decode, at most
+PLAYOUT_THREADS = 2  # decoding at once: the machine's two cores, beside the network's thread
+PLAYOUT_JOIN = 0.1  # seconds closing waits for each playout thread: one decode, at most
+# How long a thread runs Python before another may take the GIL (Python's default is 5 ms).
+# The receiving thread is busy in Python at HD rates; a playout thread coming back from a
+# decode (Pillow lets the GIL go) would otherwise wait up to that long for each step.
+GIL_SWITCH_INTERVAL = 0.001
 # Closing the window: the TEARDOWN's own reply timeout, and how long the process, once the
 # window has gone, lets that TEARDOWN go on before it exits anyway.
 CLOSE_TIMEOUT = 1.0
@@ -110,13 +118,16 @@ class Client:
         self._last_shown = 0.0
         self._stretch_start = 0
         self._stop = threading.Event()
-        self._playout = threading.Thread(
-            target=play_out, args=(self.buffer, self.handover.pop, self._decode, self._stop),
-            name="playout", daemon=True,
-        )  # fmt: skip
+        playout = (self.buffer, self.handover.pop, self._decode, self._stop)
+        self._playout = [
+            threading.Thread(target=play_out, args=playout, name=f"playout-{n}", daemon=True)
+            for n in range(PLAYOUT_THREADS)
+        ]
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         self.createWidgets()
         self._refresh_buttons()
-        self._playout.start()
+        for thread in self._playout:
+            thread.start()
         self.master.after(REFRESH_MS, self.updateMovie)
         self.master.after(STATUS_MS, self._tick)
         self.master.after(POLL_MS, self._collect)
@@ -234,7 +245,8 @@ class Client:
         """Closing the window: at once, whatever the server does. It prints what the session
         was; the TEARDOWN goes from a thread of its own, bounded in time."""
         self._stop.set()
-        self._playout.join(timeout=PLAYOUT_JOIN)
+        for thread in self._playout:
+            thread.join(timeout=PLAYOUT_JOIN)
         summary = self.summary()  # the state it was in, before the TEARDOWN
         self.actions.close()
         closer = threading.Thread(target=self._close_rtsp, name="rtsp-close", daemon=True)
@@ -376,16 +388,17 @@ class Client:
         """The receiving thread (no Tk here): into the cache, unless from before a seek."""
         self.handover.push(frame, timestamp)
 
-    def _decode(self, item: tuple[bytes, int, int]) -> None:
+    def _decode(self, item: tuple[bytes, int, int, int]) -> None:
         """Playout thread: decode at the window's size into the hand-over slot; never Tk."""
-        frame, timestamp, generation = item
+        frame, timestamp, generation, number = item
         started = time.perf_counter()
         try:
             picture = decode(frame, self._box)
         except Exception as exc:  # a frame Pillow cannot decode is skipped, not shown
             log.warning("cannot decode a frame: %s", exc)
             return
-        self.handover.offer((picture, time.perf_counter() - started), timestamp, generation)
+        spent = time.perf_counter() - started
+        self.handover.offer((picture, spent), timestamp, generation, number)
 
     def updateMovie(self) -> None:
         """Tk thread: show the newest decoded picture, if there is one."""

@@ -1,6 +1,8 @@
 """The player's way for frames across a seek (no frame from before a seek shown after it) and
 its status line; pure, no Tk."""
 
+import time
+
 from rtsplab.player.frame_buffer import FrameBuffer, Playback
 from rtsplab.player.handover import Handover
 from rtsplab.player.status import DisplayRate, mode
@@ -25,12 +27,28 @@ def test_after_a_seek_only_frames_from_its_play_on_are_taken():
 
 def test_a_picture_decoded_before_a_seek_is_not_offered_after_it():
     handover = Handover(FrameBuffer(1))
-    handover.offer("shown", 1, handover.generation())
+    handover.offer("shown", 1, handover.generation(), 1)
     assert (handover.take(), handover.take()) == ("shown", None)
     popped_in = handover.generation()
     handover.start_seek()
-    handover.offer("stale", 2, popped_in)
+    handover.offer("stale", 2, popped_in, 2)
     assert handover.take() is None and handover.shown_timestamp is None
+
+
+def test_a_picture_overtaken_by_a_newer_one_is_dropped_not_painted_late():
+    buffer = FrameBuffer(2)
+    handover = Handover(buffer)
+    handover.push(b"first", 0)
+    handover.push(b"second", 90_000)  # 1 s later at 90 kHz; the cache starts playing now
+    now = time.monotonic()  # the clock the hand-over pushes with
+    first = handover.pop(now)
+    second = handover.pop(now + 1.0)
+    assert first is not None and second is not None
+    assert (first[0], first[3]) == (b"first", 1) and (second[0], second[3]) == (b"second", 2)
+    # Two playout threads: the second frame's decode finished first.
+    assert handover.offer("second", second[1], second[2], second[3])
+    assert not handover.offer("first", first[1], first[2], first[3])
+    assert handover.take() == "second" and handover.shown_timestamp == 90_000
 
 
 def test_an_older_seek_leaves_the_marker_to_the_newer_one():

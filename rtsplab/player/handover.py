@@ -2,7 +2,11 @@
 cache, the playout thread pops and decodes it, the Tk thread shows the picture, and a seek
 (started on the Tk thread, ended on the RTSP actions' thread) must let no frame from before it
 be shown after it. One lock holds the cache's pushes and pops, the seek's generation and
-marker, and the one-picture hand-over slot, so that no check falls apart from its act."""
+marker, and the one-picture hand-over slot, so that no check falls apart from its act.
+
+More than one playout thread may decode at once (a frame's decode may then take longer than a
+frame's time): each frame popped is numbered, and a picture that comes after a newer one has
+been offered is dropped, never painted late and out of order."""
 
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ class Handover(Generic[Picture]):
         self._ready: Picture | None = None  # the hand-over slot
         self._skip_until: int | None = None  # after a seek: the first RTP timestamp to take
         self._generation = 0  # one more at each seek
+        self._popped = 0  # frames popped so far: each one's number
+        self._offered = 0  # the number of the newest picture offered
         self.shown_timestamp: int | None = None  # of the newest picture: the seek bar's
 
     # -- the seek: begun on the Tk thread, ended where its PLAY was sent ------------------
@@ -64,18 +70,25 @@ class Handover(Generic[Picture]):
                 self._skip_until = None
             self.buffer.push(frame, timestamp, time.monotonic())
 
-    def pop(self, now: float) -> tuple[bytes, int, int] | None:
-        """The frame due, with the seek generation it was popped in."""
+    def pop(self, now: float) -> tuple[bytes, int, int, int] | None:
+        """The frame due, with the seek generation it was popped in and its number."""
         with self._lock:
             item = self.buffer.pop_due(now)
-            return None if item is None else (*item, self._generation)
+            if item is None:
+                return None
+            self._popped += 1
+            return (*item, self._generation, self._popped)
 
-    def offer(self, picture: Picture, timestamp: int, generation: int) -> None:
-        """A decoded picture into the slot, unless a seek came since its frame was popped."""
+    def offer(self, picture: Picture, timestamp: int, generation: int, number: int) -> bool:
+        """A decoded picture into the slot, unless a seek came since its frame was popped or
+        a newer frame's picture has been offered; whether it was taken."""
         with self._lock:
-            if generation == self._generation:
-                self._ready = picture
-                self.shown_timestamp = timestamp
+            if generation != self._generation or number < self._offered:
+                return False
+            self._offered = number
+            self._ready = picture
+            self.shown_timestamp = timestamp
+            return True
 
     def take(self) -> Picture | None:
         """The newest picture, if one came since the last take."""
