@@ -1,10 +1,12 @@
 """The player's way for frames across a seek (no frame from before a seek shown after it) and
 its status line; pure, no Tk."""
 
+import threading
 import time
 
 from rtsplab.player.frame_buffer import FrameBuffer, Playback
 from rtsplab.player.handover import Handover
+from rtsplab.player.playout import play_out
 from rtsplab.player.status import DisplayRate, mode
 from rtsplab.rtsp.state import State
 
@@ -71,3 +73,24 @@ def test_the_display_rate_counts_the_last_second_and_the_mode_reads_the_states()
     assert mode(State.PLAYING, Playback.PLAYING, "PAUSE") == "PAUSE…"
     assert mode(State.READY, Playback.ENDED, None) == "end of video"
     assert mode(State.INIT, Playback.ENDED, None) == "init"
+
+
+def test_frames_due_while_one_is_decoded_are_skipped_not_decoded_late():
+    """A decode that takes 1.5 frames' time (a fake clock): the playout loop decodes only the
+    newest frame due each time it comes back, never one whose successor is already due."""
+    buffer = FrameBuffer(10)
+    for n in range(10):
+        buffer.push(bytes([n]), n * 3000, 0.0)  # 30 fps at 90 kHz; playing from t = 0
+    clock = [0.0]
+    decoded: list[int] = []
+    stop = threading.Event()
+
+    def decode(item: tuple[bytes, int]) -> None:
+        decoded.append(item[0][0])
+        clock[0] += 1.5 / 30
+        if len(decoded) == 6:
+            stop.set()
+
+    play_out(buffer, buffer.pop_due, decode, stop, clock=lambda: clock[0])
+    assert decoded == [0, 1, 3, 4, 6, 7]
+    assert buffer.stats.skipped == 2 and buffer.stats.shown == 6

@@ -114,6 +114,8 @@ class LabAssembler:
         self._open[timestamp] = self._open.get(timestamp, 0) + 1
         if is_end:
             self._ends.add(ext_seq)
+        if not self._ends:
+            return None  # no packet held ends a frame: the common case, a frame half come
         # The new packet can complete only a frame ending at or after it, in its own frame.
         for end in sorted(e for e in self._ends if e >= ext_seq):
             if self._fragments[end].timestamp == timestamp:
