@@ -36,7 +36,6 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import sys
 import threading
 import time
 import tkinter as tk
@@ -69,10 +68,6 @@ SEEK_STEP = 2.0  # seconds the arrow keys move the seek bar
 POLL_MS = 20  # how often Tk collects the RTSP worker's results: quicker than the eye
 PLAYOUT_THREADS = 2  # decoding at once: the machine's two cores, beside the network's thread
 PLAYOUT_JOIN = 0.1  # seconds closing waits for each playout thread: one decode, at most
-# How long a thread runs Python before another may take the GIL (Python's default is 5 ms).
-# The receiving thread is busy in Python at HD rates; a playout thread coming back from a
-# decode (Pillow lets the GIL go) would otherwise wait up to that long for each step.
-GIL_SWITCH_INTERVAL = 0.001
 # Closing the window: the TEARDOWN's own reply timeout, and how long the process, once the
 # window has gone, lets that TEARDOWN go on before it exits anyway.
 CLOSE_TIMEOUT = 1.0
@@ -123,7 +118,6 @@ class Client:
             threading.Thread(target=play_out, args=playout, name=f"playout-{n}", daemon=True)
             for n in range(PLAYOUT_THREADS)
         ]
-        sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         self.createWidgets()
         self._refresh_buttons()
         for thread in self._playout:
