@@ -10,8 +10,9 @@ widgets:
                                 owner and its reply awaited here, never on the Tk thread
     playout (two)               FrameBuffer.pop_due at each frame's time -> decoder.decode
                                 at the window's size -> a one-picture hand-over slot; two
-                                decode at once, on both cores, when one frame's decode
-                                takes longer than a frame's time (1080p at 60 fps)
+                                decode at once, on both cores, so that a decode held up
+                                (the server and the receiver share them) may take two
+                                frames' time before any frame is skipped
     Tk (`after`)                the newest picture pasted into one reused PhotoImage; posts
                                 actions and applies their results; buttons, keys, dialogs
 

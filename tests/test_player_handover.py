@@ -7,7 +7,7 @@ import time
 from rtsplab.player.frame_buffer import FrameBuffer, Playback
 from rtsplab.player.handover import Handover
 from rtsplab.player.playout import play_out
-from rtsplab.player.status import DisplayRate, mode
+from rtsplab.player.status import DisplayRate, FrameWork, mode
 from rtsplab.rtsp.state import State
 
 
@@ -94,3 +94,11 @@ def test_frames_due_while_one_is_decoded_are_skipped_not_decoded_late():
     play_out(buffer, buffer.pop_due, decode, stop, clock=lambda: clock[0])
     assert decoded == [0, 1, 3, 4, 6, 7]
     assert buffer.stats.skipped == 2 and buffer.stats.shown == 6
+
+
+def test_the_decode_and_paint_time_is_the_median_of_the_frames_shown():
+    work = FrameWork()
+    assert work.median_ms() is None  # nothing shown yet: no figure, not 0
+    for seconds in (0.010, 0.030, 0.020, 0.500):  # one frame held up does not move it far
+        work.add(seconds)
+    assert work.median_ms() == 25.0
