@@ -4,16 +4,15 @@ Measured here (2 cores), a 3840x2160 JPEG into a 1280x720 window: decoded whole,
 libjpeg's DCT scaling (`Image.draft`: 1/2, 1/4 or 1/8, decoding fewer coefficients) at the
 smallest scale whose picture still covers the window, 1/2, ~14 ms. The DCT scaling is itself the
 low-pass filter a shrink needs; what is left is a shrink by less than 2, done by taking the
-nearest pixel: ~0.5 ms, where a box filter takes ~10 ms (as long as the decode, and at 1080p
-at 60 fps more than the two cores can spare beside the server) for a picture a little sharper
-(against a Lanczos shrink of the whole frame, an RMS error of 2.1 levels in 255 rather than
-3.5 on a 4K test pattern). Pillow releases the GIL while it decodes, so this runs on the
+nearest pixel: ~0.5 ms, where a box filter takes ~10 ms (nearly as long as the decode, and at
+1080p at 60 fps more than the two cores can spare beside the server) for a picture a little
+smoother (against a Lanczos shrink of the whole frame, an RMS error of 2.1 levels in 255
+rather than 3.5 on a 4K test pattern). Pillow releases the GIL while it decodes, so this runs on the
 playout threads beside the network and Tk threads.
 
 Pillow gives an image's memory back to the system when the image goes, and a frame's pictures
-(8 MB decoded at 1/2 from 4K, 5 MB half-resized, 4 MB resized) are then mapped afresh every
-frame, page by page: ~5 ms a 4K frame. Kept for reuse instead (`IMAGE_BLOCKS_KEPT`), they cost
-nothing after the first frame.
+are then mapped afresh every frame, page by page (with a box filter's intermediate picture,
+~5 ms a 4K frame). Kept for reuse instead (`IMAGE_BLOCKS_KEPT`), they are mapped once.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from PIL import Image
 
 DCT_SCALES = (8, 4, 2, 1)  # libjpeg decodes at 1/8, 1/4, 1/2 or in full, cheapest first
 # Freed image blocks Pillow keeps for the next images (each at most its 16 MiB block size):
-# enough for a frame's pictures and the Tk paste's, about 40 MB at 4K.
+# enough for both playout threads' pictures (at 4K, 8 MB decoded and 4 MB shrunk a frame).
 IMAGE_BLOCKS_KEPT = 8
 
 Image.core.set_blocks_max(IMAGE_BLOCKS_KEPT)  # what PILLOW_BLOCKS_MAX sets at import
