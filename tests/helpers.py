@@ -9,9 +9,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 POLL = 0.02  # seconds between two looks at a condition
+
+# What a decoder may be handed besides bytes: a bytearray, a memoryview, and a view of part of
+# a larger buffer (a datagram read into a bigger one), for `make_buffer(data)`.
+BUFFER_KINDS = [
+    pytest.param(bytearray, id="bytearray"),
+    pytest.param(memoryview, id="memoryview"),
+    pytest.param(lambda data: memoryview(bytearray(data) + b"junk")[: len(data)], id="slice"),
+]
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition"):

@@ -339,6 +339,7 @@ def test_a_unicast_client_plays_beside_a_multicast_member(namespace, movie, tmp_
 # own SSRC; it prints the SSRCs its RTP came with and the SSRCs BYE named, as JSON.
 COLLIDING_MEMBER = r"""
 import json, re, selectors, socket, struct, sys, time
+from rtsplab.rtp.ports import bind_multicast_socket
 port, name, group = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 url = f"rtsp://127.0.0.1:{port}/{name}"
 rtsp = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -352,14 +353,7 @@ reply = ask(f"SETUP {url}/track1 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP;multi
 session = re.search(r"Session: (\d+)", reply).group(1)
 ssrc = int(re.search(r"ssrc=([0-9A-Fa-f]+)", reply).group(1), 16)
 rtp_port = int(re.search(r"port=(\d+)", reply).group(1))
-def member_socket(p):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((group, p))
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                 socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
-    return s
-rtp, rtcp = member_socket(rtp_port), member_socket(rtp_port + 1)
+rtp, rtcp = (bind_multicast_socket(group, p, "127.0.0.1") for p in (rtp_port, rtp_port + 1))
 selector = selectors.DefaultSelector()
 for s in (rtp, rtcp):
     selector.register(s, selectors.EVENT_READ)
@@ -522,15 +516,9 @@ def test_a_members_pause_stops_no_one_else(namespace, movie, tmp_path):
 # with, in order, and how many RRs it sent, as JSON.
 THIRD_PARTY = r"""
 import json, selectors, socket, struct, sys, time
+from rtsplab.rtp.ports import bind_multicast_socket
 group, rtp_port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-def member_socket(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((group, port))
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                 socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
-    return s
-rtp, rtcp = member_socket(rtp_port), member_socket(rtp_port + 1)
+rtp, rtcp = (bind_multicast_socket(group, p, "127.0.0.1") for p in (rtp_port, rtp_port + 1))
 out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 out.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
 selector = selectors.DefaultSelector()

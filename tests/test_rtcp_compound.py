@@ -4,6 +4,7 @@ buffers of any kind."""
 
 import pytest
 
+from helpers import BUFFER_KINDS
 from rtcp_vectors import (
     APP,
     APP_BYTES,
@@ -157,14 +158,7 @@ def test_only_two_prefixes_of_the_compound_decode():
     assert decoded == [52, 76]
 
 
-@pytest.mark.parametrize(
-    "make_buffer",
-    [
-        pytest.param(bytearray, id="bytearray"),
-        pytest.param(memoryview, id="memoryview"),
-        pytest.param(lambda data: memoryview(bytearray(data) + b"junk")[: len(data)], id="slice"),
-    ],
-)
+@pytest.mark.parametrize("make_buffer", BUFFER_KINDS)
 def test_decode_accepts_buffers(make_buffer):
     packets = decode_compound(make_buffer(COMPOUND_BYTES))
     assert packets == COMPOUND

@@ -228,8 +228,7 @@ def test_a_same_host_forgers_reports_never_become_the_clients(tmp_path):
     with rtcp_server(tmp_path, fps=30) as server, udp_socket() as forger:
         command = client_command(server.port, clip.name, "--rtcp-reduced-minimum",
                                  rtp_port=free_port_pair())  # fmt: skip
-        client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
+        with headless_client(command) as client:
             wait_until(lambda: session_rtcp(server) is not None, what="the session's RTCP")
             worker = only(server.active_workers())
             server_rtcp, target = worker.rtcp.rtcp, worker.rtcp_socket.getsockname()
@@ -247,10 +246,6 @@ def test_a_same_host_forgers_reports_never_become_the_clients(tmp_path):
                 views.append(server_rtcp.peer)
             assert client.poll() is None, "the session ended before the last forgery"
             out, err = client.communicate(timeout=30)
-        finally:
-            if client.poll() is None:
-                client.kill()
-                client.communicate()
         assert client.returncode == 0, err
         wait_until(lambda: not server.active_workers(), what="the session to close")
     views.append(server_rtcp.peer)
@@ -377,15 +372,10 @@ def test_the_headless_client_says_bye_at_teardown(tmp_path):
     with rtcp_server(tmp_path, fps=FPS) as server:
         command = client_command(server.port, clip.name, "--rtcp-reduced-minimum",
                                  rtp_port=free_port_pair())  # fmt: skip
-        client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
+        with headless_client(command) as client:
             wait_until(lambda: session_rtcp(server) is not None, what="the session's RTCP")
             server_rtcp = session_rtcp(server)
             _, err = client.communicate(timeout=30)
-        finally:
-            if client.poll() is None:
-                client.kill()
-                client.communicate()
         assert client.returncode == 0, err
         wait_until(lambda: not server.active_workers(), what="the session to close")
     assert server_rtcp.peer is not None  # its reports did arrive
@@ -425,6 +415,19 @@ def rtcp_server(root, fps, max_packet=1400, **options):
     with running_server(root, fps=fps, max_packet=max_packet, **options) as server:
         server.config.rtcp_reduced_minimum = True  # read at each SETUP
         yield server
+
+
+@contextlib.contextmanager
+def headless_client(command):
+    """The headless client as a process, killed on the way out if it still runs: a test
+    that fails part way leaves nothing behind."""
+    client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        yield client
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.communicate()
 
 
 @contextlib.contextmanager

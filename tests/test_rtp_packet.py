@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from helpers import BUFFER_KINDS
 from RtpPacket import (
     MAX_CC,
     MAX_PADDING,
@@ -537,14 +538,7 @@ def test_every_prefix_short_of_the_extension_data_raises():
             decode(FULL_PACKET[:length])
 
 
-@pytest.mark.parametrize(
-    "make_buffer",
-    [
-        pytest.param(bytearray, id="bytearray"),
-        pytest.param(memoryview, id="memoryview"),
-        pytest.param(lambda data: memoryview(bytearray(data) + b"junk")[: len(data)], id="slice"),
-    ],
-)
+@pytest.mark.parametrize("make_buffer", BUFFER_KINDS)
 def test_decode_accepts_buffers(make_buffer):
     buffer = make_buffer(FULL_PACKET)
     packet = decode(buffer)
