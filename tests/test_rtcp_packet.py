@@ -34,7 +34,7 @@ def test_unknown_type_is_kept_raw_and_skipped():
 @pytest.mark.parametrize(
     "packet",
     [
-        pytest.param(UnknownRtcp(205, 31, b""), id="unknown-rtpfb"),
+        pytest.param(UnknownRtcp(206, 31, b""), id="unknown-psfb"),
         pytest.param(UnknownRtcp(0, 0, b"\x00" * 4), id="unknown-0"),
         pytest.param(UnknownRtcp(255, 1, b"\xff" * 12), id="unknown-255"),
     ],

@@ -117,6 +117,6 @@ def test_without_a_source_strikes_out_only_what_speaks_for_it():
 
 
 def test_a_packet_of_an_unknown_type_speaks_for_no_one():
-    unknown = UnknownRtcp(205, 1, bytes(8))
+    unknown = UnknownRtcp(206, 1, bytes(8))
     assert unknown.speaks_for() == [] and unknown.speaks_about() == []
     assert unknown.without_source(A) is unknown and not unknown.is_report()

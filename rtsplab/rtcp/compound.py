@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from rtsplab.rtcp.app import App
 from rtsplab.rtcp.bye import Bye
+from rtsplab.rtcp.feedback import TransportFeedback
 from rtsplab.rtcp.packet import Buffer, RtcpPacket, decode_one
 from rtsplab.rtcp.reports import ReceiverReport, SenderReport
 from rtsplab.rtcp.sdes import SourceDescription
@@ -20,7 +21,15 @@ from rtsplab.rtcp.xr import ExtendedReport
 
 # The packet types decoded here (importing them enters them in `packet.DECODERS`); any other
 # type is kept as an UnknownRtcp.
-PACKET_CLASSES = (SenderReport, ReceiverReport, SourceDescription, Bye, App, ExtendedReport)
+PACKET_CLASSES = (
+    SenderReport,
+    ReceiverReport,
+    SourceDescription,
+    Bye,
+    App,
+    TransportFeedback,
+    ExtendedReport,
+)
 _REPORTS = (SenderReport, ReceiverReport)
 
 

@@ -8,13 +8,15 @@ Every RTCP packet starts with the same 32-bit header::
     |V=2|P|  count  |      PT       |             length            |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 
-``count`` is RC (report blocks) for SR/RR, SC (chunks, sources) for SDES/BYE and the subtype
-for APP. ``length`` is the packet's size in 32-bit words minus one, header and padding
-included. If P is set the packet ends with padding whose last octet counts it, itself
-included; for RTCP the count is a multiple of four (section 6.4.1).
+``count`` is RC (report blocks) for SR/RR, SC (chunks, sources) for SDES/BYE, the subtype
+for APP and FMT (the kind of feedback) for RTPFB. ``length`` is the packet's size in 32-bit
+words minus one, header and padding included. If P is set the packet ends with padding
+whose last octet counts it, itself included; for RTCP the count is a multiple of four
+(section 6.4.1).
 
 One module per packet type encodes and decodes its body: `reports` (SR, RR), `sdes`, `bye`,
-`app` and `xr` (RFC 3611); `compound` reads the header, strips padding and walks a datagram.
+`app`, `feedback` (RFC 4585) and `xr` (RFC 3611); `compound` reads the header, strips padding
+and walks a datagram.
 The helpers below are shared by those modules.
 """
 
@@ -40,12 +42,13 @@ SSRC_SIZE = 4
 MAX_LENGTH_WORDS = 0xFFFF  # the 16-bit length field
 MAX_PACKET_SIZE = (MAX_LENGTH_WORDS + 1) * WORD_SIZE
 
-# Packet types (section 12.1; XR: RFC 3611 section 2).
+# Packet types (section 12.1; RTPFB: RFC 4585 section 6.1; XR: RFC 3611 section 2).
 RTCP_SR = 200
 RTCP_RR = 201
 RTCP_SDES = 202
 RTCP_BYE = 203
 RTCP_APP = 204
+RTCP_RTPFB = 205  # transport-layer feedback (RFC 4585 section 6.2)
 RTCP_XR = 207
 PACKET_TYPE_NAMES = {
     RTCP_SR: "SR",
@@ -53,6 +56,7 @@ PACKET_TYPE_NAMES = {
     RTCP_SDES: "SDES",
     RTCP_BYE: "BYE",
     RTCP_APP: "APP",
+    RTCP_RTPFB: "RTPFB",
     RTCP_XR: "XR",
 }
 
@@ -226,7 +230,8 @@ class RtcpPacket:
 
 @dataclass(repr=False)
 class UnknownRtcp(RtcpPacket):
-    """A packet of a type not decoded here (e.g. RTPFB 205), kept raw (padding removed)."""
+    """A packet of a type not decoded here (e.g. PSFB 206, RFC 4585's payload-specific
+    feedback), kept raw (padding removed)."""
 
     packet_type: int  # type: ignore[misc]  # an instance field here, a ClassVar elsewhere
     count: int
