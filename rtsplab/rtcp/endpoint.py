@@ -25,6 +25,8 @@ and sends what it is given. It holds the member table and the A.7 timer
   (`peer_rtcp`; the rest is counted in `forged`); in a group, whatever speaks for the media
   source from anywhere but the media source's address and port (the port learnt from its
   first SR) is struck out and counted in `foreign`;
+- under RTP/AVPF (RFC 4585), sends generic NACKs early (`feedback`) as the timer allows,
+  and keeps those about our stream for the driver to answer (`take_nacks`);
 - counts what is not RTCP in `malformed`, and never raises on a datagram.
 """
 
@@ -34,21 +36,14 @@ import logging
 import random
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from RtpPacket import JPEG_CLOCK_RATE
 from rtsplab.ntp import MAX_U32, NTP_SHORT_UNITS, ntp_from_unix, ntp_middle32
 from rtsplab.rtcp.bye import Bye
 from rtsplab.rtcp.compound import decode_compound, encode_compound
+from rtsplab.rtcp.feedback import GenericNack
 from rtsplab.rtcp.group import Address, Collision, RtcpGroup
 from rtsplab.rtcp.packet import RtcpError, RtcpPacket
-from rtsplab.rtcp.reports import (
-    FRACTION_LOST_UNITS,
-    ReceiverReport,
-    ReportBlock,
-    SenderReport,
-    round_trip_time,
-)
+from rtsplab.rtcp.reports import PeerReport, ReceiverReport, ReportBlock, SenderReport
 from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtcp.timing import RTCP_BANDWIDTH_FRACTION
 from rtsplab.rtcp.xr import DlrrItem, ExtendedReport
@@ -67,35 +62,11 @@ PEER: Address = ("peer", 0)
 # often (the client on every wake-up of its receiving thread), so between reports the member
 # table is scanned at most this often.
 EXPIRE_SPACING = 1.0
-
-
-@dataclass
-class PeerReport:
-    """What a reception report block about our stream says (§6.4.1), for the server's log."""
-
-    fraction_lost: float  # in the last interval, 0..1
-    cumulative_lost: int
-    highest_seq: int
-    jitter_ms: float
-    rtt_ms: float | None
-
-    @classmethod
-    def from_block(cls, block: ReportBlock, arrival_ntp: int) -> PeerReport:
-        rtt = round_trip_time(block, arrival_ntp)
-        return cls(
-            fraction_lost=block.fraction_lost / FRACTION_LOST_UNITS,
-            cumulative_lost=block.cumulative_lost,
-            highest_seq=block.highest_seq,
-            jitter_ms=block.jitter * 1000 / JPEG_CLOCK_RATE,
-            rtt_ms=None if rtt is None else rtt * 1000,
-        )
-
-    def __str__(self) -> str:
-        rtt = "?" if self.rtt_ms is None else f"{self.rtt_ms:.2f}"
-        return (
-            f"loss {self.fraction_lost:.1%} (cumulative {self.cumulative_lost}), "
-            f"jitter {self.jitter_ms:.2f} ms, RTT {rtt} ms"
-        )
+# A NACK's words in one early packet: 1,000 octets of FCI, the compound within any MTU.
+MAX_NACK_ITEMS = 250
+# NACKs waiting for the driver, and the numbers taken from each (one word names 17): more
+# between two passes of the driver is a storm.
+MAX_NACKS, MAX_NACKED = 64, MAX_NACK_ITEMS * 17
 
 
 def send_each(send: Callable[[bytes], object], datagrams: list[bytes], name: str) -> None:
@@ -117,6 +88,8 @@ class RtcpEndpoint:
     `media_address`: in a group, the address the media source speaks from (the server's).
     `peer_rtcp`: the only address (host, port) RTCP is taken from in unicast; a port of None
     takes any port of the host. `new_ssrc`: the SSRC source after a collision.
+    `regular_spacing`: RTP/AVPF's T_rr_interval (RFC 4585), for a session that negotiated
+    feedback; None for plain RTP/AVP (a given group brings its own).
     """
 
     def __init__(
@@ -126,6 +99,7 @@ class RtcpEndpoint:
         reduced_minimum: bool = False, rng: random.Random | None = None,
         new_ssrc: Callable[[], int] | None = None,
         peer_rtcp: tuple[str, int | None] | None = None, media_address: str | None = None,
+        regular_spacing: float | None = None,
     ) -> None:  # fmt: skip
         if sender is not None:
             ssrc = sender.ssrc
@@ -137,6 +111,7 @@ class RtcpEndpoint:
         self.group = group or RtcpGroup(
             ssrc, RTCP_BANDWIDTH_FRACTION * session_bandwidth, now, cname=cname,
             reduced_minimum=reduced_minimum, rng=rng or random.Random(), two_party=True,
+            regular_spacing=regular_spacing,
         )  # fmt: skip
         if self.group.ssrc != ssrc:
             raise ValueError("the group and the endpoint must have one SSRC")
@@ -165,6 +140,8 @@ class RtcpEndpoint:
         self.forged = 0  # datagrams from another address or port than the peer's RTCP
         self.foreign = 0  # compounds that spoke for the media source from elsewhere
         self.foreign_byes = 0  # BYEs not naming the media source, or before it was known
+        self.nacks: list[list[int]] = []  # generic NACKs about our stream, for the driver
+        self.nacks_dropped = 0  # past MAX_NACKS waiting: a storm
 
     @property
     def ssrc(self) -> int:
@@ -195,7 +172,7 @@ class RtcpEndpoint:
             self._expire(now)
         if not self.due(now):
             return []
-        if quiet:
+        if quiet or not self.group.regular_due(now):
             self.group.postpone(now)
             return []
         return [self.report(now, wall)]
@@ -217,6 +194,30 @@ class RtcpEndpoint:
         if rrtr is not None or dlrr:
             extra.append(ExtendedReport(self.ssrc, rrtr=rrtr, dlrr=dlrr))
         return self._sent(self._compound(self.ssrc, now, wall, *extra), now)
+
+    def may_send_feedback(self) -> bool:
+        """Whether an early packet may go now (RTP/AVPF negotiated, the media source known,
+        and none sent since the timer last fired: RFC 4585 §3.5.2)."""
+        return self.group.allow_early and self.media_ssrc is not None
+
+    def feedback(self, lost: list[int], now: float, wall: float) -> bytes | None:
+        """An early packet asking the media source again for the packets `lost` (16-bit
+        sequence numbers, in RTP order): RR, SDES CNAME and a generic NACK (RFC 4585 §6.2.1),
+        as many of them as MAX_NACK_ITEMS words carry. None when feedback may not go now."""
+        media = self.media_ssrc
+        if not lost or media is None or not self.may_send_feedback():
+            return None
+        nack = GenericNack.for_lost(self.ssrc, media, lost)
+        del nack.items[MAX_NACK_ITEMS:]
+        datagram = self._compound(self.ssrc, now, wall, nack)
+        self.group.on_early_sent(len(datagram))
+        return datagram
+
+    def take_nacks(self) -> list[list[int]]:
+        """What each NACK about our stream since the last call asked for (its first
+        MAX_NACKED sequence numbers), to be answered by the driver."""
+        nacks, self.nacks = self.nacks, []
+        return nacks
 
     def bye(self, now: float, wall: float, reason: str | None = None) -> bytes:
         """SR or RR + SDES + BYE: our source leaves (end of file, TEARDOWN). A later PLAY
@@ -390,6 +391,7 @@ class RtcpEndpoint:
             if rrtr is not None:
                 self._rrtr = (speaker[0], ntp_middle32(rrtr), now)
             self._read_dlrr(packet, wall)
+            self._read_nack(packet)
             leaving = packet.leaving()
             if leaving:
                 self._heard_bye(leaving, from_media, successor)
@@ -410,6 +412,13 @@ class RtcpEndpoint:
                 delay = (arrival - item.lrr - item.dlrr) & MAX_U32
                 if delay <= MAX_U32 // 2:  # a small negative result is rounding: ignore it
                     self.rtt = delay / NTP_SHORT_UNITS
+
+    def _read_nack(self, packet: RtcpPacket) -> None:
+        lost = packet.nacked(self.ssrc) if self.sender is not None else []
+        if lost and len(self.nacks) < MAX_NACKS:
+            self.nacks.append(lost[:MAX_NACKED])
+        elif lost:
+            self.nacks_dropped += 1
 
     def _successor(self, packets: list[RtcpPacket]) -> int | None:
         """A new SSRC of the media source's, in a compound from it: one with its CNAME, other

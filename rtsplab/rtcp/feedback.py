@@ -131,6 +131,9 @@ class GenericNack(TransportFeedback):
             )
         return numbers
 
+    def nacked(self, media_ssrc: int) -> list[int]:
+        return self.lost() if media_ssrc == self.media_ssrc else []
+
     def encode(self) -> bytes:
         if not self.items:
             raise ValueError("a generic NACK needs at least one (PID, BLP) item")

@@ -82,7 +82,8 @@ class RtcpGroup(RtcpTimer):
     `own_addresses` are the addresses our own packets arrive from when the host loops them
     back (multicast loopback); a packet with our SSRC from one of them is our own, not a
     collision, unless it carries another CNAME. With `reduced_minimum` the §6.2 reduced
-    minimum applies while we send (in a group of two, always).
+    minimum applies while we send (in a group of two, always). With `regular_spacing` the
+    timer follows RTP/AVPF (`RtcpTimer`).
     """
 
     def __init__(
@@ -98,6 +99,7 @@ class RtcpGroup(RtcpTimer):
         own_addresses: Iterable[Address] = (),
         max_members: int = MAX_MEMBERS,
         two_party: bool = False,
+        regular_spacing: float | None = None,
     ) -> None:
         _check_ssrc(ssrc)
         if max_members < 1:
@@ -118,7 +120,8 @@ class RtcpGroup(RtcpTimer):
         self.third_party_loops = 0  # a known SSRC from another address
         self.ssrc_changes = 0
         super().__init__(rtcp_bw, now, avg_rtcp_size=avg_rtcp_size, rng=rng,
-                         reduced_minimum=reduced_minimum, two_party=two_party)  # fmt: skip
+                         reduced_minimum=reduced_minimum, two_party=two_party,
+                         regular_spacing=regular_spacing)  # fmt: skip
 
     # -- counts ---------------------------------------------------------------------------
 

@@ -201,6 +201,11 @@ class RtcpPacket:
         """An XR's DLRR items (RFC 3611 §4.5)."""
         return []
 
+    def nacked(self, media_ssrc: int) -> list[int]:
+        """The sequence numbers of `media_ssrc`'s stream a generic NACK says were lost
+        (RFC 4585 §6.2.1)."""
+        return []
+
     @classmethod
     def decode(cls: type[_P], data: Buffer) -> _P:
         """Parse a datagram holding exactly one RTCP packet of this class.

@@ -46,7 +46,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from RtpPacket import MAX_SSRC, MAX_TIMESTAMP
+from RtpPacket import JPEG_CLOCK_RATE, MAX_SSRC, MAX_TIMESTAMP
 from rtsplab.ntp import MAX_NTP, MAX_U32, NTP_SHORT_UNITS, ntp_middle32
 from rtsplab.rtcp.packet import (
     RTCP_RR,
@@ -289,3 +289,32 @@ class ReceiverReport(_Report):
     def __repr__(self) -> str:
         extension = f", extension={len(self.extension)} bytes" if self.extension else ""
         return f"ReceiverReport(ssrc=0x{self.ssrc:08x}, reports={self.reports!r}{extension})"
+
+
+@dataclass
+class PeerReport:
+    """What a reception report block about our stream says (§6.4.1), for the server's log."""
+
+    fraction_lost: float  # in the last interval, 0..1
+    cumulative_lost: int
+    highest_seq: int
+    jitter_ms: float
+    rtt_ms: float | None
+
+    @classmethod
+    def from_block(cls, block: ReportBlock, arrival_ntp: int) -> PeerReport:
+        rtt = round_trip_time(block, arrival_ntp)
+        return cls(
+            fraction_lost=block.fraction_lost / FRACTION_LOST_UNITS,
+            cumulative_lost=block.cumulative_lost,
+            highest_seq=block.highest_seq,
+            jitter_ms=block.jitter * 1000 / JPEG_CLOCK_RATE,
+            rtt_ms=None if rtt is None else rtt * 1000,
+        )
+
+    def __str__(self) -> str:
+        rtt = "?" if self.rtt_ms is None else f"{self.rtt_ms:.2f}"
+        return (
+            f"loss {self.fraction_lost:.1%} (cumulative {self.cumulative_lost}), "
+            f"jitter {self.jitter_ms:.2f} ms, RTT {rtt} ms"
+        )

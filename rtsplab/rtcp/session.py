@@ -17,8 +17,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from rtsplab.rtcp.endpoint import PeerReport, RtcpEndpoint
+from rtsplab.rtcp.endpoint import RtcpEndpoint
 from rtsplab.rtcp.group import RtcpGroup
+from rtsplab.rtcp.reports import PeerReport
 from rtsplab.rtp.reception import ReceptionStatistics
 from rtsplab.rtp.sender import RtpSender
 
@@ -33,11 +34,11 @@ class SenderRtcp(RtcpEndpoint):
         self, sender: RtpSender, cname: str, session_bandwidth: float, now: float, *,
         reduced_minimum: bool = False, rng: random.Random | None = None,
         group: RtcpGroup | None = None, new_ssrc: Callable[[], int] | None = None,
-        peer_rtcp: tuple[str, int | None] | None = None,
+        peer_rtcp: tuple[str, int | None] | None = None, regular_spacing: float | None = None,
     ) -> None:  # fmt: skip
         super().__init__(cname, session_bandwidth, now, sender=sender, group=group,
                          reduced_minimum=reduced_minimum, rng=rng, new_ssrc=new_ssrc,
-                         peer_rtcp=peer_rtcp)  # fmt: skip
+                         peer_rtcp=peer_rtcp, regular_spacing=regular_spacing)  # fmt: skip
 
 
 class ReceiverRtcp(RtcpEndpoint):
@@ -50,9 +51,9 @@ class ReceiverRtcp(RtcpEndpoint):
         *, ssrc: int | None = None, reduced_minimum: bool = False,
         rng: random.Random | None = None, new_ssrc: Callable[[], int] | None = None,
         group: RtcpGroup | None = None, media_address: str | None = None,
-        peer_rtcp: tuple[str, int | None] | None = None,
+        peer_rtcp: tuple[str, int | None] | None = None, regular_spacing: float | None = None,
     ) -> None:  # fmt: skip
         super().__init__(cname, session_bandwidth, now, reception=reception, ssrc=ssrc,
                          reduced_minimum=reduced_minimum, rng=rng, new_ssrc=new_ssrc,
-                         group=group, media_address=media_address,
-                         peer_rtcp=peer_rtcp)  # fmt: skip
+                         group=group, media_address=media_address, peer_rtcp=peer_rtcp,
+                         regular_spacing=regular_spacing)  # fmt: skip

@@ -19,6 +19,13 @@ Three intervals, all from A.7's `rtcp_interval` with the current counts:
   Reconsideration lengthens the draws back to it, so Td is also the mean spacing of the
   reports one would measure; it is the number to log as "the report interval".
 
+With `regular_spacing` the timer follows the feedback profile, RTP/AVPF (RFC 4585 §3.5):
+the intervals have no minimum, so the timer fires as often as the RTCP bandwidth allows; a
+regular report goes out only when `regular_spacing` (T_rr_interval) has passed since the last
+one (`regular_due`), and each time the timer fires one early packet may go before the next
+(`allow_early`, `on_early_sent`): feedback as soon as the bandwidth has room for it, regular
+reports as seldom as before.
+
 Pure: `now` is monotonic seconds passed in, the random source is injectable. Sizes are UDP
 payloads; the timer adds UDP/IP headers to them (§6.2).
 """
@@ -56,11 +63,17 @@ class RtcpTimer:
         rng: RandomSource = _random,
         reduced_minimum: bool = False,
         two_party: bool = False,
+        regular_spacing: float | None = None,
     ) -> None:
         self.rtcp_bw = rtcp_bw
         self.rng = rng
         self.reduced_minimum = reduced_minimum
         self.two_party = two_party
+        # RTP/AVPF (RFC 4585 §3.5): T_rr_interval, the last regular report, and whether an
+        # early packet may go before the timer fires again.
+        self.regular_spacing = regular_spacing
+        self.last_regular: float | None = None
+        self.allow_early = regular_spacing is not None
         # §6.3.2, with times counted from `now` rather than from 0.
         self.tp = now
         self.members = 1
@@ -118,6 +131,7 @@ class RtcpTimer:
             rng=rng,
             # §6.2: in a multicast session only active senders may use the reduced minimum.
             reduced_minimum=self.reduced_minimum and (self.we_sent or self.two_party),
+            avpf=self.regular_spacing is not None,
         )  # fmt: skip
 
     # -- the timer (§6.3.6) ---------------------------------------------------------------
@@ -161,9 +175,29 @@ class RtcpTimer:
         self.tn = now + self.interval()
         self.pmembers = self.members
 
+    def regular_due(self, now: float) -> bool:
+        """The timer has fired (`due` said True): whether the regular report goes now. Under
+        AVPF (RFC 4585 §3.5.3) only when T_rr_interval has passed since the last one; else it
+        is suppressed (call `postpone`). Either way the next early packet is allowed."""
+        if self.regular_spacing is None:
+            return True
+        self.allow_early = True
+        if self.last_regular is not None and now - self.last_regular < self.regular_spacing:
+            return False
+        self.last_regular = now
+        return True
+
+    def on_early_sent(self, size: int) -> None:
+        """An early packet of ours (feedback, RFC 4585 §3.5.2) of `size` octets went out: it
+        counts in the average size, and no other goes early until the timer fires again."""
+        self.on_received(size)
+        self.has_sent = True
+        self.allow_early = False
+
     def postpone(self, now: float) -> None:
-        """A report was due and not sent (our source has said BYE and waits for a PLAY):
-        the next is one interval away, as if it had been, and nothing is counted."""
+        """A report was due and not sent (our source has said BYE and waits for a PLAY, or
+        AVPF's T_rr_interval suppressed it): the next is one interval away, as if it had
+        been, and nothing is counted."""
         self.tn = now + self.interval()
 
     def on_received(self, size: int) -> None:

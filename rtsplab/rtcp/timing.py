@@ -66,6 +66,7 @@ def rtcp_interval(
     *,
     rng: RandomSource = _random,
     reduced_minimum: bool = False,
+    avpf: bool = False,
 ) -> float:
     """Seconds until the next report, exactly as RFC 3550 A.7's rtcp_interval().
 
@@ -74,7 +75,9 @@ def rtcp_interval(
     360 / (session bandwidth in kbit/s), the session bandwidth taken to be
     rtcp_bw / RTCP_BANDWIDTH_FRACTION, and never more than 5 s (the reduction is meant to
     shorten the minimum). The initial report halves whichever minimum applies, as A.7 does.
-    `rng.random()` is drawn once, uniform in [0, 1).
+    With `avpf` there is no minimum: the feedback profile (RFC 4585) lets the bandwidth alone
+    space the reports, so that feedback can go early, and its T_rr_interval spaces the
+    regular ones (`rtsplab.rtcp.timer`). `rng.random()` is drawn once, uniform in [0, 1).
     """
     if members < 1 or not 0 <= senders <= members:
         raise ValueError(f"need 1 <= members and 0 <= senders <= members, got {members}, {senders}")
@@ -88,6 +91,8 @@ def rtcp_interval(
         min_time = min(RTCP_MIN_TIME, REDUCED_MIN_KBIT_SECONDS / session_kbits)
     if initial:
         min_time /= INITIAL_MIN_TIME_DIVISOR
+    if avpf:
+        min_time = 0.0
 
     # Senders share a quarter of the bandwidth unless they are more than a quarter of members.
     n = members

@@ -28,7 +28,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from rtsplab.rtcp.endpoint import Address, PeerReport, send_each
+from rtsplab.rtcp.endpoint import Address, send_each
+from rtsplab.rtcp.reports import PeerReport
 from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.server.connection_writer import Selector
 from VideoStream import VideoStream
