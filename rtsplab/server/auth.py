@@ -1,0 +1,195 @@
+"""Who may watch: the server's side of RTSP authentication (RFC 2326 §12.5, §12.44 take
+HTTP's: Digest per RFC 7616, Basic per RFC 7617), as a pure guard with time passed in.
+
+- Every request carries credentials; without them, or with wrong ones, the answer is 401 with
+  one challenge per scheme: Digest SHA-256 first, then Digest MD5 (what ffmpeg and GStreamer
+  answer), then Basic where it is allowed (over TLS, or when the operator says so).
+- A nonce is the time it was made and an HMAC of it under a secret of this process: nothing
+  to store until it is used, unforgeable, and old after NONCE_LIFETIME, when a right answer
+  gets 401 with stale=true so that the client retries with the new nonce and no prompt.
+- With qop=auth the nonce count must grow: a request replayed (the same nc again) is refused.
+  Without qop (RFC 2069's form, which some players still send) nothing tells a replay from a
+  repeat, so the nonce's lifetime is the bound.
+- Hashes are compared in constant time (`hmac.compare_digest`), and an unknown user costs the
+  same work as a known one.
+- Failed attempts are counted per address (`LoginThrottle`): past MAX_FAILURES in WINDOW the
+  address is answered 403 without a check until BLOCK seconds after its last failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import re
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+from rtsplab.rtsp.digest import base_algorithm, digest_response, ha1
+from rtsplab.rtsp.headers.authorization import Challenge, format_challenge, parse_credentials
+from rtsplab.server.users import DEFAULT_REALM, UserDigests
+
+NONCE_LIFETIME = 300.0  # s
+MAX_NONCES = 4096  # nonces whose count is followed
+MAX_FAILURES, WINDOW, BLOCK = 5, 60.0, 30.0  # failures in WINDOW s: blocked BLOCK s
+MAX_ADDRESSES = 4096  # addresses whose failures are followed
+_NC = re.compile(r"[0-9a-fA-F]{8}")
+_UNKNOWN = UserDigests("", DEFAULT_REALM, "0" * 32, "0" * 64)  # compared against, never equal
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The guard's answer: `user` when the request may go on, else the status to answer
+    (401 with the challenges, stale or not; 403 while throttled) and why."""
+
+    user: str | None
+    status: int = 200
+    reason: str = ""
+    stale: bool = False
+
+
+class LoginThrottle:
+    """Failed attempts per address, bounded in addresses and in time."""
+
+    def __init__(self) -> None:
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def blocked_for(self, address: str, now: float) -> float:
+        """Seconds this address must still wait (0: not blocked)."""
+        times = self._failures.get(address)
+        if times is None or len(times) < MAX_FAILURES or now - times[0] > WINDOW:
+            return 0.0
+        return max(0.0, times[-1] + BLOCK - now)
+
+    def failed(self, address: str, now: float) -> None:
+        times = self._failures.pop(address, None) or deque(maxlen=MAX_FAILURES)
+        times.append(now)
+        self._failures[address] = times  # last failed, last in line
+        while len(self._failures) > MAX_ADDRESSES:
+            self._failures.popitem(last=False)
+
+
+class Authenticator:
+    def __init__(
+        self,
+        users: dict[str, UserDigests],
+        secret: bytes,
+        *,
+        realm: str = DEFAULT_REALM,
+        basic: bool = False,
+    ) -> None:
+        """`secret`: random bytes of this process, for the nonces. `basic`: Basic is offered
+        and taken (only over TLS, or when the operator allows it)."""
+        self.users = users
+        self.realm = realm
+        self.basic = basic
+        self._secret = secret
+        self._counts: OrderedDict[str, int] = OrderedDict()  # nonce -> highest nc taken
+        self.throttle = LoginThrottle()
+
+    # -- challenges -------------------------------------------------------------------------
+
+    def nonce(self, now: float) -> str:
+        stamp = f"{round(now * 1000) & 0xFFFF_FFFF_FFFF:012x}"
+        return stamp + self._mac(stamp)
+
+    def _mac(self, stamp: str) -> str:
+        return hmac.new(self._secret, stamp.encode(), "sha256").hexdigest()[:32]
+
+    def challenges(self, now: float, stale: bool = False) -> list[str]:
+        """The WWW-Authenticate values of a 401, strongest first."""
+        nonce = self.nonce(now)
+        values = []
+        for algorithm in ("SHA-256", "MD5"):
+            params = {"realm": self.realm, "nonce": nonce, "qop": "auth", "algorithm": algorithm}
+            if stale:
+                params["stale"] = "true"
+            values.append(format_challenge(Challenge("digest", params)))
+        if self.basic:
+            values.append(format_challenge(Challenge("basic", {"realm": self.realm})))
+        return values
+
+    # -- checking ---------------------------------------------------------------------------
+
+    def check(
+        self, method: str, uri: str, authorization: str | None, address: str, now: float
+    ) -> Verdict:
+        """Whether a request of `method` for `uri` from `address` may go on."""
+        wait = self.throttle.blocked_for(address, now)
+        if wait:
+            return Verdict(None, 403, f"too many failed attempts from {address}: "
+                                      f"wait {wait:.0f} s")  # fmt: skip
+        if authorization is None:
+            return Verdict(None, 401, "credentials required")
+        try:
+            credentials = parse_credentials(authorization)
+            if credentials.scheme == "digest":
+                verdict = self._digest(credentials, method, uri, now)
+            elif credentials.scheme == "basic" and self.basic:
+                verdict = self._basic(credentials)
+            else:
+                verdict = Verdict(None, 401, f"scheme {credentials.scheme!r} not accepted here")
+        except (ValueError, KeyError) as exc:
+            verdict = Verdict(None, 401, f"bad Authorization: {exc}")
+        if verdict.user is None and not verdict.stale:
+            self.throttle.failed(address, now)
+        return verdict
+
+    def _basic(self, credentials: Challenge) -> Verdict:
+        try:
+            decoded = base64.b64decode(credentials.token68 or "", validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise ValueError(f"Basic credentials are not base64 UTF-8: {exc}") from None
+        name, colon, password = decoded.partition(":")
+        user = self.users.get(name, _UNKNOWN)
+        given = ha1("MD5", name, self.realm, password)
+        if not colon or not _same(given, user.md5) or user is _UNKNOWN:
+            return Verdict(None, 401, f"wrong name or password for {name!r}")
+        return Verdict(name)
+
+    def _digest(self, credentials: Challenge, method: str, uri: str, now: float) -> Verdict:
+        name, nonce = credentials["username"], credentials["nonce"]
+        algorithm = credentials.get("algorithm", "MD5") or "MD5"
+        base_algorithm(algorithm)  # ValueError for one not supported
+        if credentials.get("realm") != self.realm:
+            return Verdict(None, 401, f"realm {credentials.get('realm')!r} is not {self.realm!r}")
+        if credentials.get("uri") != uri:
+            return Verdict(None, 401, f"digest uri {credentials.get('uri')!r} is not {uri!r}")
+        age = self._nonce_age(nonce, now)
+        if age is None:
+            return Verdict(None, 401, "a nonce this server did not make")
+        qop, nc, cnonce = credentials.get("qop"), credentials.get("nc"), credentials.get("cnonce")
+        if qop is not None and (qop != "auth" or nc is None or not _NC.fullmatch(nc)):
+            return Verdict(None, 401, f"qop {qop!r} with nc {nc!r}: only qop=auth is offered")
+        user = self.users.get(name, _UNKNOWN)
+        expected = digest_response(algorithm, user.ha1(algorithm), nonce, method, uri,
+                                   qop=qop, nc=nc, cnonce=cnonce)  # fmt: skip
+        if not _same(expected, credentials["response"]) or user is _UNKNOWN:
+            return Verdict(None, 401, f"wrong name or password for {name!r}")
+        if age > NONCE_LIFETIME:
+            return Verdict(None, 401, "the nonce is stale", stale=True)
+        if qop is not None and not self._count(nonce, int(nc or "0", 16)):
+            return Verdict(None, 401, f"nonce count {nc} already used: a replay")
+        return Verdict(name)
+
+    def _nonce_age(self, nonce: str, now: float) -> float | None:
+        stamp, mac = nonce[:12], nonce[12:]
+        if len(nonce) != 44 or not _same(mac, self._mac(stamp)):
+            return None
+        made = int(stamp, 16)
+        return ((round(now * 1000) - made) & 0xFFFF_FFFF_FFFF) / 1000
+
+    def _count(self, nonce: str, nc: int) -> bool:
+        """Take nonce count `nc` once: it must be above every count seen with this nonce."""
+        if nc <= self._counts.get(nonce, 0):
+            return False
+        self._counts[nonce] = nc
+        self._counts.move_to_end(nonce)
+        while len(self._counts) > MAX_NONCES:
+            self._counts.popitem(last=False)
+        return True
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality of two strings, whatever characters a peer put in one."""
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
