@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import overload
 
 from rtsplab.rtsp.grammar import TOKEN_RE
 
@@ -40,6 +41,10 @@ class Challenge:
     def __getitem__(self, name: str) -> str:
         return self.params[name]
 
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.params.get(name, default)
 
@@ -135,20 +140,22 @@ def _param_value(scanner: _Scanner, challenge: Challenge, name: str) -> None:
     challenge.params[name.lower()] = value
 
 
-def format_challenge(challenge: Challenge) -> str:
+def format_challenge(challenge: Challenge, *, credentials: bool = False) -> str:
     """`Digest realm="x", nonce="y", qop="auth"` or `Basic dXNlcjpwYXNz`: quoted strings
-    where the Digest grammar (RFC 7616 §3.3, §3.4) has them, tokens elsewhere."""
-    scheme = challenge.scheme.capitalize() if challenge.scheme != "digest" else "Digest"
+    where the Digest grammar (RFC 7616 §3.3, §3.4) has them, tokens elsewhere — qop is a
+    quoted list in a challenge and a token in `credentials`."""
+    scheme = challenge.scheme.capitalize()
     if challenge.token68 is not None:
         return f"{scheme} {challenge.token68}"
-    params = ", ".join(_format_param(name, value) for name, value in challenge.params.items())
+    quoted = _NEEDS_QUOTES if credentials else _NEEDS_QUOTES | {"qop"}
+    params = ", ".join(_format_param(n, v, quoted) for n, v in challenge.params.items())
     return f"{scheme} {params}" if params else scheme
 
 
-def _format_param(name: str, value: str) -> str:
+def _format_param(name: str, value: str, quoted: set[str]) -> str:
     if "\r" in value or "\n" in value:
         raise ValueError(f"line break in the {name} parameter")
-    if name in _NEEDS_QUOTES or name == "qop" or not TOKEN_RE.fullmatch(value):
+    if name in quoted or not TOKEN_RE.fullmatch(value):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         return f'{name}="{escaped}"'
     return f"{name}={value}"
