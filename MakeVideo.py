@@ -2,6 +2,7 @@
 
     python MakeVideo.py clip video/generated/test.mjpeg --preset 1080p --frames 100
     python MakeVideo.py convert input.mp4 video/generated/input.mjpeg --size 1920x1080
+    python MakeVideo.py avclip video/generated/sync.mjpeg   # flash and click each second
     python MakeVideo.py samples        # (re)write the samples shipped in video/
     python MakeVideo.py testset        # one clip per preset in video/generated/
 
@@ -30,6 +31,7 @@ from rtsplab.media.clip_file import (
     FORMATS,
     LAB_SUFFIX,
     format_for_path,
+    make_av_clip,
     make_clip,
     write_lab,
     write_mjpeg,
@@ -217,7 +219,25 @@ def _build_parser() -> argparse.ArgumentParser:
     conv.add_argument("input", type=Path, metavar="INPUT")
     conv.add_argument("out", type=Path, metavar="OUT")
     conv.add_argument("--size", type=parse_size, help="scale to WIDTHxHEIGHT (or a preset)")
+    conv.add_argument(
+        "--no-sound",
+        dest="sound",
+        action="store_false",
+        help="leave the sound out (by default it is kept beside OUT as OUT's name .wav)",
+    )
     add_encoding(conv, "resample to this many frames per second (default: keep)", None)
+
+    avclip = commands.add_parser(
+        "avclip",
+        help="write the A/V sync test clip and its sound",
+        parents=[common],
+        description="Write a test clip that flashes white at every whole second, and beside "
+        "it (same name, .wav) a sound that clicks at the same instants.",
+    )
+    avclip.add_argument("out", type=Path, metavar="OUT")
+    avclip.add_argument("--size", type=parse_size, help="WIDTHxHEIGHT (default 384x288)")
+    avclip.add_argument("--seconds", type=COUNT, default=10, help="length (default 10)")
+    add_encoding(avclip, f"frames per second (default {DEFAULT_FPS:g})", DEFAULT_FPS)
 
     commands.add_parser(
         "samples",
@@ -254,8 +274,15 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif args.command == "convert":
             started = time.perf_counter()
-            count = convert(args.input, args.out, args.size, args.fps, args.quality, args.format)
+            count = convert(args.input, args.out, args.size, args.fps, args.quality, args.format,
+                            sound=args.sound)  # fmt: skip
             _report(args.out, count, time.perf_counter() - started)
+        elif args.command == "avclip":
+            width, height = args.size or PRESETS["288p"]
+            count, sound = make_av_clip(args.out, width, height, args.seconds, args.fps,
+                                        args.quality, args.format)  # fmt: skip
+            logger.info("wrote %s (%d frames) and %s (%.0f s)", args.out, count, sound.path,
+                        sound.seconds)  # fmt: skip
         elif args.command == "samples":
             write_samples()
         elif args.command == "testset":

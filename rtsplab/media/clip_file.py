@@ -1,18 +1,23 @@
 """Clip files: JPEG frames written in the lab's format (a 5-digit length before each JPEG,
 so a frame is at most 99,999 bytes), the default for names ending in ``.Mjpeg`` like the
 lab's ``movie.Mjpeg``, or as raw concatenated JPEG (``mjpeg``), the default otherwise. Neither
-format stores a frame rate: the server paces frames (the lab's sends one every 50 ms)."""
+format stores a frame rate: the server paces frames (the lab's sends one every 50 ms). The
+A/V test clip has its sound beside it (`rtsplab.media.sound`)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from PIL import Image
+
 from rtsplab.media import MakeVideoError
-from rtsplab.media.picture import DEFAULT_FPS, DEFAULT_QUALITY, generate_frames
+from rtsplab.media.picture import DEFAULT_FPS, DEFAULT_QUALITY, encode_jpeg, generate_frames
+from rtsplab.media.sound import Sound, companion, write_click_track
 from rtsplab.payload.jpeg import JpegError, frame_end
 from VideoStream import FORMAT_LAB, FORMAT_MJPEG, LAB_HEADER_SIZE, LAB_MAX_FRAME_SIZE
 
@@ -111,3 +116,28 @@ def make_clip(
         raise MakeVideoError(f"fps {fps}: must be positive")
     write = writer(fmt, path)
     return write(generate_frames(width, height, frames, quality, fps), path)
+
+
+def make_av_clip(
+    path: str | os.PathLike[str],
+    width: int,
+    height: int,
+    seconds: int,
+    fps: float = DEFAULT_FPS,
+    quality: int = DEFAULT_QUALITY,
+    fmt: str | None = None,
+) -> tuple[int, Sound]:
+    """The A/V test clip: the test picture with a white frame at every whole second, and
+    its sound beside it (`rtsplab.media.sound.companion`) with a click at the same instants:
+    seen and heard together when the player keeps them in sync. Returns (frames, sound)."""
+    if seconds < 1 or fps <= 0:
+        raise MakeVideoError(f"an A/V clip of {seconds} s at {fps} fps")
+    count = math.ceil(seconds * fps)
+    flashes = {math.floor(second * fps) for second in range(seconds)}
+    white = encode_jpeg(Image.new("RGB", (width, height), "white"), quality)
+    frames = (
+        white if index in flashes else picture
+        for index, picture in enumerate(generate_frames(width, height, count, quality, fps))
+    )
+    written = writer(fmt, path)(frames, path)
+    return written, write_click_track(companion(path), seconds)

@@ -11,6 +11,7 @@ from pathlib import Path
 from rtsplab.media import FfmpegNotFound, MakeVideoError
 from rtsplab.media.clip_file import writer
 from rtsplab.media.picture import DEFAULT_QUALITY, check_size
+from rtsplab.media.sound import companion, extract_sound
 from VideoStream import VideoError, VideoStream
 
 logger = logging.getLogger(__name__)
@@ -49,10 +50,12 @@ def convert(
     fps: float | None = None,
     quality: int = DEFAULT_QUALITY,
     fmt: str | None = None,
+    sound: bool = True,
 ) -> int:
     """Convert any video ffmpeg reads to MJPEG (lab or raw); return the frame count.
 
-    ``size`` scales, ``fps`` resamples the frame rate (dropping or repeating frames).
+    ``size`` scales, ``fps`` resamples the frame rate (dropping or repeating frames). With
+    ``sound``, the first audio stream is kept beside the clip (`rtsplab.media.sound`).
     """
     write = writer(fmt, output)
     if size is not None:
@@ -95,6 +98,14 @@ def convert(
             raise MakeVideoError(f"ffmpeg made no usable MJPEG of {input}: {exc}") from exc
         with stream:
             frames = (stream.frame(i) for i in range(stream.frame_count))
-            return write(frames, output)
+            count = write(frames, output)
     finally:
         raw.unlink(missing_ok=True)
+    kept = None
+    if sound:
+        companion(output).unlink(missing_ok=True)  # an older clip's sound would not match
+        kept = extract_sound(ffmpeg, input, output)
+    if kept is not None:
+        logger.info("sound: %s, %d Hz, %d channels, %.1f s", kept.path, kept.rate,
+                    kept.channels, kept.seconds)  # fmt: skip
+    return count
