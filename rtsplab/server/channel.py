@@ -9,6 +9,10 @@ What a client holds open is bounded in time here: a request must arrive whole wi
 REQUEST_DEADLINE of its first byte. The lab's client ends a request without the empty line,
 so with part of a lab request read, LAB_REQUEST_QUIET of silence makes it whole.
 
+Over TLS (rtsps://, `rtsplab.rtsp.tls`) the bytes read are records: their plaintext is what
+the reader cuts, and the handshake's replies leave through the writer. A peer that does not
+speak TLS, or fails it, ends the connection like a close.
+
 Waiting uses `poll` where the platform has it: `select()` cannot watch a descriptor numbered
 above 1023, and a busy server has many. (Windows has only `select`, whose sets there are
 counted, not bounded by the descriptor's number.)
@@ -16,15 +20,20 @@ counted, not bounded by the descriptor's number.)
 
 from __future__ import annotations
 
+import logging
 import selectors
 import socket
+import ssl
 import time
 from collections.abc import Sequence
 
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest
 from rtsplab.rtsp.reader import RequestReader
+from rtsplab.rtsp.tls import TlsError, TlsLayer
 from rtsplab.server.connection_writer import ConnectionWriter, Selector
+
+log = logging.getLogger(__name__)
 
 RECV_SIZE = 4096
 LAB_REQUEST_QUIET = 0.2  # seconds of silence after which a request without its end is whole
@@ -45,8 +54,11 @@ def unmapped(ip: str) -> str:
 class ServerChannel:
     """An accepted RTSP connection: the client's and our address, its reader, its writer."""
 
-    def __init__(self, sock: socket.socket, address: tuple[str, int]) -> None:
+    def __init__(
+        self, sock: socket.socket, address: tuple[str, int], tls: ssl.SSLContext | None = None
+    ) -> None:
         self.sock = sock
+        self.tls = None if tls is None else TlsLayer(tls, server_side=True)
         # An IPv4 client of a dual-stack listener is "::ffff:a.b.c.d": its RTP and RTCP go by
         # IPv4, from sockets of that family, as to any IPv4 client.
         self.address = (unmapped(address[0]), address[1])
@@ -56,7 +68,7 @@ class ServerChannel:
         self.reader = RequestReader()
         # Replies and interleaved RTP/RTCP share the connection: one thread writes them all,
         # the others enqueue and never wait on a client that does not read.
-        self.writer = ConnectionWriter(sock, self.name)
+        self.writer = ConnectionWriter(sock, self.name, tls=self.tls)
         # The socket's own timeout stays as it is: the writer sends on it too. The selector
         # does the waiting.
         self._selector = Selector()
@@ -96,15 +108,31 @@ class ServerChannel:
 
     def read(self) -> Sequence[Item] | None:
         """What the bytes waiting make (maybe nothing yet); None when the client closed."""
-        data = self.sock.recv(RECV_SIZE)
-        if not data:
+        received = self.sock.recv(RECV_SIZE)
+        data = received if self.tls is None else self._unsealed(received)
+        if data is None or not received:
             return None
+        if not data:
+            return []  # records that carried no request yet (the handshake)
         if not self.reader.pending:
             self._request_started = time.monotonic()
         items = self.reader.feed(data)
         if items and self.reader.pending:
             self._request_started = time.monotonic()  # the next request began here
         return items
+
+    def _unsealed(self, records: bytes) -> bytes | None:
+        """The plaintext of the records read (b"": none yet); None when the peer said
+        close_notify, or does not speak TLS."""
+        assert self.tls is not None
+        try:
+            data = self.tls.receive(records)
+        except TlsError as exc:
+            log.info("%s: %s", self.name, exc)
+            return None
+        if self.tls.pending:
+            self.writer.flush()
+        return None if not data and self.tls.closed else data
 
     def take_partial(self) -> Sequence[Item]:
         """The lab's request read so far, taken as whole (it never sends the empty line)."""

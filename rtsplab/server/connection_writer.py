@@ -17,6 +17,11 @@ waits for the connection, for ever. So one thread writes and everyone else enque
 
 The writer never closes the socket (its owner does, after `close()` has joined it), so no
 file descriptor is reused under it.
+
+Over TLS (rtsps://) the writer seals each item as it takes it from the queue
+(`rtsplab.rtsp.tls`): a frame dropped by the bound was never sealed, and records leave in
+the order they were made. An empty reply queued (`flush`) sends the records the handshake
+left waiting; close_notify goes last.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import socket
 import threading
 import time
 from collections import deque
+
+from rtsplab.rtsp.tls import TlsLayer
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +59,11 @@ class ConnectionWriter:
 
     def __init__(
         self, sock: socket.socket, name: str, max_bytes: int | None = None,
-        max_frames: int | None = None,
+        max_frames: int | None = None, tls: TlsLayer | None = None,
     ) -> None:  # fmt: skip
         self.sock = sock
         self.name = name
+        self.tls = tls
         # The module's caps, read now (not at import) so that a test can lower them.
         self.max_bytes = MAX_QUEUED_BYTES if max_bytes is None else max_bytes
         self.max_frames = MAX_QUEUED_FRAMES if max_frames is None else max_frames
@@ -110,6 +118,10 @@ class ConnectionWriter:
             self._wake.notify()
             return True
 
+    def flush(self) -> None:
+        """Send the TLS records waiting (the handshake's), in turn with the queue."""
+        self.send_reply(b"")
+
     @property
     def queued(self) -> int:
         with self._wake:
@@ -156,9 +168,11 @@ class ConnectionWriter:
         try:
             while (item := self._next()) is not None:
                 data, is_frame = item
-                if not self._write(data):
+                if not self._write(self.tls.seal(data) if self.tls else data):
                     return
                 self._done_with_head(is_frame, len(data))
+            if self.tls is not None and self.tls.established and not self._lingered():
+                self._write(self.tls.close())
         except Exception:
             log.exception("%s: writer failed", self.name)
             self._fail()
