@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import struct
 import sys
-from array import array
 import time
+from array import array
 from collections.abc import Sequence
 
 from rtsplab.errors import PeerError
@@ -87,9 +87,7 @@ _SEQ_WORD = 1
 _HEADER_WORDS = RTP_HEADER_SIZE // 2
 
 
-def fixed_headers(
-    first_seq: int, count: int, pt: int, ssrc: int, timestamp: int
-) -> list[memoryview]:
+def fixed_headers(first_seq: int, count: int, pt: int, ssrc: int, timestamp: int) -> list[bytes]:
     """The `fixed_header`s of one frame's `count` packets, made at once: sequence numbers
     from `first_seq` on (mod 2^16), one timestamp, the marker on the last. The headers are
     one header repeated, the sequence numbers then written into it as one array of 16-bit
@@ -102,7 +100,9 @@ def fixed_headers(
         numbers.byteswap()
     memoryview(run).cast("H")[_SEQ_WORD::_HEADER_WORDS] = numbers
     run[-RTP_HEADER_SIZE + 1] |= MARKER_BIT
-    packed = memoryview(run)
+    # Slices of bytes rather than views: small copies, and objects the garbage collector
+    # need not follow.
+    packed = bytes(run)
     return [
         packed[i : i + RTP_HEADER_SIZE] for i in range(0, count * RTP_HEADER_SIZE, RTP_HEADER_SIZE)
     ]

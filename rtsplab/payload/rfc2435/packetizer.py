@@ -15,13 +15,13 @@ from rtsplab.payload.jpeg import Buffer
 from rtsplab.payload.rfc2435.frame import JpegFrame, parse_jpeg
 from rtsplab.payload.rfc2435.header import (
     MAX_OFFSET,
-    TYPE_SPECIFIC_SHIFT,
     MAX_Q_SCALED,
     MAX_WIRE_SIZE,
     MIN_Q_SCALED,
     Q_DYNAMIC,
     Q_TABLES_INLINE,
     SIZE_UNIT,
+    TYPE_SPECIFIC_SHIFT,
     JpegPayloadHeader,
 )
 from rtsplab.payload.rfc2435.tables import make_tables
@@ -82,8 +82,9 @@ def payload_parts(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> lis
     starts = _slice_starts(len(scan), max_payload - len(first), room)
     heads = [first, *[(type_specific | start).to_bytes(OFFSET_END, "big") + rest
                       for start in starts[1:]]]  # fmt: skip
-    bodies = [scan[start:end] for start, end in zip(starts, [*starts[1:], len(scan)])]
-    return list(zip(heads, bodies))
+    ends = [*starts[1:], len(scan)]
+    bodies = [scan[start:end] for start, end in zip(starts, ends, strict=True)]
+    return list(zip(heads, bodies, strict=True))
 
 
 def _slice_starts(size: int, first: int, room: int) -> list[int]:
