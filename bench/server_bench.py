@@ -17,12 +17,16 @@ server's CPU time (user and system, from /proc) per packet it sent. Each server 
 figures wander. The receiver sets UDP_GRO, so that a burst sent with GSO is read in one
 call; for a sender without GSO it changes nothing.
 
-``unpaced``: one 1920x1080 clip sent as fast as each program can to one UDP socket that
-nobody reads: ffmpeg (``-c copy -f rtp``), GStreamer (``rtpjpegpay ! udpsink sync=false``),
-and our server's own send path (the payload cache, `RtpSender.packets`, `UdpOut`) in both
-dialects, with the cache empty (each frame read, checked and cut) and full (the frames
-cut already, as every session after the first to a file finds them). ffmpeg and GStreamer
-are timed less their own start-up (the same command on a one-frame clip).
+``unpaced``: one 1920x1080 clip (MakeVideo's picture at quality 45: ~94 KB, ~67 packets a
+frame, the size of a real camera's 1080p MJPEG) sent as fast as each program can to one UDP
+port, read by a receiver in its own process: ffmpeg (``-c copy -f rtp``), GStreamer
+(``rtpjpegpay ! udpsink sync=false``), and our server's own send path (the payload cache,
+`RtpSender.packets`, `UdpOut`, as the pacing loop runs it behind the clock) in both dialects,
+with the cache empty (cold: each frame read, checked and cut, as the first session on a
+file) and full (warm: as every later session finds it). The file's index is made before, as
+at DESCRIBE, and its time is printed apart. ffmpeg and GStreamer are timed less their own
+start-up (the same command on a one-frame clip). Every program runs in turn, ``--repeat``
+rounds, and the median of each is printed: a shared machine's wall-clock rates wander.
 
 ``multicast``: N members of one multicast stream of the 720p clip against N unicast
 sessions of it, on our server, one after the other, in a network namespace the script makes
@@ -38,6 +42,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -335,20 +340,29 @@ def drain() -> Iterator[int]:
         process.communicate(timeout=10)
 
 
-def timed(command: list[str], timeout: float = 600.0) -> float:
-    start = time.perf_counter()
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], timeout: float = 600.0) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of a command."""
+    start, cpu = time.perf_counter(), children_cpu()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    timeout=timeout)  # fmt: skip
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
-def peer_rate(make: Callable[[Path, int], list[str]], clip: Path, one: Path, port: int) -> float:
-    """Frames per second of a peer's command over `clip`, less its start-up (the same command
-    on the one-frame clip `one`, best of three)."""
+def peer_rate(
+    make: Callable[[Path, int], list[str]], clip: Path, one: Path, port: int
+) -> tuple[float, float]:
+    """Frames per second of a peer's command over `clip` and its CPU µs a frame, less its
+    start-up (the same command on the one-frame clip `one`, best of three)."""
     with VideoStream(clip) as video:
         frames = video.frame_count
-    startup = min(timed(make(one, port)) for _ in range(3))
-    return (frames - 1) / max(timed(make(clip, port)) - startup, 1e-6)
+    startup = [min(run) for run in zip(*(timed(make(one, port)) for _ in range(3)), strict=True)]
+    wall, cpu = timed(make(clip, port))
+    return (frames - 1) / max(wall - startup[0], 1e-6), (cpu - startup[1]) / (frames - 1) * 1e6
 
 
 def ffmpeg_command(clip: Path, port: int) -> list[str]:
@@ -365,21 +379,21 @@ def gst_command(clip: Path, port: int) -> list[str]:
 
 def our_rate(
     clip: Path, port: int, standard: bool, gso: bool, cache: PayloadCache
-) -> tuple[float, int]:
+) -> tuple[float, float, int]:
     """Frames per second of our send path over the whole clip, as the pacing loop runs it
-    behind the clock (`rtsplab.server.stream`), and its system calls. The file's index is
-    made before (at DESCRIBE, before any PLAY)."""
+    behind the clock (`rtsplab.server.stream`), its CPU µs a frame, and its system calls.
+    The file's index is made before (at DESCRIBE, before any PLAY)."""
     payloader = jpeg_payload_parts if standard else fragment_parts
     sender = RtpSender(30, MTU, payloader=payloader)
     how = (payloader, sender.max_payload)
     with VideoStream(clip) as video, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         out = UdpOut(sock, (LOOPBACK, port), gso=gso)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for index in range(video.frame_count):
             frame = cache.get(video, index, sender.cut, how)
             out.send(sender.packets(frame), frame.segment)
-        elapsed = time.perf_counter() - start
-    return video.frame_count / elapsed, out.calls
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return video.frame_count / elapsed, cpu / video.frame_count * 1e6, out.calls
 
 
 def index_seconds(clip: Path) -> float:
@@ -420,22 +434,31 @@ def unpaced_part(args: argparse.Namespace) -> None:
         ("ffmpeg", "ffmpeg", ffmpeg_command), ("GStreamer", "gst-launch-1.0", gst_command))
         if shutil.which(tool) is not None]  # fmt: skip
     rates: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
     calls: dict[str, int] = {}
     with drain() as port:
         for _ in range(args.repeat):
             for name, make in peers:
-                rates.setdefault(name, []).append(peer_rate(make, clip, one, port))
+                rate, cpu = peer_rate(make, clip, one, port)
+                rates.setdefault(name, []).append(rate)
+                cpus.setdefault(name, []).append(cpu)
             for standard in (False, True):
                 cache = PayloadCache()
                 for state in ("cold", "warm"):
                     label = f"ours, {'standard' if standard else 'lab'}, cache {state}"
-                    rate, calls[label] = our_rate(clip, port, standard, gso is None, cache)
+                    rate, cpu, calls[label] = our_rate(clip, port, standard, gso is None, cache)
                     rates.setdefault(label, []).append(rate)
-    medians = {name: statistics.median(values) for name, values in rates.items()}
-    for name, rate in medians.items():
-        ratios = "  ".join(f"{rate / medians[peer]:.2f}x {peer}" for peer, _ in peers)
-        made = f"{calls[name]:>7} calls  {ratios}" if name in calls else ""
-        print(f"{name:<28} {rate:>9.0f} frames/s  {made}", flush=True)
+                    cpus.setdefault(label, []).append(cpu)
+    rate_of = {name: statistics.median(values) for name, values in rates.items()}
+    cpu_of = {name: statistics.median(values) for name, values in cpus.items()}
+    print(f"{'':<28} {'frames/s':>9} {'CPU µs/frame':>12}   wall-clock ratio, CPU ratio")
+    for name in rates:
+        ratios = "  ".join(
+            f"{rate_of[name] / rate_of[peer]:.2f}x {cpu_of[peer] / cpu_of[name]:.2f}x {peer}"
+            for peer, _ in peers
+        )
+        made = f"{ratios}  ({calls[name]} calls)" if name in calls else ""
+        print(f"{name:<28} {rate_of[name]:>9.0f} {cpu_of[name]:>12.0f}   {made}", flush=True)
     print(f"{'index at DESCRIBE':<28} {index_seconds(clip) * 1000:>9.0f} ms, once per file")
 
 
