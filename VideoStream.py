@@ -61,6 +61,7 @@ __all__ = [
     "MAX_FRAME_BYTES",
     "VideoError",
     "VideoStream",
+    "forget_indexes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,14 @@ _INDEXES: dict[_IndexKey, tuple[str, list[int], list[int]]] = {}
 # Files found not to be a video, with why: asked again while unchanged, answered at once.
 _REFUSED: dict[_IndexKey, str] = {}
 _INDEXES_LOCK = threading.Lock()
+
+
+def forget_indexes() -> None:
+    """Forget every index kept, and every file refused: the next open walks its file again
+    (for a benchmark of the first open, or a test)."""
+    with _INDEXES_LOCK:
+        _INDEXES.clear()
+        _REFUSED.clear()
 
 
 class VideoError(PeerError):

@@ -17,12 +17,16 @@ server's CPU time (user and system, from /proc) per packet it sent. Each server 
 figures wander. The receiver sets UDP_GRO, so that a burst sent with GSO is read in one
 call; for a sender without GSO it changes nothing.
 
-``unpaced``: one 1920x1080 clip sent as fast as each program can to one UDP socket that
-nobody reads: ffmpeg (``-c copy -f rtp``), GStreamer (``rtpjpegpay ! udpsink sync=false``),
-and our server's own send path (the payload cache, `RtpSender.packets`, `UdpOut`) in both
-dialects, with the cache empty (each frame read, checked and cut) and full (the frames
-cut already, as every session after the first to a file finds them). ffmpeg and GStreamer
-are timed less their own start-up (the same command on a one-frame clip).
+``unpaced``: one 1920x1080 clip (MakeVideo's picture at quality 45: ~94 KB, ~67 packets a
+frame, the size of a real camera's 1080p MJPEG) sent as fast as each program can to one UDP
+port, read by a receiver in its own process: ffmpeg (``-c copy -f rtp``), GStreamer
+(``rtpjpegpay ! udpsink sync=false``), and our server's own send path (the payload cache,
+`RtpSender.packets`, `UdpOut`, as the pacing loop runs it behind the clock) in both dialects,
+with the cache empty (cold: each frame read, checked and cut, as the first session on a
+file) and full (warm: as every later session finds it). The file's index is made before, as
+at DESCRIBE, and its time is printed apart. ffmpeg and GStreamer are timed less their own
+start-up (the same command on a one-frame clip). Every program runs in turn, ``--repeat``
+rounds, and the median of each is printed: a shared machine's wall-clock rates wander.
 
 ``multicast``: N members of one multicast stream of the 720p clip against N unicast
 sessions of it, on our server, one after the other, in a network namespace the script makes
@@ -38,6 +42,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -60,7 +65,7 @@ from rtsplab.rtp.sender import RtpSender
 from rtsplab.server.payload_cache import PayloadCache
 from rtsplab.server.udp_out import UdpOut, gso_available
 from session_peer import LOOPBACK, Receiver, Rtsp, play_lab, play_standard
-from VideoStream import VideoStream
+from VideoStream import VideoStream, forget_indexes
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ROOT / "video" / "generated"
@@ -302,27 +307,62 @@ def multicast_inside(args: argparse.Namespace) -> None:
 # -- part 2: unpaced ------------------------------------------------------------------------
 
 
-def sink() -> socket.socket:
-    """A UDP socket on loopback that nobody reads: what arrives past its buffer is dropped."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((LOOPBACK, 0))
-    return sock
+# The unpaced clip: MakeVideo's 1080p picture at a quality that gives ~94 KB a frame, the size
+# of a real 1080p camera's MJPEG (~67 packets a frame), made once and repeated.
+UNPACED_QUALITY = 45
+UNPACED_BASE_FRAMES = 150
+
+# The receiver of the unpaced sends, in its own process: it reads and drops what arrives until
+# its standard input closes, as a client on the same machine would take its share of a core.
+DRAIN = """
+import socket, sys, threading
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+sock.bind(("127.0.0.1", 0))
+print(sock.getsockname()[1], flush=True)
+def read():
+    while True:
+        sock.recv(65536)
+threading.Thread(target=read, daemon=True).start()
+sys.stdin.read()
+"""
 
 
-def timed(command: list[str], timeout: float = 600.0) -> float:
-    start = time.perf_counter()
+@contextmanager
+def drain() -> Iterator[int]:
+    """The port of a receiver that reads and drops datagrams, in its own process."""
+    process = subprocess.Popen([sys.executable, "-c", DRAIN], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert process.stdout is not None
+        yield int(process.stdout.readline())
+    finally:
+        process.communicate(timeout=10)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], timeout: float = 600.0) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of a command."""
+    start, cpu = time.perf_counter(), children_cpu()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    timeout=timeout)  # fmt: skip
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
-def peer_rate(make: Callable[[Path, int], list[str]], clip: Path, one: Path, n: int) -> float:
-    """Frames per second of a peer's command, less its start-up (best of three each)."""
-    with sink() as target:
-        port = target.getsockname()[1]
-        whole = min(timed(make(clip, port)) for _ in range(3))
-        startup = min(timed(make(one, port)) for _ in range(3))
-    return (n - 1) / max(whole - startup, 1e-6)
+def peer_rate(
+    make: Callable[[Path, int], list[str]], clip: Path, one: Path, port: int
+) -> tuple[float, float]:
+    """Frames per second of a peer's command over `clip` and its CPU µs a frame, less its
+    start-up (the same command on the one-frame clip `one`, best of three)."""
+    with VideoStream(clip) as video:
+        frames = video.frame_count
+    startup = [min(run) for run in zip(*(timed(make(one, port)) for _ in range(3)), strict=True)]
+    wall, cpu = timed(make(clip, port))
+    return (frames - 1) / max(wall - startup[0], 1e-6), (cpu - startup[1]) / (frames - 1) * 1e6
 
 
 def ffmpeg_command(clip: Path, port: int) -> list[str]:
@@ -337,55 +377,89 @@ def gst_command(clip: Path, port: int) -> list[str]:
             "sync=false"]  # fmt: skip
 
 
-def our_rate(clip: Path, standard: bool, gso: bool, cache: PayloadCache) -> tuple[float, int]:
-    """Frames per second of our send path over the whole clip, and its system calls."""
+def our_rate(
+    clip: Path, port: int, standard: bool, gso: bool, cache: PayloadCache
+) -> tuple[float, float, int]:
+    """Frames per second of our send path over the whole clip, as the pacing loop runs it
+    behind the clock (`rtsplab.server.stream`), its CPU µs a frame, and its system calls.
+    The file's index is made before (at DESCRIBE, before any PLAY)."""
     payloader = jpeg_payload_parts if standard else fragment_parts
     sender = RtpSender(30, MTU, payloader=payloader)
     how = (payloader, sender.max_payload)
-    with (
-        sink() as target,
-        VideoStream(clip) as video,
-        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
-    ):
-        out = UdpOut(sock, target.getsockname(), gso=gso)
-        start = time.perf_counter()
+    with VideoStream(clip) as video, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        out = UdpOut(sock, (LOOPBACK, port), gso=gso)
+        start, cpu = time.perf_counter(), time.process_time()
         for index in range(video.frame_count):
-            out.send(sender.packets(cache.get(video, index, sender.cut, how)))
-        elapsed = time.perf_counter() - start
-    return video.frame_count / elapsed, out.calls
+            frame = cache.get(video, index, sender.cut, how)
+            out.send(sender.packets(frame), frame.segment)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return video.frame_count / elapsed, cpu / video.frame_count * 1e6, out.calls
+
+
+def index_seconds(clip: Path) -> float:
+    """How long opening the clip takes with no index kept: its one walk, at DESCRIBE."""
+    forget_indexes()
+    start = time.perf_counter()
+    VideoStream(clip).close()
+    return time.perf_counter() - start
+
+
+def unpaced_clip(frames: int) -> tuple[Path, Path]:
+    """The unpaced clip of `frames` frames, and its first frame alone."""
+    base = CLIPS / f"unpaced-1080p-q{UNPACED_QUALITY}-{UNPACED_BASE_FRAMES}.mjpeg"
+    if not base.exists():
+        print(f"making {base.name}...", flush=True)
+        CLIPS.mkdir(parents=True, exist_ok=True)
+        make_clip(base, *PRESETS["1080p"], UNPACED_BASE_FRAMES, quality=UNPACED_QUALITY)
+    with VideoStream(base) as video:
+        jpegs = [video.frame(i) for i in range(video.frame_count)]
+    clip = CLIPS / f"unpaced-1080p-q{UNPACED_QUALITY}-{frames}.mjpeg"
+    if not clip.exists():  # the short clip again and again: raw MJPEG concatenates
+        clip.write_bytes(b"".join(jpegs[i % len(jpegs)] for i in range(frames)))
+    one = CLIPS / f"unpaced-1080p-q{UNPACED_QUALITY}-1.mjpeg"
+    one.write_bytes(jpegs[0])
+    return clip, one
 
 
 def unpaced_part(args: argparse.Namespace) -> None:
-    base = clip_for("1080p", min(args.frames, 150))
-    clip = CLIPS / f"unpaced-1080p-{args.frames}.mjpeg"
-    with VideoStream(base) as video:
-        frames = [video.frame(i) for i in range(video.frame_count)]
-    if not clip.exists():  # the short clip again and again: raw MJPEG concatenates
-        clip.write_bytes(b"".join(frames[i % len(frames)] for i in range(args.frames)))
-    one = CLIPS / "unpaced-1080p-1.mjpeg"
-    one.write_bytes(frames[0])
+    clip, one = unpaced_clip(args.frames)
     clip.read_bytes()  # in the page cache for everyone
     gso = gso_available()
-    print(f"\nunpaced: {clip.name}, {args.frames} frames of 1920x1080, packets of {MTU} bytes; "
-          f"UDP GSO {'available' if gso is None else 'not available: ' + gso}")  # fmt: skip
-    rates: dict[str, float] = {}
-    for name, tool, make in (("ffmpeg", "ffmpeg", ffmpeg_command),
-                             ("GStreamer", "gst-launch-1.0", gst_command)):  # fmt: skip
-        if shutil.which(tool) is None:
-            print(f"{name:<40} skipped: {tool} not installed")
-            continue
-        rates[name] = peer_rate(make, clip, one, args.frames)
-        print(f"{name:<40} {rates[name]:>9.0f} frames/s", flush=True)
-    for standard in (False, True):
-        dialect = "standard" if standard else "lab"
-        for use_gso in [True, False] if gso is None else [False]:
-            cache = PayloadCache()
-            for state in ("empty", "full"):
-                rate, calls = our_rate(clip, standard, use_gso, cache)
-                ratios = "  ".join(f"{rate / r:.2f}x {n}" for n, r in rates.items())
-                label = f"ours, {dialect}, {'GSO' if use_gso else 'sendmsg'}, cache {state}"
-                print(f"{label:<40} {rate:>9.0f} frames/s  {calls:>7} calls  {ratios}",
-                      flush=True)  # fmt: skip
+    size = clip.stat().st_size / args.frames
+    print(f"\nunpaced: {clip.name}, {args.frames} frames of 1920x1080, {size / 1000:.0f} KB a "
+          f"frame, packets of {MTU} bytes, the receiver in its own process; UDP GSO "
+          f"{'used' if gso is None else 'not available: ' + gso}; "
+          f"median of {args.repeat} rounds, each program in turn")  # fmt: skip
+    peers = [(name, make) for name, tool, make in (
+        ("ffmpeg", "ffmpeg", ffmpeg_command), ("GStreamer", "gst-launch-1.0", gst_command))
+        if shutil.which(tool) is not None]  # fmt: skip
+    rates: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
+    calls: dict[str, int] = {}
+    with drain() as port:
+        for _ in range(args.repeat):
+            for name, make in peers:
+                rate, cpu = peer_rate(make, clip, one, port)
+                rates.setdefault(name, []).append(rate)
+                cpus.setdefault(name, []).append(cpu)
+            for standard in (False, True):
+                cache = PayloadCache()
+                for state in ("cold", "warm"):
+                    label = f"ours, {'standard' if standard else 'lab'}, cache {state}"
+                    rate, cpu, calls[label] = our_rate(clip, port, standard, gso is None, cache)
+                    rates.setdefault(label, []).append(rate)
+                    cpus.setdefault(label, []).append(cpu)
+    rate_of = {name: statistics.median(values) for name, values in rates.items()}
+    cpu_of = {name: statistics.median(values) for name, values in cpus.items()}
+    print(f"{'':<28} {'frames/s':>9} {'CPU µs/frame':>12}   wall-clock ratio, CPU ratio")
+    for name in rates:
+        ratios = "  ".join(
+            f"{rate_of[name] / rate_of[peer]:.2f}x {cpu_of[peer] / cpu_of[name]:.2f}x {peer}"
+            for peer, _ in peers
+        )
+        made = f"{ratios}  ({calls[name]} calls)" if name in calls else ""
+        print(f"{name:<28} {rate_of[name]:>9.0f} {cpu_of[name]:>12.0f}   {made}", flush=True)
+    print(f"{'index at DESCRIBE':<28} {index_seconds(clip) * 1000:>9.0f} ms, once per file")
 
 
 def clip_for(preset: str, frames: int) -> Path:

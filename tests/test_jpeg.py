@@ -21,6 +21,7 @@ from rtsplab.payload.jpeg import (
     SOS,
     TEM,
     JpegError,
+    frame_bounds,
     frame_end,
     is_complete_jpeg,
     marker_name,
@@ -233,3 +234,18 @@ def test_is_complete_jpeg(jpeg, thumbnail_jpeg):
 )
 def test_marker_name(code, name):
     assert marker_name(code) == name
+
+
+def test_a_walk_is_remembered_for_the_same_bytes_only(jpeg):
+    # The same bytes object asked twice (a frame checked, then taken apart) is one walk.
+    assert frame_bounds(jpeg) == frame_bounds(jpeg)
+    # A buffer that can change is walked every time: its bytes may not be those walked.
+    data = bytearray(jpeg)
+    assert frame_end(data) == len(jpeg)
+    data[-1] = 0x00
+    with pytest.raises(JpegError, match="truncated"):
+        frame_end(data)
+    # Another object with other bytes is walked for itself.
+    with pytest.raises(JpegError, match="truncated"):
+        frame_end(bytes(jpeg[:-2]))
+    assert frame_end(jpeg) == len(jpeg)

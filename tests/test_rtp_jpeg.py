@@ -225,7 +225,7 @@ def test_parse_restart_interval():
     jpeg = pillow_jpeg(restart_marker_blocks=4)
     frame = parse_jpeg(jpeg)
     assert frame.restart_interval == 4 and frame.type == 64 + 1
-    assert b"\xff\xd0" in frame.scan  # RST0 sits inside the scan, carried as data
+    assert b"\xff\xd0" in bytes(frame.scan)  # RST0 sits inside the scan, carried as data
 
 
 def unsupported_cases():

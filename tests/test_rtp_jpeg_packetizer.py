@@ -1,6 +1,7 @@
 """RFC 2435 RTP/JPEG packetizing: payloads within the budget, restart headers, and round
 trips through the depacketizer judged by the decoded picture (mode, size, pixels)."""
 
+import dataclasses
 import random
 
 import pytest
@@ -161,3 +162,30 @@ def test_make_headers_structure():
     for bad in ((2, 640, 480, tables), (1, 0, 480, tables), (1, 640, 480, tables[:1] * 3)):
         with pytest.raises(ValueError):
             make_headers(*bad)
+
+
+def test_no_frame_ends_with_a_one_byte_fragment(source):
+    whole = parse_jpeg(source)
+    head = packetize(whole, MAX_PAYLOAD)[0]
+    first = MAX_PAYLOAD - len(JpegPayloadHeader.decode(head)[0].encode())  # scan bytes in it
+    room = MAX_PAYLOAD - 8  # the main header alone after the first payload
+    # A scan cut so that, filling every payload, the last would hold one byte.
+    frame = dataclasses.replace(whole, scan=whole.scan[: first + 40 * room + 1])
+    payloads = packetize(frame, MAX_PAYLOAD)
+    parts = [JpegPayloadHeader.decode(p) for p in payloads]
+    data = [body for _, body in parts]
+    # The byte moved: the last carries two, the one before it one fewer than it could.
+    assert len(payloads) == 42 and len(data[-1]) == 2 and len(data[-2]) == room - 1
+    assert all(len(p) == MAX_PAYLOAD for p in payloads[:-2])
+    assert [h.offset for h, _ in parts] == [sum(map(len, data[:i])) for i in range(len(data))]
+    assert b"".join(data) == bytes(frame.scan)
+    [rebuilt] = feed(JpegDepacketizer(), items(payloads))
+    assert rebuilt.endswith(bytes(frame.scan) + b"\xff\xd9")
+
+
+def test_a_scan_that_fits_one_payload_stays_one(source):
+    frame = parse_jpeg(source)
+    head = packetize(frame, MAX_PAYLOAD)[0]
+    first = len(head) - len(JpegPayloadHeader.decode(head)[1])
+    [payload] = packetize(frame, first + len(frame.scan))
+    assert JpegPayloadHeader.decode(payload)[1] == bytes(frame.scan)

@@ -139,9 +139,27 @@ def frame_end(data: Buffer, start: int = 0) -> int:
     return frame_bounds(data, start)[0]
 
 
+# The last `bytes` walked whole and what the walk found. A frame read from a file is walked
+# to check it (`VideoStream.frame`) and then again to take it apart (RFC 2435's
+# `parse_jpeg`): the second asks about the same object, and an immutable object's bytes have
+# not changed, so its answer is this. Read and replaced as one tuple: safe across threads.
+_last_walk: tuple[bytes, int, tuple[int, int]] | None = None
+
+
 def frame_bounds(data: Buffer, start: int = 0) -> tuple[int, int]:
     """`frame_end`, and where the first scan's entropy-coded data ends (-1 when there is
     no scan), found on the way: one walk of the bytes. Raises as `frame_end`."""
+    global _last_walk
+    last = _last_walk
+    if last is not None and last[0] is data and last[1] == start:
+        return last[2]
+    bounds = _walk(data, start)
+    if type(data) is bytes:
+        _last_walk = (data, start, bounds)
+    return bounds
+
+
+def _walk(data: Buffer, start: int) -> tuple[int, int]:
     first_scan_end = -1
     n = len(data)
     if start < 0 or data[start : start + MARKER_SIZE] != SOI_BYTES:

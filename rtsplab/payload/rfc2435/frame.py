@@ -89,7 +89,9 @@ class JpegFrame:
     type: int  # 0 (Y 2x1) or 1 (Y 2x2), +64 with restart markers
     restart_interval: int  # MCUs per restart interval; 0 when there is none
     qtables: tuple[bytes, bytes]  # Y's and chroma's, 64 bytes each in DQT (zigzag) order
-    scan: bytes = field(repr=False)  # entropy-coded data after the SOS header, EOI excluded
+    # The entropy-coded data after the SOS header, EOI excluded: a view of the JPEG given to
+    # `parse_jpeg`, so that a frame's scan is never copied before its packets leave.
+    scan: Buffer = field(repr=False)
 
     def __repr__(self) -> str:
         return (
@@ -135,7 +137,7 @@ def parse_jpeg(data: Buffer) -> JpegFrame:
                 raise JpegError("corrupt JPEG: SOS before SOF")
             _check_scan_header(body, components, huffman)
             # frame_bounds found where this, the first scan, ends, on its walk.
-            scan = bytes(data[seg_end:first_scan_end])
+            scan = memoryview(data)[seg_end:first_scan_end]
             _check_only_scan(data, first_scan_end)
             return _frame(width, height, restart_interval, components, qtables, scan)
     raise JpegError("corrupt JPEG: no scan")  # pragma: no cover - frame_bounds saw EOI
@@ -255,7 +257,7 @@ def _frame(
     restart_interval: int,
     components: list[_Component],
     qtables: dict[int, bytes],
-    scan: bytes,
+    scan: Buffer,
 ) -> JpegFrame:
     (_, y_sampling, y_table), (_, cb_sampling, cb_table), (_, cr_sampling, cr_table) = components
     jpeg_type = TYPE_OF_SAMPLING.get(y_sampling)

@@ -21,6 +21,7 @@ from rtsplab.payload.rfc2435.header import (
     Q_DYNAMIC,
     Q_TABLES_INLINE,
     SIZE_UNIT,
+    TYPE_SPECIFIC_SHIFT,
     JpegPayloadHeader,
 )
 from rtsplab.payload.rfc2435.tables import make_tables
@@ -45,6 +46,7 @@ def payload_parts(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> lis
     only allowed when the frame's tables are exactly `make_tables(q)` (otherwise the receiver
     would decode with the wrong tables). Sizes up to 2040 that are not a multiple of 8 are
     rounded up: the receiver's picture gains up to 7 columns/rows of the encoder's padding.
+    The last payload never carries a single byte of the scan (`_slice_starts`).
     Raises ValueError for a bad Q, a frame whose tables do not match Q, or a max_payload too
     small for the headers plus one byte of data.
     """
@@ -69,20 +71,31 @@ def payload_parts(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> lis
 
     first = header(0)
     # Past the first payload only the 24-bit offset changes (§3.1.2): its bytes are put
-    # between the header's first byte and the rest, taken once from a header at offset 1.
+    # after the header's first byte and before the rest, taken once from a header at offset 1.
     later = header(1)
-    type_specific, rest = later[:1], later[OFFSET_END:]
+    type_specific, rest = later[0] << TYPE_SPECIFIC_SHIFT, later[OFFSET_END:]
     room = max_payload - len(later)
     if max_payload - len(first) < 1 or room < 1:
         raise ValueError(
             f"max_payload {max_payload} leaves no room for data after {len(first)} bytes of headers"
         )
-    end = max_payload - len(first)
-    payloads: list[Payload] = [(first, scan[:end])]
-    for offset in range(end, len(scan), room):
-        payloads.append((type_specific + offset.to_bytes(3, "big") + rest,
-                         scan[offset : offset + room]))  # fmt: skip
-    return payloads
+    starts = _slice_starts(len(scan), max_payload - len(first), room)
+    heads = [first, *[(type_specific | start).to_bytes(OFFSET_END, "big") + rest
+                      for start in starts[1:]]]  # fmt: skip
+    ends = [*starts[1:], len(scan)]
+    bodies = [scan[start:end] for start, end in zip(starts, ends, strict=True)]
+    return list(zip(heads, bodies, strict=True))
+
+
+def _slice_starts(size: int, first: int, room: int) -> list[int]:
+    """Where each payload's slice of a `size`-byte scan starts: `first` bytes in the first,
+    `room` in each other, the last one no longer, and never a last slice of one byte:
+    live555's receiver (VLC's) puts back the EOI only after a last packet of two bytes or
+    more, so a byte is moved from the slice before it."""
+    starts = [0, *range(first, size, room)]
+    if len(starts) > 1 and size - starts[-1] == 1 and starts[-1] - starts[-2] > 1:
+        starts[-1] -= 1
+    return starts
 
 
 def packetize(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> list[bytes]:
