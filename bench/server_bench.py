@@ -64,7 +64,14 @@ from rtsplab.rtp.sender import RtpSender
 from rtsplab.server.limits import raise_descriptor_limit
 from rtsplab.server.payload_cache import PayloadCache
 from rtsplab.server.udp_out import UdpOut, gso_available
-from session_peer import LOOPBACK, Receiver, Rtsp, play_lab, play_standard
+from session_peer import (
+    LOOPBACK,
+    REPLY_TIMEOUT,
+    Receiver,
+    Rtsp,
+    play_lab,
+    play_standard,
+)
 from VideoStream import VideoStream
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +83,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with gi (gst-rtsp-server's bindi
 MTU = 1400
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SETTLE = 1.0  # seconds after the last PLAY before the window opens
+JOIN_ALLOWANCE = 0.06  # seconds a session may take to join, on a loaded machine
 SETUP_PACE = 0.002  # seconds between two sessions' SETUPs: a class does not arrive at once
 
 
@@ -227,24 +235,34 @@ def measure(
 
 
 def sessions_part(args: argparse.Namespace) -> None:
-    frames = round(args.fps * (args.seconds + SETTLE + 1 + max(args.sessions) * 0.03))
+    # Long enough that the first session still plays once the last has joined.
+    frames = round(args.fps * (args.seconds + SETTLE + 1 + max(args.sessions) * JOIN_ALLOWANCE))
     clip = lab_movie(frames) if args.preset == "lab" else clip_for(args.preset, frames)
     print(f"\n{max(args.sessions)} sessions at most of {clip.name}, {args.fps:g} fps, "
           f"a {args.seconds:g} s window once all play")  # fmt: skip
     print(SESSIONS_HEADER)
     gst_missing = "--no-gst" if args.no_gst else have_gst_server()
+    t = args.reply_timeout
+
+    def standard_player(port: int, url: str) -> Callable[[int], Rtsp]:
+        return partial(play_standard, port, url, timeout=t)
+
     for count in args.sessions:
         ours = partial(our_server, clip, args.fps, *args.server_options)
         standard = f"rtsp://{LOOPBACK}:{{port}}/{clip.name}"
         runs: list[tuple[str, Callable[[], Any], Callable[[int, str], Callable[[int], Rtsp]]]] = [
-            ("ours, lab dialect", ours, lambda port, _: partial(play_lab, port, clip.name)),
-            ("ours, standard RTSP", ours, lambda port, url: partial(play_standard, port, url)),
+            (
+                "ours, lab dialect",
+                ours,
+                lambda port, _: partial(play_lab, port, clip.name, timeout=t),
+            ),
+            ("ours, standard RTSP", ours, standard_player),
         ]
         if gst_missing:
             print(f"{'gst-rtsp-server':<22} skipped: {gst_missing}")
         else:
-            runs.append(("gst-rtsp-server", partial(gst_server, clip, args.fps),
-                         lambda port, url: partial(play_standard, port, url)))  # fmt: skip
+            gst = partial(gst_server, clip, args.fps)
+            runs.append(("gst-rtsp-server", gst, lambda port, url: standard_player(port, url)))
         for who, server, player in runs:
             results = []
             for _ in range(args.repeat):
@@ -446,6 +464,8 @@ def main() -> int:
         help="the sessions' clip (720p: 1280x720; lab: the lab's movie, video/movie.Mjpeg)",
     )  # fmt: skip
     parser.add_argument("--no-gst", action="store_true", help="our server alone")
+    parser.add_argument("--reply-timeout", type=float, default=REPLY_TIMEOUT, metavar="S",
+                        help=f"seconds an RTSP reply may take ({REPLY_TIMEOUT:g})")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=5.0, help="the measured window")
     parser.add_argument("--members", type=int, default=50,
                         help="multicast members, and unicast sessions to match (50)")  # fmt: skip
