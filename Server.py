@@ -22,24 +22,28 @@ from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKE
 from rtsplab.rtsp.message import RtspResponse
 from rtsplab.server.channel import unmapped
 from rtsplab.server.impairment import ImpairmentConfig
+from rtsplab.server.limits import describe as describe_limits
+from rtsplab.server.limits import process_limits
 from rtsplab.server.multicast import MulticastStreams
+from rtsplab.server.pacing_loop import PacingLoop
 from rtsplab.server.payload_cache import DEFAULT_CACHE_BYTES, PayloadCache
 from rtsplab.server.session import MulticastConfig, StreamConfig
 from rtsplab.server.stream import Streaming
-from rtsplab.server.udp_out import gso_available
+from rtsplab.server.udp_out import AUTO, MODES, OFF, Gso, gso_available
 from ServerWorker import ServerWorker
 
 log = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 16
-# Each connection holds up to four descriptors (its TCP socket, its UDP pair, the file it
-# plays; every wait is a poll(), which holds none) and up to four threads of its own: its
-# RTSP thread, its writer, a unicast session's RTCP thread from SETUP to TEARDOWN, and the
-# lab's impaired link while --loss and the like are on. Every session's RTP leaves from the
+# Each connection holds four descriptors (its TCP socket, its UDP pair, the file it plays;
+# every wait is a poll(), which holds none) and three threads of its own: its RTSP thread,
+# its writer, a unicast session's RTCP thread from SETUP to TEARDOWN, and a fourth, the lab's
+# impaired link, while --loss and the like are on. Every session's RTP leaves from the
 # server's one pacing loop; a multicast stream has one RTCP thread for all its members, and
 # its file and three sockets. Capped, so that no client can exhaust the server's threads and
-# descriptors and no one address can take every slot. (256 connections may hold 1024
-# descriptors, the usual soft limit: past it accept() fails, and the server goes on.)
+# descriptors and no one address can take every slot. At start the server raises its soft
+# descriptor limit to the hard one and says how many sessions its limits hold
+# (`rtsplab.server.limits`); past them accept() fails, and the server goes on.
 MAX_CLIENTS = 256
 MAX_PER_ADDRESS = 32  # 0: no limit
 ACCEPT_RETRY = 0.1  # seconds to wait after a failed accept() before the next
@@ -55,19 +59,18 @@ class Server:
     def __init__(
         self, port: int, config: StreamConfig, host: str = "", *,
         max_clients: int = MAX_CLIENTS, max_per_address: int = MAX_PER_ADDRESS,
-        gso: bool = True, cache_bytes: int = DEFAULT_CACHE_BYTES,
+        gso: str = AUTO, cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:  # fmt: skip
         """At most `max_clients` connections, and `max_per_address` from one address (0: no
-        limit); past either the client is told 503 and the connection closed. RTP leaves
-        with UDP GSO when `gso` and the kernel has it; frames are cut once for all sessions
-        into a cache of `cache_bytes`."""
+        limit); past either the client is told 503 and the connection closed. RTP bursts
+        leave with UDP GSO where the kernel has it and `gso` says: on, off, or auto (when the
+        load needs it: `rtsplab.server.udp_out.batching_pays`); frames are cut once for all
+        sessions into a cache of `cache_bytes`."""
         self.config = config
-        why_not = gso_available() if gso else "--no-gso"
-        if why_not is None:
-            log.info("RTP bursts leave with UDP GSO: one system call each")
-        else:
-            log.info("RTP packets leave one system call each (%s)", why_not)
-        self.streaming = Streaming(cache=PayloadCache(cache_bytes), gso=why_not is None)
+        rule = Gso(gso, None if gso == OFF else gso_available())
+        log.info("%s", rule.describe())
+        self.streaming = Streaming(PacingLoop(on_load=rule.update), PayloadCache(cache_bytes),
+                                   rule)  # fmt: skip
         self.groups = None
         if config.multicast is not None:
             self.groups = MulticastStreams(config, self.streaming, host or "0.0.0.0")
@@ -232,9 +235,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"connections from one address at once ({MAX_PER_ADDRESS}; 0: no limit)",
     )  # fmt: skip
     parser.add_argument(
-        "--no-gso", action="store_true",
-        help="send each RTP packet with its own system call, even where the kernel has UDP "
-        "GSO (one call per burst)",
+        "--gso", choices=MODES, default=AUTO,
+        help="send a burst of RTP packets in one system call with UDP GSO: on, off, or auto "
+        "(from many sessions, or a busy server, on: a capture on loopback sees a GSO burst "
+        "as one datagram) (auto)",
     )  # fmt: skip
     parser.add_argument(
         "--cache-mb", type=int_in(0), default=DEFAULT_CACHE_BYTES // MIB, metavar="MB",
@@ -333,9 +337,11 @@ def main(argv: list[str] | None = None) -> int:
                           multicast=multicast)  # fmt: skip
     if impairment is not None:
         log.info("the lab's network: %s", impairment.describe())
+    level, line = describe_limits(process_limits(), args.max_clients, impairment is not None)
+    log.log(level, "%s", line)
     try:
         server = Server(args.rtsp_port, config, args.host, max_clients=args.max_clients,
-                        max_per_address=args.max_per_address, gso=not args.no_gso,
+                        max_per_address=args.max_per_address, gso=args.gso,
                         cache_bytes=args.cache_mb * MIB)  # fmt: skip
     except OSError as exc:
         print(f"error: cannot listen on port {args.rtsp_port}: {exc.strerror}", file=sys.stderr)

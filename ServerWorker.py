@@ -321,7 +321,7 @@ class ServerWorker:
 
     def sendRtp(self, packets: Sequence[Packet], segment: int | None = None) -> None:
         """Send a burst of RTP packets to the client (the pacing loop calls it when due):
-        by UDP, in one system call where the kernel has GSO; else one at a time through
+        by UDP, in one system call when UDP GSO pays (`udp_out.Gso`); else one at a time through
         the lab's impaired network or on the interleaved channel. `segment`: the packets'
         size, all but the last (`rtsplab.rtp.sender.CutFrame.segment`)."""
         if self._udp_out is not None:

@@ -3,6 +3,7 @@ GStreamer, in one run.
 
     python bench/server_bench.py                     # both parts, default figures
     python bench/server_bench.py sessions --sessions 50 200 --seconds 5
+    python bench/server_bench.py sessions --preset lab --fps 20 --sessions 100 1000 --no-gst
     python bench/server_bench.py unpaced --frames 1200
     python bench/server_bench.py multicast --members 50    # as root
 
@@ -12,10 +13,13 @@ the lab's dialect, our server in standard RTSP, and gst-rtsp-server
 (`tests/gst_rtsp_server.py`, every client its own pipeline), one after the other. Once every
 session plays, a window of ``--seconds`` is measured: the frame rate each session got (the
 slowest and the median), the packets lost in it (sequence numbers that never came), and the
-server's CPU time (user and system, from /proc) per packet it sent. Each server runs
-``--repeat`` times and the run with the median CPU per packet is printed: a shared machine's
-figures wander. The receiver sets UDP_GRO, so that a burst sent with GSO is read in one
-call; for a sender without GSO it changes nothing.
+server's CPU time (user and system, from /proc) per packet it sent, and its threads and
+resident memory (Threads, VmRSS in /proc/<pid>/status) in the window, with what each session
+adds to the idle server's. ``--preset lab`` plays the lab's movie instead (``--fps 20``), and
+``--no-gst`` leaves gst-rtsp-server out. Each server runs ``--repeat`` times and the run with
+the median CPU per packet is printed: a shared machine's figures wander. The receiver sets
+UDP_GRO, so that a burst sent with GSO is read in one call; for a sender without GSO it
+changes nothing.
 
 ``unpaced``: one 1920x1080 clip (MakeVideo's picture at quality 45: ~94 KB, ~67 packets a
 frame, the size of a real camera's 1080p MJPEG) sent as fast as each program can to one UDP
@@ -62,9 +66,17 @@ from rtsplab.cli import free_port
 from rtsplab.payload.lab import fragment_parts
 from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
 from rtsplab.rtp.sender import RtpSender
+from rtsplab.server.limits import raise_descriptor_limit
 from rtsplab.server.payload_cache import PayloadCache
 from rtsplab.server.udp_out import UdpOut, gso_available
-from session_peer import LOOPBACK, Receiver, Rtsp, play_lab, play_standard
+from session_peer import (
+    LOOPBACK,
+    REPLY_TIMEOUT,
+    Receiver,
+    Rtsp,
+    play_lab,
+    play_standard,
+)
 from VideoStream import VideoStream, forget_indexes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +88,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with gi (gst-rtsp-server's bindi
 MTU = 1400
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SETTLE = 1.0  # seconds after the last PLAY before the window opens
+JOIN_ALLOWANCE = 0.06  # seconds a session may take to join, on a loaded machine
 SETUP_PACE = 0.002  # seconds between two sessions' SETUPs: a class does not arrive at once
 
 
@@ -151,8 +164,20 @@ def have_gst_server() -> str | None:
 
 SESSIONS_HEADER = (
     f"{'server':<22} {'sessions':>8} {'fps min':>8} {'fps med':>8} {'of':>6} "
-    f"{'packets':>10} {'lost':>7} {'CPU s':>7} {'µs/pkt':>9}"
+    f"{'packets':>10} {'lost':>7} {'CPU s':>7} {'µs/pkt':>9} {'threads':>8} {'RSS MB':>7} "
+    f"{'thr/ses':>7} {'KB/ses':>7}"
 )
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """Threads, VmRSS and VmHWM (kB) of process `pid`, from /proc/<pid>/status."""
+    found = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("Threads", "VmRSS", "VmHWM"):
+                found[name] = int(value.split()[0])
+    return found
 
 
 @dataclass
@@ -163,12 +188,18 @@ class SessionsResult:
     lost: int
     packets: int
     cpu: float  # seconds in the window
+    idle: dict[str, int]  # the server's /proc status before the first session
+    busy: dict[str, int]  # and in the window, every session playing
 
     def line(self, who: str, fps: float) -> str:
         per_packet = self.cpu / self.packets * 1e6 if self.packets else float("nan")
+        threads, rss = self.busy["Threads"], self.busy["VmRSS"]
+        per_thread = (threads - self.idle["Threads"]) / self.sessions
+        per_kb = (rss - self.idle["VmRSS"]) / self.sessions
         return (
             f"{who:<22} {self.sessions:>8} {self.fps_min:>8.1f} {self.fps_median:>8.1f} "
-            f"{fps:>6g} {self.packets:>10} {self.lost:>7} {self.cpu:>7.2f} {per_packet:>9.2f}"
+            f"{fps:>6g} {self.packets:>10} {self.lost:>7} {self.cpu:>7.2f} {per_packet:>9.2f} "
+            f"{threads:>8} {rss / 1024:>7.1f} {per_thread:>7.2f} {per_kb:>7.0f}"
         )
 
 
@@ -185,6 +216,7 @@ def measure(
     """`count` sessions, each `join(receiver)`ed: its socket added, its RTSP dialogue done."""
     receiver = Receiver()
     connections = []
+    idle = proc_status(pid)
     try:
         for _ in range(count):
             connections.append(join(receiver))
@@ -195,6 +227,7 @@ def measure(
         receiver.run(start + seconds)
         cpu, elapsed = cpu_seconds(pid) - cpu_before, time.monotonic() - start
         after = [c.snapshot() for c in receiver.counts]
+        busy = proc_status(pid)
     finally:
         for rtsp in connections:
             rtsp.close()
@@ -202,28 +235,39 @@ def measure(
     rates = [(a[1] - b[1]) / elapsed for a, b in zip(after, before, strict=True)]
     packets = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
     lost = sum(max(0, (a[2] - b[2]) - (a[0] - b[0])) for a, b in zip(after, before, strict=True))
-    return SessionsResult(count, min(rates), statistics.median(rates), lost, packets + lost, cpu)
+    return SessionsResult(count, min(rates), statistics.median(rates), lost, packets + lost, cpu,
+                          idle, busy)  # fmt: skip
 
 
 def sessions_part(args: argparse.Namespace) -> None:
-    frames = round(args.fps * (args.seconds + SETTLE + 1 + max(args.sessions) * 0.03))
-    clip = clip_for(args.preset, frames)
+    # Long enough that the first session still plays once the last has joined.
+    frames = round(args.fps * (args.seconds + SETTLE + 1 + max(args.sessions) * JOIN_ALLOWANCE))
+    clip = lab_movie(frames) if args.preset == "lab" else clip_for(args.preset, frames)
     print(f"\n{max(args.sessions)} sessions at most of {clip.name}, {args.fps:g} fps, "
           f"a {args.seconds:g} s window once all play")  # fmt: skip
     print(SESSIONS_HEADER)
-    gst_missing = have_gst_server()
+    gst_missing = "--no-gst" if args.no_gst else have_gst_server()
+    t = args.reply_timeout
+
+    def standard_player(port: int, url: str) -> Callable[[int], Rtsp]:
+        return partial(play_standard, port, url, timeout=t)
+
     for count in args.sessions:
         ours = partial(our_server, clip, args.fps, *args.server_options)
         standard = f"rtsp://{LOOPBACK}:{{port}}/{clip.name}"
         runs: list[tuple[str, Callable[[], Any], Callable[[int, str], Callable[[int], Rtsp]]]] = [
-            ("ours, lab dialect", ours, lambda port, _: partial(play_lab, port, clip.name)),
-            ("ours, standard RTSP", ours, lambda port, url: partial(play_standard, port, url)),
+            (
+                "ours, lab dialect",
+                ours,
+                lambda port, _: partial(play_lab, port, clip.name, timeout=t),
+            ),
+            ("ours, standard RTSP", ours, standard_player),
         ]
         if gst_missing:
             print(f"{'gst-rtsp-server':<22} skipped: {gst_missing}")
         else:
-            runs.append(("gst-rtsp-server", partial(gst_server, clip, args.fps),
-                         lambda port, url: partial(play_standard, port, url)))  # fmt: skip
+            gst = partial(gst_server, clip, args.fps)
+            runs.append(("gst-rtsp-server", gst, lambda port, url: standard_player(port, url)))
         for who, server, player in runs:
             results = []
             for _ in range(args.repeat):
@@ -462,6 +506,18 @@ def unpaced_part(args: argparse.Namespace) -> None:
     print(f"{'index at DESCRIBE':<28} {index_seconds(clip) * 1000:>9.0f} ms, once per file")
 
 
+def lab_movie(frames: int) -> Path:
+    """The lab's movie, played again and again to last `frames` (its format concatenates)."""
+    movie = (ROOT / "video" / "movie.Mjpeg").read_bytes()
+    with VideoStream(ROOT / "video" / "movie.Mjpeg") as video:
+        times = -(-frames // video.frame_count)
+    path = CLIPS / f"bench-movie-x{times}.Mjpeg"
+    if not path.exists():
+        CLIPS.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(movie * times)
+    return path
+
+
 def clip_for(preset: str, frames: int) -> Path:
     path = CLIPS / f"bench-{preset}-{frames}.mjpeg"
     if not path.exists():
@@ -477,8 +533,13 @@ def main() -> int:
     parser.add_argument("parts", nargs="*", metavar="PART",
                         help="sessions, unpaced, multicast; all three by default")  # fmt: skip
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200], metavar="N")
-    parser.add_argument("--preset", default="720p", choices=PRESETS,
-                        help="the sessions' clip (720p: 1280x720)")  # fmt: skip
+    parser.add_argument(
+        "--preset", default="720p", choices=[*PRESETS, "lab"],
+        help="the sessions' clip (720p: 1280x720; lab: the lab's movie, video/movie.Mjpeg)",
+    )  # fmt: skip
+    parser.add_argument("--no-gst", action="store_true", help="our server alone")
+    parser.add_argument("--reply-timeout", type=float, default=REPLY_TIMEOUT, metavar="S",
+                        help=f"seconds an RTSP reply may take ({REPLY_TIMEOUT:g})")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=5.0, help="the measured window")
     parser.add_argument("--members", type=int, default=50,
                         help="multicast members, and unicast sessions to match (50)")  # fmt: skip
@@ -491,6 +552,7 @@ def main() -> int:
         help="more options for our Server.py, e.g. --server-options=--burst=32",
     )  # fmt: skip
     args = parser.parse_args()
+    raise_descriptor_limit()  # a thousand sessions: three thousand sockets on this side
     args.parts = args.parts or ["unpaced", "sessions", "multicast"]
     if unknown := set(args.parts) - {"unpaced", "sessions", "multicast", "multicast-inside"}:
         parser.error(f"no part named {', '.join(sorted(unknown))}")

@@ -19,7 +19,7 @@ SOL_UDP = 17
 UDP_GRO = 104  # linux/udp.h
 RCVBUF = 4 * 2**20
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # past rmem_max, as root
-REPLY_TIMEOUT = 10.0
+REPLY_TIMEOUT = 10.0  # seconds a reply may take (a loaded server: --reply-timeout)
 
 
 # -- the receiver --------------------------------------------------------------------------
@@ -127,8 +127,8 @@ class Receiver:
 class Rtsp:
     """One RTSP connection: requests out, replies in (head, and body by Content-Length)."""
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection((LOOPBACK, port), timeout=REPLY_TIMEOUT)
+    def __init__(self, port: int, timeout: float = REPLY_TIMEOUT) -> None:
+        self.sock = socket.create_connection((LOOPBACK, port), timeout=timeout)
         self.cseq = 0
         self.buffer = b""
 
@@ -163,15 +163,15 @@ class Rtsp:
         self.sock.close()
 
 
-def play_lab(port: int, name: str, rtp_port: int) -> Rtsp:
-    rtsp = Rtsp(port)
+def play_lab(port: int, name: str, rtp_port: int, timeout: float = REPLY_TIMEOUT) -> Rtsp:
+    rtsp = Rtsp(port, timeout)
     _, fields, _ = rtsp.ask("SETUP", name, f"Transport: RTP/UDP; client_port= {rtp_port}")
     rtsp.ask("PLAY", name, f"Session: {fields['session']}")
     return rtsp
 
 
-def play_standard(port: int, url: str, rtp_port: int) -> Rtsp:
-    rtsp = Rtsp(port)
+def play_standard(port: int, url: str, rtp_port: int, timeout: float = REPLY_TIMEOUT) -> Rtsp:
+    rtsp = Rtsp(port, timeout)
     _, fields, sdp = rtsp.ask("DESCRIBE", url, "Accept: application/sdp")
     base = fields.get("content-base", url)
     controls = re.findall(r"^a=control:(\S+)", sdp, re.M)

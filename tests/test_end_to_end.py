@@ -92,18 +92,18 @@ def test_five_sessions_at_once_each_get_their_whole_stream(tmp_path):
     assert (cache.misses, cache.hits) == (len(source), 4 * len(source))
 
 
-@pytest.mark.parametrize("gso", [True, False], ids=["gso", "a-send-each"])
+@pytest.mark.parametrize("gso", ["on", "off"], ids=["gso", "a-send-each"])
 @pytest.mark.parametrize("dialect", ["lab", "standard"])
 def test_bursts_with_gso_or_a_send_each_arrive_the_same(tmp_path, gso, dialect):
     """The two ways out of the server (one sendmsg per burst, or one per packet) deliver
     the same frames, every one whole."""
-    if gso and gso_available() is not None:
+    if gso == "on" and gso_available() is not None:
         pytest.skip(f"UDP GSO not here: {gso_available()}")
     clip = tmp_path / "clip.mjpeg"
     make_clip(clip, 1280, 720, 12, fmt="mjpeg")
     saved = tmp_path / "out.mjpeg"
     with running_server(tmp_path, fps=30, gso=gso) as server:
-        assert server.streaming.gso is gso
+        assert server.streaming.gso.now is (gso == "on")
         name = "clip.mjpeg" if dialect == "lab" else f"rtsp://127.0.0.1:{server.port}/clip.mjpeg"
         code, summary, err = run_client(server.port, name, "--save", str(saved))
     assert code == 0, err

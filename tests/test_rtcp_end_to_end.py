@@ -107,7 +107,7 @@ def test_wireshark_decodes_every_packet_of_a_session_without_complaint(tmp_path)
             # Each packet its own send: a capture on loopback sees a GSO burst as one packet
             # (the kernel cuts it after the capture point), and Wireshark would decode only
             # the first of them.
-            with rtcp_server(tmp_path, fps=50, gso=False) as server:
+            with rtcp_server(tmp_path, fps=50, gso="off") as server:
                 client = RtspClient(LOOPBACK, server.port, rtp_port, clip.name,
                                     rtcp_reduced_minimum=True)  # fmt: skip
                 try:

@@ -12,6 +12,9 @@ kernel, measured no faster).
 outside the heap's lock, every stream due taken in one turn of it (at most BATCH), so
 `remove` never waits behind more than one batch. Nothing a
 stream raises escapes the loop: it is logged and that stream alone ends.
+
+Once a LOAD_WINDOW the loop tells `on_load` its load: the streams playing, and its share of
+the window spent stepping them rather than waiting (what `udp_out.Gso` decides batching on).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 
 # Streams stepped in one turn of the lock: what a remove() may wait behind, at ~30 µs a step.
 BATCH = 32
+LOAD_WINDOW = 1.0  # seconds between two reports of the loop's load
 
 
 class Steps(Protocol):
@@ -42,8 +46,15 @@ class Steps(Protocol):
 
 
 class PacingLoop:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        on_load: Callable[[int, float], object] | None = None,
+    ) -> None:
+        """`on_load(playing, busy)` hears the load once a LOAD_WINDOW, on the loop's thread."""
         self._clock = clock
+        self._on_load = on_load
+        self._window: tuple[float, float] | None = None  # (its start, time spent stepping)
         self._heap: list[tuple[float, int, Steps]] = []
         self._order = itertools.count()  # equal times step in the order they were added
         self._wake = threading.Condition(threading.Lock())
@@ -112,6 +123,7 @@ class PacingLoop:
                         due.append(stream)
                         stepping.add(id(stream))
             steps = [(stream, self._step(stream, now)) for stream in due]
+            self._count_load(now, len(heap) + len(due))
             with wake:
                 for stream, at in steps:
                     stepping.discard(id(stream))
@@ -119,6 +131,22 @@ class PacingLoop:
                         heapq.heappush(heap, (at, next(self._order), stream))
                 if self._removing:
                     wake.notify_all()  # a remove() waiting for one of these steps
+
+    def _count_load(self, started: float, playing: int) -> None:
+        """Add a turn that began at `started` to the window; report the window once full."""
+        if self._on_load is None:
+            return
+        end = self._clock()
+        begun, busy = self._window or (started, 0.0)
+        busy += end - started
+        if end - begun < LOAD_WINDOW:
+            self._window = (begun, busy)
+            return
+        self._window = None
+        try:
+            self._on_load(playing, min(1.0, busy / (end - begun)))
+        except Exception:
+            log.exception("the pacing loop's load was not taken")
 
     @staticmethod
     def _step(stream: Steps, now: float) -> float | None:

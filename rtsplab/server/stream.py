@@ -22,6 +22,7 @@ from rtsplab.rtp.sender import Packet, RtpSender
 from rtsplab.server.pacing_loop import PacingLoop
 from rtsplab.server.payload_cache import PayloadCache
 from rtsplab.server.position import played_to_end
+from rtsplab.server.udp_out import Gso
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
@@ -139,9 +140,9 @@ class RtpStream:
 @dataclass
 class Streaming:
     """What every session's stream shares: one pacing loop (its thread started by whoever
-    runs the server: `PacingLoop.start`), one payload cache, and whether UDP bursts leave
-    with GSO (`rtsplab.server.udp_out`)."""
+    runs the server: `PacingLoop.start`), one payload cache, and when UDP bursts leave with
+    GSO (`rtsplab.server.udp_out.Gso`, which the loop's load moves)."""
 
     loop: PacingLoop = field(default_factory=PacingLoop)
     cache: PayloadCache = field(default_factory=PayloadCache)
-    gso: bool = False
+    gso: Gso = field(default_factory=lambda: Gso.fixed(False))

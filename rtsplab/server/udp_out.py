@@ -11,6 +11,13 @@ Where the kernel lacks it (another system, an old kernel, a device that cannot c
 `gso_available` says why, the server says so once at start, and each packet is its own
 `sendmsg`. A send with GSO that fails as unsupported turns GSO off for that socket and sends
 the burst again packet by packet: a burst is never lost to the choice.
+
+GSO is used only when the load needs it (`batching_pays`, the one rule): a capture on
+loopback sees a GSO buffer before the kernel cuts it, as one datagram, so a lab session, or a
+handful, is sent packet by packet and Wireshark shows exactly the packets the client gets.
+From BATCH_FROM_SESSIONS sessions playing at once, or while the pacing loop is busy most of
+the time, bursts leave batched. `Gso` holds the answer for every socket of the server; the
+pacing loop feeds it its load (`Gso.update`), and `--gso on|off` forces either.
 """
 
 from __future__ import annotations
@@ -36,6 +43,71 @@ MAX_GSO_BYTES = 65_535 - 20 - 8
 UNSUPPORTED = {errno.ENOPROTOOPT, errno.EINVAL, errno.EIO, errno.EOPNOTSUPP}
 
 _SEGMENT_SIZE = struct.Struct("=H")  # the cmsg's u16
+
+ON, OFF, AUTO = "on", "off", "auto"
+MODES = (ON, OFF, AUTO)
+# Sessions playing at once from which bursts leave batched: a lab session or a class's
+# handful stays visible packet by packet; at this many the system calls are most of the cost.
+BATCH_FROM_SESSIONS = 16
+# The pacing loop's share of time spent stepping streams (not waiting for the next one due)
+# from which bursts leave batched, and below which they leave packet by packet again: apart,
+# so that the saving GSO brings does not switch it off at once.
+BUSY_ON = 0.5
+BUSY_OFF = 0.2
+
+
+def batching_pays(mode: str, playing: int, busy: float, batching: bool) -> bool:
+    """Whether bursts should leave with GSO: `mode` (on, off, auto), `playing` streams on
+    the pacing loop, `busy` its share of time stepping them (0..1), `batching` the answer
+    until now (the busy threshold has a gap, so the answer does not flap)."""
+    if mode == ON:
+        return True
+    if mode == OFF:
+        return False
+    if playing >= BATCH_FROM_SESSIONS:
+        return True
+    return busy >= (BUSY_OFF if batching else BUSY_ON)
+
+
+class Gso:
+    """Whether bursts leave with UDP GSO now, for every socket of a server: `mode` as
+    `--gso` says, `why_not` why the kernel cannot (None: it can), and `now` the answer,
+    which `update` moves with the load where the mode is auto."""
+
+    def __init__(self, mode: str = AUTO, why_not: str | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"GSO mode {mode!r}: one of {', '.join(MODES)}")
+        self.mode, self.why_not = mode, why_not
+        self.now = why_not is None and mode == ON
+
+    @classmethod
+    def fixed(cls, on: bool) -> Gso:
+        """Always on, or always off (a test's, a benchmark's choice)."""
+        return cls(ON if on else OFF)
+
+    def update(self, playing: int, busy: float) -> None:
+        """The pacing loop's load (`PacingLoop`'s `on_load`)."""
+        if self.why_not is not None:
+            return
+        now = batching_pays(self.mode, playing, busy, self.now)
+        if now != self.now:
+            how = "with UDP GSO" if now else "packet by packet"
+            log.info("RTP bursts leave %s (%d playing, pacing loop %.0f%% busy)", how, playing,
+                     100 * busy)  # fmt: skip
+        self.now = now
+
+    def describe(self) -> str:
+        """What the server says at start."""
+        if self.why_not is not None:
+            return f"RTP packets leave one system call each ({self.why_not})"
+        if self.mode == AUTO:
+            return (
+                "RTP packets leave one system call each, bursts with UDP GSO from "
+                f"{BATCH_FROM_SESSIONS} sessions or a busy pacing loop (--gso auto)"
+            )
+        if self.mode == ON:
+            return "RTP bursts leave with UDP GSO: one system call each (--gso on)"
+        return "RTP packets leave one system call each (--gso off)"
 
 
 def gso_available() -> str | None:
@@ -86,13 +158,22 @@ def runs(sizes: Sequence[int], limit: int = MAX_GSO_BYTES) -> list[tuple[int, in
 
 
 class UdpOut:
-    """Sends bursts to one destination from one socket, with GSO when `gso` says so."""
+    """Sends bursts to one destination from one socket, with GSO when `gso` says so (the
+    server's `Gso`, or always on or off)."""
 
-    def __init__(self, sock: socket.socket, destination: tuple[str, int], *, gso: bool) -> None:
+    def __init__(
+        self, sock: socket.socket, destination: tuple[str, int], *, gso: bool | Gso
+    ) -> None:
         self.sock = sock
         self.destination = destination
-        self.gso = gso
+        self.rule = gso if isinstance(gso, Gso) else Gso.fixed(gso)
+        self.refused = False  # the kernel refused GSO on this socket: never again
         self.calls = 0  # system calls made, for the benchmark's figures
+
+    @property
+    def gso(self) -> bool:
+        """Whether the next burst leaves with GSO."""
+        return self.rule.now and not self.refused
 
     def send(self, packets: Sequence[Packet], segment: int | None = None) -> None:
         """Send `packets` in order; raises OSError as a send does (the client is gone).
@@ -128,7 +209,7 @@ class UdpOut:
                         raise
                     log.warning("UDP GSO refused (%s): each packet is sent alone from now on",
                                 exc.strerror)  # fmt: skip
-                    self.gso = False
+                    self.refused = True
                     return first
             self.calls += 1
         return len(packets)
