@@ -35,7 +35,7 @@ class Run:
     """One session's RtpStream, with what it sends and when it said BYE."""
 
     def __init__(self, path, *, cache=None, ssrc=0xCAFEBABE, max_packet=MAX_PACKET,
-                 payloader=None, fail_on=None, fps=FPS):  # fmt: skip
+                 payloader=None, fail_on=None, fps=FPS, repair=None):  # fmt: skip
         self.media = VideoStream(path)
         options = {} if payloader is None else {"payloader": payloader}
         self.sender = RtpSender(fps, max_packet, ssrc=ssrc, first_seq=FIRST_SEQ,
@@ -48,7 +48,7 @@ class Run:
         self.steps = []  # (now, what step returned)
         self.now = None
         self.stream = RtpStream("test", self.media, self.sender, self.pacer, self.cache,
-                                self.send, self.on_end)  # fmt: skip
+                                self.send, self.on_end, repair)  # fmt: skip
 
     def send(self, packets, segment):
         sizes = [len(joined(p)) for p in packets]

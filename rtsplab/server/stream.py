@@ -2,11 +2,11 @@
 
 `step(now)` does what is due — read and number the next frame, send its next burst (every
 burst already due, as one, when the loop is behind) — and says when it wants the loop back;
-it never sleeps. A frame comes from the shared
-`PayloadCache` (read and cut once per file, whoever is first), is numbered for this session
-(`RtpSender.packets`) and leaves burst by burst on the `Pacer`'s clock through `send`. At the
-end of the file, or when the file changed under it, the stream says BYE (through `on_end`)
-a moment after its last packet; `finish()` is the stop: the rest of a frame in progress
+it never sleeps. A frame comes from the shared `PayloadCache` (read and cut once per file,
+whoever is first), is numbered for this session (`RtpSender.packets`) and leaves burst by
+burst on the `Pacer`'s clock through `send`, with the packets the client's NACKs asked for
+again ahead of each burst (`repair`). At the end of the file, or when the file changed under
+it, the stream says BYE (through `on_end`) a moment after its last packet; `finish()` is the stop: the rest of a frame in progress
 leaves at once, so a receiver is never left half a frame, and nothing leaves after it.
 """
 
@@ -22,6 +22,7 @@ from rtsplab.rtp.sender import Packet, RtpSender
 from rtsplab.server.pacing_loop import PacingLoop
 from rtsplab.server.payload_cache import PayloadCache
 from rtsplab.server.position import played_to_end
+from rtsplab.server.repair import Repair
 from rtsplab.server.udp_out import Gso
 from VideoStream import VideoError, VideoStream
 
@@ -45,12 +46,15 @@ class RtpStream:
         cache: PayloadCache,
         send: Callable[[Sequence[Packet], int | None], object],
         on_end: Callable[[str], object],
+        repair: Repair | None = None,
     ) -> None:
         """`send(packets, segment)` puts a burst on the way to the client (`segment` as
-        `UdpOut.send` takes it); `on_end(reason)` says BYE."""
+        `UdpOut.send` takes it); `on_end(reason)` says BYE. `repair`: the answers to the
+        client's NACKs, sent before each burst (`rtsplab.server.repair`), when it asks."""
         self.name = name  # the session's, for the log
         self.media, self.sender, self.pacer, self.cache = media, sender, pacer, cache
         self.send, self.on_end = send, on_end
+        self.repair = repair
         self.active = True  # until finished, or past its end
         self.at_end = False  # the last frame has been sent (or the file changed)
         self.ended_at: float | None = None  # when it stopped sending
@@ -79,7 +83,10 @@ class RtpStream:
         while self._bursts and self._bursts[0][2] <= now:
             end = self._bursts.pop(0)[1]  # behind the clock: the bursts due leave as one
         try:
+            self._send_repairs(now)
             self.send(self._packets[first:end], self._segment)
+            if self.repair is not None:
+                self.repair.sent(self._packets[first:end], now)
         except OSError as exc:
             log.warning("session %s: RTP stream stopped: %s", self.name, exc)
             self._stop(now)
@@ -88,6 +95,12 @@ class RtpStream:
             return self._bursts[0][2]
         self._packets = []
         return self.pacer.next_due()
+
+    def _send_repairs(self, now: float) -> None:
+        """The packets the client's NACKs asked for again, ahead of the next burst."""
+        resend = self.repair.answers(now) if self.repair is not None else []
+        if resend:
+            self.send(resend, None)
 
     def finish(self, now: float) -> None:
         """Stop: the frame in progress leaves whole, at once, and nothing after it."""

@@ -1,0 +1,87 @@
+"""The server's answers to NACKs (rtsplab.server.repair) in a real RtpStream driven by hand:
+the packets asked for leave again ahead of the next burst, byte for byte as they first left
+or as RFC 4588 packets; NACKs posted from another thread, bounded."""
+
+import threading
+
+import pytest
+
+from MakeVideo import make_clip
+from rtsplab.rtp.resend import ResendLimits
+from rtsplab.rtp.rtx import RtxStream, unwrap
+from rtsplab.server.repair import MAX_WAITING, Repair
+from test_rtp_stream_engine import START, Run, decode, step_until
+
+
+@pytest.fixture
+def run(tmp_path):
+    path = tmp_path / "clip.Mjpeg"
+    make_clip(path, 160, 120, 6, fmt="lab")
+    made = []
+
+    def make(repair):
+        made.append(Run(path, repair=repair))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def sent_after(run, count):
+    """Step until `count` more datagrams than now have left; those datagrams."""
+    before = len(run.datagrams)
+    step_until_more(run, before + count)
+    return run.datagrams[before:]
+
+
+def step_until_more(run, total, most=1000):
+    now = run.steps[-1][1]
+    for _ in range(most):
+        if len(run.datagrams) >= total:
+            return
+        now = run.step(now)
+        assert now is not None
+
+
+def test_a_nacked_packet_leaves_again_as_it_was_ahead_of_the_next_burst(run):
+    repair = Repair(ResendLimits(share=1.0))
+    r = run(repair)
+    step_until(r, lambda: len(r.datagrams) >= 12, start=START)
+    first = {decode(d).seqNum(): d for d in r.datagrams}
+    wanted = sorted(first)[2:5]
+    repair.post([wanted], round_trip=0.02)
+    bursts_before = len(r.bursts)
+    step_until_more(r, len(r.datagrams) + 4)
+    resent_burst = r.bursts[bursts_before][1]
+    assert resent_burst == [first[seq] for seq in wanted]  # byte for byte, first
+    assert repair.counts.resent == 3 and repair.counts.nacks == 1
+
+
+def test_a_client_that_takes_rtx_gets_rfc_4588_packets(run):
+    repair = Repair(ResendLimits(share=1.0), rtx=RtxStream(pt=97, ssrc=0x0BADCAFE, next_seq=5))
+    r = run(repair)
+    step_until(r, lambda: len(r.datagrams) >= 8, start=START)
+    original = {decode(d).seqNum(): d for d in r.datagrams}
+    seq = sorted(original)[1]
+    repair.post([[seq]])
+    bursts_before = len(r.bursts)
+    step_until_more(r, len(r.datagrams) + 2)
+    (datagram,) = r.bursts[bursts_before][1]
+    packet, first = decode(datagram), decode(original[seq])
+    assert (packet.payloadType(), packet.ssrc(), packet.seqNum()) == (97, 0x0BADCAFE, 5)
+    assert packet.timestamp() == first.timestamp()
+    osn, payload = unwrap(packet.getPayload())
+    assert osn == seq and bytes(payload) == first.getPayload()
+
+
+def test_nacks_posted_from_another_thread_are_bounded():
+    repair = Repair()
+    threads = [threading.Thread(target=repair.post, args=([[n]] * 10,)) for n in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert repair.refused_waiting == 100 - MAX_WAITING
+    assert repair.answers(0.0) == [] and repair.counts.nacks == MAX_WAITING
+    assert repair.counts.not_held == MAX_WAITING
