@@ -63,11 +63,13 @@ class ServerRtcp:
         quiet: Callable[[], bool] | None = None,
         on_report: Callable[[SenderRtcp], None] | None = None,
         on_peer_report: Callable[[PeerReport], None] | None = None,
+        on_nacks: Callable[[list[list[int]], float | None], None] | None = None,
     ) -> None:  # fmt: skip
         """`sock`: where the peers' RTCP arrives by UDP (None: only `receive`). `send`: how a
         compound reaches the peer(s), None when it cannot. `quiet()`: our source has said BYE
-        and waits, so due reports are let go. `on_report(rtcp)` after each report sent and
-        `on_peer_report(report)` after each report about our stream, under the lock."""
+        and waits, so due reports are let go. `on_report(rtcp)` after each report sent,
+        `on_peer_report(report)` after each report about our stream, and `on_nacks(lost
+        lists, round trip in seconds or None)` after NACKs about our stream, under the lock."""
         self.rtcp = rtcp
         self.name = name
         self._sock = sock
@@ -76,6 +78,7 @@ class ServerRtcp:
         self._quiet = quiet
         self._on_report = on_report
         self._on_peer_report = on_peer_report
+        self._on_nacks = on_nacks
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"rtcp-{name}", daemon=True)
@@ -110,6 +113,14 @@ class ServerRtcp:
             peer = self.rtcp.peer
             if peer is not before and peer is not None and self._on_peer_report is not None:
                 self._on_peer_report(peer)
+            nacks = self.rtcp.take_nacks()
+            if nacks and self._on_nacks is not None:
+                self._on_nacks(nacks, self.round_trip())
+
+    def round_trip(self) -> float | None:
+        """Seconds, from the peer's last report (LSR/DLSR, RFC 3550 §6.4.1); call locked."""
+        peer = self.rtcp.peer
+        return None if peer is None or peer.rtt_ms is None else peer.rtt_ms / 1000
 
     def say_bye(self, reason: str) -> None:
         """Our source is past its last frame: BYE, with why. The session goes on."""

@@ -6,8 +6,9 @@ it never sleeps. A frame comes from the shared `PayloadCache` (read and cut once
 whoever is first), is numbered for this session (`RtpSender.packets`) and leaves burst by
 burst on the `Pacer`'s clock through `send`, with the packets the client's NACKs asked for
 again ahead of each burst (`repair`). At the end of the file, or when the file changed under
-it, the stream says BYE (through `on_end`) a moment after its last packet; `finish()` is the stop: the rest of a frame in progress
-leaves at once, so a receiver is never left half a frame, and nothing leaves after it.
+it, the stream says BYE (through `on_end`) a moment after its last packet; `finish()` is
+the stop: the rest of a frame in progress leaves at once, so a receiver is never left half a
+frame, and nothing leaves after it.
 """
 
 from __future__ import annotations
