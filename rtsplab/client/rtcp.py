@@ -30,8 +30,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from RtpPacket import SEQ_MOD
 from rtsplab.rtcp.endpoint import Address, send_each
 from rtsplab.rtcp.session import ReceiverRtcp
+from rtsplab.rtp.nack import NackList
 from rtsplab.rtp.reception import ReceptionStatistics
 
 __all__ = ["NOMINAL_SESSION_BANDWIDTH", "ClientRtcp", "SourceChange", "unicast_rtcp"]
@@ -39,6 +41,11 @@ __all__ = ["NOMINAL_SESSION_BANDWIDTH", "ClientRtcp", "SourceChange", "unicast_r
 # RTCP's share is 5% of the session bandwidth (RFC 3550 §6.2); the client does not know the
 # stream's before it starts, and at any real rate the 5 s minimum decides anyway.
 NOMINAL_SESSION_BANDWIDTH = 2_000_000 / 8  # bytes/s: the lab's movie is about 2 Mbit/s
+
+# RTP/AVPF's T_rr_interval (RFC 4585 §3.5.3), the spacing of regular reports while feedback
+# may go early as often as the RTCP bandwidth allows: a report a second keeps the server's
+# figures fresh at a few hundred bytes a second.
+AVPF_REGULAR_SPACING = 1.0
 
 T = TypeVar("T")
 SourceChange = tuple[int, int]  # (old SSRC, new SSRC) of the media source, followed by CNAME
@@ -62,6 +69,10 @@ class ClientRtcp:
         self._clock, self._wall = clock, wall_clock
         self._lock = threading.Lock()
         self._kept: tuple[int, float] | None = None  # members and Td as the stream ended
+        # Under RTP/AVPF: the packets missing, and how long a repair can still be shown.
+        self.nacks: NackList | None = None
+        self.repair_horizon = 0.0
+        self.nacks_sent = 0  # early feedback packets sent
 
     # -- what the session is -------------------------------------------------------------
 
@@ -138,6 +149,35 @@ class ClientRtcp:
             bye = self.engine.leave(self._clock(), self._wall(), reason)
             self._transmit([] if bye is None else [bye])
 
+    def ask_for_repairs(self, horizon: float) -> None:
+        """From now on, ask the server again for lost packets (RFC 4585 generic NACKs)
+        while a repair can arrive within `horizon` seconds of the loss: the cache's depth."""
+        with self._lock:
+            self.nacks, self.repair_horizon = NackList(), horizon
+
+    def heard_seq(self, seq: int) -> None:
+        """An RTP packet of the stream arrived: its extended sequence number (RFC 3550
+        A.1), from which the missing ones are found."""
+        with self._lock:
+            if self.nacks is not None:
+                now = self._clock()
+                self.nacks.arrived(seq, now, now + self.repair_horizon)
+
+    def feedback_if_due(self) -> None:
+        """Send a NACK of what is missing and due, when the timer lets feedback go early."""
+        with self._lock:
+            nacks, engine = self.nacks, self.engine
+            if nacks is None or self._send is None or not engine.may_send_feedback():
+                return
+            now = self._clock()
+            due = nacks.due(now, engine.rtt)
+            if not due:
+                return
+            datagram = engine.feedback([seq % SEQ_MOD for seq in due], now, self._wall())
+            if datagram is not None:
+                self.nacks_sent += 1
+                self._transmit([datagram])
+
     # -- receiving -----------------------------------------------------------------------
 
     def receive(self, datagram: bytes, source: Address | None = None) -> list[SourceChange]:
@@ -186,10 +226,14 @@ class ClientRtcp:
 def unicast_rtcp(
     reception: ReceptionStatistics, cname: str, send: Callable[[bytes], object] | None, *,
     media_ssrc: int | None, reduced_minimum: bool, peer_rtcp: tuple[str, int | None] | None,
+    feedback: bool = False,
 ) -> ClientRtcp:  # fmt: skip
     """RTCP with the server alone: a two-party session (RFC 3550 §6.3), taken only from
-    `peer_rtcp` (the server's host, and its RTCP port when known; None: interleaved)."""
+    `peer_rtcp` (the server's host, and its RTCP port when known; None: interleaved).
+    `feedback`: the session is RTP/AVPF (RFC 4585): early feedback, regular reports every
+    AVPF_REGULAR_SPACING."""
     engine = ReceiverRtcp(reception, cname, NOMINAL_SESSION_BANDWIDTH, time.monotonic(),
-                          reduced_minimum=reduced_minimum, peer_rtcp=peer_rtcp)  # fmt: skip
+                          reduced_minimum=reduced_minimum, peer_rtcp=peer_rtcp,
+                          regular_spacing=AVPF_REGULAR_SPACING if feedback else None)  # fmt: skip
     engine.media_ssrc = media_ssrc
     return ClientRtcp(engine, send)
