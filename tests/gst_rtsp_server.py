@@ -8,6 +8,9 @@ gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good). The clip is raw concatena
 type 26, from frame 0 for each client (the media is not shared), then end-of-stream,
 after which gst-rtsp-server sends RTCP BYE.
 
+With ``--avpf`` the clip is offered under RTP/AVPF alone, with retransmission (RFC 4585,
+RFC 4588): ``m=video 0 RTP/AVPF 26 96``, and a SETUP for RTP/AVP is answered 461.
+
 With ``--multicast GROUP`` the clip is also offered as multicast (RFC 2326 §12.39,
 ``RTP/AVP;multicast``): an address pool of that one group, RTP on ``--multicast-port`` (an
 even port, 5000) and RTCP on the next, ``--ttl`` 1; unicast UDP and TCP stay offered. The
@@ -53,6 +56,8 @@ PT_JPEG = 26  # RFC 3551 static payload type for JPEG
 DEFAULT_MULTICAST_PORT = 5000
 DEFAULT_TTL = 1  # the group stays on the link: tests run on one host's loopback
 MAX_PORT = 0xFFFF
+# How long a sent packet stays retransmittable with --avpf: a few loopback round trips.
+RETRANSMISSION_TIME = 200 * 1_000_000  # ns (Gst.MSECOND)
 MAX_TTL = 0xFF
 # The largest fps denominator kept when a float rate becomes caps' fraction (29.97 -> 30000/1001).
 MAX_FPS_DENOMINATOR = 1001
@@ -158,6 +163,13 @@ class ClipFactory:
         self.factory.set_protocols(lower.UDP_MCAST | lower.UDP | lower.TCP)
         self.factory.set_shared(True)
 
+    def offer_avpf_only(self) -> None:
+        """Offer RTP/AVPF alone (RFC 4585), with retransmission (RFC 4588): the SDP's media
+        line reads ``RTP/AVPF 26 96`` (96 the rtx type) and a SETUP asking for RTP/AVP is
+        refused with 461."""
+        self.factory.set_profiles(GstRtsp.RTSPProfile.AVPF)
+        self.factory.set_retransmission_time(RETRANSMISSION_TIME)
+
     def _on_media_configure(self, _factory, media) -> None:
         appsrc = media.get_element().get_by_name_recurse_up("src")
         appsrc.connect("need-data", self._on_need_data, [0])  # this client's next frame
@@ -185,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mount", default=DEFAULT_MOUNT)
     parser.add_argument("--pt", type=int, default=PT_JPEG, help="RTP payload type (26)")
     parser.add_argument("--raw", action="store_true", help="send raw video (rtpvrawpay)")
+    parser.add_argument("--avpf", action="store_true", help="offer RTP/AVPF alone, with rtx")
     parser.add_argument("--multicast", metavar="GROUP", help="offer multicast on GROUP too")
     parser.add_argument(
         "--multicast-port", type=int, default=DEFAULT_MULTICAST_PORT,
@@ -216,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
 
     Gst.init(None)
     clip = ClipFactory(data, frames, size, args.fps, args.pt, args.raw)
+    if args.avpf:
+        clip.offer_avpf_only()
     if args.multicast:
         try:
             clip.offer_multicast(args.multicast, args.multicast_port, args.ttl)

@@ -3,7 +3,7 @@ write, the lines that must be well-formed, and control URLs resolved as RFC 2326
 
 import pytest
 
-from rtsplab.rtsp.sdp import RtpMap, make_sdp, parse_sdp, resolve_control
+from rtsplab.rtsp.sdp import RtpMap, make_sdp, parse_sdp
 
 HD_ARGS = dict(
     session_id=1234,
@@ -250,23 +250,3 @@ def test_lines_that_matter_must_be_well_formed(line, message):
 def test_port_with_a_count_is_read():
     [video] = parse_sdp("m=video 49170/2 RTP/AVP 26\n").media
     assert video.port == 49170
-
-
-@pytest.mark.parametrize(
-    "base, control, expected",
-    [
-        ("rtsp://h:8554/movie.Mjpeg/", "track1", "rtsp://h:8554/movie.Mjpeg/track1"),
-        # RFC 1808/3986: the last path segment of a base without "/" is replaced.
-        ("rtsp://h:8554/movie.Mjpeg", "track1", "rtsp://h:8554/track1"),
-        ("rtsp://h/live.sdp/", "streamid=0", "rtsp://h/live.sdp/streamid=0"),
-        ("rtsp://h/movie.Mjpeg/", "*", "rtsp://h/movie.Mjpeg/"),
-        ("rtsp://h/movie.Mjpeg/", "", "rtsp://h/movie.Mjpeg/"),
-        ("rtsp://h/a/", "rtsp://other:554/x/trackID=1", "rtsp://other:554/x/trackID=1"),
-        ("rtsp://h/a/", "RTSPS://H/B", "RTSPS://H/B"),
-        ("rtsp://h/a/b/", "../c", "rtsp://h/a/c"),
-        ("rtsp://h/a/", "/root/track", "rtsp://h/root/track"),
-        ("rtsps://h:322/cam/", "stream=0", "rtsps://h:322/cam/stream=0"),
-    ],
-)
-def test_resolve_control(base, control, expected):
-    assert resolve_control(base, control) == expected

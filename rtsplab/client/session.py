@@ -19,9 +19,9 @@ exactly, so the client also plays the lab's own server:
 and the lab's server ends its replies without the blank line, so a reply may be taken as whole
 after a moment of quiet (`reply_may_end_quietly`). **Standard RTSP** (an `rtsp://` URL), as
 ffplay and GStreamer speak it (RFC 2326): OPTIONS, DESCRIBE (the SDP's JPEG stream: its
-control URL, payload type, clock, frame rate, range and size, all from one media section),
-SETUP with `RTP/AVP;unicast;client_port=a-b` or interleaved on the RTSP connection, PLAY with
-a Range to seek, a keep-alive before the session times out, TEARDOWN.
+control URL, payload type, clock, frame rate, range, size and profile, all from one media
+section), SETUP with `RTP/AVP;unicast;client_port=a-b` (the SDP's RTP/AVPF where it says so)
+or interleaved on the RTSP connection, PLAY with a Range to seek, keep-alives, TEARDOWN.
 
 **Multicast** (`multicast=True`, standard RTSP only): SETUP asks for `RTP/AVP;multicast` and
 nothing more (RFC 2326 §12.39: the group is the server's choice), and takes from the reply
@@ -44,7 +44,7 @@ from rtsplab.rtsp.headers.rtp_info import parse_rtp_info
 from rtsplab.rtsp.headers.session import parse_session
 from rtsplab.rtsp.headers.transport import TransportSpec, parse_transport, rtp_and_rtcp_ports
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
-from rtsplab.rtsp.sdp import SessionDescription, parse_sdp, resolve_control
+from rtsplab.rtsp.sdp import AVP, SessionDescription, parse_sdp, resolve_control
 from rtsplab.rtsp.state import (
     DESCRIBE,
     END,
@@ -133,6 +133,7 @@ class Stream:
     clock_rate: int
     fps: float | None
     dimensions: tuple[int, int] | None  # a=x-dimensions, for sides over 2040 (RFC 2435)
+    profile: str = AVP  # the SDP's RTP profile, which SETUP asks for: RTP/AVP or RTP/AVPF
 
 
 def choose_stream(sdp: SessionDescription, base: str) -> Stream:
@@ -150,7 +151,8 @@ def choose_stream(sdp: SessionDescription, base: str) -> Stream:
             jpeg = (rtpmap.encoding.upper(), rtpmap.clock_rate) == (JPEG_ENCODING, JPEG_CLOCK_RATE)
             if media.media == "video" and jpeg:
                 control = resolve_control(base, media.control or "*")
-                return Stream(control, pt, rtpmap.clock_rate, media.framerate, media.x_dimensions)
+                return Stream(control, pt, rtpmap.clock_rate, media.framerate,
+                              media.x_dimensions, media.rtp_profile)  # fmt: skip
     what = ", ".join(offered) or "no media"
     raise ClientError(f"the stream offers {what}; this client plays JPEG (RFC 2435)")
 
@@ -278,14 +280,14 @@ class ClientSession:
         return self._request(method, self.base_url, now, Session=self.session_id or "")
 
     def transport(self) -> str:
-        port = self.client_port
+        port, profile = self.client_port, self.stream.profile if self.stream else AVP
         if not self.standard:
             return f"RTP/UDP; client_port= {port}"  # the lab's, to the letter
         if self.tcp:
-            return "RTP/AVP/TCP;unicast;interleaved={}-{}".format(*INTERLEAVED_CHANNELS)
+            return "{}/TCP;unicast;interleaved={}-{}".format(profile, *INTERLEAVED_CHANNELS)
         if self.multicast:
-            return "RTP/AVP;multicast"  # the group and its ports are the server's to choose
-        return f"RTP/AVP;unicast;client_port={port}-{port + 1}"
+            return f"{profile};multicast"  # the group and its ports are the server's to choose
+        return f"{profile};unicast;client_port={port}-{port + 1}"
 
     # -- replies in -----------------------------------------------------------------------
 

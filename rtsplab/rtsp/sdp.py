@@ -33,7 +33,6 @@ import logging
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
-from urllib.parse import urljoin
 
 from RtpPacket import JPEG_CLOCK_RATE, PT_JPEG
 from rtsplab.errors import SdpError
@@ -52,6 +51,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+AVP = "RTP/AVP"  # RFC 3551: the audio/video profile
+AVPF = "RTP/AVPF"  # RFC 4585: the same with early RTCP feedback
+# RFC 3986 §3.1: scheme ":" — "rtsp:", "rtsps:", "rtspu:" — marks an absolute URL.
+ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 CRLF = "\r\n"  # RFC 4566 §5: lines end with CRLF (parsers should accept LF alone)
 
@@ -150,6 +154,12 @@ class MediaDescription:
     def payload_types(self) -> list[int]:
         """The formats as RTP payload types (an RTP profile's formats are integers)."""
         return [int(f) for f in self.formats if f.isdigit()]
+
+    @property
+    def rtp_profile(self) -> str:
+        """The profile a SETUP asks for: RTP/AVPF where the m= line offers it (RFC 4585 §4.2:
+        a server may offer nothing else, and refuse RTP/AVP with 461), else RTP/AVP."""
+        return AVPF if self.proto.upper() == AVPF else AVP
 
 
 @dataclass
@@ -258,15 +268,21 @@ def _media_attribute(media: MediaDescription, name: str, value: str | None) -> N
 
 
 def resolve_control(content_base: str, control: str) -> str:
-    """The URL a control attribute names, per RFC 2326 C.1.1.
+    """The URL a control attribute names (RFC 2326 C.1.1), as ffmpeg, live555 and GStreamer
+    read it rather than as RFC 3986 §5 would.
 
-    "*" (or empty) is the base itself; anything else is a URL reference resolved against the
-    base (RFC 1808, now RFC 3986 §5): an absolute URL stays as it is, and a relative one
-    replaces the base's last path segment, so "rtsp://h/movie.Mjpeg/" + "track1" is
-    ".../movie.Mjpeg/track1" but "rtsp://h/movie.Mjpeg" + "track1" is "rtsp://h/track1":
-    servers end Content-Base with "/" for that reason.
+    "*" (or empty) is the base itself; an absolute URL (one with a scheme, RFC 3986 §3.1)
+    stays as it is; anything else is appended to the base with one "/" between them. The
+    base is the DESCRIBE reply's Content-Base (or Content-Location), else the request URL.
+    Strict RFC 3986 resolution would replace the base's last path segment, so that
+    "rtsp://h/s" + "streamid=0" became "rtsp://h/streamid=0": the relays ffmpeg publishes
+    into leave Content-Base out and expect "rtsp://h/s/streamid=0", which every common
+    client sends; servers that do send Content-Base end it with "/", where both readings
+    agree. Dot segments and a query in the base are kept as written, as those clients do.
     """
     control = control.strip()
     if control in ("", "*"):
         return content_base
-    return urljoin(content_base, control)
+    if ABSOLUTE_URL.match(control):
+        return control
+    return content_base.rstrip("/") + "/" + control.lstrip("/")
