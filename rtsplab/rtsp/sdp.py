@@ -15,7 +15,15 @@ What the server writes (`make_sdp`), for a 1280x720 movie of 20 s at 25 fps::
     a=framerate:25
 
 Port 0 in m= is the RTSP convention (RFC 2326 C.1): the port is chosen at SETUP. Payload type
-26 is JPEG's static type (RFC 3551 §6). A side over 2040 pixels does not fit RFC 2435's
+26 is JPEG's static type (RFC 3551 §6). Where the server repairs losses, the media line says
+RTP/AVPF and offers generic NACKs (RFC 4585 §4.2) and RFC 4588 retransmission::
+
+    m=video 0 RTP/AVPF 26 97
+    a=rtpmap:26 JPEG/90000
+    a=rtcp-fb:26 nack
+    a=rtpmap:97 rtx/90000
+    a=fmtp:97 apt=26;rtx-time=1000
+ A side over 2040 pixels does not fit RFC 2435's
 one-byte size fields, so `a=x-dimensions:<w>,<h>` gives it (RFC 2435 §3.1.5, GStreamer's
 name for it).
 
@@ -54,6 +62,8 @@ log = logging.getLogger(__name__)
 
 AVP = "RTP/AVP"  # RFC 3551: the audio/video profile
 AVPF = "RTP/AVPF"  # RFC 4585: the same with early RTCP feedback
+RTX_PT = 97  # a dynamic payload type (RFC 3551 §6) for RFC 4588 retransmission packets
+RTX_ENCODING = "rtx"
 # RFC 3986 §3.1: scheme ":" — "rtsp:", "rtsps:", "rtspu:" — marks an absolute URL.
 ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -92,12 +102,14 @@ def make_sdp(
     width: int,
     height: int,
     name: str,
+    rtx_time_ms: int | None = None,
 ) -> str:
     """The SDP text of one MJPEG stream, CRLF line ends.
 
     `uri_control` is the track's a=control (relative like "track1", or a full URL);
-    `duration` None for a live source (a=range:npt=0-). Raises ValueError for a value that
-    would make a wrong or ambiguous SDP.
+    `duration` None for a live source (a=range:npt=0-). `rtx_time_ms`: NACKs are answered
+    for packets this recent (RTP/AVPF with nack and rtx offered); None offers plain RTP/AVP.
+    Raises ValueError for a value that would make a wrong or ambiguous SDP.
     """
     if not isinstance(session_id, int) or session_id < 0:
         raise ValueError(f"session_id must be a non-negative integer, got {session_id!r}")
@@ -115,6 +127,7 @@ def make_sdp(
     if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
         raise ValueError(f"size must be positive integers, got {width}x{height}")
     end = "" if duration is None else _format_number(duration)
+    profile, formats = (AVP, f"{PT_JPEG}") if rtx_time_ms is None else (AVPF, f"{PT_JPEG} {RTX_PT}")
     lines = [
         "v=0",
         f"o=- {session_id} {session_id} IN {address_type} {address.compressed}",
@@ -123,14 +136,27 @@ def make_sdp(
         "t=0 0",
         "a=control:*",
         f"a=range:npt=0-{end}",
-        f"m=video 0 RTP/AVP {PT_JPEG}",
+        f"m=video 0 {profile} {formats}",
         f"a=rtpmap:{PT_JPEG} JPEG/{JPEG_CLOCK_RATE}",
+        *_feedback_lines(rtx_time_ms),
         f"a=control:{uri_control}",
         f"a=framerate:{_format_number(fps)}",
     ]
     if width > MAX_WIRE_SIZE or height > MAX_WIRE_SIZE:
         lines.append(f"a=x-dimensions:{width},{height}")
     return CRLF.join(lines) + CRLF
+
+
+def _feedback_lines(rtx_time_ms: int | None) -> list[str]:
+    if rtx_time_ms is None:
+        return []
+    if not isinstance(rtx_time_ms, int) or rtx_time_ms <= 0:
+        raise ValueError(f"rtx-time must be a positive integer of ms, got {rtx_time_ms!r}")
+    return [
+        f"a=rtcp-fb:{PT_JPEG} nack",
+        f"a=rtpmap:{RTX_PT} {RTX_ENCODING}/{JPEG_CLOCK_RATE}",
+        f"a=fmtp:{RTX_PT} apt={PT_JPEG};rtx-time={rtx_time_ms}",
+    ]
 
 
 class RtpMap(NamedTuple):
@@ -154,6 +180,33 @@ class MediaDescription:
     def payload_types(self) -> list[int]:
         """The formats as RTP payload types (an RTP profile's formats are integers)."""
         return [int(f) for f in self.formats if f.isdigit()]
+
+    def nack(self, pt: int) -> bool:
+        """Whether generic NACKs are offered for payload type `pt` (a=rtcp-fb, RFC 4585
+        §4.2: "nack" alone, for `pt` or for every type with "*")."""
+        for name, value in self.attributes:
+            if name == "rtcp-fb" and value is not None:
+                fields = value.split()
+                if fields[:1] in ([str(pt)], ["*"]) and fields[1:] == ["nack"]:
+                    return True
+        return False
+
+    def rtx_for(self, pt: int) -> tuple[int, int | None] | None:
+        """(payload type, rtx-time in ms or None) of the RFC 4588 retransmission format
+        whose apt= is `pt` (RFC 4588 §8.1), None if none is offered."""
+        fmtps: dict[int, dict[str, str]] = {}
+        for name, value in self.attributes:
+            if name == "fmtp" and value is not None:
+                fmt, _, text = value.strip().partition(" ")
+                if is_digits(fmt):
+                    pairs = (item.strip().partition("=") for item in text.split(";"))
+                    fmtps[int(fmt)] = {key: val for key, _, val in pairs if key}
+        for rtx_pt, rtpmap in self.rtpmap.items():
+            params = fmtps.get(rtx_pt, {})
+            if rtpmap.encoding.lower() == RTX_ENCODING and params.get("apt") == str(pt):
+                time = params.get("rtx-time", "")
+                return rtx_pt, int(time) if is_digits(time) and len(time) < 9 else None
+        return None
 
     @property
     def rtp_profile(self) -> str:
