@@ -35,6 +35,7 @@ from functools import partial
 from typing import TypeVar
 
 from rtsplab.client.channel import LAB_REPLY_QUIET, ClientChannel, ConnectionClosed
+from rtsplab.client.end_of_stream import Heard, Verdict, judge
 from rtsplab.client.media import (
     ClientMedia,
     Delivery,
@@ -53,6 +54,7 @@ from rtsplab.client.session import (
     ClientError,
     ClientSession,
     GroupTransport,
+    ServerTransport,
     parse_target,
 )
 from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
@@ -75,6 +77,9 @@ IDLE_END = 2.0  # seconds without a packet that mean the stream has ended (the l
 # How often the owner looks up from its socket between jobs: keep-alive, UDP fallback, and
 # the RTCP report timer when RTP is interleaved.
 OWNER_POLL = 0.2
+# How often a quiet server is asked whether it is there (each ask waits up to the reply
+# timeout): a few asks within any session timeout.
+PROBE_INTERVAL = 2.0
 
 T = TypeVar("T")
 
@@ -98,13 +103,18 @@ class RtspClient:
         udp_fallback: float = UDP_FALLBACK,
         multicast: bool = False,
         multicast_interface: str = ANY_INTERFACE,
+        idle: float = IDLE_END,
+        strict_ports: bool = False,
     ) -> None:
         """`filename` is the lab's bare name or an `rtsp://` URL, whose host and port win.
         `announce_port` is the port pair a relay between server and client listens on
         (tests, a NAT): SETUP names it, and media is then taken from the relay's pair.
         `multicast` asks for the stream on a group (standard RTSP; `rtp_port` is then not
         used: the group's ports are the server's choice), joined on `multicast_interface`,
-        an IPv4 address of this host (0.0.0.0: the one the host's routes give the group)."""
+        an IPv4 address of this host (0.0.0.0: the one the host's routes give the group).
+        `idle`: seconds of quiet that end the stream of a server that says nothing else (the
+        lab's), and after which any other is asked whether it is there (`stream_over`).
+        `strict_ports`: RTP only from the port the SETUP reply names (`RtpReceiver`)."""
         self.target = parse_target(server_host, server_port, filename, standard)
         self.session = ClientSession(
             self.target, announce_port or rtp_port, tcp=tcp, udp_fallback=udp_fallback,
@@ -123,6 +133,12 @@ class RtspClient:
         self._listener: UdpListener | None = None
         self._fed_by_owner: ClientMedia | None = None  # the media interleaved on _channel
         self._lost = threading.Event()  # the server closed the RTSP connection
+        self.idle = idle
+        self.strict_ports = strict_ports
+        self._failure: ClientError | None = None  # the owner's: what ended the session
+        self._answered_at: float | None = None  # a reply came, to the probe sent then
+        self._probed_at: float | None = None  # the last probe of a quiet server
+        self._replied_at: float | None = None  # the server's latest reply to a request
         self._owner = OwnerThread("rtsp-connection", self._tick, OWNER_POLL, self._shut_down)
         self._owner.start()
 
@@ -174,25 +190,54 @@ class RtspClient:
             log.debug("closing: %s", exc)
         self._owner.stop()
 
-    def stream_over(self, now: float, idle: float = IDLE_END) -> bool:
-        """The end of the stream, one rule for the headless run and the player: the server's
-        BYE, or (the lab's server says nothing) no packet for `idle` seconds since the last
-        one, or since PLAY when none came (plus the UDP fallback's wait, when it applies)."""
-        if self.ended.is_set():
-            return True
-        session, media = self.session, self.media
-        last = (media.last_packet_at if media is not None else None) or session.played_at
-        if last is None or session.state is not State.PLAYING:
-            return False
-        first = media.first_packet_at if media is not None else None
-        interleaved = media is not None and media.interleaved
-        if first is None and session.standard and not interleaved:
-            idle += session.udp_fallback
-        return now - last > idle
+    def stream_over(self, now: float, idle: float | None = None) -> bool:
+        """The end of the stream, one rule for the headless run and the player
+        (`rtsplab.client.end_of_stream`): the server's BYE, or silence confirmed by the
+        receiving thread — `idle` seconds of it from the lab's server, which says nothing
+        else; from any other, a silence the server answers a keep-alive through. `idle`:
+        None for the client's own (the owner probes by it). `now` is not read: the
+        receiving side's own times decide, never the caller's clock."""
+        return self._verdict(idle) is Verdict.OVER
+
+    def failure(self) -> ClientError | None:
+        """Why the session cannot go on, when it cannot: the server closed the RTSP
+        connection while a session was open, the fallback to TCP failed, or nothing came
+        from the server for the session's timeout. Never waits."""
+        if self._failure is not None:
+            return self._failure
+        if self._lost.is_set() and self.session.state is not State.INIT:
+            return ClientError(f"the server closed the connection while {self._doing()}")
+        if self._verdict() is Verdict.GONE:
+            return ClientError(f"nothing from the server for {self.session.timeout:g} s "
+                               "(its session timeout): it is gone")  # fmt: skip
+        return None
 
     def connection_lost(self) -> bool:
         """Whether the server has closed the RTSP connection; never waits."""
         return self._lost.is_set()
+
+    def _doing(self) -> str:
+        return "playing" if self.session.state is State.PLAYING else "the session was open"
+
+    def _verdict(self, idle: float | None = None) -> Verdict:
+        session, media = self.session, self.media
+        if self.ended.is_set():
+            return Verdict.OVER
+        if session.state is not State.PLAYING:
+            return Verdict.PLAYING
+        first_wait = 0.0
+        if session.standard and not session.multicast and not (media and media.interleaved):
+            first_wait = session.udp_fallback
+        heard = Heard(
+            session.played_at,
+            media.last_packet_at if media is not None else None,
+            media.caught_up_at if media is not None else None,
+            answered=self._answered_at,
+            ended=self.ended.is_set(),
+            more_than_rtp=session.standard or session.server != ServerTransport(),
+        )  # fmt: skip
+        return judge(heard, idle=self.idle if idle is None else idle, first_wait=first_wait,
+                     timeout=session.timeout)  # fmt: skip
 
     def summary(self) -> dict[str, float | None]:
         """What was received (`ClientMedia.summary`); the figures stay after TEARDOWN."""
@@ -213,28 +258,55 @@ class RtspClient:
             self._connection_closed(exc)
 
     def _tick(self, now: float) -> None:
-        """RTCP when it is interleaved; then, in standard RTSP, keep the session alive, and
-        switch to TCP when UDP does not get through."""
-        if self._fed_by_owner is not None and not self._lost.is_set():
-            guarded(self._fed_by_owner.report_if_due)
-        if self._channel is None or self._lost.is_set() or not self.session.standard:
+        """RTCP when it is interleaved; then ask a quiet server whether it is there; in
+        standard RTSP, keep the session alive, and switch to TCP when UDP does not get
+        through."""
+        fed = self._fed_by_owner
+        if fed is not None and not self._lost.is_set():
+            guarded(fed.report_if_due)
+            if self._channel is not None and self._channel.drained():
+                fed.caught_up(now)  # read as soon as it came: nothing waits unread
+        if self._channel is None or self._lost.is_set():
             return
         media = self.media
         rtp_seen = media is not None and media.first_packet_at is not None
         try:
-            if self.session.fallback_due(now, rtp_seen, self._fed_by_owner is not None):
+            if self.session.fallback_due(now, rtp_seen, fed is not None):
                 self._fall_back_to_tcp()
-            elif self.session.keepalive_due(now):
+            elif self._verdict() is Verdict.PROBE:
+                self._probe(now)
+            elif self.session.standard and self.session.keepalive_due(now):
                 self._exchange(self.session.keepalive)
         except ClientError as exc:
             log.warning("%s", exc)
 
+    def _probe(self, now: float) -> None:
+        """The RTP has gone quiet: a keep-alive asks whether the server is there. Any reply
+        (a refusal too) says it is; none, within the reply timeout, says the network is not
+        getting through, and the session waits (`end_of_stream`)."""
+        if self._probed_at is not None and now - self._probed_at < PROBE_INTERVAL:
+            return
+        self._probed_at = now
+        log.info("no RTP for %g s: asking the server whether it is there", self.idle)
+        replied = self._replied_at
+        try:
+            self._exchange(self.session.keepalive)
+        except ClientError as exc:
+            if self._replied_at == replied:
+                log.warning("no answer from the server (%s): waiting for the stream", exc)
+        if self._replied_at != replied:
+            self._answered_at = self._replied_at
+
     def _fall_back_to_tcp(self) -> None:
         log.warning("no RTP over UDP %g s after PLAY: trying TCP", self.session.udp_fallback)
-        self._teardown()
-        self.session.tcp = True
-        self._setup()
-        self._play(None)
+        try:
+            self._teardown()
+            self.session.tcp = True
+            self._setup()
+            self._play(None)
+        except ClientError as exc:
+            self._failure = ClientError(f"no RTP over UDP, and over TCP: {exc}")
+            raise self._failure from None
 
     def _shut_down(self) -> None:
         self._stop_media()
@@ -245,6 +317,7 @@ class RtspClient:
     def _setup(self) -> None:
         session = self.session
         session.check(SETUP)
+        self._failure = None  # a new session: what ended the last one is told already
         if self._lost.is_set():
             self._close_channel()  # the server closed it: a new session needs a new one
         channel = self._channel or self._connect()
@@ -359,6 +432,7 @@ class RtspClient:
         receiver = RtpReceiver(
             server_ip, assembler, ssrc=server.ssrc, payload_type=session.payload_type,
             server_port=None if sockets is None or media_ports is None else media_ports[0],
+            strict_ports=self.strict_ports,
         )  # fmt: skip
         # RTCP from the server's RTCP port (any port of its host when the reply named none).
         rtcp_port = None if media_ports is None else media_ports[1]
@@ -468,7 +542,8 @@ class RtspClient:
                 self._connection_closed(exc)
             self.session.abandon()
             raise
-        return self.session.receive(reply, time.monotonic())
+        self._replied_at = time.monotonic()
+        return self.session.receive(reply, self._replied_at)
 
     def _is_ours(self, reply: RtspResponse) -> bool:
         if dialogue.isEnabledFor(logging.DEBUG):
