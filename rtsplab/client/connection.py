@@ -47,6 +47,7 @@ from rtsplab.client.media import (
 )
 from rtsplab.client.multicast import group_rtcp, join_group
 from rtsplab.client.owner import OwnerThread
+from rtsplab.client.reply_bounds import check_reply
 from rtsplab.client.rtcp import ClientRtcp, unicast_rtcp
 from rtsplab.client.session import (
     INTERLEAVED_CHANNELS,
@@ -543,6 +544,11 @@ class RtspClient:
             self.session.abandon()
             raise
         self._replied_at = time.monotonic()
+        try:
+            check_reply(request.method, reply)
+        except ClientError:
+            self.session.abandon()
+            raise
         return self.session.receive(reply, self._replied_at)
 
     def _is_ours(self, reply: RtspResponse) -> bool:
