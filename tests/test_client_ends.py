@@ -117,8 +117,10 @@ def test_a_server_killed_mid_stream_ends_the_client_with_exit_1(tmp_path):
     out = tmp_path / "out.mjpeg"
     try:
         wait_until(lambda: _listening(port), timeout=10, what="the server listening")
-        client = subprocess.Popen(client_command(port, clip.name, "--save", str(out)),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        client = subprocess.Popen(
+            client_command(port, clip.name, "--save", str(out)),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
         wait_until(lambda: saved_frames(out) > 0, timeout=15, what="frames arriving")
         server.kill()
         _, stderr = client.communicate(timeout=REPLY_BOUND)

@@ -95,8 +95,10 @@ def hostile(method, *extra, body=None):
         (hostile("PLAY", f"Range: npt={HUGE}:00:00-"), "PLAY reply has a bad Range"),
         (hostile("PLAY", "RTP-Info: url=x;seq=99999999"), "PLAY reply has a bad RTP-Info"),
         (hostile("DESCRIBE", body=SDP + f"a=range:npt={HUGE}:00:00-\r\n"), "SDP a=range"),
-        (hostile("SETUP", "Transport: RTP/AVP;unicast;client_port=1-2;server_port=65535"),
-         "SETUP reply has a bad Transport"),  # fmt: skip
+        (
+            hostile("SETUP", "Transport: RTP/AVP;unicast;client_port=1-2;server_port=65535"),
+            "SETUP reply has a bad Transport",
+        ),  # fmt: skip
         (hostile("SETUP", "Session: 1;timeout=" + HUGE), "SETUP reply has a bad Session"),
     ],
     ids=["range", "rtp-info", "sdp-range", "server-port", "session-timeout"],

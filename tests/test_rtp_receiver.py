@@ -8,6 +8,7 @@ between SOI and EOI, cut into two packets, so a test can tell each frame (and a 
 """
 
 import logging
+
 import pytest
 
 from RtpPacket import PT_JPEG, SEQ_MOD, RtpPacket

@@ -60,8 +60,7 @@ def check_reply(method: str, reply: RtspResponse) -> None:
         why = check(value)
         if why:
             raise ClientError(
-                f"the server's {method} reply has a bad {name} "
-                f"({why}): {_shown(value)}"
+                f"the server's {method} reply has a bad {name} ({why}): {_shown(value)}"
             )
     if reply.body and (headers.get("Content-Type") or "").lower().startswith("application/sdp"):
         _check_sdp_ranges(method, reply.body.decode("utf-8", "replace"))
@@ -129,6 +128,5 @@ def _check_sdp_ranges(method: str, sdp: str) -> None:
         why = _check_range(value)
         if why:
             raise ClientError(
-                f"the server's {method} reply has a bad SDP a=range ({why}): "
-                f"{_shown(value)}"
+                f"the server's {method} reply has a bad SDP a=range ({why}): {_shown(value)}"
             )
