@@ -80,9 +80,8 @@ class Client:
     def __init__(self, master: tk.Tk, serveraddr: str, serverport: int, rtpport: int,
                  filename: str, prefill: int = DEFAULT_PREFILL,
                  rtcp_reduced_minimum: bool = False, standard: bool | None = None,
-                 tcp: bool = False, stats_csv: str | None = None,
-                 plot: str | None = None, multicast: bool = False,
-                 multicast_interface: str = ANY_INTERFACE,
+                 tcp: bool = False, stats_csv: str | None = None, plot: str | None = None,
+                 multicast: bool = False, multicast_interface: str = ANY_INTERFACE,
                  strict_ports: bool = False) -> None:  # fmt: skip
         self.master = master
         self.filename = filename
@@ -90,9 +89,8 @@ class Client:
         self.master.protocol("WM_DELETE_WINDOW", self.handler)
         self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._push,
                                rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
-                               tcp=tcp, multicast=multicast,
-                               multicast_interface=multicast_interface,
-                               strict_ports=strict_ports)  # fmt: skip
+                               tcp=tcp, multicast=multicast, strict_ports=strict_ports,
+                               multicast_interface=multicast_interface)  # fmt: skip
         self.trend = Trend()
         # The lab report (--stats-csv, --plot, the panel's Save plot): a row a second.
         self.stats_log = StatsLog()

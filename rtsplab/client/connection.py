@@ -1,28 +1,29 @@
 """The client's driver: one thread owns the RTSP connection and the pure `ClientSession`.
 
 Shared by the Tk player (`Client`) and the headless run (`ClientLauncher --headless`), so
-both have one end-of-stream rule (`stream_over`) and one summary (`summary`).
+both have one end-of-stream rule (`stream_over`), one account of what ended a session
+against our will (`failure`) and one summary (`summary`).
 
 The thread model. `RtspClient` starts one thread, the connection's owner ("rtsp-connection"):
 it alone writes and reads the RTSP socket (`ClientChannel`), changes the session, opens and
-closes the media, sends the keep-alives, falls back from UDP to TCP, and notices the server
-closing the connection; RTP and RTCP interleaved on the connection are read by it too. Every
-public method (`setup`, `play`, `pause`, `teardown`, `describe`, `disconnect`, `close`) posts
-a job to it and waits on the job's future; the owner runs jobs one at a time, in the order
-posted, so nothing re-enters it and no lock guards the session. Over UDP a second thread,
-the session's `UdpListener` ("rtp-listen"), receives RTP and RTCP into `ClientMedia` under
-that object's small lock. `on_frame(jpeg, rtp_timestamp)` is called with each complete frame
-and `on_end()` at the server's BYE on the thread that received them (the listener, or the
-owner when interleaved): they must not call the client back and wait. Each thread has its
-own stop signal: the owner's ends the connection at `close()`, the listener's ends one
-session's media at TEARDOWN. Any thread may read what the session and the media say
-(`state`, `session`, `summary()`, `stream_over()`, `connection_lost()`) without waiting on
-the owner.
+closes the media, sends the keep-alives, asks a quiet server whether it is there, falls back
+from UDP to TCP, and notices the server closing the connection; RTP and RTCP interleaved on
+the connection are read by it too. Every public method (`setup`, `play`, `pause`,
+`teardown`, `describe`, `disconnect`, `close`) posts a job to it and waits on the job's
+future; the owner runs jobs one at a time, in the order posted, so nothing re-enters it and
+no lock guards the session. Over UDP a second thread, the session's `UdpListener`
+("rtp-listen"), receives RTP and RTCP into `ClientMedia` under that object's small lock.
+`on_frame(jpeg, rtp_timestamp)` is called with each complete frame and `on_end()` at the
+server's BYE on the thread that received them (the listener, or the owner when
+interleaved): they must not call the client back and wait. Each thread has its own stop
+signal: the owner's ends the connection at `close()`, the listener's ends one session's
+media at TEARDOWN. Any thread may read what the session and the media say (`state`,
+`session`, `summary()`, `stream_over()`, `failure()`, `connection_lost()`) without waiting.
 
 Each RTSP job asks the session for its request, sends it, waits for the reply (up to
-`reply_timeout`) and hands it back; a refusal raises `ClientError` with a one-line message and
-leaves the state as it was. The calls block their caller (not the owner's other work): the
-player makes them from its action runner's thread, never from the Tk thread.
+`reply_timeout`), checks its numbers (`reply_bounds`) and hands it back; a refusal raises
+`ClientError` with a one-line message and leaves the state as it was. The calls block their
+caller, never the Tk thread: the player makes them from its action runner's thread.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ from rtsplab.client.media import (
     guarded,
     no_media_summary,
 )
-from rtsplab.client.multicast import group_rtcp, join_group
+from rtsplab.client.media_setup import MediaOptions, open_media
+from rtsplab.client.multicast import join_group
 from rtsplab.client.owner import OwnerThread
 from rtsplab.client.reply_bounds import check_reply
-from rtsplab.client.rtcp import ClientRtcp, unicast_rtcp
 from rtsplab.client.session import (
     INTERLEAVED_CHANNELS,
     UDP_FALLBACK,
@@ -58,9 +59,7 @@ from rtsplab.client.session import (
     ServerTransport,
     parse_target,
 )
-from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
 from rtsplab.rtp.ports import ANY_INTERFACE, bind_receiver_ports
-from rtsplab.rtp.receiver import RtpReceiver
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import SessionDescription
 from rtsplab.rtsp.state import PLAY, SETUP, TEARDOWN, State
@@ -192,53 +191,38 @@ class RtspClient:
         self._owner.stop()
 
     def stream_over(self, now: float, idle: float | None = None) -> bool:
-        """The end of the stream, one rule for the headless run and the player
-        (`rtsplab.client.end_of_stream`): the server's BYE, or silence confirmed by the
-        receiving thread — `idle` seconds of it from the lab's server, which says nothing
-        else; from any other, a silence the server answers a keep-alive through. `idle`:
-        None for the client's own (the owner probes by it). `now` is not read: the
-        receiving side's own times decide, never the caller's clock."""
+        """The end of the stream (`rtsplab.client.end_of_stream`'s rule; `idle` None: the
+        client's own). `now` is not read: the receiving side's own times decide."""
         return self._verdict(idle) is Verdict.OVER
 
     def failure(self) -> ClientError | None:
         """Why the session cannot go on, when it cannot: the server closed the RTSP
         connection while a session was open, the fallback to TCP failed, or nothing came
         from the server for the session's timeout. Never waits."""
-        if self._failure is not None:
-            return self._failure
-        if self._lost.is_set() and self.session.state is not State.INIT:
-            return ClientError(f"the server closed the connection while {self._doing()}")
-        if self._verdict() is Verdict.GONE:
+        state = self.session.state
+        if self._failure is None and self._lost.is_set() and state is not State.INIT:
+            doing = "playing" if state is State.PLAYING else "the session was open"
+            return ClientError(f"the server closed the connection while {doing}")
+        if self._failure is None and self._verdict() is Verdict.GONE:
             return ClientError(f"nothing from the server for {self.session.timeout:g} s "
                                "(its session timeout): it is gone")  # fmt: skip
-        return None
+        return self._failure
 
     def connection_lost(self) -> bool:
         """Whether the server has closed the RTSP connection; never waits."""
         return self._lost.is_set()
 
-    def _doing(self) -> str:
-        return "playing" if self.session.state is State.PLAYING else "the session was open"
-
     def _verdict(self, idle: float | None = None) -> Verdict:
         session, media = self.session, self.media
-        if self.ended.is_set():
-            return Verdict.OVER
-        if session.state is not State.PLAYING:
-            return Verdict.PLAYING
-        first_wait = 0.0
-        if session.standard and not session.multicast and not (media and media.interleaved):
-            first_wait = session.udp_fallback
-        heard = Heard(
-            session.played_at,
-            media.last_packet_at if media is not None else None,
-            media.caught_up_at if media is not None else None,
-            answered=self._answered_at,
-            ended=self.ended.is_set(),
-            more_than_rtp=session.standard or session.server != ServerTransport(),
-        )  # fmt: skip
-        return judge(heard, idle=self.idle if idle is None else idle, first_wait=first_wait,
-                     timeout=session.timeout)  # fmt: skip
+        if self.ended.is_set() or session.state is not State.PLAYING:
+            return Verdict.OVER if self.ended.is_set() else Verdict.PLAYING
+        udp = session.standard and not (media is not None and media.interleaved)
+        last, caught_up = (None, None) if media is None else media.quiet_since()
+        more = session.standard or session.server != ServerTransport()
+        heard = Heard(session.played_at, last, caught_up, self._answered_at, more_than_rtp=more)
+        first_wait = session.udp_fallback if udp else 0.0
+        idle = self.idle if idle is None else idle
+        return judge(heard, idle=idle, first_wait=first_wait, timeout=session.timeout)
 
     def summary(self) -> dict[str, float | None]:
         """What was received (`ClientMedia.summary`); the figures stay after TEARDOWN."""
@@ -422,25 +406,11 @@ class RtspClient:
     def _start_media(self, channel: ClientChannel, sockets: MediaSockets | None) -> None:
         """The session's receiving: over `sockets` on a listener thread, or (None) on the
         RTSP connection, read by this thread."""
-        server_ip, server, session = channel.server_ip, self.session.server, self.session
-        # Where media comes from: the server's ports, or a relay's between us.
-        media_ports = server.server_port
-        if self.relay_port is not None:
-            media_ports = (self.relay_port, self.relay_port + 1)
-        if server.group is not None:
-            media_ports = None  # RTP comes to the group, from a port the reply need not name
-        assembler = JpegDepacketizer(session.dimensions) if session.standard else None
-        receiver = RtpReceiver(
-            server_ip, assembler, ssrc=server.ssrc, payload_type=session.payload_type,
-            server_port=None if sockets is None or media_ports is None else media_ports[0],
-            strict_ports=self.strict_ports,
-        )  # fmt: skip
-        # RTCP from the server's RTCP port (any port of its host when the reply named none).
-        rtcp_port = None if media_ports is None else media_ports[1]
-        peer_rtcp = None if sockets is None else (server_ip, rtcp_port)
-        rtcp, destination = self._rtcp(channel, receiver, sockets, peer_rtcp)
-        media = ClientMedia(server_ip, receiver, rtcp, self.delivery,
-                            rtcp_destination=destination, interleaved=sockets is None)  # fmt: skip
+        options = MediaOptions(self.relay_port, self.strict_ports, self.multicast_interface,
+                               self.rtcp_reduced_minimum)  # fmt: skip
+        media = open_media(self.session, (channel.server_ip, channel.local_ip), sockets,
+                           self.delivery, options,
+                           partial(self._send_interleaved_rtcp, channel))  # fmt: skip
         self.ended.clear()
         self.media = media
         channel.lenient = sockets is None
@@ -449,37 +419,6 @@ class RtspClient:
         else:
             self._listener = UdpListener(sockets, media)
             self._listener.start()
-
-    def _rtcp(
-        self, channel: ClientChannel, receiver: RtpReceiver, sockets: MediaSockets | None,
-        peer_rtcp: tuple[str, int | None] | None,
-    ) -> tuple[ClientRtcp, tuple[str, int] | None]:  # fmt: skip
-        """The session's RTCP and where it sends: the group, the server's RTCP port the
-        SETUP reply named (`server_port=a-b`), the connection's RTCP channel, or nowhere.
-        In unicast it is taken from `peer_rtcp` alone (None: interleaved)."""
-        server, reduced = self.session.server, self.rtcp_reduced_minimum
-        group = server.group
-        if group is not None and sockets is not None:
-            rtcp = group_rtcp(
-                receiver.reception, group, sockets, media_ssrc=server.ssrc,
-                interface=self.multicast_interface, fallback_ip=channel.local_ip,
-                server_ip=channel.server_ip, reduced_minimum=reduced,
-            )  # fmt: skip
-            return rtcp, (group.address, group.rtcp_port)
-        destination = None
-        send: Callable[[bytes], object] | None
-        if sockets is None:
-            send = partial(self._send_interleaved_rtcp, channel)
-        else:
-            if server.server_port is not None:
-                destination = (channel.server_ip, server.server_port[1])
-            if self.relay_port is not None:
-                destination = (channel.server_ip, self.relay_port + 1)  # it carries RTCP too
-            send = None if destination is None else sockets.rtcp_sender(destination)
-        rtcp = unicast_rtcp(receiver.reception, f"client@{channel.local_ip}", send,
-                            media_ssrc=server.ssrc, reduced_minimum=reduced,
-                            peer_rtcp=peer_rtcp)  # fmt: skip
-        return rtcp, destination
 
     def _send_interleaved_rtcp(self, channel: ClientChannel, datagram: bytes) -> None:
         channel.send(InterleavedFrame(INTERLEAVED_CHANNELS[1], datagram).encode(),

@@ -150,6 +150,12 @@ class ClientMedia:
         if self.delivery.on_end is not None:
             self.delivery.on_end()
 
+    def quiet_since(self) -> tuple[float | None, float | None]:
+        """The latest RTP packet's arrival, and when the feeding thread last found nothing
+        waiting (`end_of_stream.Heard`'s two times)."""
+        with self.lock:
+            return self.last_packet_at, self.caught_up_at
+
     def caught_up(self, when: float) -> None:
         """Nothing was waiting to be read at `when` (taken before the look that found none:
         whatever arrived before it has been read)."""

@@ -26,8 +26,8 @@ Which packets are the session's source:
   SETUP reply, and with `strict_ports` a known `server_port` other ports). A candidate's
   packets are held (at most MAX_HELD) and, when it wins, replayed into the statistics and
   the assembler with their arrival times, so the stream's first frame is not lost to
-  probation; the losers' packets count as foreign. That replay can complete two frames at once (one packet per frame):
-  `receive_frames` returns them all, `receive` only the newest.
+  probation; the losers' packets count as foreign. That replay can complete two frames at
+  once (one packet per frame): `receive_frames` returns them all, `receive` only the newest.
 * Once locked, another source is foreign unless the locked one has left, by RTCP BYE
   (`source_left`, §6.3.4) or by SOURCE_TIMEOUT seconds of silence (§6.3.5); then
   candidates compete again. The locked source sending again after a silence simply goes on,
