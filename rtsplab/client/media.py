@@ -13,9 +13,13 @@ reports, whose reception statistics the RTP path and PLAY change, included), and
 calls nothing back: the SSRC changes it follows come back as values, and the frames they
 complete are delivered once both locks are let go.
 
-Media and RTCP are taken only from the server: RTP from the RTSP peer's address, from the port
-and SSRC its SETUP reply names when it names them (`RtpReceiver` checks), and RTCP only from
-the server's address and RTCP port (the RTCP engine checks; in a group, it sorts the members').
+Media and RTCP are taken only from the server: RTP from the RTSP peer's address, with the
+SSRC its SETUP reply names when it names one, from any port unless told to keep to the one
+the reply names (`RtpReceiver` checks), and RTCP only from the server's address and RTCP port
+(the RTCP engine checks; in a group, it sorts the members').
+
+The feeding thread also says when it found nothing waiting (`caught_up`): silence counts from
+the last packet up to then, never up to a clock read before what waited was read.
 """
 
 from __future__ import annotations
