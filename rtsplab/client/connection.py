@@ -266,9 +266,8 @@ class RtspClient:
             log.warning("%s", exc)
 
     def _probe(self, now: float) -> None:
-        """The RTP has gone quiet: a keep-alive asks whether the server is there. Any reply
-        (a refusal too) says it is; none, within the reply timeout, says the network is not
-        getting through, and the session waits (`end_of_stream`)."""
+        """The RTP has gone quiet: a keep-alive asks whether the server is there. Any reply,
+        a refusal too, says it is; none says the network is out (`end_of_stream`)."""
         if self._probed_at is not None and now - self._probed_at < PROBE_INTERVAL:
             return
         self._probed_at = now
@@ -290,6 +289,7 @@ class RtspClient:
             self._setup()
             self._play(None)
         except ClientError as exc:
+            self.session.tcp = False  # the next session tries UDP again, as asked
             self._failure = ClientError(f"no RTP over UDP, and over TCP: {exc}")
             raise self._failure from None
 
