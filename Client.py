@@ -80,16 +80,16 @@ class Client:
     def __init__(self, master: tk.Tk, serveraddr: str, serverport: int, rtpport: int,
                  filename: str, prefill: int = DEFAULT_PREFILL,
                  rtcp_reduced_minimum: bool = False, standard: bool | None = None,
-                 tcp: bool = False, stats_csv: str | None = None,
-                 plot: str | None = None, multicast: bool = False,
-                 multicast_interface: str = ANY_INTERFACE) -> None:  # fmt: skip
+                 tcp: bool = False, stats_csv: str | None = None, plot: str | None = None,
+                 multicast: bool = False, multicast_interface: str = ANY_INTERFACE,
+                 strict_ports: bool = False) -> None:  # fmt: skip
         self.master = master
         self.filename = filename
         self.master.title(f"RTP player: {filename}")
         self.master.protocol("WM_DELETE_WINDOW", self.handler)
         self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._push,
                                rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
-                               tcp=tcp, multicast=multicast,
+                               tcp=tcp, multicast=multicast, strict_ports=strict_ports,
                                multicast_interface=multicast_interface)  # fmt: skip
         self.trend = Trend()
         # The lab report (--stats-csv, --plot, the panel's Save plot): a row a second.
@@ -104,6 +104,7 @@ class Client:
         self.actions = ActionRunner()
         self._play_after_setup = False  # Play in INIT: PLAY once the SETUP is done
         self._showing_error = False  # an error dialog is up: presses wait until it is gone
+        self._failure_shown: str | None = None  # the session's failure, once shown
         self._deferred: Callable[[], None] | None = None  # a key pressed while busy
         self._photo: ImageTk.PhotoImage | None = None
         self.display_rate = DisplayRate()
@@ -464,11 +465,13 @@ class Client:
             buffer.end_of_stream(now)  # BYE, or (the lab's server) silence
         if buffer.state is Playback.ENDED and rtsp.ended.is_set():
             rtsp.stream_ended(wait=False)  # played out: READY, and Play starts it again
-        if rtsp.state is not State.INIT and rtsp.connection_lost():
+        failure = rtsp.failure()
+        shown, self._failure_shown = self._failure_shown, None if failure is None else str(failure)
+        if failure is not None and str(failure) != shown:
             self._reset()
             self.actions.post(CLOSE, rtsp.disconnect)
             self._refresh()
-            self._error("the server closed the connection")
+            self._error(str(failure))
 
     def _update_seekbar(self) -> None:
         """Where the picture is: the PLAY's start plus the RTP time since."""

@@ -3,7 +3,10 @@
 With `--headless` there is no window: SETUP, PLAY, receive until `--frames N` complete frames
 or the end of the stream (the server's RTCP BYE, or no packet for `--idle` seconds), TEARDOWN,
 then ONE line of JSON on stdout with what was received. Exit status 0 when the session ran,
-1 with a one-line error on stderr when it could not (server down, 404, port in use).
+1 with a one-line error on stderr when it could not (server down, 404, port in use, no
+transport that works) or could not go on (the server closed the connection while playing, or
+was silent for the session's timeout). Every wait is bounded: each request's reply by its
+timeout, the stream by its end or the session's timeout.
 
 `--multicast` asks the server for the stream on a multicast group (standard RTSP,
 `RTP/AVP;multicast`), joined on `--multicast-interface` (`<rtp_port>` is then not used).
@@ -78,7 +81,8 @@ def run_headless(args: argparse.Namespace) -> int:
                 on_frame=sink, rcvbuf=args.rcvbuf,
                 rtcp_reduced_minimum=args.rtcp_reduced_minimum,
                 standard=args.standard or None, tcp=args.tcp, multicast=args.multicast,
-                multicast_interface=args.multicast_interface,
+                multicast_interface=args.multicast_interface, idle=args.idle,
+                strict_ports=args.strict_ports,
             )  # fmt: skip
         except ClientError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -88,7 +92,7 @@ def run_headless(args: argparse.Namespace) -> int:
             resources.enter_context(_playing_out(buffer))
         stats_log = StatsLog() if args.stats_csv or args.plot else None
         try:
-            _stream(client, sink, stats_log, args.idle)
+            _stream(client, sink, stats_log)
         except ClientError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -111,9 +115,10 @@ def _playing_out(buffer: FrameBuffer) -> Iterator[threading.Thread]:
         playout.join(timeout=PLAYOUT_JOIN)
 
 
-def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None, idle: float) -> None:
+def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None) -> None:
     """SETUP, PLAY, receive until --frames or the end of the stream, let the cache play out,
-    TEARDOWN; a row of --stats-csv every POLL seconds."""
+    TEARDOWN; a row of --stats-csv every POLL seconds. ClientError when the session cannot
+    go on (`RtspClient.failure`: the server closed the connection, or is gone)."""
     buffer = sink.buffer
     client.setup()
     played_at = time.monotonic()
@@ -129,8 +134,11 @@ def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None, idl
     while not sink.done.wait(POLL):
         if stats_log is not None:
             stats_log.add(sample())
-        if client.stream_over(time.monotonic(), idle):
+        if client.stream_over(time.monotonic()):
             break
+        failure = client.failure()
+        if failure is not None:
+            raise failure
     if buffer is not None:  # what is held plays out, to the end
         buffer.end_of_stream(time.monotonic())
         deadline = time.monotonic() + PLAYOUT_LIMIT
@@ -188,7 +196,8 @@ def run_player(args: argparse.Namespace) -> int:
                rtcp_reduced_minimum=args.rtcp_reduced_minimum,
                standard=args.standard or None, tcp=args.tcp, stats_csv=args.stats_csv,
                plot=args.plot, multicast=args.multicast,
-               multicast_interface=args.multicast_interface)  # fmt: skip
+               multicast_interface=args.multicast_interface,
+               strict_ports=args.strict_ports)  # fmt: skip
     except ClientError as exc:
         root.destroy()
         print(f"error: {exc}", file=sys.stderr)
@@ -249,6 +258,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--idle", type=float, default=IDLE_END,
         help=f"seconds without a packet that end the stream ({IDLE_END:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--strict-ports", action="store_true",
+        help="take RTP only from the port the server's SETUP reply names (by default, from "
+        "any port of the server's address with the SSRC it names: NAT, relays)",
     )  # fmt: skip
     parser.add_argument(
         "--rcvbuf", type=int, default=RCVBUF_BYTES, metavar="BYTES",

@@ -85,7 +85,11 @@ class LossyRelay:
         duplicate: float = 0.0,
         spare_first: int = 8,
         lifetime: float = 30.0,
+        move_source_port: bool = False,
     ) -> None:
+        """`move_source_port`: RTP leaves from another port than the one it came to (and
+        than RTCP's), as from a server behind NAT: the client then hears it from a port no
+        SETUP reply named."""
         self.client_rtp = (LOOPBACK, client_port)
         self.client_rtcp = (LOOPBACK, client_port + 1)
         self.server_rtcp: tuple[str, int] | None = None  # learnt from its first datagram
@@ -101,6 +105,10 @@ class LossyRelay:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
             sock.setblocking(False)
         self.port = self.rtp.getsockname()[1]  # what the client announces as client_port
+        self.sender = self.rtp
+        if move_source_port:
+            self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sender.bind((LOOPBACK, 0))
         self._first_seq: int | None = None
         self._held: tuple[bytes, int] | None = None
         self._stop = threading.Event()
@@ -116,8 +124,8 @@ class LossyRelay:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        self.rtp.close()
-        self.rtcp.close()
+        for sock in {self.rtp, self.rtcp, self.sender}:
+            sock.close()
 
     @property
     def loss_rate(self) -> float:
@@ -202,7 +210,7 @@ class LossyRelay:
 
     def _send(self, datagram: bytes, offset: int) -> None:
         try:
-            self.rtp.sendto(datagram, self.client_rtp)
+            self.sender.sendto(datagram, self.client_rtp)
         except OSError:  # the client has gone: nothing to count
             return
         self.counts.datagrams_sent += 1

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from conftest import ROOT, free_port, running_server
+from fake_rtsp import FakeRtspServer, ok, reply
 from helpers import wait_until
 from MakeVideo import encode_jpeg, make_clip, write_lab
 from rtsplab.rtsp.state import State
@@ -241,6 +242,29 @@ def test_an_error_is_shown_in_a_dialog_and_the_player_stays_usable(display):
         code, out, err = player.quit()
     assert code == 0
     assert "cannot connect" in err and "server closed the connection" in err
+
+
+def test_a_failed_fallback_to_tcp_is_shown_and_the_player_stays_usable(display):
+    """A UDP-only server (VLC's): no RTP comes, and the TCP SETUP is answered 461."""
+
+    def script(request, n):
+        if request.method == "SETUP" and "TCP" in (request.headers.get("Transport") or ""):
+            return reply(request, "461 Unsupported Transport")
+        return ok(request)
+
+    with FakeRtspServer(script) as server:
+        player = Player(display, server.port, video=f"rtsp://127.0.0.1:{server.port}/s")
+        try:
+            player.key("p")  # Setup, then Play
+            dismiss_dialog(player)  # waits for it: after the 3 s fallback
+            player.key("s")  # usable: Setup again goes out, over UDP as at first
+            wait_until(lambda: len([r for r in server.requests if r.startswith("SETUP")]) == 3,
+                       what="a third SETUP")  # fmt: skip
+            assert "client_port" in [r for r in server.requests if r.startswith("SETUP")][2]
+        finally:
+            code, out, err = player.quit()
+    assert code == 0
+    assert "no RTP over UDP, and over TCP: server answered 461" in err
 
 
 def test_at_the_servers_bye_it_plays_out_the_cache_and_is_ready_again(display, tmp_path):

@@ -7,6 +7,8 @@ between SOI and EOI, cut into two packets, so a test can tell each frame (and a 
     SOI     COM, len 6    4 bytes     EOI      packet 1: bytes 0-5, packet 2: bytes 6-11 (marker)
 """
 
+import logging
+
 import pytest
 
 from RtpPacket import PT_JPEG, SEQ_MOD, RtpPacket
@@ -88,8 +90,8 @@ def test_a_clean_stream_is_delivered_whole():
     assert (summary["packets"], summary["lost_packets"], summary["foreign"]) == (10, 0, 0)
 
 
-def test_with_server_port_known_other_ports_are_always_foreign():
-    receiver = RtpReceiver(SERVER_IP, server_port=SERVER_PORT)
+def test_with_strict_ports_other_ports_are_always_foreign():
+    receiver = RtpReceiver(SERVER_IP, server_port=SERVER_PORT, strict_ports=True)
     # The forger copies the real SSRC and numbering and sends first, from another port.
     forged = stream(REAL, first_seq=100, frames=3, tag=b"X")
     assert feed(receiver, forged, port=OTHER_PORT) == []
@@ -104,8 +106,31 @@ def test_with_server_port_known_other_ports_are_always_foreign():
     assert receiver.summary()["wrong_port"] == 12
 
 
-def test_a_caller_that_cannot_tell_the_port_is_filtered_by_address_only():
+def test_rtp_from_another_port_of_the_server_is_taken_by_the_ssrc_the_reply_named(caplog):
+    """A server behind NAT, or a relay: its RTP leaves from another port than server_port."""
+    receiver = RtpReceiver(SERVER_IP, server_port=SERVER_PORT, ssrc=REAL)
+    forged = [rtp(1000 + n, FORGED, 0, 1, jpeg_of(b"X", n)) for n in range(10)]
+    with caplog.at_level(logging.WARNING, logger="rtsplab.rtp.receiver"):
+        assert feed(receiver, forged, port=OTHER_PORT) == []  # another SSRC: never taken
+        assert feed(receiver, stream(frames=3), port=OTHER_PORT, start=1.0) == frames_of(count=3)
+    assert receiver.source == (REAL, OTHER_PORT)
+    stats = receiver.counts
+    assert (stats.packets, stats.foreign, stats.wrong_port) == (6, 10, 0)
+    moved = [r for r in caplog.records if "not the server_port" in r.getMessage()]
+    assert len(moved) == 1 and f"port {OTHER_PORT}" in moved[0].getMessage()
+
+
+def test_rtp_from_another_port_without_a_named_ssrc_passes_the_probation():
     receiver = RtpReceiver(SERVER_IP, server_port=SERVER_PORT)
+    assert feed(receiver, stream(frames=3), port=OTHER_PORT) == frames_of(count=3)
+    assert receiver.source == (REAL, OTHER_PORT)
+    # Still only the server's address.
+    assert feed(receiver, stream(frames=1), port=OTHER_PORT, ip="192.0.2.2", start=1.0) == []
+    assert receiver.counts.foreign == 2
+
+
+def test_a_caller_that_cannot_tell_the_port_is_filtered_by_address_only():
+    receiver = RtpReceiver(SERVER_IP, server_port=SERVER_PORT, strict_ports=True)
     assert feed(receiver, stream(frames=2), port=None) == frames_of(count=2)
     assert feed(receiver, stream(frames=1), port=None, ip="192.0.2.2") == []
     assert (receiver.counts.foreign, receiver.counts.wrong_port) == (2, 0)

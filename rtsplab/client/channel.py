@@ -105,6 +105,14 @@ class ClientChannel:
             log.warning("%s", exc)
             return []
 
+    def drained(self) -> bool:
+        """Whether nothing waits unread on the connection (its end included)."""
+        self.sock.settimeout(0)  # a socket with a timeout would wait for data first
+        try:
+            return not self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:  # BlockingIOError: nothing waiting; any other: nothing to read
+            return True
+
     def close(self) -> None:
         self.sock.close()
 

@@ -1,28 +1,29 @@
 """The client's driver: one thread owns the RTSP connection and the pure `ClientSession`.
 
 Shared by the Tk player (`Client`) and the headless run (`ClientLauncher --headless`), so
-both have one end-of-stream rule (`stream_over`) and one summary (`summary`).
+both have one end-of-stream rule (`stream_over`), one account of what ended a session
+against our will (`failure`) and one summary (`summary`).
 
 The thread model. `RtspClient` starts one thread, the connection's owner ("rtsp-connection"):
 it alone writes and reads the RTSP socket (`ClientChannel`), changes the session, opens and
-closes the media, sends the keep-alives, falls back from UDP to TCP, and notices the server
-closing the connection; RTP and RTCP interleaved on the connection are read by it too. Every
-public method (`setup`, `play`, `pause`, `teardown`, `describe`, `disconnect`, `close`) posts
-a job to it and waits on the job's future; the owner runs jobs one at a time, in the order
-posted, so nothing re-enters it and no lock guards the session. Over UDP a second thread,
-the session's `UdpListener` ("rtp-listen"), receives RTP and RTCP into `ClientMedia` under
-that object's small lock. `on_frame(jpeg, rtp_timestamp)` is called with each complete frame
-and `on_end()` at the server's BYE on the thread that received them (the listener, or the
-owner when interleaved): they must not call the client back and wait. Each thread has its
-own stop signal: the owner's ends the connection at `close()`, the listener's ends one
-session's media at TEARDOWN. Any thread may read what the session and the media say
-(`state`, `session`, `summary()`, `stream_over()`, `connection_lost()`) without waiting on
-the owner.
+closes the media, sends the keep-alives, asks a quiet server whether it is there, falls back
+from UDP to TCP, and notices the server closing the connection; RTP and RTCP interleaved on
+the connection are read by it too. Every public method (`setup`, `play`, `pause`,
+`teardown`, `describe`, `disconnect`, `close`) posts a job to it and waits on the job's
+future; the owner runs jobs one at a time, in the order posted, so nothing re-enters it and
+no lock guards the session. Over UDP a second thread, the session's `UdpListener`
+("rtp-listen"), receives RTP and RTCP into `ClientMedia` under that object's small lock.
+`on_frame(jpeg, rtp_timestamp)` is called with each complete frame and `on_end()` at the
+server's BYE on the thread that received them (the listener, or the owner when
+interleaved): they must not call the client back and wait. Each thread has its own stop
+signal: the owner's ends the connection at `close()`, the listener's ends one session's
+media at TEARDOWN. Any thread may read what the session and the media say (`state`,
+`session`, `summary()`, `stream_over()`, `failure()`, `connection_lost()`) without waiting.
 
 Each RTSP job asks the session for its request, sends it, waits for the reply (up to
-`reply_timeout`) and hands it back; a refusal raises `ClientError` with a one-line message and
-leaves the state as it was. The calls block their caller (not the owner's other work): the
-player makes them from its action runner's thread, never from the Tk thread.
+`reply_timeout`), checks its numbers (`reply_bounds`) and hands it back; a refusal raises
+`ClientError` with a one-line message and leaves the state as it was. The calls block their
+caller, never the Tk thread: the player makes them from its action runner's thread.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from functools import partial
 from typing import TypeVar
 
 from rtsplab.client.channel import LAB_REPLY_QUIET, ClientChannel, ConnectionClosed
+from rtsplab.client.end_of_stream import Heard, Verdict, judge
 from rtsplab.client.media import (
     ClientMedia,
     Delivery,
@@ -44,20 +46,20 @@ from rtsplab.client.media import (
     guarded,
     no_media_summary,
 )
-from rtsplab.client.multicast import group_rtcp, join_group
+from rtsplab.client.media_setup import MediaOptions, open_media
+from rtsplab.client.multicast import join_group
 from rtsplab.client.owner import OwnerThread
-from rtsplab.client.rtcp import ClientRtcp, unicast_rtcp
+from rtsplab.client.reply_bounds import check_reply
 from rtsplab.client.session import (
     INTERLEAVED_CHANNELS,
     UDP_FALLBACK,
     ClientError,
     ClientSession,
     GroupTransport,
+    ServerTransport,
     parse_target,
 )
-from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
 from rtsplab.rtp.ports import ANY_INTERFACE, bind_receiver_ports
-from rtsplab.rtp.receiver import RtpReceiver
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import SessionDescription
 from rtsplab.rtsp.state import PLAY, SETUP, TEARDOWN, State
@@ -75,6 +77,9 @@ IDLE_END = 2.0  # seconds without a packet that mean the stream has ended (the l
 # How often the owner looks up from its socket between jobs: keep-alive, UDP fallback, and
 # the RTCP report timer when RTP is interleaved.
 OWNER_POLL = 0.2
+# How often a quiet server is asked whether it is there (each ask waits up to the reply
+# timeout): a few asks within any session timeout.
+PROBE_INTERVAL = 2.0
 
 T = TypeVar("T")
 
@@ -98,13 +103,18 @@ class RtspClient:
         udp_fallback: float = UDP_FALLBACK,
         multicast: bool = False,
         multicast_interface: str = ANY_INTERFACE,
+        idle: float = IDLE_END,
+        strict_ports: bool = False,
     ) -> None:
         """`filename` is the lab's bare name or an `rtsp://` URL, whose host and port win.
         `announce_port` is the port pair a relay between server and client listens on
         (tests, a NAT): SETUP names it, and media is then taken from the relay's pair.
         `multicast` asks for the stream on a group (standard RTSP; `rtp_port` is then not
         used: the group's ports are the server's choice), joined on `multicast_interface`,
-        an IPv4 address of this host (0.0.0.0: the one the host's routes give the group)."""
+        an IPv4 address of this host (0.0.0.0: the one the host's routes give the group).
+        `idle`: seconds of quiet that end the stream of a server that says nothing else (the
+        lab's), and after which any other is asked whether it is there (`stream_over`).
+        `strict_ports`: RTP only from the port the SETUP reply names (`RtpReceiver`)."""
         self.target = parse_target(server_host, server_port, filename, standard)
         self.session = ClientSession(
             self.target, announce_port or rtp_port, tcp=tcp, udp_fallback=udp_fallback,
@@ -123,6 +133,12 @@ class RtspClient:
         self._listener: UdpListener | None = None
         self._fed_by_owner: ClientMedia | None = None  # the media interleaved on _channel
         self._lost = threading.Event()  # the server closed the RTSP connection
+        self.idle = idle
+        self.strict_ports = strict_ports
+        self._failure: ClientError | None = None  # the owner's: what ended the session
+        self._answered_at: float | None = None  # a reply came, to the probe sent then
+        self._probed_at: float | None = None  # the last probe of a quiet server
+        self._replied_at: float | None = None  # the server's latest reply to a request
         self._owner = OwnerThread("rtsp-connection", self._tick, OWNER_POLL, self._shut_down)
         self._owner.start()
 
@@ -174,25 +190,39 @@ class RtspClient:
             log.debug("closing: %s", exc)
         self._owner.stop()
 
-    def stream_over(self, now: float, idle: float = IDLE_END) -> bool:
-        """The end of the stream, one rule for the headless run and the player: the server's
-        BYE, or (the lab's server says nothing) no packet for `idle` seconds since the last
-        one, or since PLAY when none came (plus the UDP fallback's wait, when it applies)."""
-        if self.ended.is_set():
-            return True
-        session, media = self.session, self.media
-        last = (media.last_packet_at if media is not None else None) or session.played_at
-        if last is None or session.state is not State.PLAYING:
-            return False
-        first = media.first_packet_at if media is not None else None
-        interleaved = media is not None and media.interleaved
-        if first is None and session.standard and not interleaved:
-            idle += session.udp_fallback
-        return now - last > idle
+    def stream_over(self, now: float, idle: float | None = None) -> bool:
+        """The end of the stream (`rtsplab.client.end_of_stream`'s rule; `idle` None: the
+        client's own). `now` is not read: the receiving side's own times decide."""
+        return self._verdict(idle) is Verdict.OVER
+
+    def failure(self) -> ClientError | None:
+        """Why the session cannot go on, when it cannot: the server closed the RTSP
+        connection while a session was open, the fallback to TCP failed, or nothing came
+        from the server for the session's timeout. Never waits."""
+        state = self.session.state
+        if self._failure is None and self._lost.is_set() and state is not State.INIT:
+            doing = "playing" if state is State.PLAYING else "the session was open"
+            return ClientError(f"the server closed the connection while {doing}")
+        if self._failure is None and self._verdict() is Verdict.GONE:
+            return ClientError(f"nothing from the server for {self.session.timeout:g} s "
+                               "(its session timeout): it is gone")  # fmt: skip
+        return self._failure
 
     def connection_lost(self) -> bool:
         """Whether the server has closed the RTSP connection; never waits."""
         return self._lost.is_set()
+
+    def _verdict(self, idle: float | None = None) -> Verdict:
+        session, media = self.session, self.media
+        if self.ended.is_set() or session.state is not State.PLAYING:
+            return Verdict.OVER if self.ended.is_set() else Verdict.PLAYING
+        udp = session.standard and not (media is not None and media.interleaved)
+        last, caught_up = (None, None) if media is None else media.quiet_since()
+        more = session.standard or session.server != ServerTransport()
+        heard = Heard(session.played_at, last, caught_up, self._answered_at, more_than_rtp=more)
+        first_wait = session.udp_fallback if udp else 0.0
+        idle = self.idle if idle is None else idle
+        return judge(heard, idle=idle, first_wait=first_wait, timeout=session.timeout)
 
     def summary(self) -> dict[str, float | None]:
         """What was received (`ClientMedia.summary`); the figures stay after TEARDOWN."""
@@ -213,28 +243,55 @@ class RtspClient:
             self._connection_closed(exc)
 
     def _tick(self, now: float) -> None:
-        """RTCP when it is interleaved; then, in standard RTSP, keep the session alive, and
-        switch to TCP when UDP does not get through."""
-        if self._fed_by_owner is not None and not self._lost.is_set():
-            guarded(self._fed_by_owner.report_if_due)
-        if self._channel is None or self._lost.is_set() or not self.session.standard:
+        """RTCP when it is interleaved; then ask a quiet server whether it is there; in
+        standard RTSP, keep the session alive, and switch to TCP when UDP does not get
+        through."""
+        fed = self._fed_by_owner
+        if fed is not None and not self._lost.is_set():
+            guarded(fed.report_if_due)
+            if self._channel is not None and self._channel.drained():
+                fed.caught_up(now)  # read as soon as it came: nothing waits unread
+        if self._channel is None or self._lost.is_set():
             return
         media = self.media
         rtp_seen = media is not None and media.first_packet_at is not None
         try:
-            if self.session.fallback_due(now, rtp_seen, self._fed_by_owner is not None):
+            if self.session.fallback_due(now, rtp_seen, fed is not None):
                 self._fall_back_to_tcp()
-            elif self.session.keepalive_due(now):
+            elif self._verdict() is Verdict.PROBE:
+                self._probe(now)
+            elif self.session.standard and self.session.keepalive_due(now):
                 self._exchange(self.session.keepalive)
         except ClientError as exc:
             log.warning("%s", exc)
 
+    def _probe(self, now: float) -> None:
+        """The RTP has gone quiet: a keep-alive asks whether the server is there. Any reply,
+        a refusal too, says it is; none says the network is out (`end_of_stream`)."""
+        if self._probed_at is not None and now - self._probed_at < PROBE_INTERVAL:
+            return
+        self._probed_at = now
+        log.info("no RTP for %g s: asking the server whether it is there", self.idle)
+        replied = self._replied_at
+        try:
+            self._exchange(self.session.keepalive)
+        except ClientError as exc:
+            if self._replied_at == replied:
+                log.warning("no answer from the server (%s): waiting for the stream", exc)
+        if self._replied_at != replied:
+            self._answered_at = self._replied_at
+
     def _fall_back_to_tcp(self) -> None:
         log.warning("no RTP over UDP %g s after PLAY: trying TCP", self.session.udp_fallback)
-        self._teardown()
-        self.session.tcp = True
-        self._setup()
-        self._play(None)
+        try:
+            self._teardown()
+            self.session.tcp = True
+            self._setup()
+            self._play(None)
+        except ClientError as exc:
+            self.session.tcp = False  # the next session tries UDP again, as asked
+            self._failure = ClientError(f"no RTP over UDP, and over TCP: {exc}")
+            raise self._failure from None
 
     def _shut_down(self) -> None:
         self._stop_media()
@@ -245,6 +302,7 @@ class RtspClient:
     def _setup(self) -> None:
         session = self.session
         session.check(SETUP)
+        self._failure = None  # a new session: what ended the last one is told already
         if self._lost.is_set():
             self._close_channel()  # the server closed it: a new session needs a new one
         channel = self._channel or self._connect()
@@ -348,24 +406,11 @@ class RtspClient:
     def _start_media(self, channel: ClientChannel, sockets: MediaSockets | None) -> None:
         """The session's receiving: over `sockets` on a listener thread, or (None) on the
         RTSP connection, read by this thread."""
-        server_ip, server, session = channel.server_ip, self.session.server, self.session
-        # Where media comes from: the server's ports, or a relay's between us.
-        media_ports = server.server_port
-        if self.relay_port is not None:
-            media_ports = (self.relay_port, self.relay_port + 1)
-        if server.group is not None:
-            media_ports = None  # RTP comes to the group, from a port the reply need not name
-        assembler = JpegDepacketizer(session.dimensions) if session.standard else None
-        receiver = RtpReceiver(
-            server_ip, assembler, ssrc=server.ssrc, payload_type=session.payload_type,
-            server_port=None if sockets is None or media_ports is None else media_ports[0],
-        )  # fmt: skip
-        # RTCP from the server's RTCP port (any port of its host when the reply named none).
-        rtcp_port = None if media_ports is None else media_ports[1]
-        peer_rtcp = None if sockets is None else (server_ip, rtcp_port)
-        rtcp, destination = self._rtcp(channel, receiver, sockets, peer_rtcp)
-        media = ClientMedia(server_ip, receiver, rtcp, self.delivery,
-                            rtcp_destination=destination, interleaved=sockets is None)  # fmt: skip
+        options = MediaOptions(self.relay_port, self.strict_ports, self.multicast_interface,
+                               self.rtcp_reduced_minimum)  # fmt: skip
+        media = open_media(self.session, (channel.server_ip, channel.local_ip), sockets,
+                           self.delivery, options,
+                           partial(self._send_interleaved_rtcp, channel))  # fmt: skip
         self.ended.clear()
         self.media = media
         channel.lenient = sockets is None
@@ -374,37 +419,6 @@ class RtspClient:
         else:
             self._listener = UdpListener(sockets, media)
             self._listener.start()
-
-    def _rtcp(
-        self, channel: ClientChannel, receiver: RtpReceiver, sockets: MediaSockets | None,
-        peer_rtcp: tuple[str, int | None] | None,
-    ) -> tuple[ClientRtcp, tuple[str, int] | None]:  # fmt: skip
-        """The session's RTCP and where it sends: the group, the server's RTCP port the
-        SETUP reply named (`server_port=a-b`), the connection's RTCP channel, or nowhere.
-        In unicast it is taken from `peer_rtcp` alone (None: interleaved)."""
-        server, reduced = self.session.server, self.rtcp_reduced_minimum
-        group = server.group
-        if group is not None and sockets is not None:
-            rtcp = group_rtcp(
-                receiver.reception, group, sockets, media_ssrc=server.ssrc,
-                interface=self.multicast_interface, fallback_ip=channel.local_ip,
-                server_ip=channel.server_ip, reduced_minimum=reduced,
-            )  # fmt: skip
-            return rtcp, (group.address, group.rtcp_port)
-        destination = None
-        send: Callable[[bytes], object] | None
-        if sockets is None:
-            send = partial(self._send_interleaved_rtcp, channel)
-        else:
-            if server.server_port is not None:
-                destination = (channel.server_ip, server.server_port[1])
-            if self.relay_port is not None:
-                destination = (channel.server_ip, self.relay_port + 1)  # it carries RTCP too
-            send = None if destination is None else sockets.rtcp_sender(destination)
-        rtcp = unicast_rtcp(receiver.reception, f"client@{channel.local_ip}", send,
-                            media_ssrc=server.ssrc, reduced_minimum=reduced,
-                            peer_rtcp=peer_rtcp)  # fmt: skip
-        return rtcp, destination
 
     def _send_interleaved_rtcp(self, channel: ClientChannel, datagram: bytes) -> None:
         channel.send(InterleavedFrame(INTERLEAVED_CHANNELS[1], datagram).encode(),
@@ -468,7 +482,13 @@ class RtspClient:
                 self._connection_closed(exc)
             self.session.abandon()
             raise
-        return self.session.receive(reply, time.monotonic())
+        self._replied_at = time.monotonic()
+        try:
+            check_reply(request.method, reply)
+        except ClientError:
+            self.session.abandon()
+            raise
+        return self.session.receive(reply, self._replied_at)
 
     def _is_ours(self, reply: RtspResponse) -> bool:
         if dialogue.isEnabledFor(logging.DEBUG):

@@ -13,9 +13,13 @@ reports, whose reception statistics the RTP path and PLAY change, included), and
 calls nothing back: the SSRC changes it follows come back as values, and the frames they
 complete are delivered once both locks are let go.
 
-Media and RTCP are taken only from the server: RTP from the RTSP peer's address, from the port
-and SSRC its SETUP reply names when it names them (`RtpReceiver` checks), and RTCP only from
-the server's address and RTCP port (the RTCP engine checks; in a group, it sorts the members').
+Media and RTCP are taken only from the server: RTP from the RTSP peer's address, with the
+SSRC its SETUP reply names when it names one, from any port unless told to keep to the one
+the reply names (`RtpReceiver` checks), and RTCP only from the server's address and RTCP port
+(the RTCP engine checks; in a group, it sorts the members').
+
+The feeding thread also says when it found nothing waiting (`caught_up`): silence counts from
+the last packet up to then, never up to a clock read before what waited was read.
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ RTP_POLL = 0.2  # how often the receiving thread looks up from its sockets (stop
 MAX_DATAGRAM = 65_535
 RTP_BATCH = 256  # datagrams read per wake-up: a 4K frame is ~540; RTCP gets a look in between
 MAX_DRAIN = 100_000  # what can sit in an 8 MiB receive buffer, and then some
+# A silence in the RTP this long, the stream then going on, is an outage (a stall, a stopped
+# process): counted in the summary. Longer than any pause between a stream's frames (1 fps at
+# the slowest) or the bursts of one.
+OUTAGE_GAP = 1.5
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,13 @@ class ClientMedia:
         self.interleaved = interleaved
         self.first_packet_at: float | None = None  # time.monotonic() of RTP arrivals
         self.last_packet_at: float | None = None
+        # When the feeding thread last found nothing waiting: every packet that arrived before
+        # then has been read (`rtsplab.client.end_of_stream` measures silence up to it).
+        self.caught_up_at: float | None = None
+        # Silences longer than OUTAGE_GAP that the stream came back from, and their length.
+        self.outages = 0
+        self.outage_seconds = 0.0
+        self._after_play = False  # the next packet is the first after a PLAY: no outage before
         self.lock = threading.Lock()
 
     # -- the thread that feeds it --------------------------------------------------------
@@ -139,6 +154,19 @@ class ClientMedia:
         if self.delivery.on_end is not None:
             self.delivery.on_end()
 
+    def quiet_since(self) -> tuple[float | None, float | None]:
+        """The latest RTP packet's arrival, and when the feeding thread last found nothing
+        waiting (`end_of_stream.Heard`'s two times)."""
+        with self.lock:
+            return self.last_packet_at, self.caught_up_at
+
+    def caught_up(self, when: float) -> None:
+        """Nothing was waiting to be read at `when` (taken before the look that found none:
+        whatever arrived before it has been read)."""
+        with self.lock:
+            if self.caught_up_at is None or when > self.caught_up_at:
+                self.caught_up_at = when
+
     def report_if_due(self) -> None:
         """A report, when due: it reads the reception statistics, which the RTP path and
         PLAY change under this lock."""
@@ -151,6 +179,7 @@ class ClientMedia:
         """Before a PLAY: a pause is not jitter."""
         with self.lock:
             self.receiver.reception.resume()
+            self._after_play = True
 
     def played(self, first_seq: int | None) -> None:
         """After a PLAY: loss counts from `first_seq` (RTP-Info) when given, and an end of
@@ -195,12 +224,19 @@ class ClientMedia:
                 bitrate_kbps=round(received * 8 / seconds / 1000, 1) if seconds else 0.0,
                 members=self.rtcp.members,
                 rtcp_interval_s=round(self.rtcp.interval, 3),
+                outages=self.outages,
+                outage_seconds=round(self.outage_seconds, 3),
             )
             return stats
 
     # -- inside --------------------------------------------------------------------------
 
     def _heard(self, now: float, source_ip: str, source_port: int | None) -> None:
+        last, after_play, self._after_play = self.last_packet_at, self._after_play, False
+        if last is not None and not after_play and now - last > OUTAGE_GAP:
+            self.outages += 1
+            self.outage_seconds += now - last
+            log.warning("RTP again after %.1f s without: the stream goes on", now - last)
         self.last_packet_at = now
         if self.first_packet_at is None:
             self.first_packet_at = now
@@ -218,7 +254,8 @@ class ClientMedia:
 
 def no_media_summary() -> dict[str, float | None]:
     """The summary before any SETUP: nothing received."""
-    return {"seconds": 0.0, "foreign_rtcp": 0, "members": None, "rtcp_interval_s": None}
+    return {"seconds": 0.0, "foreign_rtcp": 0, "members": None, "rtcp_interval_s": None,
+            "outages": 0, "outage_seconds": 0.0}  # fmt: skip
 
 
 def guarded(handle: Callable[..., object], *args: object) -> None:
@@ -262,10 +299,13 @@ class UdpListener:
                 selector.register(rtcp, selectors.EVENT_READ)
             while not self._stop.is_set():
                 guarded(self.media.report_if_due)
+                looked = time.monotonic()
                 try:
                     ready = {key.fileobj for key, _ in selector.select(RTP_POLL)}
                 except (OSError, ValueError):
                     return  # a socket was closed under us
+                if rtp not in ready:
+                    self.media.caught_up(looked)
                 if rtcp is not None and rtcp in ready and not self._read_rtcp(rtcp):
                     selector.unregister(rtcp)  # RTCP is lost to this session, not its RTP
                     rtcp = None
@@ -295,8 +335,12 @@ class UdpListener:
         """Handle up to `limit` RTP datagrams that are waiting, without blocking."""
         rtp = self.sockets.rtp
         for _ in range(limit):
+            looked = time.monotonic()
             try:
                 datagram, source = rtp.recvfrom(MAX_DATAGRAM)
-            except OSError:  # BlockingIOError included: nothing more waiting
+            except BlockingIOError:
+                self.media.caught_up(looked)
+                return
+            except OSError:
                 return
             guarded(self.media.receive_rtp, datagram, source[0], source[1])

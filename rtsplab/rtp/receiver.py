@@ -9,21 +9,25 @@ and either is skipped. The socket and the thread that feed it live in `rtsplab.c
 
 Which packets are the session's source:
 
-* Only from `server_ip` and, when the SETUP reply named it (`server_port=`), only from that port
-  (`stats.wrong_port` counts, within `foreign`, what came from the server's address but not
-  that port). A caller that cannot tell the source port passes None: the address alone counts.
+* Only from `server_ip`. The port the SETUP reply named (`server_port=`) is where RTP should
+  come from, but a server behind NAT, or a relay, sends from another: from another port of
+  the server's address a source is taken by its SSRC when the reply named one (`ssrc=`), or
+  else by the probation below, the port then logged once. With `strict_ports` only the
+  named port counts (`stats.wrong_port` counts, within `foreign`, what came from the
+  server's address but not that port). A caller that cannot tell the source port passes
+  None: the address alone counts.
 * Only with `payload_type` (26, or the dynamic type the SDP maps to JPEG/90000) and, when the
   SETUP reply named it (`ssrc=`), only that SSRC.
 * Of what passes those filters, a source, an (SSRC, source port) pair, is locked once it has
   sent MIN_SEQUENTIAL packets in sequence: A.1's probation, applied to choosing the source.
   Until then every candidate competes and none reaches the assembler: a forger on the server's
   address that sends first does not capture the session unless it sends a valid run before
-  the server's first two packets arrive (a known `server_port` shuts out other ports, a known
-  `ssrc` anyone who did not see the SETUP reply). A candidate's packets are held (at most
-  MAX_HELD) and, when it wins, replayed into the statistics and the assembler with their
-  arrival times, so the stream's first frame is not lost to probation; the losers' packets
-  count as foreign. That replay can complete two frames at once (one packet per frame):
-  `receive_frames` returns them all, `receive` only the newest.
+  the server's first two packets arrive (a known `ssrc` shuts out anyone who did not see the
+  SETUP reply, and with `strict_ports` a known `server_port` other ports). A candidate's
+  packets are held (at most MAX_HELD) and, when it wins, replayed into the statistics and
+  the assembler with their arrival times, so the stream's first frame is not lost to
+  probation; the losers' packets count as foreign. That replay can complete two frames at
+  once (one packet per frame): `receive_frames` returns them all, `receive` only the newest.
 * Once locked, another source is foreign unless the locked one has left, by RTCP BYE
   (`source_left`, §6.3.4) or by SOURCE_TIMEOUT seconds of silence (§6.3.5); then
   candidates compete again. The locked source sending again after a silence simply goes on,
@@ -158,6 +162,7 @@ class RtpReceiver:
         server_port: int | None = None,
         ssrc: int | None = None,
         payload_type: int = PT_JPEG,
+        strict_ports: bool = False,
     ) -> None:
         if server_port is not None and not MIN_PORT <= server_port <= MAX_PORT:
             raise ValueError(f"server_port must be {MIN_PORT}..{MAX_PORT}, got {server_port}")
@@ -167,6 +172,7 @@ class RtpReceiver:
             raise ValueError(f"payload_type must be 0..{MAX_PT}, got {payload_type}")
         self.server_ip = server_ip  # None accepts any address (tests only)
         self.server_port = server_port  # the SETUP reply's server_port=, RTP half
+        self.strict_ports = strict_ports  # only from server_port, when it is known
         self.expected_ssrc = ssrc  # the SETUP reply's ssrc=
         self.payload_type = payload_type
         self.assembler = assembler if assembler is not None else LabAssembler()
@@ -217,7 +223,11 @@ class RtpReceiver:
             return []
         if self.server_ip is not None and source_ip != self.server_ip:
             return self._foreign("address %s", source_ip)
-        if self.server_port is not None and source_port not in (None, self.server_port):
+        if (
+            self.strict_ports
+            and self.server_port is not None
+            and source_port not in (None, self.server_port)
+        ):
             self.counts.wrong_port += 1
             return self._foreign("port %s", source_port)
         if packet.payloadType() != self.payload_type:
@@ -362,6 +372,11 @@ class RtpReceiver:
         previous = self._previous
         self.source = self._previous = key
         self._predecessor = None
+        port = key[1]
+        if port is not None and self.server_port not in (None, port):
+            log.warning("RTP comes from port %d, not the server_port %d its SETUP reply named "
+                        "(NAT, or a relay): taken by its %s", port, self.server_port,
+                        "SSRC" if self.expected_ssrc is not None else "probation")  # fmt: skip
         if previous is None:
             log.info("receiving from source %s", _name(key))
         elif _same_source(previous, key):

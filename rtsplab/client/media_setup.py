@@ -1,0 +1,95 @@
+"""A session's media, built from what its SETUP reply said: the `RtpReceiver` (whose source
+it takes: the server's address, its SSRC, the port rule), the RTCP driver and where it
+sends, and the `ClientMedia` holding them. Called by the connection's owner after SETUP
+(`rtsplab.client.connection`); nothing here starts a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rtsplab.client.media import ClientMedia, Delivery, MediaSockets
+from rtsplab.client.multicast import group_rtcp
+from rtsplab.client.rtcp import ClientRtcp, unicast_rtcp
+from rtsplab.client.session import ClientSession
+from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
+from rtsplab.rtp.receiver import RtpReceiver
+
+__all__ = ["MediaOptions", "open_media"]
+
+Send = Callable[[bytes], object]
+
+
+@dataclass(frozen=True)
+class MediaOptions:
+    """What the client was asked for that shapes its media (`RtspClient`'s arguments)."""
+
+    relay_port: int | None  # a relay between server and client listens on it (and +1)
+    strict_ports: bool  # RTP only from the port the SETUP reply names
+    multicast_interface: str
+    rtcp_reduced_minimum: bool
+
+
+def open_media(
+    session: ClientSession, addresses: tuple[str, str], sockets: MediaSockets | None,
+    delivery: Delivery, options: MediaOptions, send_interleaved: Send,
+) -> ClientMedia:  # fmt: skip
+    """The media of the session just set up: over `sockets`, or (None) interleaved on the
+    RTSP connection, whose RTCP goes out by `send_interleaved`. `addresses`: the server's
+    and ours, as the RTSP connection has them."""
+    server_ip = addresses[0]
+    server = session.server
+    # Where media comes from: the server's ports, or a relay's between us.
+    media_ports = server.server_port
+    if options.relay_port is not None:
+        media_ports = (options.relay_port, options.relay_port + 1)
+    if server.group is not None:
+        media_ports = None  # RTP comes to the group, from a port the reply need not name
+    assembler = JpegDepacketizer(session.dimensions) if session.standard else None
+    receiver = RtpReceiver(
+        server_ip, assembler, ssrc=server.ssrc, payload_type=session.payload_type,
+        server_port=None if sockets is None or media_ports is None else media_ports[0],
+        strict_ports=options.strict_ports,
+    )  # fmt: skip
+    # RTCP from the server's RTCP port (any port of its host when the reply named none).
+    rtcp_port = None if media_ports is None else media_ports[1]
+    peer_rtcp = None if sockets is None else (server_ip, rtcp_port)
+    rtcp, destination = _rtcp(session, addresses, receiver, sockets, peer_rtcp, options,
+                              send_interleaved)  # fmt: skip
+    return ClientMedia(server_ip, receiver, rtcp, delivery,
+                       rtcp_destination=destination, interleaved=sockets is None)  # fmt: skip
+
+
+def _rtcp(
+    session: ClientSession, addresses: tuple[str, str], receiver: RtpReceiver,
+    sockets: MediaSockets | None, peer_rtcp: tuple[str, int | None] | None,
+    options: MediaOptions, send_interleaved: Send,
+) -> tuple[ClientRtcp, tuple[str, int] | None]:  # fmt: skip
+    """The session's RTCP and where it sends: the group, the server's RTCP port the
+    SETUP reply named (`server_port=a-b`), the connection's RTCP channel, or nowhere.
+    In unicast it is taken from `peer_rtcp` alone (None: interleaved)."""
+    server_ip, local_ip = addresses
+    server, reduced = session.server, options.rtcp_reduced_minimum
+    group = server.group
+    if group is not None and sockets is not None:
+        rtcp = group_rtcp(
+            receiver.reception, group, sockets, media_ssrc=server.ssrc,
+            interface=options.multicast_interface, fallback_ip=local_ip,
+            server_ip=server_ip, reduced_minimum=reduced,
+        )  # fmt: skip
+        return rtcp, (group.address, group.rtcp_port)
+    destination = None
+    send: Send | None
+    if sockets is None:
+        send = send_interleaved
+    else:
+        if server.server_port is not None:
+            destination = (server_ip, server.server_port[1])
+        if options.relay_port is not None:
+            destination = (server_ip, options.relay_port + 1)  # it carries RTCP too
+        send = None if destination is None else sockets.rtcp_sender(destination)
+    rtcp = unicast_rtcp(receiver.reception, f"client@{local_ip}", send,
+                        media_ssrc=server.ssrc, reduced_minimum=reduced,
+                        peer_rtcp=peer_rtcp)  # fmt: skip
+    return rtcp, destination
