@@ -127,10 +127,13 @@ class Server:
                 log.warning("cannot serve %s:%d: %s", *address, exc)
                 connection.close()
                 continue
-            with self._lock:
+            with self._lock:  # close() sees every worker started, and none starts after it
+                if self._closed.is_set():
+                    worker.close()
+                    break
                 self.workers = [w for w in self.workers if not w.finished.is_set()]
                 self.workers.append(worker)
-            worker.run()
+                worker.run()
 
     def _over_cap(self, ip: str) -> str | None:
         """Why a new connection from `ip` is refused, or None when it may be served."""
