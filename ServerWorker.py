@@ -41,6 +41,7 @@ from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_port_pair
 from rtsplab.rtp.sender import Packet, joined
 from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.grammar import cseq_or_none
 from rtsplab.rtsp.message import RtspRequest, RtspResponse
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
 from rtsplab.server.channel import Item, ServerChannel
@@ -224,7 +225,7 @@ class ServerWorker:
             log.exception("fault answering %s", request.method)
             cseq = request.headers.get("CSeq")
             response = self.session.error_response(
-                RtspError(500, "server fault", int(cseq) if cseq and cseq.isdigit() else None)
+                RtspError(500, "server fault", cseq_or_none(cseq))
             )
         self.replyRtsp(response)
         played = request.method == PLAY and response.status == 200
