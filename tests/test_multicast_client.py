@@ -135,7 +135,7 @@ def test_a_spec_saying_neither_unicast_nor_multicast_is_multicast():
         ("RTP/AVP;multicast;destination=239.1.2.3;port=53-54",
          "the server's multicast port 53 is not in 1024-65535"),
         ("RTP/AVP;multicast;destination=239.1.2.3;port=65535",
-         "the server's multicast port 65536 is not in 1024-65535"),
+         "the server's SETUP reply has a bad Transport: port '65535' leaves no 65536 for RTCP"),
         ("RTP/AVP;multicast;destination=239.1.2.3;port=5000-5000",
          "the server's multicast SETUP reply puts RTP and RTCP on 5000"),
         ("RTP/AVP;multicast;destination=239.1.2.3;port=5000;port=5002",

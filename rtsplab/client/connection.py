@@ -44,7 +44,7 @@ from rtsplab.client.media import (
     guarded,
     no_media_summary,
 )
-from rtsplab.client.multicast import group_rtcp, join_group
+from rtsplab.client.multicast import group_rtcp, join_group, media_source
 from rtsplab.client.owner import OwnerThread
 from rtsplab.client.rtcp import ClientRtcp, unicast_rtcp
 from rtsplab.client.session import (
@@ -348,7 +348,8 @@ class RtspClient:
     def _start_media(self, channel: ClientChannel, sockets: MediaSockets | None) -> None:
         """The session's receiving: over `sockets` on a listener thread, or (None) on the
         RTSP connection, read by this thread."""
-        server_ip, server, session = channel.server_ip, self.session.server, self.session
+        server, session = self.session.server, self.session
+        server_ip = media_source(server.group, channel.server_ip)
         # Where media comes from: the server's ports, or a relay's between us.
         media_ports = server.server_port
         if self.relay_port is not None:
@@ -388,7 +389,7 @@ class RtspClient:
             rtcp = group_rtcp(
                 receiver.reception, group, sockets, media_ssrc=server.ssrc,
                 interface=self.multicast_interface, fallback_ip=channel.local_ip,
-                server_ip=channel.server_ip, reduced_minimum=reduced,
+                server_ip=media_source(group, channel.server_ip), reduced_minimum=reduced,
             )  # fmt: skip
             return rtcp, (group.address, group.rtcp_port)
         destination = None
