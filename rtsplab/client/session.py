@@ -25,9 +25,8 @@ a Range to seek, a keep-alive before the session times out, TEARDOWN.
 
 **Multicast** (`multicast=True`, standard RTSP only): SETUP asks for `RTP/AVP;multicast` and
 nothing more (RFC 2326 §12.39: the group is the server's choice), and takes from the reply
-the group, its ports, `ttl` and the stream's `ssrc` as a `GroupTransport`, with `source=`
-where the group's traffic leaves from when the server names it; a reply that gives no group
-the client can join is refused. A group has no TCP to fall back to.
+the group, its ports, `ttl`, `source=` and the stream's `ssrc` as a `GroupTransport`; a reply
+that gives no group the client can join is refused. A group has no TCP to fall back to.
 """
 
 from __future__ import annotations
@@ -73,7 +72,6 @@ JPEG_ENCODING = "JPEG"  # RFC 3551 §4.5.10 / RFC 2435: the rtpmap encoding name
 # RFC 5771 §4: 224.0.0.0/24 is for link-local control protocols (IGMP, OSPF, mDNS...), never a
 # stream: a server naming it would have our RTCP sent into one of those.
 LOCAL_CONTROL_BLOCK = ipaddress.IPv4Network("224.0.0.0/24")
-BROADCAST = ipaddress.IPv4Address("255.255.255.255")  # no host sends from it
 # A group's ports are bound on this host and receive our RTCP: none of the system services'
 # (RFC 6335 §6: 0-1023 are the well-known ports; RTP uses the dynamic range, RFC 3551 §8).
 MIN_GROUP_PORT = 1024
@@ -456,29 +454,12 @@ def _multicast_transport(value: str | None) -> ServerTransport:
     if rtcp_port == rtp_port:
         raise ClientError(f"the server's multicast SETUP reply puts RTP and RTCP on {rtp_port}")
     group = GroupTransport(checked_group(spec.destination), rtp_port, rtcp_port, spec.ttl,
-                           checked_source(spec.source))  # fmt: skip
+                           spec.source)  # fmt: skip
     return ServerTransport(_server_ports(spec), spec.ssrc, group)
 
 
 def _server_ports(spec: TransportSpec) -> tuple[int, int] | None:
     return None if spec.server_port is None else rtp_and_rtcp_ports(spec.server_port)
-
-
-def checked_source(source: str | None) -> str | None:
-    """`source` as the address the group's stream comes from (RFC 2326 §12.39): a unicast
-    IPv4 address, as a group's sender has; ClientError naming what is wrong otherwise. A
-    name is refused too: resolving it would trust whatever the resolver said."""
-    if source is None:
-        return None
-    shown = printable_excerpt(source)
-    try:
-        address = ipaddress.IPv4Address(source)
-    except ValueError:
-        raise ClientError(f"the server's multicast source {shown} is not an IPv4 address"
-                          ) from None  # fmt: skip
-    if address.is_multicast or address.is_unspecified or address == BROADCAST:
-        raise ClientError(f"the server's multicast source {shown} is not a host's address")
-    return str(address)
 
 
 def checked_group(destination: str | None) -> str:

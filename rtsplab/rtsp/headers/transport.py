@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ MAX_CHANNEL = 0xFF  # interleaved channel ids are one byte ("$" channel length, 
 _Range = tuple[int, int | None]
 MAX_TTL = 0xFF  # the IPv4 time-to-live is one octet
 MIN_PORT = 1  # port 0 is no destination: a datagram cannot be sent to it
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")  # no host sends from it
 # Each range parameter's lowest and highest number. A range names a stream's RTP and RTCP
 # (RFC 2326 §12.39): two numbers are RTP's, then RTCP's (the next one as a rule, RFC 3550
 # §11, though a peer may name any other); one number alone implies the next for RTCP, which
@@ -33,8 +35,6 @@ _RANGE_PARAMS = {
     "interleaved": (0, MAX_CHANNEL),
 }
 _TTL_RE = re.compile(r"[0-9]{1,3}")
-# source= names a host (RFC 2326 §12.39): a name or an address, never a list or a quote.
-_SOURCE_RE = re.compile(r"[0-9A-Za-z.:_-]{1,255}")
 
 
 def _split_unquoted(text: str, sep: str) -> list[str]:
@@ -54,6 +54,19 @@ def _split_unquoted(text: str, sep: str) -> list[str]:
         raise RtspError(400, f"unbalanced quote in {short(text)}")
     parts.append("".join(current))
     return parts
+
+
+def _host_address(value: str) -> str:
+    """source= (RFC 2326 §12.39) as the unicast IPv4 address a stream is sent from; 400 for
+    anything else. A host name is refused too: it is no address a datagram comes from until
+    resolved, and resolving it would trust whatever the resolver said."""
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        raise RtspError(400, f"source {short(value)} is not an IPv4 address") from None
+    if address.is_multicast or address.is_unspecified or address == _BROADCAST:
+        raise RtspError(400, f"source {short(value)} is not a host's address")
+    return str(address)
 
 
 def _range_problem(value: _Range, bounds: tuple[int, int]) -> str | None:
@@ -104,7 +117,7 @@ class TransportSpec:
     ssrc: int | None = None
     mode: str | None = None
     destination: str | None = None  # multicast: the group (the server's choice, §12.39)
-    source: str | None = None  # where the stream comes from, when not the RTSP peer's host
+    source: str | None = None  # the IPv4 address the stream comes from, if not the peer's
     port: _Range | None = None  # multicast: the group's RTP and RTCP ports
     ttl: int | None = None  # multicast: how many routers the stream may cross
     other: dict[str, str | None] = field(default_factory=dict)
@@ -160,9 +173,7 @@ class TransportSpec:
         elif key == "destination":
             self.destination = value
         elif key == "source":
-            if not _SOURCE_RE.fullmatch(value):
-                raise RtspError(400, f"bad source {short(value)}")
-            self.source = value
+            self.source = _host_address(value)
         elif key == "ttl":
             if not _TTL_RE.fullmatch(value) or int(value) > MAX_TTL:
                 raise RtspError(400, f"bad ttl {short(value)}: want 0-{MAX_TTL}")
