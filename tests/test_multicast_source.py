@@ -10,7 +10,9 @@ from the second while the client speaks RTSP to the first, and the client plays 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,12 +30,19 @@ from rtsplab.client.session import (
     GroupTransport,
     parse_target,
 )
-from rtsplab.payload.jpeg import frame_end
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.transport import TransportSpec
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
 from rtsplab.server.session import MulticastConfig, ServerSession, StreamConfig
+from test_multicast_server import (
+    bound,
+    ffmpeg_member,
+    gst_member,
+    gstreamer_pictures,
+    needs_ffmpeg,
+    pictures,
+)
 from VideoStream import VideoStream
 
 GROUP = "239.255.12.42"  # organisation-local scope (RFC 2365): never routed off a site
@@ -171,19 +180,33 @@ def two_addresses():
         yield ns
 
 
-def pictures(data: bytes) -> list[bytes]:
-    frames, start = [], 0
-    while start < len(data):
-        end = frame_end(data, start)
-        frames.append(pixels(data[start:end]))
-        start = end
-    return frames
+@contextlib.contextmanager
+def server_sending_from(ns, root: Path, port: int, interface: str):
+    """Our server in `ns`: RTSP on 127.0.0.1, the group's stream from `interface`."""
+    server = ns.popen(
+        [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(root),
+         "--host", LOOPBACK, "--fps", str(FPS), "--multicast", GROUP,
+         "--multicast-interface", interface, "-v"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: bound(ns, "-ltn", port), timeout=10, what="the server")
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
-def bound(ns, port: int) -> bool:
-    probe = ns.run(["ss", "-ltn", f"sport = :{port}"], capture_output=True, text=True,
-                   timeout=5)  # fmt: skip
-    return f":{port}" in probe.stdout
+def clip_pictures(root: Path) -> list[bytes]:
+    make_clip(root / "clip.mjpeg", 160, 120, FRAMES, fmt="mjpeg")
+    with VideoStream(root / "clip.mjpeg") as video:
+        return [pixels(video.frame(i)) for i in range(video.frame_count)]
+
+
+def assert_a_run_to_the_end(got: list[bytes], source: list[bytes]) -> None:
+    assert got and got[-1] == source[-1]
+    first = source.index(got[0])
+    assert first <= MAX_LATE_FRAMES and got == source[first:]
 
 
 @pytest.mark.parametrize(("interface", "port"), [(SECOND_ADDRESS, 8561), (LOOPBACK, 8562)])
@@ -194,33 +217,19 @@ def test_our_client_plays_a_group_sent_from_another_address_than_the_rtsp_one(
     reply says source=192.0.2.1 and the client takes the stream from there (before, every
     packet was "not this session's"); with the first, the reply names none. Either way every
     picture the client saves is the clip's, in order, to its end."""
-    make_clip(tmp_path / "clip.mjpeg", 160, 120, FRAMES, fmt="mjpeg")
-    with VideoStream(tmp_path / "clip.mjpeg") as video:
-        source = [pixels(video.frame(i)) for i in range(video.frame_count)]
-    server = two_addresses.popen(
-        [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(tmp_path),
-         "--host", LOOPBACK, "--fps", str(FPS), "--multicast", GROUP,
-         "--multicast-interface", interface, "-v"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        wait_until(lambda: bound(two_addresses, port), timeout=10, what="the server")
+    source = clip_pictures(tmp_path)
+    with server_sending_from(two_addresses, tmp_path, port, interface) as server:
         client = two_addresses.run(
             [sys.executable, str(ROOT / "ClientLauncher.py"), LOOPBACK, str(port), "0",
              f"rtsp://{LOOPBACK}:{port}/clip.mjpeg", "--headless", "--multicast",
              "--multicast-interface", LOOPBACK, "--save", str(tmp_path / "got.mjpeg")],
             capture_output=True, text=True, timeout=PROCESS_TIMEOUT, cwd=ROOT,
         )  # fmt: skip
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     log = server.stderr.read()
     assert client.returncode == 0, client.stderr
     summary = json.loads(client.stdout)
     got = pictures((tmp_path / "got.mjpeg").read_bytes())
-    assert got and got[-1] == source[-1]
-    first = source.index(got[0])
-    assert first <= MAX_LATE_FRAMES and got == source[first:]
+    assert_a_run_to_the_end(got, source)
     assert summary["frames"] == len(got) and summary["lost_packets"] == 0
     replies = [line for line in log.splitlines() if "destination=" in line]  # SETUP's reply
     assert replies, log
@@ -229,3 +238,21 @@ def test_our_client_plays_a_group_sent_from_another_address_than_the_rtsp_one(
     else:
         assert "source=" not in replies[0]
     assert "Traceback" not in log
+
+
+@needs_ffmpeg
+@pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="no GStreamer "
+                    "(apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good)")  # fmt: skip
+def test_ffmpeg_and_gstreamer_members_play_a_reply_naming_the_source(two_addresses, tmp_path):
+    """The source= the reply adds changes nothing for the players: each still receives every
+    picture of the group's stream from the second address. One after the other: ffmpeg
+    sharing the group with GStreamer stops a second or two in, with or without source=."""
+    source = clip_pictures(tmp_path)
+    url = f"rtsp://{LOOPBACK}:8563/clip.mjpeg"
+    with server_sending_from(two_addresses, tmp_path, 8563, SECOND_ADDRESS):
+        for start, name in ((ffmpeg_member, "ffmpeg"), (gst_member, "gst")):
+            member = start(two_addresses, url, tmp_path / f"{name}.mjpeg")
+            _, err = member.communicate(timeout=PROCESS_TIMEOUT)  # ended by the server's BYE
+            assert member.returncode == 0, err
+    assert_a_run_to_the_end(pictures((tmp_path / "ffmpeg.mjpeg").read_bytes()), source)
+    assert_a_run_to_the_end(gstreamer_pictures((tmp_path / "gst.mjpeg").read_bytes()), source)
