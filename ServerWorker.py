@@ -41,6 +41,7 @@ from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_port_pair
 from rtsplab.rtp.sender import Packet, joined
 from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.grammar import cseq_or_none
 from rtsplab.rtsp.message import RtspRequest, RtspResponse
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
 from rtsplab.server.channel import Item, ServerChannel
@@ -224,7 +225,7 @@ class ServerWorker:
             log.exception("fault answering %s", request.method)
             cseq = request.headers.get("CSeq")
             response = self.session.error_response(
-                RtspError(500, "server fault", int(cseq) if cseq and cseq.isdigit() else None)
+                RtspError(500, "server fault", cseq_or_none(cseq))
             )
         self.replyRtsp(response)
         played = request.method == PLAY and response.status == 200
@@ -377,17 +378,22 @@ class ServerWorker:
             None if session.interleaved is not None else self.rtcp_socket, send,
             quiet=self._past_the_end, on_peer_report=self._client_reports,
         )  # fmt: skip
-        self.rtcp.start()
+        try:
+            self.rtcp.start()
+        except RuntimeError as exc:  # no thread to be had: the stream goes on without RTCP,
+            # and the session ends on its timeout all the same (`_standard_session_unheard`)
+            log.error("session %s: RTCP cannot start (%s): going on without it",
+                      session.session_id, exc)  # fmt: skip
+            self.rtcp = None
 
     def stop_rtcp(self, reason: str) -> None:
         """The session ends: say BYE and stop its RTCP."""
         rtcp, self.rtcp = self.rtcp, None
-        if rtcp is None:
-            return
-        rtcp.stop(reason)
-        if self.link is not None:
+        if rtcp is not None:
+            rtcp.stop(reason)
+        if self.link is not None:  # (also when RTCP could not start: RTP used it)
             self.link.close()  # after the BYE, which it still carries
-            self._log_impairment("at the end", rtcp.peer)
+            self._log_impairment("at the end", None if rtcp is None else rtcp.peer)
             self.link = None
 
     def receive_rtcp(self, datagram: bytes, interleaved_channel: int) -> None:

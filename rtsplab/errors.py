@@ -30,3 +30,7 @@ class PayloadError(PeerError):
 
 class SdpError(PeerError):
     """A session description that does not parse (RFC 4566)."""
+
+
+class ClientError(LabError):
+    """A failure the client tells the user in one line: server down, 404, port in use..."""

@@ -31,14 +31,8 @@ from helpers import FixedRandom, pixels, wait_until
 from MakeVideo import make_clip
 from netns import linked_netns, netns, netns_unavailable
 from rtsplab.client.rtcp import ClientRtcp
-from rtsplab.client.session import (
-    ClientError,
-    ClientSession,
-    GroupTransport,
-    ServerTransport,
-    checked_group,
-    parse_target,
-)
+from rtsplab.client.session import ClientError, ClientSession, parse_target
+from rtsplab.client.transport_reply import GroupTransport, ServerTransport, checked_group
 from rtsplab.ntp import ntp_from_unix, ntp_middle32
 from rtsplab.rtcp.bye import Bye
 from rtsplab.rtcp.compound import decode_compound, encode_compound
@@ -135,7 +129,7 @@ def test_a_spec_saying_neither_unicast_nor_multicast_is_multicast():
         ("RTP/AVP;multicast;destination=239.1.2.3;port=53-54",
          "the server's multicast port 53 is not in 1024-65535"),
         ("RTP/AVP;multicast;destination=239.1.2.3;port=65535",
-         "the server's multicast port 65536 is not in 1024-65535"),
+         "the server's SETUP reply has a bad Transport: port '65535' leaves no 65536 for RTCP"),
         ("RTP/AVP;multicast;destination=239.1.2.3;port=5000-5000",
          "the server's multicast SETUP reply puts RTP and RTCP on 5000"),
         ("RTP/AVP;multicast;destination=239.1.2.3;port=5000;port=5002",

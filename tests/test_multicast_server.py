@@ -43,6 +43,7 @@ class FakeGroup:
         self.media = VideoStream(path)
         self.sender = RtpSender(FPS, payloader=lambda frame, size: [(b"", frame)], ssrc=0xABCD)
         self.port = port
+        self.source = "127.0.0.1"  # the address the session was reached at: no source=
         self.rewinds = 0
 
     def rewind_if_played(self):

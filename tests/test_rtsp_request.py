@@ -16,13 +16,16 @@ from rtsplab.rtsp.reader import (
 
 @pytest.mark.parametrize(
     ("value", "cseq"),
-    [("0", 0), ("1", 1), (" 42 ", 42), ("4294967296", 2**32)],
+    [("0", 0), ("1", 1), (" 42 ", 42), ("4294967295", 2**32 - 1), ("0000000001", 1)],
 )
 def test_request_cseq(value, cseq):
     assert RtspRequest("PLAY", "m", Headers([("CSeq", value)])).cseq == cseq
 
 
-@pytest.mark.parametrize("value", [None, "", "abc", "-1", "+1", "1.5", "0x10", "\u0663"])
+@pytest.mark.parametrize(
+    "value",
+    [None, "", "abc", "-1", "+1", "1.5", "0x10", "\u0663", "4294967296", "00000000001", "9" * 400],
+)
 def test_request_cseq_missing_or_bad_is_400(value):
     headers = Headers() if value is None else Headers([("CSeq", value)])
     with pytest.raises(RtspError) as info:

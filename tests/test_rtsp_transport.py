@@ -43,13 +43,13 @@ from rtsplab.rtsp.headers.transport import TransportSpec, format_transport, pars
             id="multicast",
         ),
         pytest.param(
-            "RTP/AVP ; UNICAST ; Client_Port = 0 - 65535 ; SSRC=0 ; append ;",
-            TransportSpec("RTP/AVP", True, (0, 65535), ssrc=0, other={"append": None}),
+            "RTP/AVP ; UNICAST ; Client_Port = 65534 - 65535 ; SSRC=0 ; append ;",
+            TransportSpec("RTP/AVP", True, (65534, 65535), ssrc=0, other={"append": None}),
             id="case-spaces-limits",
         ),
         pytest.param(
-            "RTP/AVP;ssrc=FFFFFFFF;interleaved=255;mode=record",
-            TransportSpec("RTP/AVP", ssrc=0xFFFFFFFF, interleaved=(255, None), mode="record"),
+            "RTP/AVP;ssrc=FFFFFFFF;interleaved=254;mode=record",
+            TransportSpec("RTP/AVP", ssrc=0xFFFFFFFF, interleaved=(254, None), mode="record"),
             id="ssrc-max",
         ),
     ],

@@ -90,6 +90,7 @@ class CountingGroup:
         self.media = VideoStream(path)
         self.sender = RtpSender(FPS, payloader=lambda frame, size: [(b"", frame)])
         self.port = port
+        self.source = "127.0.0.1"  # the address the session was reached at: no source=
         self.plays, self.pauses, self.rewinds = [], [], 0
 
     def rewind_if_played(self):

@@ -55,10 +55,9 @@ from rtsplab.client.session import (
     UDP_FALLBACK,
     ClientError,
     ClientSession,
-    GroupTransport,
-    ServerTransport,
     parse_target,
 )
+from rtsplab.client.transport_reply import GroupTransport, ServerTransport
 from rtsplab.rtp.ports import ANY_INTERFACE, bind_receiver_ports
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import SessionDescription

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rtsplab.client.media import ClientMedia, Delivery, MediaSockets
-from rtsplab.client.multicast import group_rtcp
+from rtsplab.client.multicast import group_rtcp, media_source
 from rtsplab.client.rtcp import ClientRtcp, unicast_rtcp
 from rtsplab.client.session import ClientSession
 from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
@@ -38,8 +38,9 @@ def open_media(
     """The media of the session just set up: over `sockets`, or (None) interleaved on the
     RTSP connection, whose RTCP goes out by `send_interleaved`. `addresses`: the server's
     and ours, as the RTSP connection has them."""
-    server_ip = addresses[0]
     server = session.server
+    server_ip = media_source(server.group, addresses[0])  # the group's source= when named
+    addresses = (server_ip, addresses[1])
     # Where media comes from: the server's ports, or a relay's between us.
     media_ports = server.server_port
     if options.relay_port is not None:

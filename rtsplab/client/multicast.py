@@ -2,10 +2,12 @@
 
 After the SETUP reply has named the group, the client binds the group's RTP and RTCP ports,
 shared with the other members on this host, and joins the group on an interface
-(`rtsplab.rtp.ports.bind_multicast_ports`). RTP is still taken only from the RTSP peer's
-address and the SETUP reply's SSRC (the group's port is not the server's); RTCP is the
-group's (`ClientRtcp` with an `RtcpGroup`): reports go to the group on its schedule, every
-member's are read, and the server's SR and BYE count as in unicast.
+(`rtsplab.rtp.ports.bind_multicast_ports`). RTP is still taken only from one address and the
+SETUP reply's SSRC (the group's port is not the server's): the RTSP peer's, or the reply's
+`source=` when it names one (`media_source`: a server with two interfaces sends the group's
+stream from another than the one the client reached it at). RTCP is the group's
+(`ClientRtcp` with an `RtcpGroup`): reports go to the group on its schedule, every member's
+are read, and the server's SR and BYE count as in unicast, from that same address.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import time
 
 from rtsplab.client.media import MediaSockets
 from rtsplab.client.rtcp import NOMINAL_SESSION_BANDWIDTH, ClientRtcp
-from rtsplab.client.session import ClientError, GroupTransport
+from rtsplab.client.transport_reply import GroupTransport
+from rtsplab.errors import ClientError
 from rtsplab.rtcp.group import RtcpGroup
 from rtsplab.rtcp.session import ReceiverRtcp
 from rtsplab.rtcp.timing import RTCP_BANDWIDTH_FRACTION
@@ -26,6 +29,13 @@ from rtsplab.rtp.reception import ReceptionStatistics
 log = logging.getLogger(__name__)
 
 CNAME_TOKEN_BYTES = 4  # a multicast CNAME's random part: 8 hex digits tell members apart
+
+
+def media_source(group: GroupTransport | None, server_ip: str) -> str:
+    """The address the session's RTP and the server's RTCP come from: the group's `source=`
+    when the SETUP reply named one (RFC 2326 §12.39), else the RTSP server's. The reply came
+    on the RTSP connection, so the source is the server's word, as its ports and SSRC are."""
+    return server_ip if group is None or group.source is None else group.source
 
 
 def join_group(group: GroupTransport, interface: str, rcvbuf: int) -> MediaSockets:
@@ -66,8 +76,8 @@ def group_rtcp(
                           media_address=server_ip)  # fmt: skip
     engine.media_ssrc = media_ssrc
     send = sockets.rtcp_sender((group.address, group.rtcp_port))
-    log.info("joined %s: RTP on %d, RTCP on %d, as %s (SSRC %08X)", group.address,
-             group.rtp_port, group.rtcp_port, cname, engine.ssrc)  # fmt: skip
+    log.info("joined %s: RTP on %d from %s, RTCP on %d, as %s (SSRC %08X)", group.address,
+             group.rtp_port, server_ip, group.rtcp_port, cname, engine.ssrc)  # fmt: skip
     return ClientRtcp(engine, send)
 
 

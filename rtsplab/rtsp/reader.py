@@ -49,7 +49,13 @@ from __future__ import annotations
 import logging
 
 from rtsplab.rtsp.errors import RtspError, short
-from rtsplab.rtsp.grammar import STATUS_LINE_RE, TOKEN_RE, VERSION_RE, cseq_or_none, is_digits
+from rtsplab.rtsp.grammar import (
+    STATUS_LINE_RE,
+    TOKEN_RE,
+    VERSION_RE,
+    bounded_int,
+    cseq_or_none,
+)
 from rtsplab.rtsp.message import (
     DOLLAR,
     INTERLEAVED_HEADER,
@@ -86,6 +92,9 @@ MAX_LINE = 4096  # bytes in one start or header line, line end excluded
 MAX_HEADERS = 64  # header lines in one message
 MAX_HEAD = 16 * 1024  # bytes in start line + header lines, line ends excluded
 MAX_BODY = 64 * 1024  # bytes of body; the lab's requests carry none, SDP is a few KiB
+# The largest Content-Length read as a length (larger ones are 413, their body skipped);
+# past it, or longer than its 10 digits, the value is no length a peer means: 400.
+MAX_CONTENT_LENGTH = 2**31 - 1
 
 CR = 0x0D
 LF = b"\n"
@@ -255,10 +264,11 @@ class _MessageReader:
         values = [v for n, v in self._headers if n.lower() == "content-length"]
         if not values:
             return 0, None
-        if not all(is_digits(v) for v in values):
-            bad = next(v for v in values if not is_digits(v))
-            return 0, f"bad Content-Length {short(bad)}"
-        lengths = {int(v) for v in values}
+        numbers = [bounded_int(v, MAX_CONTENT_LENGTH) for v in values]
+        if None in numbers:
+            bad = values[numbers.index(None)]
+            return 0, f"bad Content-Length {short(bad.strip())}"
+        lengths = {n for n in numbers if n is not None}
         if len(lengths) > 1:
             return 0, f"conflicting Content-Length headers {sorted(lengths)}"
         return lengths.pop(), None
@@ -346,7 +356,7 @@ class _MessageReader:
         name, colon, value = tail.partition(b":")
         if colon and name.strip().lower() == b"content-length":
             values.append(value.strip().decode("ascii", "replace"))
-        return any(is_digits(v) and int(v) > 0 for v in values)
+        return any((bounded_int(v, MAX_CONTENT_LENGTH) or 0) > 0 for v in values)
 
 
 class RequestReader(_MessageReader):

@@ -77,6 +77,7 @@ class MulticastStream:
         self._stream: RtpStream | None = None
         self._opened: list[socket.socket | VideoStream] = []
         self._own: Address = ("", 0)  # where our own RTCP comes back from (multicast loopback)
+        self.source = multicast.interface  # where the group's datagrams leave from
         try:
             self.media = self._open(VideoStream(path))
             self._rtp = self._open(multicast_sending_socket(multicast.interface, multicast.ttl))
@@ -108,6 +109,7 @@ class MulticastStream:
             source_ip = multicast_source_address(self.group, self.port + 1, multicast.interface)
         except OSError:
             source_ip = multicast.interface
+        self.source = source_ip  # named in SETUP replies when not the RTSP connection's
         self._own = (source_ip, self._rtcp_out.getsockname()[1])
         group = RtcpGroup(
             self.sender.ssrc, RTCP_BANDWIDTH_FRACTION * bandwidth, now, cname=cname,

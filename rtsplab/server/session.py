@@ -17,6 +17,7 @@ and GStreamer play (the tests run both).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from collections.abc import Callable
@@ -29,18 +30,13 @@ from rtsplab.payload.lab import fragment_parts
 from rtsplab.payload.rfc2435.frame import parse_jpeg
 from rtsplab.payload.rfc2435.packetizer import jpeg_payload_parts
 from rtsplab.rtp.pacer import BURST_PACKETS
+from rtsplab.rtp.ports import ANY_INTERFACE
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.range import format_npt_range, parse_npt_start
 from rtsplab.rtsp.headers.rtp_info import RtpInfo
 from rtsplab.rtsp.headers.session import format_session
-from rtsplab.rtsp.headers.transport import (
-    MAX_CHANNEL,
-    MAX_PORT,
-    TransportSpec,
-    parse_transport,
-    rtp_and_rtcp_ports,
-)
+from rtsplab.rtsp.headers.transport import TransportSpec, parse_transport, rtp_and_rtcp_ports
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import make_sdp
 from rtsplab.rtsp.state import (
@@ -56,7 +52,7 @@ from rtsplab.rtsp.state import (
 )
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.media_root import TRACK, resolve
-from rtsplab.server.position import rewind_if_played
+from rtsplab.server.position import played_rates, rewind_if_played
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
@@ -67,6 +63,16 @@ UDP_PROFILES = ("RTP/AVP", "RTP/AVP/UDP")  # standard RTP/JPEG over UDP
 TCP_PROFILE = "RTP/AVP/TCP"  # standard RTP/JPEG interleaved on the RTSP connection
 SESSION_TIMEOUT = 60  # seconds a standard session lives without a request or RTCP
 REASON_CONTENT_TYPE = "text/plain; charset=utf-8"  # the body of a 4xx: why it was refused
+
+
+def _unmapped(address: str) -> str:
+    """An IPv4-mapped IPv6 address (a dual-stack socket's word for an IPv4 peer) as IPv4."""
+    try:
+        mapped = ipaddress.ip_address(address.partition("%")[0])
+    except ValueError:
+        return address
+    ipv4 = mapped.ipv4_mapped if isinstance(mapped, ipaddress.IPv6Address) else None
+    return address if ipv4 is None else str(ipv4)
 
 
 def new_session_id() -> str:
@@ -90,6 +96,7 @@ class SharedStream(Protocol):
     media: VideoStream
     sender: RtpSender
     port: int
+    source: str  # the address its datagrams leave from ("0.0.0.0": unknown)
 
     def rewind_if_played(self) -> None:
         """PLAY after the end (`rtsplab.server.position`): the stream, played to its end,
@@ -348,18 +355,12 @@ class ServerSession:
         return self._ok(cseq, session, Transport=reply.format())
 
     def _unicast_way(self, transport: TransportSpec) -> UdpPorts | Channels:
-        """Where a unicast SETUP's stream goes; 461 when it cannot."""
+        """Where a unicast SETUP's stream goes. The Transport's parser has checked that its
+        ports or channels leave room for RTCP's (`rtsplab.rtsp.headers.transport`)."""
         if transport.lower_transport == "TCP":
-            first, second = transport.interleaved or (0, None)
-            channels = Channels(first, first + 1 if second is None else second)
-            if max(channels.rtp, channels.rtcp) > MAX_CHANNEL:
-                raise RtspError(461, f"interleaved channels {(channels.rtp, channels.rtcp)} "
-                                f"past {MAX_CHANNEL}")  # fmt: skip
-            return channels
+            return Channels(*rtp_and_rtcp_ports(transport.interleaved or (0, None)))
         client_port = transport.client_port
         assert client_port is not None  # _choose_transport takes UDP only with one
-        if client_port[1] is None and client_port[0] >= MAX_PORT:
-            raise RtspError(461, f"no port above client_port {client_port[0]} for RTCP")
         rtp_port, rtcp_port = rtp_and_rtcp_ports(client_port)
         return UdpPorts((self.client_ip, rtp_port), (self.client_ip, rtcp_port))
 
@@ -380,20 +381,35 @@ class ServerSession:
         self.timeout = self.config.session_timeout
         reply = TransportSpec(
             protocol=transport.protocol, unicast=False, destination=multicast.group,
-            port=(group.port, group.port + 1), ttl=multicast.ttl, ssrc=group.sender.ssrc,
+            source=self._group_source(group), port=(group.port, group.port + 1),
+            ttl=multicast.ttl, ssrc=group.sender.ssrc,
         )  # fmt: skip
         log.info("session %s: %s, a member of its multicast stream to %s:%d",
                  self.session_id, path.name, multicast.group, group.port)  # fmt: skip
         return self._ok(cseq, format_session(self.session_id, self.timeout),
                         Transport=reply.format())  # fmt: skip
 
+    def _group_source(self, group: SharedStream) -> str | None:
+        """The reply's `source=`: where the group's datagrams leave from, when that is not
+        the address the client reached us at (a host with two interfaces, the stream sent
+        from another than the RTSP connection's). RFC 2326 §12.39 names it for exactly this:
+        a client takes a stream only from where it knows it comes from."""
+        source = _unmapped(group.source)
+        if source in (_unmapped(self.server_address[0]), ANY_INTERFACE):
+            return None
+        return source
+
     def _play(self, request: RtspRequest, cseq: int) -> RtspResponse:
         """Start or go on; `Range: npt=X-` seeks to the frame at X seconds (not in a shared
-        multicast stream: a member joins it where it is)."""
+        multicast stream: a member joins it where it is, though its Range must still be one
+        the server could serve). Every header is read before anything moves."""
         setup, fps, group = self.setup, self.config.fps, self.group
         assert setup is not None  # READY or PLAYING: set up
         media, sender = setup.media, setup.sender
-        start = None if group is not None else parse_npt_start(request.headers.get("Range"))
+        rates = played_rates(request.headers)
+        start = parse_npt_start(request.headers.get("Range"))
+        if group is not None:
+            start = None
         if start is not None:
             frame = round(start * fps)
             if frame >= media.frame_count:
@@ -413,7 +429,7 @@ class ServerSession:
         if self.standard and not url.rstrip("/").endswith("/" + TRACK):
             url = url.rstrip("/") + "/" + TRACK
         rtp_info = RtpInfo(url, seq, rtptime).format()
-        return self._ok(cseq, Range=format_npt_range(position), **{"RTP-Info": rtp_info})
+        return self._ok(cseq, Range=format_npt_range(position), **{"RTP-Info": rtp_info}, **rates)
 
     def _open(self, path: Path) -> VideoStream:
         # The client reads the message: it names the file as requested, not where it lies.

@@ -6,18 +6,27 @@ import logging
 import math
 import re
 
-from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.errors import RtspError, short
 
 log = logging.getLogger(__name__)
 
-# npt-sec (seconds, optional fraction) or npt-hhmmss.
-_NPT_TIME = re.compile(r"^(?:(\d+):([0-5]?\d):([0-5]?\d(?:\.\d*)?)|(\d+(?:\.\d*)?))$")
+# npt-sec (seconds, optional fraction) or npt-hhmmss (§3.6), each number bounded: hours or
+# seconds up to 9 digits (31 years of seconds), a fraction to the nanosecond. A longer one
+# is no time a stream has, and a 400-digit one would not even fit a float.
+MAX_NPT_DIGITS = 9
+MAX_FRACTION_DIGITS = 9
+_FRACTION = rf"(?:\.\d{{0,{MAX_FRACTION_DIGITS}}})?"
+_NPT_TIME = re.compile(
+    rf"(?:(\d{{1,{MAX_NPT_DIGITS}}}):([0-5]?\d):([0-5]?\d{_FRACTION})"
+    rf"|(\d{{1,{MAX_NPT_DIGITS}}}{_FRACTION}))"
+)
 
 NptRange = tuple[float | None, float | None]  # start (None: "now"), end (None: open)
 
 
 def _parse_npt_time(text: str) -> float | None:
-    match = _NPT_TIME.match(text.strip())
+    text = text.strip()
+    match = _NPT_TIME.fullmatch(text) if text.isascii() else None
     if match is None:
         return None
     if match[4] is not None:
@@ -55,13 +64,17 @@ def format_npt_range(start: float, end: float | None = None) -> str:
 
 def parse_npt_start(value: str | None) -> float | None:
     """The start of a request's `Range: npt=X-[Y]`, in seconds (None for no Range, or "now");
-    RtspError(457) for a range the server cannot serve."""
+    RtspError(457) for a range the server cannot serve: not npt, unreadable, or empty or
+    reversed (npt=5-5, npt=5-3: §3.6's range runs from its start up to its end, so such a
+    range holds nothing to play)."""
     if value is None:
         return None
     parsed = parse_npt_range(value)
     if parsed is None:
-        raise RtspError(457, f"unsupported Range {value!r} (only npt=X- is)")
-    start = parsed[0]
+        raise RtspError(457, f"unsupported Range {short(value)} (only npt=X-[Y] is)")
+    start, end = parsed
     if start is not None and not 0 <= start < math.inf:
-        raise RtspError(457, f"bad Range start in {value!r}")
+        raise RtspError(457, f"bad Range start in {short(value)}")
+    if end is not None and end <= (start or 0.0):
+        raise RtspError(457, f"empty or reversed Range {short(value)}")
     return start

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rtsplab.rtsp.grammar import is_digits
+from rtsplab.rtsp.grammar import bounded_int
+
+MAX_SEQ = 0xFFFF  # an RTP sequence number is 16 bits (RFC 3550 §5.1)
+MAX_RTPTIME = 0xFFFF_FFFF  # an RTP timestamp is 32 bits
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,9 @@ class RtpInfo:
 
 
 def parse_rtp_info(value: str) -> list[RtpInfo]:
-    """Every stream's entry; a parameter that is not a number where one is due is left None
-    (the header only helps the client, so a garbled one costs nothing but the help)."""
+    """Every stream's entry; a `seq` or `rtptime` that is not a number in its field's range
+    is left None (the header only helps the client, so a garbled one costs nothing but the
+    help)."""
     infos = []
     for entry in value.split(","):
         fields: dict[str, str] = {}
@@ -41,8 +45,8 @@ def parse_rtp_info(value: str) -> list[RtpInfo]:
         infos.append(
             RtpInfo(
                 fields.get("url", ""),
-                int(seq) if is_digits(seq) else None,
-                int(rtptime) if is_digits(rtptime) else None,
+                bounded_int(seq, MAX_SEQ),
+                bounded_int(rtptime, MAX_RTPTIME),
             )
         )
     return infos

@@ -5,19 +5,23 @@ from __future__ import annotations
 import re
 
 from rtsplab.rtsp.errors import RtspError, short
-from rtsplab.rtsp.grammar import is_digits
+from rtsplab.rtsp.grammar import bounded_int
 
 # Session = "Session" ":" session-id [ ";" "timeout" "=" delta-seconds ]   (RFC 2326 §12.37)
 # §3.4 limits session-id to ALPHA / DIGIT / "$-_.+"; ids from other servers are taken as any
-# visible ASCII except ';' so that the client never rejects a server's choice.
-_SESSION_ID_RE = re.compile(r"[!-:<-~]+")
+# visible ASCII except ';' so that the client never rejects a server's choice. RFC 7826
+# §18.49 caps the id at 256 characters, which every server keeps to.
+MAX_SESSION_ID = 256
+_SESSION_ID_RE = re.compile(rf"[!-:<-~]{{1,{MAX_SESSION_ID}}}")
+# A timeout is seconds; past 2^31 - 1 (68 years) it is no timeout a peer means.
+MAX_SESSION_TIMEOUT = 2**31 - 1
 
 
 def parse_session(value: str) -> tuple[str, int | None]:
     """("abc;timeout=60") -> ("abc", 60). Unknown parameters are ignored.
 
-    RtspError(400) when the id is empty or has blanks, or the timeout is not a
-    non-negative integer.
+    RtspError(400) when the id is empty, has blanks or is longer than MAX_SESSION_ID, or
+    the timeout is not an integer in 0..MAX_SESSION_TIMEOUT.
     """
     session_id, *params = value.split(";")
     session_id = session_id.strip()
@@ -27,10 +31,9 @@ def parse_session(value: str) -> tuple[str, int | None]:
     for param in params:
         name, _, raw = param.partition("=")
         if name.strip().lower() == "timeout":
-            raw = raw.strip()
-            if not is_digits(raw):
-                raise RtspError(400, f"bad session timeout {short(raw)}")
-            timeout = int(raw)
+            timeout = bounded_int(raw, MAX_SESSION_TIMEOUT)
+            if timeout is None:
+                raise RtspError(400, f"bad session timeout {short(raw.strip())}")
     return session_id, timeout
 
 
@@ -41,6 +44,6 @@ def format_session(session_id: str | int, timeout: int | None = None) -> str:
         raise ValueError(f"bad session id {text!r}")
     if timeout is None:
         return text
-    if not isinstance(timeout, int) or timeout < 0:
+    if not isinstance(timeout, int) or not 0 <= timeout <= MAX_SESSION_TIMEOUT:
         raise ValueError(f"bad session timeout {timeout!r}")
     return f"{text};timeout={timeout}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,11 +21,18 @@ MAX_CHANNEL = 0xFF  # interleaved channel ids are one byte ("$" channel length, 
 
 _Range = tuple[int, int | None]
 MAX_TTL = 0xFF  # the IPv4 time-to-live is one octet
+MIN_PORT = 1  # port 0 is no destination: a datagram cannot be sent to it
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")  # no host sends from it
+# Each range parameter's lowest and highest number. A range names a stream's RTP and RTCP
+# (RFC 2326 §12.39): two numbers are RTP's, then RTCP's (the next one as a rule, RFC 3550
+# §11, though a peer may name any other); one number alone implies the next for RTCP, which
+# must exist too. An odd RTP port is taken: RFC 3550 §11's even one is a SHOULD of the
+# receiver's own choice, and the lab's client takes any port it is given.
 _RANGE_PARAMS = {
-    "port": MAX_PORT,  # multicast: the group's RTP and RTCP ports
-    "client_port": MAX_PORT,
-    "server_port": MAX_PORT,
-    "interleaved": MAX_CHANNEL,
+    "port": (MIN_PORT, MAX_PORT),  # multicast: the group's RTP and RTCP ports
+    "client_port": (MIN_PORT, MAX_PORT),
+    "server_port": (MIN_PORT, MAX_PORT),
+    "interleaved": (0, MAX_CHANNEL),
 }
 _TTL_RE = re.compile(r"[0-9]{1,3}")
 
@@ -48,22 +56,46 @@ def _split_unquoted(text: str, sep: str) -> list[str]:
     return parts
 
 
-def _parse_range(name: str, value: str, limit: int) -> _Range:
+def _host_address(value: str) -> str:
+    """source= (RFC 2326 §12.39) as the unicast IPv4 address a stream is sent from; 400 for
+    anything else. A host name is refused too: it is no address a datagram comes from until
+    resolved, and resolving it would trust whatever the resolver said."""
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        raise RtspError(400, f"source {short(value)} is not an IPv4 address") from None
+    if address.is_multicast or address.is_unspecified or address == _BROADCAST:
+        raise RtspError(400, f"source {short(value)} is not a host's address")
+    return str(address)
+
+
+def _range_problem(value: _Range, bounds: tuple[int, int]) -> str | None:
+    """Why `value` is no RTP/RTCP pair within `bounds`; None when it is one."""
+    (least, most), (low, high) = bounds, value
+    if not least <= low <= most or (high is not None and not least <= high <= most):
+        return f"out of range {least}-{most}"
+    if high is None and low == most:
+        return f"leaves no {low + 1} for RTCP"
+    return None
+
+
+def _parse_range(name: str, value: str) -> _Range:
     match = _RANGE_RE.fullmatch(value)
     if match is None:
         raise RtspError(400, f"bad {name} {short(value)}")
     low = int(match.group(1))
-    high = None if match.group(2) is None else int(match.group(2))
-    if low > limit or (high is not None and high > limit):
-        raise RtspError(400, f"{name} {short(value)} out of range 0-{limit}")
-    return low, high
+    parsed = (low, None if match.group(2) is None else int(match.group(2)))
+    problem = _range_problem(parsed, _RANGE_PARAMS[name])
+    if problem is not None:
+        raise RtspError(400, f"{name} {short(value)} {problem}")
+    return parsed
 
 
-def _format_range(name: str, value: _Range, limit: int) -> str:
+def _format_range(name: str, value: _Range) -> str:
+    problem = _range_problem(value, _RANGE_PARAMS[name])
+    if problem is not None:
+        raise ValueError(f"{name} {value} {problem}")
     low, high = value
-    for number in (low, high):
-        if number is not None and not 0 <= number <= limit:
-            raise ValueError(f"{name} {number} out of range 0-{limit}")
     return f"{name}={low}" if high is None else f"{name}={low}-{high}"
 
 
@@ -85,6 +117,7 @@ class TransportSpec:
     ssrc: int | None = None
     mode: str | None = None
     destination: str | None = None  # multicast: the group (the server's choice, §12.39)
+    source: str | None = None  # the IPv4 address the stream comes from, if not the peer's
     port: _Range | None = None  # multicast: the group's RTP and RTCP ports
     ttl: int | None = None  # multicast: how many routers the stream may cross
     other: dict[str, str | None] = field(default_factory=dict)
@@ -130,15 +163,17 @@ class TransportSpec:
             return
         if not TOKEN_RE.fullmatch(name):
             raise RtspError(400, f"bad transport parameter name {short(name)}")
-        if key not in _RANGE_PARAMS and key not in ("ssrc", "mode", "destination", "ttl"):
+        if key not in _RANGE_PARAMS and key not in ("ssrc", "mode", "destination", "source", "ttl"):
             self.other[name] = value
             return
         if not value:
             raise RtspError(400, f"transport parameter {name} needs a value")
         if key in _RANGE_PARAMS:
-            setattr(self, key, _parse_range(key, value, _RANGE_PARAMS[key]))
+            setattr(self, key, _parse_range(key, value))
         elif key == "destination":
             self.destination = value
+        elif key == "source":
+            self.source = _host_address(value)
         elif key == "ttl":
             if not _TTL_RE.fullmatch(value) or int(value) > MAX_TTL:
                 raise RtspError(400, f"bad ttl {short(value)}: want 0-{MAX_TTL}")
@@ -164,10 +199,12 @@ class TransportSpec:
             parts.append("unicast" if self.unicast else "multicast")
         if self.destination is not None:
             parts.append(f"destination={self.destination}")
-        for name, limit in _RANGE_PARAMS.items():
+        if self.source is not None:
+            parts.append(f"source={self.source}")
+        for name in _RANGE_PARAMS:
             value = getattr(self, name)
             if value is not None:
-                parts.append(_format_range(name, value, limit))
+                parts.append(_format_range(name, value))
         if self.ttl is not None:
             if not 0 <= self.ttl <= MAX_TTL:
                 raise ValueError(f"ttl {self.ttl} out of range 0-{MAX_TTL}")
@@ -208,7 +245,8 @@ def format_transport(specs: Iterable[TransportSpec]) -> str:
 
 
 def rtp_and_rtcp_ports(ports: _Range) -> tuple[int, int]:
-    """A port range's RTP and RTCP ports: `a-b` is (a, b), and `a` alone is (a, a+1), RTCP
-    on the next port (RFC 3550 §11, RFC 2326 §12.39's server_port and port)."""
+    """A range's RTP and RTCP ports (or interleaved channels): `a-b` is (a, b), and `a` alone
+    is (a, a+1), RTCP on the next (RFC 3550 §11, RFC 2326 §12.39). A parsed range always
+    has that next one (`_range_problem`)."""
     rtp_port, rtcp_port = ports
-    return rtp_port, rtcp_port or rtp_port + 1
+    return rtp_port, rtp_port + 1 if rtcp_port is None else rtcp_port
