@@ -248,6 +248,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="frames kept cut into packets for every session to share "
         f"({DEFAULT_CACHE_BYTES // MIB}; 0: none)",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-retransmission", dest="retransmission", action="store_false",
+        help="neither offer nor answer NACKs (RTP/AVPF, RFC 4585) with packets sent again "
+        "(RFC 4588): to show in class what loss does without repair",
+    )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     multicast = parser.add_argument_group(
         "multicast (standard RTSP: a client asking for RTP/AVP;multicast gets the stream the "
@@ -337,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
                                     args.multicast_interface)  # fmt: skip
     config = StreamConfig(args.root.resolve(), args.fps, args.mtu, args.burst,
                           args.rtcp_reduced_minimum, impairment=impairment,
-                          multicast=multicast)  # fmt: skip
+                          multicast=multicast, retransmission=args.retransmission)  # fmt: skip
     if impairment is not None:
         log.info("the lab's network: %s", impairment.describe())
     level, line = describe_limits(process_limits(), args.max_clients, impairment is not None)

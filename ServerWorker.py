@@ -29,6 +29,7 @@ session here.
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 import threading
 import time
@@ -39,10 +40,12 @@ from typing import cast
 from rtsplab.rtcp.session import PeerReport, SenderRtcp
 from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_port_pair
+from rtsplab.rtp.rtx import RtxStream
 from rtsplab.rtp.sender import Packet, joined
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.grammar import cseq_or_none
 from rtsplab.rtsp.message import RtspRequest, RtspResponse
+from rtsplab.rtsp.sdp import RTX_PT
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
 from rtsplab.server.channel import Item, ServerChannel
 from rtsplab.server.connection_writer import ConnectionWriter
@@ -50,9 +53,11 @@ from rtsplab.server.impaired_link import ImpairedLink
 from rtsplab.server.impairment import Impairment
 from rtsplab.server.multicast import MulticastStream, MulticastStreams
 from rtsplab.server.position import play_moves
+from rtsplab.server.repair import Repair
 from rtsplab.server.rtcp import ServerRtcp, server_cname, session_bandwidth
-from rtsplab.server.session import ServerSession, StreamConfig, UdpPorts
+from rtsplab.server.session import ServerSession, StreamConfig
 from rtsplab.server.stream import RtpStream, Streaming
+from rtsplab.server.transports import UdpPorts
 from rtsplab.server.udp_out import UdpOut
 
 __all__ = ["ServerWorker"]
@@ -94,6 +99,7 @@ class ServerWorker:
             target=self.recvRtspRequest, name=f"rtsp-{address[0]}:{address[1]}", daemon=True
         )
         self.stream: RtpStream | None = None  # from PLAY to PAUSE or the end
+        self.repair: Repair | None = None  # the answers to its NACKs, from SETUP on
         self._udp_out: UdpOut | None = None  # RTP's way out, when it is plain UDP
         self.rtcp: ServerRtcp | None = None  # unicast, from SETUP to TEARDOWN: its own thread
         self.link: ImpairedLink | None = None  # the lab's impaired network, from SETUP on
@@ -252,6 +258,7 @@ class ServerWorker:
                 self._member_id = setup.session_id
                 joined_group.add(self._member_id, self.session.client_ip)
             self.start_rtcp()
+            self.start_repair()
         return response
 
     def replyRtsp(self, response: RtspResponse) -> None:
@@ -302,7 +309,8 @@ class ServerWorker:
         ) else None  # fmt: skip
         pacer = Pacer(setup.sender.fps, burst=self.session.config.burst)
         stream = RtpStream(setup.session_id, setup.media, setup.sender, pacer,
-                           self.streaming.cache, self.sendRtp, self._say_bye)  # fmt: skip
+                           self.streaming.cache, self.sendRtp, self._say_bye,
+                           self.repair)  # fmt: skip
         self.stream = stream
         self.streaming.loop.add(stream, stream.start(time.monotonic()))
 
@@ -377,6 +385,7 @@ class ServerWorker:
             engine, str(session.session_id),
             None if session.interleaved is not None else self.rtcp_socket, send,
             quiet=self._past_the_end, on_peer_report=self._client_reports,
+            on_nacks=self._nacked,
         )  # fmt: skip
         try:
             self.rtcp.start()
@@ -386,11 +395,38 @@ class ServerWorker:
                       session.session_id, exc)  # fmt: skip
             self.rtcp = None
 
+    def start_repair(self) -> None:
+        """From SETUP, when the client will NACK: its stream's answers, kept across PLAYs
+        (a retransmission stream's numbers run on), with a retransmission SSRC of its own."""
+        setup = self.session.setup
+        self.repair = None
+        if setup is not None and setup.feedback and self.group is None:
+            rtx = (
+                RtxStream(RTX_PT, secrets.randbits(32), secrets.randbits(16)) if setup.rtx else None
+            )
+            self.repair = Repair(rtx=rtx)
+
+    def _log_repairs(self) -> None:
+        repair = self.repair
+        if repair is not None and repair.counts.nacks:
+            c = repair.counts
+            log.info("session %s: %d NACKs asked for %d packets: %d sent again (%d bytes); "
+                     "%d no longer held, %d asked again within a round trip, %d over the "
+                     "share of the stream", self.session.session_id, c.nacks, c.asked,
+                     c.resent, c.resent_bytes, c.not_held, c.too_soon, c.over_share)  # fmt: skip
+
+    def _nacked(self, nacks: list[list[int]], round_trip: float | None) -> None:
+        """The client's NACKs (the RTCP thread): posted to the stream's answers."""
+        repair = self.repair
+        if repair is not None:
+            repair.post(nacks, round_trip)
+
     def stop_rtcp(self, reason: str) -> None:
         """The session ends: say BYE and stop its RTCP."""
         rtcp, self.rtcp = self.rtcp, None
         if rtcp is not None:
             rtcp.stop(reason)
+        self._log_repairs()
         if self.link is not None:  # (also when RTCP could not start: RTP used it)
             self.link.close()  # after the BYE, which it still carries
             self._log_impairment("at the end", None if rtcp is None else rtcp.peer)

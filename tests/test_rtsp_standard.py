@@ -59,7 +59,8 @@ def test_describe_returns_the_sdp_of_the_file(session):
     assert int(reply.encode().split(b"Content-Length: ")[1].split(b"\r")[0]) == len(reply.body)
     sdp = parse_sdp(reply.body.decode())
     (video,) = sdp.media
-    assert (video.media, video.proto, video.payload_types) == ("video", "RTP/AVP", [26])
+    # RTP/AVPF: the server repairs losses for a client that NACKs (RFC 4585, 4588)
+    assert (video.media, video.proto, video.payload_types) == ("video", "RTP/AVPF", [26, 97])
     assert video.rtpmap[26].encoding == "JPEG" and video.rtpmap[26].clock_rate == 90000
     assert video.framerate == 20 and sdp.range == (0, 2.0)
     assert video.x_dimensions is None  # 320x240 fits the payload header

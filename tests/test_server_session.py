@@ -12,13 +12,8 @@ from rtsplab.rtsp.headers.transport import parse_transport
 from rtsplab.rtsp.message import Headers, RtspRequest
 from rtsplab.rtsp.state import IMPLEMENTED, TRANSITIONS, State, next_state
 from rtsplab.server.position import played_to_end, rewind_if_played
-from rtsplab.server.session import (
-    Channels,
-    ServerSession,
-    StreamConfig,
-    UdpPorts,
-    new_session_id,
-)
+from rtsplab.server.session import ServerSession, StreamConfig, new_session_id
+from rtsplab.server.transports import Channels, UdpPorts
 
 CLIENT_IP = "127.0.0.1"
 LAB_TRANSPORT = "RTP/UDP; client_port= 25000"

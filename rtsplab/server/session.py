@@ -36,7 +36,7 @@ from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.range import format_npt_range, parse_npt_start
 from rtsplab.rtsp.headers.rtp_info import RtpInfo
 from rtsplab.rtsp.headers.session import format_session
-from rtsplab.rtsp.headers.transport import TransportSpec, parse_transport, rtp_and_rtcp_ports
+from rtsplab.rtsp.headers.transport import TransportSpec, rtp_and_rtcp_ports
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import make_sdp
 from rtsplab.rtsp.state import (
@@ -53,14 +53,21 @@ from rtsplab.rtsp.state import (
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.media_root import TRACK, resolve
 from rtsplab.server.position import played_rates, rewind_if_played
+from rtsplab.server.transports import (
+    FEEDBACK_PROFILE,
+    LAB_PROFILE,
+    RTX_OPTION,
+    RTX_TIME_MS,
+    Channels,
+    UdpPorts,
+    choose_transport,
+    option_tags,
+)
 from VideoStream import VideoError, VideoStream
 
 log = logging.getLogger(__name__)
 
 
-LAB_PROFILE = "RTP/UDP"  # the lab's: the JPEG's bytes in packets
-UDP_PROFILES = ("RTP/AVP", "RTP/AVP/UDP")  # standard RTP/JPEG over UDP
-TCP_PROFILE = "RTP/AVP/TCP"  # standard RTP/JPEG interleaved on the RTSP connection
 SESSION_TIMEOUT = 60  # seconds a standard session lives without a request or RTCP
 REASON_CONTENT_TYPE = "text/plain; charset=utf-8"  # the body of a 4xx: why it was refused
 
@@ -114,23 +121,6 @@ class SharedStreams(Protocol):
 
 
 @dataclass(frozen=True)
-class UdpPorts:
-    """RTP and RTCP to the client's ports, always at the RTSP peer's own address whatever
-    the request says, so that no one can point a stream at a third party."""
-
-    rtp: tuple[str, int]
-    rtcp: tuple[str, int]  # the port above RTP's, unless the client named one
-
-
-@dataclass(frozen=True)
-class Channels:
-    """RTP and RTCP interleaved on the RTSP connection (RFC 2326 §10.12)."""
-
-    rtp: int
-    rtcp: int
-
-
-@dataclass(frozen=True)
 class SetUp:
     """What a SETUP made, whole, until the session closes: the file, its reader and RTP
     numbering, and how the stream reaches the client (its UDP ports, channels on the RTSP
@@ -142,6 +132,8 @@ class SetUp:
     sender: RtpSender
     standard: bool  # RTP/AVP: the RFC 2435 payload; else the lab's
     way: UdpPorts | Channels | SharedStream
+    feedback: bool = False  # the client NACKs lost packets (RTP/AVPF, or our RTX_OPTION)
+    rtx: bool = False  # ...and takes RFC 4588 packets for them (RTX_OPTION)
 
     @property
     def group(self) -> SharedStream | None:
@@ -158,6 +150,7 @@ class StreamConfig:
     session_timeout: int = SESSION_TIMEOUT  # seconds a standard session lives unheard
     impairment: ImpairmentConfig | None = None  # the lab's network, on purpose (off: None)
     multicast: MulticastConfig | None = None  # standard SETUPs may ask for it (off: None)
+    retransmission: bool = True  # NACKs answered, and offered in the SDP (RFC 4585, 4588)
 
 
 class ServerSession:
@@ -313,13 +306,14 @@ class ServerSession:
             session_id=secrets.randbits(62), server_ip=host, uri_control=TRACK,
             fps=self.config.fps, duration=frame_count / self.config.fps,
             width=width, height=height, name=path.name,
+            rtx_time_ms=RTX_TIME_MS if self.config.retransmission else None,
         )  # fmt: skip
         response = self._ok(cseq, **{"Content-Base": base, "Content-Type": "application/sdp"})
         response.body = sdp.encode()
         return response
 
     def _setup(self, request: RtspRequest, cseq: int) -> RtspResponse:
-        transport = self._choose_transport(request.headers.get("Transport"))
+        transport = choose_transport(request.headers.get("Transport"), self._groups is not None)
         if transport.unicast is False:
             return self._setup_multicast(request, cseq, transport)
         standard = transport.protocol.upper() != LAB_PROFILE
@@ -337,7 +331,11 @@ class ServerSession:
         payloader = jpeg_payload_parts if standard else fragment_parts
         sender = self._make_sender(self.config.fps, self.config.max_packet, payloader=payloader)
         self.session_id = self._make_session_id()
-        self.setup = SetUp(self.session_id, path, media, sender, standard, way)
+        rtx = self.config.retransmission and RTX_OPTION in option_tags(request)
+        feedback = rtx or (
+            self.config.retransmission and transport.protocol.upper().startswith(FEEDBACK_PROFILE)
+        )  # fmt: skip
+        self.setup = SetUp(self.session_id, path, media, sender, standard, way, feedback, rtx)
         reply = TransportSpec(protocol=transport.protocol, unicast=True, ssrc=sender.ssrc)
         if isinstance(way, Channels):
             reply.interleaved = (way.rtp, way.rtcp)
@@ -352,7 +350,8 @@ class ServerSession:
         )  # fmt: skip
         # The lab's client reads the Session line with int(): no ";timeout" for it.
         session = format_session(self.session_id, self.timeout) if standard else None
-        return self._ok(cseq, session, Transport=reply.format())
+        granted = {"Supported": RTX_OPTION} if rtx else {}
+        return self._ok(cseq, session, Transport=reply.format(), **granted)
 
     def _unicast_way(self, transport: TransportSpec) -> UdpPorts | Channels:
         """Where a unicast SETUP's stream goes. The Transport's parser has checked that its
@@ -452,22 +451,6 @@ class ServerSession:
                 "re-encode it with: python MakeVideo.py convert IN OUT",
             ) from None  # fmt: skip
         return info.width, info.height
-
-    def _choose_transport(self, header: str | None) -> TransportSpec:
-        """The first transport offered that this server supports (RFC 2326 §12.39)."""
-        if header is None:
-            raise RtspError(461, "SETUP without a Transport header")
-        for spec in parse_transport(header):
-            protocol = spec.protocol.upper()
-            if spec.unicast is False:
-                if self._groups is not None and protocol in UDP_PROFILES:
-                    return spec
-                continue  # multicast: not served here
-            if protocol in (LAB_PROFILE, *UDP_PROFILES) and spec.client_port is not None:
-                return spec
-            if protocol == TCP_PROFILE:
-                return spec
-        raise RtspError(461, f"no supported transport in {header!r}")
 
     def _ok(self, cseq: int, session: str | None = None, **extra: str) -> RtspResponse:
         # CSeq then Session, in that order: the lab's client reads them by line number.
