@@ -131,8 +131,23 @@ def test_the_servers_rtp_and_rtcp_ports_from_a_setup_reply(transport, server_por
 # -- the lab's dialect, to the byte ---------------------------------------------------------
 
 
+def test_a_lab_setup_asks_for_repair_after_the_labs_own_lines():
+    session = lab_session()
+    assert session.setup(0.0).encode() == (
+        b"SETUP movie.Mjpeg RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/UDP; client_port= 25000\r\n"
+        b"Supported: x-rtx\r\n\r\n"  # after Transport: the lab's server reads lines 1-3 only
+    )
+    session.receive(ok(1, Session="123456", Supported="x-rtx"), 0.1)
+    assert session.feedback and session.rtx_payload_type == 97
+    refused = lab_session()
+    refused.setup(0.0)
+    refused.receive(ok(1, Session="123456"), 0.1)  # the lab's own server: no repair
+    assert not refused.feedback and refused.rtx_payload_type is None
+
+
 def test_the_labs_requests_are_the_labs_exactly():
     session = lab_session()
+    session.repair = False
     assert session.setup(0.0).encode() == (
         b"SETUP movie.Mjpeg RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/UDP; client_port= 25000\r\n\r\n"
     )
@@ -324,3 +339,42 @@ def test_a_refusal_says_why_when_the_server_does_in_a_text_plain_body():
     with pytest.raises(ClientError) as raised:
         session.receive(bare, 0.0)
     assert str(raised.value) == "server answered 404 Not Found to SETUP movie.Mjpeg"
+
+
+# -- loss repair (RFC 4585 NACKs, RFC 4588 retransmission) -----------------------------------
+
+REPAIR_SDP = SDP.replace(
+    "m=video 0 RTP/AVP 96\r\na=rtpmap:96 JPEG/90000\r\n",
+    "m=video 0 RTP/AVPF 96 97\r\na=rtpmap:96 JPEG/90000\r\na=rtcp-fb:96 nack\r\n"
+    "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96;rtx-time=1000\r\n",
+)
+
+
+@pytest.mark.parametrize(
+    "sdp, granted, asks, feedback, rtx_pt",
+    [
+        (REPAIR_SDP, True, True, True, 97),  # ours: NACKs answered with RFC 4588 packets
+        (REPAIR_SDP, False, True, True, None),  # an AVPF server that did not grant x-rtx
+        (REPAIR_SDP.replace("a=rtcp-fb:96 nack\r\n", ""), False, True, False, None),
+        (SDP, False, False, False, None),  # plain RTP/AVP: nothing asked, nothing sent
+    ],
+)
+def test_repair_is_asked_for_where_offered_and_taken_as_granted(sdp, granted, asks, feedback,
+                                                                 rtx_pt):  # fmt: skip
+    session = standard_session()
+    describe(session, sdp)
+    request = session.setup(0.0)
+    assert (request.headers.get("Supported") == "x-rtx") == asks
+    assert request.headers["Transport"].startswith("RTP/AVPF" if "AVPF" in sdp else "RTP/AVP;")
+    extra = {"Supported": "x-rtx"} if granted else {}
+    session.receive(ok(request.cseq, Session="1", Transport="RTP/AVPF;unicast", **extra), 0.0)
+    assert (session.feedback, session.rtx_payload_type) == (feedback, rtx_pt)
+
+
+def test_a_client_told_not_to_repair_asks_for_nothing():
+    session = ClientSession(parse_target("127.0.0.1", 8554, URL), 5000, repair=False)
+    describe(session, REPAIR_SDP)
+    request = session.setup(0.0)
+    assert "Supported" not in request.headers
+    session.receive(ok(request.cseq, Session="1", Supported="x-rtx"), 0.0)
+    assert not session.feedback

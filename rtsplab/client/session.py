@@ -47,8 +47,9 @@ from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.range import format_npt_range, npt_start
 from rtsplab.rtsp.headers.rtp_info import parse_rtp_info
 from rtsplab.rtsp.headers.session import parse_session
+from rtsplab.rtsp.headers.supported import RTX_OPTION, option_tags
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
-from rtsplab.rtsp.sdp import AVP, SessionDescription, parse_sdp, resolve_control
+from rtsplab.rtsp.sdp import AVP, AVPF, RTX_PT, SessionDescription, parse_sdp, resolve_control
 from rtsplab.rtsp.state import (
     DESCRIBE,
     END,
@@ -126,6 +127,8 @@ class Stream:
     fps: float | None
     dimensions: tuple[int, int] | None  # a=x-dimensions, for sides over 2040 (RFC 2435)
     profile: str = AVP  # the SDP's RTP profile, which SETUP asks for: RTP/AVP or RTP/AVPF
+    nack: bool = False  # generic NACKs offered for it (a=rtcp-fb nack, RFC 4585 §4.2)
+    rtx_pt: int | None = None  # its RFC 4588 retransmission format's payload type, if offered
 
 
 def choose_stream(sdp: SessionDescription, base: str) -> Stream:
@@ -143,8 +146,10 @@ def choose_stream(sdp: SessionDescription, base: str) -> Stream:
             jpeg = (rtpmap.encoding.upper(), rtpmap.clock_rate) == (JPEG_ENCODING, JPEG_CLOCK_RATE)
             if media.media == "video" and jpeg:
                 control = resolve_control(base, media.control or "*")
+                rtx = media.rtx_for(pt)
                 return Stream(control, pt, rtpmap.clock_rate, media.framerate,
-                              media.x_dimensions, media.rtp_profile)  # fmt: skip
+                              media.x_dimensions, media.rtp_profile, media.nack(pt),
+                              None if rtx is None else rtx[0])  # fmt: skip
     what = ", ".join(offered) or "no media"
     raise ClientError(f"the stream offers {what}; this client plays JPEG (RFC 2435)")
 
@@ -165,8 +170,10 @@ class ClientSession:
 
     def __init__(
         self, target: Target, client_port: int, *, tcp: bool = False,
-        udp_fallback: float = UDP_FALLBACK, multicast: bool = False,
+        udp_fallback: float = UDP_FALLBACK, multicast: bool = False, repair: bool = True,
     ) -> None:  # fmt: skip
+        """`repair`: ask the server to send lost packets again (RFC 4585 NACKs, RFC 4588)
+        where it offers to."""
         conflict = transport_conflict(target.standard, tcp=tcp, multicast=multicast)
         if conflict is not None:
             raise ClientError(conflict)
@@ -175,6 +182,8 @@ class ClientSession:
         self.tcp = tcp
         self.multicast = multicast
         self.udp_fallback = udp_fallback
+        self.repair = repair
+        self.rtx_granted = False  # the SETUP reply said x-rtx: RFC 4588 packets will come
         self.state = State.INIT
         self.cseq = 0
         self.session_id: str | None = None
@@ -230,7 +239,35 @@ class ClientSession:
     def setup(self, now: float) -> RtspRequest:
         self.check(SETUP)
         control = self.stream.control if self.stream else self.target.url
+        # Supported after Transport: the lab's server reads the Transport by line number.
+        if self._asks_rtx():
+            return self._request(SETUP, control, now, Transport=self.transport(),
+                                 Supported=RTX_OPTION)  # fmt: skip
         return self._request(SETUP, control, now, Transport=self.transport())
+
+    def _asks_rtx(self) -> bool:
+        """Our lab server, or a standard one whose SDP offers RFC 4588 on RTP/AVPF."""
+        if not self.repair or self.multicast:
+            return False
+        stream = self.stream
+        return not self.standard or (
+            stream is not None and stream.rtx_pt is not None and stream.profile == AVPF
+        )
+
+    @property
+    def feedback(self) -> bool:
+        """Whether this session NACKs what it loses: the server offered NACKs (RTP/AVPF) or
+        granted x-rtx."""
+        stream = self.stream
+        offered = stream is not None and stream.profile == AVPF and stream.nack
+        return self.repair and not self.multicast and (self.rtx_granted or offered)
+
+    @property
+    def rtx_payload_type(self) -> int | None:
+        """The payload type of the RFC 4588 packets the server will send, if it will."""
+        if not self.rtx_granted:
+            return None
+        return self.stream.rtx_pt if self.stream is not None else RTX_PT
 
     def play(self, now: float, start: float | None = None) -> RtspRequest:
         self.check(PLAY)
@@ -378,6 +415,7 @@ class ClientSession:
             raise ClientError(f"the server's SETUP reply: {exc.message}") from None
         self.timeout = timeout or DEFAULT_SESSION_TIMEOUT
         transport = reply.headers.get("Transport")
+        self.rtx_granted = RTX_OPTION in option_tags(reply.headers.get_all("Supported"))
         if self.multicast:
             self.server = multicast_transport(transport)
         else:

@@ -36,6 +36,7 @@ from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.range import format_npt_range, parse_npt_start
 from rtsplab.rtsp.headers.rtp_info import RtpInfo
 from rtsplab.rtsp.headers.session import format_session
+from rtsplab.rtsp.headers.supported import RTX_OPTION, option_tags
 from rtsplab.rtsp.headers.transport import TransportSpec, rtp_and_rtcp_ports
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import make_sdp
@@ -56,12 +57,10 @@ from rtsplab.server.position import played_rates, rewind_if_played
 from rtsplab.server.transports import (
     FEEDBACK_PROFILE,
     LAB_PROFILE,
-    RTX_OPTION,
     RTX_TIME_MS,
     Channels,
     UdpPorts,
     choose_transport,
-    option_tags,
 )
 from VideoStream import VideoError, VideoStream
 
@@ -331,7 +330,9 @@ class ServerSession:
         payloader = jpeg_payload_parts if standard else fragment_parts
         sender = self._make_sender(self.config.fps, self.config.max_packet, payloader=payloader)
         self.session_id = self._make_session_id()
-        rtx = self.config.retransmission and RTX_OPTION in option_tags(request)
+        rtx = self.config.retransmission and RTX_OPTION in option_tags(
+            request.headers.get_all("Supported")
+        )
         feedback = rtx or (
             self.config.retransmission and transport.protocol.upper().startswith(FEEDBACK_PROFILE)
         )  # fmt: skip

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.transport import TransportSpec, parse_transport
-from rtsplab.rtsp.message import RtspRequest
 
 LAB_PROFILE = "RTP/UDP"  # the lab's: the JPEG's bytes in packets
 # Standard RTP/JPEG over UDP, and interleaved on the RTSP connection; RTP/AVPF (RFC 4585) is
@@ -18,11 +17,6 @@ LAB_PROFILE = "RTP/UDP"  # the lab's: the JPEG's bytes in packets
 UDP_PROFILES = ("RTP/AVP", "RTP/AVP/UDP", "RTP/AVPF", "RTP/AVPF/UDP")
 TCP_PROFILES = ("RTP/AVP/TCP", "RTP/AVPF/TCP")
 FEEDBACK_PROFILE = "RTP/AVPF"
-# The option tag (RFC 2326 §3.8) by which a client of ours says in SETUP, in either dialect,
-# that it NACKs lost packets and takes RFC 4588 retransmission packets: this project's own,
-# hence x-. The reply names it again when granted. Any other AVPF client gets the packets
-# it asks for again as they were first sent.
-RTX_OPTION = "x-rtx"
 RTX_TIME_MS = 1000  # how long packets are kept for a NACK (the SDP's rtx-time)
 
 
@@ -59,10 +53,3 @@ def choose_transport(header: str | None, multicast: bool) -> TransportSpec:
         if protocol in TCP_PROFILES:
             return spec
     raise RtspError(461, f"no supported transport in {header!r}")
-
-
-def option_tags(request: RtspRequest) -> set[str]:
-    """The option tags a request names in Supported (RFC 7826 §18.51's header, which a 1.0
-    server may read as well: unknown headers are ignored, RFC 2326 §12)."""
-    values = request.headers.get_all("Supported")
-    return {tag.strip().lower() for value in values for tag in value.split(",") if tag.strip()}
