@@ -11,6 +11,7 @@ import argparse
 import ipaddress
 import logging
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -20,6 +21,7 @@ from rtsplab.cli import int_in, positive, setup_logging
 from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
 from rtsplab.rtsp.message import RtspResponse
+from rtsplab.rtsp.tls import server_context
 from rtsplab.server.channel import unmapped
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.limits import describe as describe_limits
@@ -60,13 +62,16 @@ class Server:
         self, port: int, config: StreamConfig, host: str = "", *,
         max_clients: int = MAX_CLIENTS, max_per_address: int = MAX_PER_ADDRESS,
         gso: str = AUTO, cache_bytes: int = DEFAULT_CACHE_BYTES,
+        tls: ssl.SSLContext | None = None,
     ) -> None:  # fmt: skip
         """At most `max_clients` connections, and `max_per_address` from one address (0: no
         limit); past either the client is told 503 and the connection closed. RTP bursts
         leave with UDP GSO where the kernel has it and `gso` says: on, off, or auto (when the
         load needs it: `rtsplab.server.udp_out.batching_pays`); frames are cut once for all
-        sessions into a cache of `cache_bytes`."""
+        sessions into a cache of `cache_bytes`. With `tls` the port speaks rtsps:// (RTSP over
+        TLS, the media interleaved on the connection)."""
         self.config = config
+        self.tls = tls
         rule = Gso(gso, None if gso == OFF else gso_available())
         log.info("%s", rule.describe())
         self.streaming = Streaming(PacingLoop(on_load=rule.update), PayloadCache(cache_bytes),
@@ -101,8 +106,9 @@ class Server:
 
     def serve_forever(self) -> None:
         log.info(
-            "serving %s on RTSP port %d at %g fps, RTP packets up to %d bytes",
-            self.config.root, self.port, self.config.fps, self.config.max_packet,
+            "serving %s on %s port %d at %g fps, RTP packets up to %d bytes",
+            self.config.root, "RTSPS (TLS)" if self.tls else "RTSP", self.port,
+            self.config.fps, self.config.max_packet,
         )  # fmt: skip
         while not self._closed.is_set():
             try:
@@ -122,7 +128,7 @@ class Server:
                 continue
             try:
                 worker = ServerWorker(connection, address, self.config, self.streaming,
-                                      self.groups)  # fmt: skip
+                                      self.groups, self.tls)  # fmt: skip
             except OSError as exc:
                 log.warning("cannot serve %s:%d: %s", *address, exc)
                 connection.close()
@@ -253,6 +259,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="neither offer nor answer NACKs (RTP/AVPF, RFC 4585) with packets sent again "
         "(RFC 4588): to show in class what loss does without repair",
     )  # fmt: skip
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve rtsps:// (RTSP over TLS) with this certificate (PEM)",
+    )
+    parser.add_argument(
+        "--tls-key",
+        type=Path,
+        metavar="FILE",
+        help="the certificate's private key (PEM), with --tls-cert",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     multicast = parser.add_argument_group(
         "multicast (standard RTSP: a client asking for RTP/AVP;multicast gets the stream the "
@@ -318,6 +336,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     network.add_argument("--seed", type=int, default=None, metavar="N",
                          help="the same seed gives the same drops")  # fmt: skip
     args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
     try:
         args.impairment = ImpairmentConfig(
             loss=args.loss, loss_burst=args.loss_burst, delay=args.delay, jitter=args.jitter,
@@ -348,9 +368,15 @@ def main(argv: list[str] | None = None) -> int:
     level, line = describe_limits(process_limits(), args.max_clients, impairment is not None)
     log.log(level, "%s", line)
     try:
+        tls = None if args.tls_cert is None else server_context(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        print(f"error: cannot use --tls-cert {args.tls_cert} and --tls-key {args.tls_key}: "
+              f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)  # fmt: skip
+        return 2
+    try:
         server = Server(args.rtsp_port, config, args.host, max_clients=args.max_clients,
                         max_per_address=args.max_per_address, gso=args.gso,
-                        cache_bytes=args.cache_mb * MIB)  # fmt: skip
+                        cache_bytes=args.cache_mb * MIB, tls=tls)  # fmt: skip
     except OSError as exc:
         print(f"error: cannot listen on port {args.rtsp_port}: {exc.strerror}", file=sys.stderr)
         return 1

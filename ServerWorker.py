@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -83,18 +84,20 @@ class ServerWorker:
     def __init__(
         self, connection: socket.socket, address: tuple[str, int], config: StreamConfig,
         streaming: Streaming, groups: MulticastStreams | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:  # fmt: skip
         """`streaming` is what every session of the server shares; `groups` its multicast
-        streams (with --multicast)."""
+        streams (with --multicast); `tls` the server's TLS (rtsps://), None for plain RTSP."""
         self.connection = connection
-        self.rtsp = ServerChannel(connection, address)  # its reader and its one writer
+        self.rtsp = ServerChannel(connection, address, tls)  # its reader and its one writer
         self.streaming = streaming
         self.address = self.rtsp.address
         self.rtp_socket, self.rtcp_socket = bind_port_pair(self.rtsp.local[0])
         self.groups = groups
         self._member_id = ""  # the session id it joined its multicast stream with
         self.session = ServerSession(config, self.address[0], self.rtp_socket.getsockname()[1],
-                                   server_address=self.rtsp.local, groups=groups)  # fmt: skip
+                                   server_address=self.rtsp.local, groups=groups,
+                                   secure=tls is not None)  # fmt: skip
         self.thread = threading.Thread(
             target=self.recvRtspRequest, name=f"rtsp-{address[0]}:{address[1]}", daemon=True
         )

@@ -12,6 +12,7 @@ A frame dropped by the writer's bound is dropped before it is sealed: a record n
 
 from __future__ import annotations
 
+import os
 import ssl
 import threading
 from collections.abc import Mapping
@@ -107,7 +108,9 @@ class TlsLayer:
         return self._tls.getpeercert() if self.established else None
 
 
-def server_context(certificate: str, key: str) -> ssl.SSLContext:
+def server_context(
+    certificate: str | os.PathLike[str], key: str | os.PathLike[str]
+) -> ssl.SSLContext:
     """TLS 1.2 or later, the certificate and key given (PEM files)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2

@@ -1,14 +1,14 @@
 """Which file a request names: resolved inside the served root, never outside it.
 
 A name comes from the request line: the lab's bare `movie.Mjpeg`, the course report's
-`video/movie.Mjpeg`, or an `rtsp://host:port/path` URL. It is percent-decoded once and must be
-a relative path of plain segments: an absolute path, a `..` segment, a backslash or a NUL byte
-is refused. The resolved file (symlinks followed) must still lie inside the root, so a symlink
-that points out of it is refused too. Every refusal is a 404, as for a file that does not
-exist, so a client learns nothing about what lies outside the root; a name the file system
-cannot resolve (a symlink loop, a segment past NAME_MAX) is such a refusal too. Only a URL
-that does not parse at all (an unbalanced `[`) is a 400. Messages name the request, never a
-path on the server's disk.
+`video/movie.Mjpeg`, or an `rtsp://host:port/path` (or `rtsps://`) URL. It is percent-decoded
+once and must be a relative path of plain segments: an absolute path, a `..` segment, a
+backslash or a NUL byte is refused. The resolved file (symlinks followed) must still lie inside
+the root, so a symlink that points out of it is refused too. Every refusal is a 404, as for a
+file that does not exist, so a client learns nothing about what lies outside the root; a name
+the file system cannot resolve (a symlink loop, a segment past NAME_MAX) is such a refusal too.
+Only a URL that does not parse at all (an unbalanced `[`) is a 400. Messages name the request,
+never a path on the server's disk.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from rtsplab.rtsp.errors import RtspError, short
 SEARCH_DIRS = (".", "video")
 # The stream's control URL in the SDP is the file's URL plus this (RFC 2326 C.1.1).
 TRACK = "track1"
+URL_SCHEMES = ("rtsp://", "rtsps://")  # a URL, over TCP or over TLS (RFC 2326 §3.2)
 
 
 def request_path(uri: str) -> str:
     """The file part of a request URI: the URL's path without its leading '/' and without the
     track's control suffix, or the bare name."""
-    path = urlsplit(uri).path.lstrip("/") if uri.lower().startswith("rtsp://") else uri
+    path = urlsplit(uri).path.lstrip("/") if uri.lower().startswith(URL_SCHEMES) else uri
     path = path.rstrip("/")
     if path.endswith("/" + TRACK):
         path = path[: -len(TRACK) - 1]

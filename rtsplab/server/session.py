@@ -52,7 +52,7 @@ from rtsplab.rtsp.state import (
     next_state,
 )
 from rtsplab.server.impairment import ImpairmentConfig
-from rtsplab.server.media_root import TRACK, resolve
+from rtsplab.server.media_root import TRACK, URL_SCHEMES, resolve
 from rtsplab.server.position import played_rates, rewind_if_played
 from rtsplab.server.transports import (
     FEEDBACK_PROFILE,
@@ -165,8 +165,11 @@ class ServerSession:
         make_session_id: Callable[[], str] = new_session_id,
         make_sender: Callable[..., RtpSender] = RtpSender,
         groups: SharedStreams | None = None,
+        secure: bool = False,
     ) -> None:
-        """`groups` are the server's multicast streams (needed with config.multicast)."""
+        """`groups` are the server's multicast streams (needed with config.multicast).
+        `secure`: the connection is TLS (rtsps://), so the media rides on it, interleaved:
+        a SETUP for UDP or multicast, which would send it in the clear, is refused."""
         self.config = config
         self.client_ip = client_ip
         self.server_rtp_port = server_rtp_port
@@ -174,6 +177,7 @@ class ServerSession:
         self._make_session_id = make_session_id
         self._make_sender = make_sender
         self._groups = groups
+        self.secure = secure
         self.state = State.INIT
         self.session_id: str | None = None
         self.setup: SetUp | None = None  # from SETUP to close()
@@ -294,10 +298,11 @@ class ServerSession:
             frame_count = media.frame_count
         width, height = self._rfc2435_size(path, first)
         host, port = self.server_address
-        if request.uri.lower().startswith("rtsp://"):
+        if request.uri.lower().startswith(URL_SCHEMES):
             base = request.uri.rstrip("/") + "/"
         else:  # the lab's bare name
-            base = f"rtsp://{host}:{port}/{request.uri.strip('/')}/"
+            scheme = "rtsps" if self.secure else "rtsp"
+            base = f"{scheme}://{host}:{port}/{request.uri.strip('/')}/"
         # No c=GROUP/TTL here, though the stream may go to one: a player reading a multicast
         # c= takes the stream to be multicast only (GStreamer then refuses unicast). SETUP's
         # reply says where the group is (RFC 2326 §12.39), as both players read it.
@@ -313,6 +318,9 @@ class ServerSession:
 
     def _setup(self, request: RtspRequest, cseq: int) -> RtspResponse:
         transport = choose_transport(request.headers.get("Transport"), self._groups is not None)
+        if self.secure and transport.lower_transport != "TCP":
+            raise RtspError(461, "over rtsps:// the media rides the TLS connection: "
+                                 "ask for RTP/AVP/TCP (interleaved)")  # fmt: skip
         if transport.unicast is False:
             return self._setup_multicast(request, cseq, transport)
         standard = transport.protocol.upper() != LAB_PROFILE
