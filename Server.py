@@ -8,8 +8,10 @@ streams MJPEG files from the served root as RTP over UDP to that client.
 from __future__ import annotations
 
 import argparse
+import getpass
 import ipaddress
 import logging
+import secrets
 import socket
 import ssl
 import sys
@@ -22,6 +24,7 @@ from rtsplab.rtp.pacer import BURST_PACKETS
 from rtsplab.rtp.sender import DEFAULT_MAX_PACKET, MAX_MAX_PACKET, MIN_MAX_PACKET
 from rtsplab.rtsp.message import RtspResponse
 from rtsplab.rtsp.tls import server_context
+from rtsplab.server.auth import Authenticator, Gate
 from rtsplab.server.channel import unmapped
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.limits import describe as describe_limits
@@ -32,6 +35,8 @@ from rtsplab.server.payload_cache import DEFAULT_CACHE_BYTES, PayloadCache
 from rtsplab.server.session import MulticastConfig, StreamConfig
 from rtsplab.server.stream import Streaming
 from rtsplab.server.udp_out import AUTO, MODES, OFF, Gso, gso_available
+from rtsplab.server.users import UserDigests, read_users
+from rtsplab.server.users import add_user as store_user
 from ServerWorker import ServerWorker
 
 log = logging.getLogger(__name__)
@@ -215,7 +220,8 @@ def even_port(text: str) -> int:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="RTSP server streaming MJPEG as RTP over UDP.")
-    parser.add_argument("rtsp_port", type=int, help="TCP port for RTSP (the lab uses 1025+)")
+    parser.add_argument("rtsp_port", type=int, nargs="?",
+                        help="TCP port for RTSP (the lab uses 1025+)")  # fmt: skip
     parser.add_argument(
         "--root", type=Path, default=Path.cwd(),
         help="folder served (default: the current one); names are also looked up in its video/",
@@ -259,13 +265,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="neither offer nor answer NACKs (RTP/AVPF, RFC 4585) with packets sent again "
         "(RFC 4588): to show in class what loss does without repair",
     )  # fmt: skip
-    parser.add_argument(
+    access = parser.add_argument_group("who may watch")
+    access.add_argument(
+        "--users", type=Path, metavar="FILE",
+        help="standard RTSP (and the status page) needs a name and password of this file "
+        "(Digest SHA-256 or MD5; Basic over TLS)",
+    )  # fmt: skip
+    access.add_argument(
+        "--add-user", nargs=2, metavar=("FILE", "NAME"),
+        help="add or replace NAME in FILE (made if missing), the password read from standard "
+        "input, or asked for without echo on a terminal; then exit",
+    )  # fmt: skip
+    access.add_argument(
+        "--allow-basic",
+        action="store_true",
+        help="take Basic credentials without TLS too (they go in the clear)",
+    )
+    access.add_argument(
+        "--lab-dialect", choices=("on", "off"), default="on",
+        help="serve the lab's dialect, whose client sends no credentials (on); off keeps a "
+        "server with --users private",
+    )  # fmt: skip
+    access.add_argument(
         "--tls-cert",
         type=Path,
         metavar="FILE",
         help="serve rtsps:// (RTSP over TLS) with this certificate (PEM)",
     )
-    parser.add_argument(
+    access.add_argument(
         "--tls-key",
         type=Path,
         metavar="FILE",
@@ -338,6 +365,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
+    if args.rtsp_port is None and args.add_user is None:
+        parser.error("the RTSP port is needed (except with --add-user)")
     try:
         args.impairment = ImpairmentConfig(
             loss=args.loss, loss_burst=args.loss_burst, delay=args.delay, jitter=args.jitter,
@@ -349,9 +378,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def add_user(path: Path, name: str) -> int:
+    """`--add-user FILE NAME`: the password from standard input (one line), or asked for
+    without echo on a terminal; only its digests are written."""
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {name}: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("error: an empty password", file=sys.stderr)
+        return 2
+    try:
+        replaced = store_user(path, UserDigests.from_password(name, password))
+    except (OSError, ValueError) as exc:
+        print(f"error: {path}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{'replaced' if replaced else 'added'} {name} in {path}")
+    return 0
+
+
+def make_gate(args: argparse.Namespace, tls: bool) -> Gate | None:
+    """Who may watch, from --users, --allow-basic and --lab-dialect (None: anyone).
+    Raises OSError or ValueError for a users file that cannot be read."""
+    lab = args.lab_dialect == "on"
+    if args.users is None:
+        return None if lab else Gate(None, lab_dialect=False)
+    users = read_users(args.users)
+    guard = Authenticator(users, secrets.token_bytes(32), basic=tls or args.allow_basic)
+    log.info("%d users may watch (%s); standard RTSP needs their credentials", len(users),
+             args.users)  # fmt: skip
+    if lab:
+        log.warning("the lab's dialect needs no credentials (its client has none to give): "
+                    "--lab-dialect off keeps this server private")  # fmt: skip
+    return Gate(guard, lab_dialect=lab)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose, logging.INFO)
+    if args.add_user is not None:
+        return add_user(Path(args.add_user[0]), args.add_user[1])
     if not args.root.is_dir():
         print(f"error: --root {args.root} is not a folder", file=sys.stderr)
         return 2
@@ -369,9 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     log.log(level, "%s", line)
     try:
         tls = None if args.tls_cert is None else server_context(args.tls_cert, args.tls_key)
-    except (OSError, ssl.SSLError) as exc:
-        print(f"error: cannot use --tls-cert {args.tls_cert} and --tls-key {args.tls_key}: "
-              f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)  # fmt: skip
+        config.gate = make_gate(args, tls is not None)
+    except (OSError, ValueError, ssl.SSLError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         server = Server(args.rtsp_port, config, args.host, max_clients=args.max_clients,

@@ -222,6 +222,10 @@ class ServerWorker:
     def processRtspRequest(self, request: RtspRequest) -> None:
         if dialogue.isEnabledFor(logging.DEBUG):
             dialogue.debug("Data received:\n%s", request.encode().decode("utf-8", "replace"))
+        refused = self._refused(request)
+        if refused is not None:
+            self.replyRtsp(refused)
+            return
         stopped = False
         try:
             if self.group is None and play_moves(request, self.session.media):
@@ -242,6 +246,20 @@ class ServerWorker:
             # After PLAY, or after a refused seek that stopped it; never after a keep-alive,
             # which would play a stream that has ended over again.
             self.start_stream()
+
+    def _refused(self, request: RtspRequest) -> RtspResponse | None:
+        """The refusal of a request the server's gate does not let through (credentials
+        wanted, or wrong; the lab's dialect off), before anything about a file is said."""
+        gate = self.session.config.gate
+        refusal = None if gate is None else gate.refusal(request, self.address[0],
+                                                          time.monotonic())  # fmt: skip
+        if refusal is None:
+            return None
+        cseq = cseq_or_none(request.headers.get("CSeq"))
+        response = self.session.error_response(RtspError(refusal.status, refusal.reason, cseq))
+        for challenge in refusal.challenges:
+            response.headers.append("WWW-Authenticate", challenge)
+        return response
 
     def _carry_out(self, request: RtspRequest) -> RtspResponse:
         """The session's answer, and what a successful one means for streams and threads."""
@@ -456,22 +474,8 @@ class ServerWorker:
     def _log_impairment(self, when: str, peer: PeerReport | None) -> None:
         """-v: what the impairment did beside what the client's reports say, so that an
         instructor can see RTCP tell the truth."""
-        if not log.isEnabledFor(logging.DEBUG) or self.link is None:
-            return
-        c = self.link.counts
-        handed = c.sent - c.duplicated + c.dropped + c.queue_drops
-        lost = c.dropped + c.queue_drops
-        share = 100 * lost / handed if handed else 0.0
-        told = "no report yet" if peer is None else (
-            f"client reports {peer.cumulative_lost} lost ({100 * peer.fraction_lost:.1f}% "
-            f"lately), jitter {peer.jitter_ms:.1f} ms, RTT "
-            + ("-" if peer.rtt_ms is None else f"{peer.rtt_ms:.1f} ms")
-        )  # fmt: skip
-        log.debug(
-            "session %s %s: impairment sent %d, dropped %d (%.2f%%), duplicated %d, "
-            "delayed %d | %s", self.link.name, when, c.sent, lost, share,
-            c.duplicated, c.delayed, told,
-        )  # fmt: skip
+        if log.isEnabledFor(logging.DEBUG) and self.link is not None:
+            log.debug("session %s %s: %s", self.link.name, when, self.link.beside(peer))
 
     # -- the end -------------------------------------------------------------------------
 

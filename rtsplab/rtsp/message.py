@@ -84,6 +84,12 @@ class Headers:
         self._items[i] = (self._items[i][0], value)
         self._items[i + 1 :] = [p for p in self._items[i + 1 :] if p[0].lower() != key]
 
+    def append(self, name: str, value: str) -> None:
+        """Add a header after the others, even one of a name already there (WWW-Authenticate
+        gives one challenge a header)."""
+        _check_header(name, value)
+        self._items.append((name, value))
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._index(name) >= 0
 

@@ -14,6 +14,10 @@ HTTP's: Digest per RFC 7616, Basic per RFC 7617), as a pure guard with time pass
   same work as a known one.
 - Failed attempts are counted per address (`LoginThrottle`): past MAX_FAILURES in WINDOW the
   address is answered 403 without a check until BLOCK seconds after its last failure.
+
+`Gate` is what the server's connections ask: the guard for standard RTSP, and whether the
+lab's dialect — whose client has no credentials to give — is served at all. The connections'
+threads share it: it takes a lock.
 """
 
 from __future__ import annotations
@@ -21,13 +25,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 import re
+import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from rtsplab.rtsp.digest import base_algorithm, digest_response, ha1
 from rtsplab.rtsp.headers.authorization import Challenge, format_challenge, parse_credentials
+from rtsplab.rtsp.message import RtspRequest
+from rtsplab.server.media_root import URL_SCHEMES
 from rtsplab.server.users import DEFAULT_REALM, UserDigests
+
+log = logging.getLogger(__name__)
 
 NONCE_LIFETIME = 300.0  # s
 MAX_NONCES = 4096  # nonces whose count is followed
@@ -188,6 +198,45 @@ class Authenticator:
         while len(self._counts) > MAX_NONCES:
             self._counts.popitem(last=False)
         return True
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is refused, and the challenges a 401 carries."""
+
+    status: int
+    reason: str
+    challenges: tuple[str, ...] = ()
+
+
+class Gate:
+    """Who may make a request: with `guard`, a standard request needs its credentials; a lab
+    request (a bare file name, as the lab's client sends) needs none, and goes through only
+    while `lab_dialect` is on."""
+
+    def __init__(self, guard: Authenticator | None, lab_dialect: bool = True) -> None:
+        self.guard = guard
+        self.lab_dialect = lab_dialect
+        self._lock = threading.Lock()
+
+    def refusal(self, request: RtspRequest, address: str, now: float) -> Refusal | None:
+        """None when `request` from `address` may go on."""
+        if not request.uri.lower().startswith(URL_SCHEMES) and request.uri != "*":
+            if self.lab_dialect:
+                return None
+            return Refusal(403, "the lab's dialect is off on this server: ask for an rtsp:// URL")
+        if self.guard is None:
+            return None
+        credentials = request.headers.get("Authorization")
+        with self._lock:
+            verdict = self.guard.check(request.method, request.uri, credentials, address, now)
+            if verdict.user is not None:
+                return None
+            challenges = self.guard.challenges(now, verdict.stale) if verdict.status == 401 else []
+        if credentials is not None or verdict.status != 401:
+            log.info("%s %s from %s refused (%d): %s", request.method, request.uri, address,
+                     verdict.status, verdict.reason)  # fmt: skip
+        return Refusal(verdict.status, verdict.reason, tuple(challenges))
 
 
 def _same(given: str, expected: str) -> bool:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from rtsplab.rtcp.reports import PeerReport
 from rtsplab.server.impairment import Impairment, ImpairmentCounts
 
 log = logging.getLogger(__name__)
@@ -97,3 +98,17 @@ class ImpairedLink:
             deliver(data)
         except OSError as exc:  # the client is gone, or its buffer is full: as on a network
             log.debug("datagram not sent: %s", exc)
+
+    def beside(self, peer: PeerReport | None) -> str:
+        """What the link did, beside what the client's receiver reports say of it."""
+        c = self.counts
+        handed = c.sent - c.duplicated + c.dropped + c.queue_drops
+        lost = c.dropped + c.queue_drops
+        share = 100 * lost / handed if handed else 0.0
+        told = "no report yet" if peer is None else (
+            f"client reports {peer.cumulative_lost} lost ({100 * peer.fraction_lost:.1f}% "
+            f"lately), jitter {peer.jitter_ms:.1f} ms, RTT "
+            + ("-" if peer.rtt_ms is None else f"{peer.rtt_ms:.1f} ms")
+        )  # fmt: skip
+        return (f"impairment sent {c.sent}, dropped {lost} ({share:.2f}%), duplicated "
+                f"{c.duplicated}, delayed {c.delayed} | {told}")  # fmt: skip

@@ -51,6 +51,7 @@ from rtsplab.rtsp.state import (
     State,
     next_state,
 )
+from rtsplab.server.auth import Gate
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.media_root import TRACK, URL_SCHEMES, resolve
 from rtsplab.server.position import played_rates, rewind_if_played
@@ -150,6 +151,7 @@ class StreamConfig:
     impairment: ImpairmentConfig | None = None  # the lab's network, on purpose (off: None)
     multicast: MulticastConfig | None = None  # standard SETUPs may ask for it (off: None)
     retransmission: bool = True  # NACKs answered, and offered in the SDP (RFC 4585, 4588)
+    gate: Gate | None = None  # who may make a request (None: anyone)
 
 
 class ServerSession:
