@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
-from rtsplab.client.channel import LAB_REPLY_QUIET, ClientChannel, ConnectionClosed
+from rtsplab.client.auth import ClientAuth, Login
+from rtsplab.client.channel import ClientChannel, ConnectionClosed
 from rtsplab.client.end_of_stream import Heard, Verdict, judge
+from rtsplab.client.exchange import exchange
 from rtsplab.client.media import (
     ClientMedia,
     Delivery,
@@ -49,7 +50,6 @@ from rtsplab.client.media import (
 from rtsplab.client.media_setup import MediaOptions, open_media
 from rtsplab.client.multicast import join_group
 from rtsplab.client.owner import OwnerThread
-from rtsplab.client.reply_bounds import check_reply
 from rtsplab.client.session import (
     INTERLEAVED_CHANNELS,
     UDP_FALLBACK,
@@ -62,6 +62,7 @@ from rtsplab.rtp.ports import ANY_INTERFACE, bind_receiver_ports
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import SessionDescription
 from rtsplab.rtsp.state import PLAY, SETUP, TEARDOWN, State
+from rtsplab.rtsp.tls import client_context
 
 __all__ = ["IDLE_END", "RCVBUF_BYTES", "ClientError", "RtspClient"]
 
@@ -104,6 +105,9 @@ class RtspClient:
         multicast_interface: str = ANY_INTERFACE,
         idle: float = IDLE_END,
         strict_ports: bool = False,
+        login: Login | None = None,
+        insecure: bool = False,
+        repair: bool = True,
     ) -> None:
         """`filename` is the lab's bare name or an `rtsp://` URL, whose host and port win.
         `announce_port` is the port pair a relay between server and client listens on
@@ -113,12 +117,19 @@ class RtspClient:
         an IPv4 address of this host (0.0.0.0: the one the host's routes give the group).
         `idle`: seconds of quiet that end the stream of a server that says nothing else (the
         lab's), and after which any other is asked whether it is there (`stream_over`).
-        `strict_ports`: RTP only from the port the SETUP reply names (`RtpReceiver`)."""
-        self.target = parse_target(server_host, server_port, filename, standard)
+        `strict_ports`: RTP only from the port the SETUP reply names (`RtpReceiver`).
+        `login`: the name and password a 401 is answered with (else the URL's, if any);
+        `insecure`: over rtsps://, take any certificate (a lab's self-signed one); `repair`:
+        ask for lost packets again where the server offers (RFC 4585, RFC 4588)."""
+        self.target = target = parse_target(server_host, server_port, filename, standard)
         self.session = ClientSession(
-            self.target, announce_port or rtp_port, tcp=tcp, udp_fallback=udp_fallback,
-            multicast=multicast,
+            target, announce_port or rtp_port, tcp=tcp or target.secure,
+            udp_fallback=udp_fallback, multicast=multicast, repair=repair,
         )  # fmt: skip
+        if login is None and target.user is not None:
+            login = Login(target.user, target.password or "")
+        self.auth = None if login is None else ClientAuth(login)
+        self.tls = client_context(verify=not insecure) if target.secure else None
         self.multicast_interface = multicast_interface
         self.rtp_port = rtp_port
         self.relay_port = announce_port if announce_port not in (None, rtp_port) else None
@@ -237,7 +248,7 @@ class RtspClient:
         """Between requests: interleaved media, stray replies (logged), or the end."""
         try:
             for reply in channel.read_available():
-                self._is_ours(reply)
+                log.info("ignoring a reply to CSeq %s: no request awaits one", reply.cseq)
         except ConnectionClosed as exc:
             self._connection_closed(exc)
 
@@ -441,7 +452,8 @@ class RtspClient:
 
     def _connect(self) -> ClientChannel:
         host, port = self.target.host, self.target.port
-        channel = ClientChannel.connect(host, port, self.reply_timeout, self._on_interleaved)
+        channel = ClientChannel.connect(host, port, self.reply_timeout, self._on_interleaved,
+                                        self.tls)  # fmt: skip
         self._channel = channel
         self._owner.watch(channel.sock, partial(self._read_connection, channel))
         self._lost.clear()
@@ -461,38 +473,17 @@ class RtspClient:
             self._owner.unwatch(self._channel.sock)
 
     def _exchange(self, build: Callable[[float], RtspRequest]) -> RtspResponse:
-        """Send the request `build(now)` makes and hand the session its reply."""
+        """Send the request `build(now)` makes and hand the session its reply
+        (`rtsplab.client.exchange`: signed, and sent again, when the server asks)."""
         channel = self._channel
         if channel is None:
             raise ClientError("not connected to the server")
-        request = build(time.monotonic())
-        data = request.encode()
-        if dialogue.isEnabledFor(logging.DEBUG):
-            dialogue.debug("Data sent:\n%s", data.decode("utf-8", "replace"))
-        quiet = LAB_REPLY_QUIET if self.session.reply_may_end_quietly else None
         try:
-            channel.send(data, self.reply_timeout)
-            reply = channel.await_reply(request.method, self._is_ours, self.reply_timeout, quiet)
+            reply, self._replied_at = exchange(channel, self.session, build,
+                                               self.reply_timeout, self.auth)  # fmt: skip
         except OSError as exc:
-            self.session.abandon()
-            raise ClientError(f"{request.method} failed: {exc.strerror or exc}") from None
-        except ClientError as exc:
-            if isinstance(exc, ConnectionClosed):
-                self._connection_closed(exc)
-            self.session.abandon()
+            raise ClientError(f"request failed: {exc.strerror or exc}") from None
+        except ConnectionClosed as exc:
+            self._connection_closed(exc)
             raise
-        self._replied_at = time.monotonic()
-        try:
-            check_reply(request.method, reply)
-        except ClientError:
-            self.session.abandon()
-            raise
-        return self.session.receive(reply, self._replied_at)
-
-    def _is_ours(self, reply: RtspResponse) -> bool:
-        if dialogue.isEnabledFor(logging.DEBUG):
-            dialogue.debug("Reply received:\n%s", reply.encode().decode("utf-8", "replace"))
-        if not self.session.is_reply(reply):
-            log.info("ignoring a reply to CSeq %s (waiting for %d)", reply.cseq, self.session.cseq)
-            return False
-        return True
+        return reply

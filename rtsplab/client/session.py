@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from RtpPacket import JPEG_CLOCK_RATE, PT_JPEG
 from rtsplab.client.transport_reply import (
@@ -67,6 +67,7 @@ from rtsplab.rtsp.state import (
 log = logging.getLogger(__name__)
 
 RTSP_DEFAULT_PORT = 554  # RFC 2326 §3.2
+RTSPS_DEFAULT_PORT = 322  # IANA's rtsps port
 DEFAULT_SESSION_TIMEOUT = 60  # RFC 2326 §12.37, when the Session header gives none
 KEEPALIVE_SHARE = 0.5  # a keep-alive when half the session's timeout has passed unheard
 UDP_FALLBACK = 3.0  # seconds after PLAY with no RTP over UDP before trying TCP
@@ -84,16 +85,25 @@ class Target:
     path: str  # the lab's bare file name, or the URL's path
     standard: bool
     url: str  # the request URL of standard RTSP (the lab's requests name `path` bare)
+    secure: bool = False  # rtsps://: RTSP over TLS, the media interleaved on it
+    user: str | None = None  # from the URL's userinfo: never sent in a request line
+    password: str | None = None
+
+    def __repr__(self) -> str:  # never the password in a log
+        return f"Target(url={self.url!r}, standard={self.standard}, user={self.user!r})"
 
 
 def parse_target(host: str, port: int, video: str, standard: bool | None = None) -> Target:
     """The target from the lab's positional arguments and the video argument.
 
-    An `rtsp://` URL names its own host and port (554 when it names none), and they win over
-    the positional ones: a mismatch is logged once. A bare name is the lab's dialect unless
-    `standard` asks for standard RTSP. IPv6 literals are written in brackets in a URL.
+    An `rtsp://` (or `rtsps://`) URL names its own host and port (554, or 322, when it names
+    none), and they win over the positional ones: a mismatch is logged once. A name and
+    password in the URL (`rtsp://alice:secret@host/...`) are taken out of it: they answer
+    the server's 401, and the URL sent is without them. A bare name is the lab's dialect
+    unless `standard` asks for standard RTSP. IPv6 literals are written in brackets.
     """
-    if video.lower().startswith("rtsp://"):
+    secure = video.lower().startswith("rtsps://")
+    if secure or video.lower().startswith("rtsp://"):
         parts = urlsplit(video)
         try:
             url_port = parts.port
@@ -102,13 +112,16 @@ def parse_target(host: str, port: int, video: str, standard: bool | None = None)
         url_host = parts.hostname
         if not url_host:
             raise ClientError(f"no host in {video!r}")
-        url_port = url_port or RTSP_DEFAULT_PORT
+        url_port = url_port or (RTSPS_DEFAULT_PORT if secure else RTSP_DEFAULT_PORT)
         if (url_host, url_port) != (host, port):
             log.warning(
                 "the URL names %s, the arguments %s: using the URL's",
                 _host_port(url_host, url_port), _host_port(host, port),
             )  # fmt: skip
-        return Target(url_host, url_port, parts.path or "/", True, video)
+        bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        user = None if parts.username is None else unquote(parts.username)
+        password = None if parts.password is None else unquote(parts.password)
+        return Target(url_host, url_port, parts.path or "/", True, bare, secure, user, password)
     path = "/" + video.lstrip("/")
     return Target(host, port, video, bool(standard), f"rtsp://{_host_port(host, port)}{path}")
 
@@ -342,6 +355,11 @@ class ClientSession:
         pending, self._pending = self._pending, None
         if pending is not None and pending[0] == TEARDOWN:
             self.ended_by_teardown()
+
+    def unanswered(self) -> None:
+        """The request awaited was answered by being asked again (401: credentials wanted):
+        nothing changed, and the next request is a new one."""
+        self._pending = None
 
     def ended_by_teardown(self) -> None:
         if is_allowed(self.state, TEARDOWN):
