@@ -13,7 +13,8 @@ widgets:
                                 decode at once, on both cores, so that a decode held up
                                 (the server and the receiver share them) may take two
                                 frames' time before any frame is skipped
-    Tk (`after`)                the newest picture pasted into one reused PhotoImage; posts
+    Tk (`after`)                the newest picture pasted into one reused PhotoImage, woken
+                                by the playout thread that hands it over (`TkWakeup`); posts
                                 actions and applies their results; buttons, keys, dialogs
 
 The window never waits on the network: while an action is pending its buttons are disabled
@@ -55,12 +56,15 @@ from rtsplab.player.playout import play_out
 from rtsplab.player.report import Sample, StatsLog, sample_of, save_plot, write_report
 from rtsplab.player.stats_panel import StatsPanel, Trend
 from rtsplab.player.status import DisplayRate, FrameWork, status_line
+from rtsplab.player.wakeup import TkWakeup
 from rtsplab.rtp.ports import ANY_INTERFACE
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
 
 log = logging.getLogger(__name__)
 
-REFRESH_MS = 4  # how often Tk looks for a new picture: well under a 60 fps frame (16.7 ms)
+# How often Tk looks for a new picture where it cannot be woken (`TkWakeup`): well under a
+# 60 fps frame (16.7 ms).
+REFRESH_MS = 4
 STATUS_MS = 250  # how often the status line is rewritten
 DEFAULT_PLOT = "player-stats.png"  # where Save plot writes without --plot
 INITIAL_PICTURE = (768, 432)
@@ -123,7 +127,7 @@ class Client:
         self._refresh_buttons()
         for thread in self._playout:
             thread.start()
-        self.master.after(REFRESH_MS, self.updateMovie)
+        self.wakeup = TkWakeup(self.master, self.updateMovie, REFRESH_MS)  # a picture to show
         self.master.after(STATUS_MS, self._tick)
         self.master.after(POLL_MS, self._collect)
 
@@ -250,6 +254,7 @@ class Client:
         atexit.register(closer.join, CLOSE_GRACE)
         print(json.dumps(summary), flush=True)
         self._write_report()
+        self.wakeup.close()
         self.master.destroy()
 
     def summary(self) -> dict[str, float | str | None]:
@@ -393,10 +398,11 @@ class Client:
             log.warning("cannot decode a frame: %s", exc)
             return
         spent = time.perf_counter() - started
-        self.handover.offer((picture, spent), timestamp, generation, number)
+        if self.handover.offer((picture, spent), timestamp, generation, number):
+            self.wakeup.notify()
 
     def updateMovie(self) -> None:
-        """Tk thread: show the newest decoded picture, if there is one."""
+        """Tk thread, woken when a picture is handed over: show the newest, if any."""
         decoded = self.handover.take()
         if decoded is not None:
             picture, decode_seconds = decoded
@@ -409,7 +415,6 @@ class Client:
             if self._first_shown is None:
                 self._first_shown, self._stretch_start = now, self.frameNbr
             self._last_shown = now
-        self.master.after(REFRESH_MS, self.updateMovie)
 
     def _show(self, picture: Image.Image) -> None:
         if self._photo is not None and (self._photo.width(), self._photo.height()) == picture.size:
