@@ -70,7 +70,8 @@ DEFAULT_PLOT = "player-stats.png"  # where Save plot writes without --plot
 INITIAL_PICTURE = (768, 432)
 DEFAULT_FPS = 20  # the lab's, when the SDP gives no frame rate
 SEEK_STEP = 2.0  # seconds the arrow keys move the seek bar
-POLL_MS = 20  # how often Tk collects the RTSP worker's results: quicker than the eye
+# How often Tk collects the RTSP worker's results where it cannot be woken: quicker than the eye.
+POLL_MS = 20
 PLAYOUT_THREADS = 2  # decoding at once: the machine's two cores, beside the network's thread
 PLAYOUT_JOIN = 0.1  # seconds closing waits for each playout thread: one decode, at most
 # Closing the window: the TEARDOWN's own reply timeout, and how long the process, once the
@@ -105,7 +106,8 @@ class Client:
         self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
         # Frames across seeks: each picture with the seconds its decode took.
         self.handover: Handover[tuple[Image.Image, float]] = Handover(self.buffer)
-        self.actions = ActionRunner()
+        self._results_ready = TkWakeup(self.master, self._collect, POLL_MS)
+        self.actions = ActionRunner(on_result=self._results_ready.notify)
         self._play_after_setup = False  # Play in INIT: PLAY once the SETUP is done
         self._showing_error = False  # an error dialog is up: presses wait until it is gone
         self._deferred: Callable[[], None] | None = None  # a key pressed while busy
@@ -129,7 +131,6 @@ class Client:
             thread.start()
         self.wakeup = TkWakeup(self.master, self.updateMovie, REFRESH_MS)  # a picture to show
         self.master.after(STATUS_MS, self._tick)
-        self.master.after(POLL_MS, self._collect)
 
     def createWidgets(self) -> None:
         self.picture = tk.Label(self.master, bg="black", width=INITIAL_PICTURE[0],
@@ -255,6 +256,7 @@ class Client:
         print(json.dumps(summary), flush=True)
         self._write_report()
         self.wakeup.close()
+        self._results_ready.close()
         self.master.destroy()
 
     def summary(self) -> dict[str, float | str | None]:
@@ -288,15 +290,12 @@ class Client:
         return posted
 
     def _collect(self) -> None:
-        """Tk thread: apply the results the RTSP worker has finished."""
-        try:
-            for result in self.actions.poll():
-                self._apply(result)
-            if self._deferred is not None and not self.actions.busy:
-                press, self._deferred = self._deferred, None
-                press()
-        finally:
-            self.master.after(POLL_MS, self._collect)
+        """Tk thread, woken when the RTSP worker has finished: apply its results."""
+        for result in self.actions.poll():
+            self._apply(result)
+        if self._deferred is not None and not self.actions.busy:
+            press, self._deferred = self._deferred, None
+            press()
 
     def _apply(self, result: Result) -> None:
         """An action's follow-ups, on the Tk thread; an error is shown in a dialog."""
