@@ -13,7 +13,8 @@ widgets:
                                 decode at once, on both cores, so that a decode held up
                                 (the server and the receiver share them) may take two
                                 frames' time before any frame is skipped
-    Tk (`after`)                the newest picture pasted into one reused PhotoImage; posts
+    Tk (`after`)                the newest picture pasted into one reused PhotoImage, woken
+                                by the playout thread that hands it over (`TkWakeup`); posts
                                 actions and applies their results; buttons, keys, dialogs
 
 The window never waits on the network: while an action is pending its buttons are disabled
@@ -55,18 +56,22 @@ from rtsplab.player.playout import play_out
 from rtsplab.player.report import Sample, StatsLog, sample_of, save_plot, write_report
 from rtsplab.player.stats_panel import StatsPanel, Trend
 from rtsplab.player.status import DisplayRate, FrameWork, status_line
+from rtsplab.player.wakeup import TkWakeup
 from rtsplab.rtp.ports import ANY_INTERFACE
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
 
 log = logging.getLogger(__name__)
 
-REFRESH_MS = 4  # how often Tk looks for a new picture: well under a 60 fps frame (16.7 ms)
+# How often Tk looks for a new picture where it cannot be woken (`TkWakeup`): well under a
+# 60 fps frame (16.7 ms).
+REFRESH_MS = 4
 STATUS_MS = 250  # how often the status line is rewritten
 DEFAULT_PLOT = "player-stats.png"  # where Save plot writes without --plot
 INITIAL_PICTURE = (768, 432)
 DEFAULT_FPS = 20  # the lab's, when the SDP gives no frame rate
 SEEK_STEP = 2.0  # seconds the arrow keys move the seek bar
-POLL_MS = 20  # how often Tk collects the RTSP worker's results: quicker than the eye
+# How often Tk collects the RTSP worker's results where it cannot be woken: quicker than the eye.
+POLL_MS = 20
 PLAYOUT_THREADS = 2  # decoding at once: the machine's two cores, beside the network's thread
 PLAYOUT_JOIN = 0.1  # seconds closing waits for each playout thread: one decode, at most
 # Closing the window: the TEARDOWN's own reply timeout, and how long the process, once the
@@ -101,7 +106,8 @@ class Client:
         self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
         # Frames across seeks: each picture with the seconds its decode took.
         self.handover: Handover[tuple[Image.Image, float]] = Handover(self.buffer)
-        self.actions = ActionRunner()
+        self._results_ready = TkWakeup(self.master, self._collect, POLL_MS)
+        self.actions = ActionRunner(on_result=self._results_ready.notify)
         self._play_after_setup = False  # Play in INIT: PLAY once the SETUP is done
         self._showing_error = False  # an error dialog is up: presses wait until it is gone
         self._failure_shown: str | None = None  # the session's failure, once shown
@@ -124,9 +130,8 @@ class Client:
         self._refresh_buttons()
         for thread in self._playout:
             thread.start()
-        self.master.after(REFRESH_MS, self.updateMovie)
+        self.wakeup = TkWakeup(self.master, self.updateMovie, REFRESH_MS)  # a picture to show
         self.master.after(STATUS_MS, self._tick)
-        self.master.after(POLL_MS, self._collect)
 
     def createWidgets(self) -> None:
         self.picture = tk.Label(self.master, bg="black", width=INITIAL_PICTURE[0],
@@ -251,6 +256,8 @@ class Client:
         atexit.register(closer.join, CLOSE_GRACE)
         print(json.dumps(summary), flush=True)
         self._write_report()
+        self.wakeup.close()
+        self._results_ready.close()
         self.master.destroy()
 
     def summary(self) -> dict[str, float | str | None]:
@@ -284,15 +291,12 @@ class Client:
         return posted
 
     def _collect(self) -> None:
-        """Tk thread: apply the results the RTSP worker has finished."""
-        try:
-            for result in self.actions.poll():
-                self._apply(result)
-            if self._deferred is not None and not self.actions.busy:
-                press, self._deferred = self._deferred, None
-                press()
-        finally:
-            self.master.after(POLL_MS, self._collect)
+        """Tk thread, woken when the RTSP worker has finished: apply its results."""
+        for result in self.actions.poll():
+            self._apply(result)
+        if self._deferred is not None and not self.actions.busy:
+            press, self._deferred = self._deferred, None
+            press()
 
     def _apply(self, result: Result) -> None:
         """An action's follow-ups, on the Tk thread; an error is shown in a dialog."""
@@ -394,10 +398,11 @@ class Client:
             log.warning("cannot decode a frame: %s", exc)
             return
         spent = time.perf_counter() - started
-        self.handover.offer((picture, spent), timestamp, generation, number)
+        if self.handover.offer((picture, spent), timestamp, generation, number):
+            self.wakeup.notify()
 
     def updateMovie(self) -> None:
-        """Tk thread: show the newest decoded picture, if there is one."""
+        """Tk thread, woken when a picture is handed over: show the newest, if any."""
         decoded = self.handover.take()
         if decoded is not None:
             picture, decode_seconds = decoded
@@ -410,7 +415,6 @@ class Client:
             if self._first_shown is None:
                 self._first_shown, self._stretch_start = now, self.frameNbr
             self._last_shown = now
-        self.master.after(REFRESH_MS, self.updateMovie)
 
     def _show(self, picture: Image.Image) -> None:
         if self._photo is not None and (self._photo.width(), self._photo.height()) == picture.size:

@@ -48,6 +48,8 @@ EXTENSION_SHIFT = 4
 PADDING_BIT = 1 << PADDING_SHIFT
 EXTENSION_BIT = 1 << EXTENSION_SHIFT
 CC_MASK = 0x0F
+# Version 2 with no padding, no extension and no CSRC: what the lab's servers send.
+PLAIN_FIRST_OCTET = RTP_VERSION << VERSION_SHIFT
 # Second octet: M(1) PT(7).
 MARKER_SHIFT = 7
 MARKER_BIT = 1 << MARKER_SHIFT
@@ -301,6 +303,10 @@ class RtpPacket:
                 f"RTP packet too short: {length} bytes, the fixed header needs {RTP_HEADER_SIZE}"
             )
         first, second, seqnum, timestamp, ssrc = _FIXED_HEADER.unpack_from(packet)
+        if first == PLAIN_FIRST_OCTET:  # nothing between the fixed header and the payload
+            self._set(packet, first, second, seqnum, timestamp, ssrc, (), 0, b"",
+                      packet[RTP_HEADER_SIZE:])  # fmt: skip
+            return
         version = first >> VERSION_SHIFT
         if version != RTP_VERSION:
             raise RtpError(f"RTP version {version} not supported, expected {RTP_VERSION}")

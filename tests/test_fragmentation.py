@@ -170,7 +170,7 @@ def test_packet_count_is_bounded_too():
     assembler = LabAssembler(max_packets=10)
     for seq in range(100):
         assembler.push(seq, 0, False, b"x")
-    assert len(assembler._fragments) <= 10
+    assert assembler.buffered_packets <= 10
 
 
 def test_flush_counts_the_incomplete_frame_left_at_the_end():

@@ -181,3 +181,20 @@ def test_close_when_idle_stops_the_worker():
     runner = ActionRunner()
     assert runner.close(WAIT)
     assert not runner.post("SETUP", lambda: None)
+
+
+def test_on_result_says_when_a_result_is_there_to_poll():
+    """The Tk player is woken by `on_result` instead of polling: it is called after each
+    result can be polled, never before, once a result."""
+    polled_when_told: list[list[Result]] = []
+    runner = ActionRunner(on_result=lambda: polled_when_told.append(runner.poll()))
+    gate = Gate()
+    assert runner.post("PLAY", lambda: gate("played"))
+    assert gate.started.wait(WAIT)
+    assert polled_when_told == []  # running: nothing to poll yet
+    gate.release.set()
+    wait_until(lambda: polled_when_told, WAIT, what="on_result")
+    assert runner.post("PAUSE", lambda: "paused")
+    wait_until(lambda: len(polled_when_told) == 2, WAIT, what="the second on_result")
+    assert polled_when_told == [[Result("PLAY", value="played")], [Result("PAUSE", value="paused")]]
+    assert runner.close(WAIT)

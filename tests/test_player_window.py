@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import tkinter
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from conftest import ROOT, free_port, running_server
 from fake_rtsp import FakeRtspServer, ok, reply
 from helpers import wait_until
 from MakeVideo import encode_jpeg, make_clip, write_lab
+from rtsplab.player.wakeup import TkWakeup
 from rtsplab.rtsp.state import State
 from rtsplab.server.session import ServerSession, StreamConfig
 from Server import Server
@@ -555,3 +557,29 @@ def test_the_player_writes_the_same_lab_report_and_its_panel_saves_the_plot(disp
     for name, box in panel_boxes(picture.size).items():
         colours = {colour for _, colour in picture.crop(box).getcolors(1 << 20)}
         assert PLOT_COLOURS[name] in colours, f"no {name} curve"
+
+
+def test_a_playout_thread_wakes_the_tk_thread_to_show_a_picture(display):
+    """TkWakeup: notified from another thread, the callback runs on the Tk thread, once for
+    a burst of notifications; after close, a late notification is harmless and wakes nothing."""
+    root = tkinter.Tk(screenName=display["DISPLAY"])
+    try:
+        called_on: list[threading.Thread] = []
+        wakeup = TkWakeup(root, lambda: called_on.append(threading.current_thread()), 60_000)
+        notifier = threading.Thread(target=lambda: [wakeup.notify() for _ in range(3)])
+        notifier.start()
+        notifier.join()
+
+        def woken() -> bool:
+            root.update()  # Tk's event loop, as mainloop runs it
+            return bool(called_on)
+
+        wait_until(woken, what="the Tk thread to be woken")
+        root.update()
+        assert called_on == [threading.main_thread()]  # three notifications, read at once
+        wakeup.close()
+        wakeup.notify()
+        root.update()
+        assert called_on == [threading.main_thread()]
+    finally:
+        root.destroy()

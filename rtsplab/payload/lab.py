@@ -26,8 +26,7 @@ across one frame boundary, and duplicates, are tolerated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
 from rtsplab.payload import Payload
 from rtsplab.payload.assembler import AssemblyStats, frame_to_drop
@@ -56,11 +55,16 @@ def fragment(frame: bytes, max_payload: int) -> list[bytes]:
     return [bytes(body) for _, body in fragment_parts(frame, max_payload)]
 
 
-@dataclass(slots=True)
-class _Fragment:
-    timestamp: int
-    is_end: bool
-    payload: bytes
+class _OpenFrame:
+    """The packets held of one RTP timestamp: their payloads by sequence number, and which
+    of them may end the frame (a handful at most), so that a push looks at those rather than
+    at every packet held."""
+
+    __slots__ = ("payloads", "ends")
+
+    def __init__(self) -> None:
+        self.payloads: dict[int, bytes] = {}
+        self.ends: set[int] = set()
 
 
 class LabAssembler:
@@ -68,7 +72,8 @@ class LabAssembler:
 
     A `rtsplab.payload.assembler.FrameAssembler`: `push` takes the *extended* sequence number
     (unwrapped past 65535 by `rtsplab.rtp.receiver.SeqUnwrapper`) so that order is plain
-    integer order here.
+    integer order here. Packets are held per frame (per timestamp), so that a push touches its
+    own frame only, and a frame delivered or dropped goes at once, not packet by packet.
     """
 
     def __init__(
@@ -79,13 +84,10 @@ class LabAssembler:
         self.max_bytes = max_bytes
         self.max_packets = max_packets
         self.stats = AssemblyStats()
-        self._fragments: dict[int, _Fragment] = {}
+        # The open frames by timestamp, in order of each one's first packet.
+        self._open: dict[int, _OpenFrame] = {}
         self._bytes = 0
-        # Packets held per open frame's timestamp, in order of arrival.
-        self._open: dict[int, int] = {}
-        # Sequence numbers of the held packets that may end a frame (a handful at most), so
-        # that a push looks at those rather than at every held packet.
-        self._ends: set[int] = set()
+        self._packets = 0
         # Highest sequence number of the last frame delivered or dropped: anything at or below
         # it belongs to the past.
         self._floor: int | None = None
@@ -95,69 +97,88 @@ class LabAssembler:
         """Payload bytes held for frames not yet complete."""
         return self._bytes
 
+    @property
+    def buffered_packets(self) -> int:
+        """Packets held for frames not yet complete."""
+        return self._packets
+
     def push(self, ext_seq: int, timestamp: int, marker: bool, payload: bytes) -> bytes | None:
         """Add one packet; return the frame it completes, if any."""
         if self._floor is not None and ext_seq <= self._floor:
             self.stats.late_packets += 1
             return None
-        if ext_seq in self._fragments:
-            self.stats.duplicates += 1
-            return None
-        oldest = frame_to_drop(self._open, timestamp)
-        if oldest is not None:
-            self._drop([s for s, f in self._fragments.items() if f.timestamp == oldest])
-        if self._bytes + len(payload) > self.max_bytes or len(self._fragments) >= self.max_packets:
-            self._drop(list(self._fragments))
-        is_end = marker or payload.endswith(EOI_BYTES)
-        self._fragments[ext_seq] = _Fragment(timestamp, is_end, payload)
+        for held in self._open.values():  # two at most (MAX_OPEN_FRAMES)
+            if ext_seq in held.payloads:
+                self.stats.duplicates += 1
+                return None
+        frame = self._open.get(timestamp)
+        if frame is None:  # a new frame: it may push out the oldest
+            oldest = frame_to_drop(self._open, timestamp)
+            if oldest is not None:
+                self._drop([oldest])
+        if self._bytes + len(payload) > self.max_bytes or self._packets >= self.max_packets:
+            self._drop(list(self._open))
+            frame = None
+        if frame is None:
+            frame = self._open[timestamp] = _OpenFrame()
+        frame.payloads[ext_seq] = payload
         self._bytes += len(payload)
-        self._open[timestamp] = self._open.get(timestamp, 0) + 1
-        if is_end:
-            self._ends.add(ext_seq)
-        if not self._ends:
-            return None  # no packet held ends a frame: the common case, a frame half come
-        # The new packet can complete only a frame ending at or after it, in its own frame.
-        for end in sorted(e for e in self._ends if e >= ext_seq):
-            if self._fragments[end].timestamp == timestamp:
-                frame = self._frame_ending_at(end)
-                if frame is not None:
-                    return frame
+        self._packets += 1
+        if marker or payload.endswith(EOI_BYTES):
+            frame.ends.add(ext_seq)
+        if not frame.ends:
+            return None  # no packet held ends this frame: the common case, a frame half come
+        # The new packet can complete only a frame ending at or after it.
+        for end in sorted(e for e in frame.ends if e >= ext_seq):
+            data = self._frame_ending_at(timestamp, frame, end)
+            if data is not None:
+                return data
         return None
 
     def flush(self) -> None:
         """The stream has ended: whatever is still buffered is an incomplete frame."""
-        self._drop(list(self._fragments))
+        self._drop(list(self._open))
 
-    def _frame_ending_at(self, end: int) -> bytes | None:
+    def _frame_ending_at(self, timestamp: int, frame: _OpenFrame, end: int) -> bytes | None:
         """Deliver and return the frame from the nearest valid start up to `end`, if any."""
-        timestamp = self._fragments[end].timestamp
+        payloads = frame.payloads
         seq = end
-        while (frag := self._fragments.get(seq)) is not None and frag.timestamp == timestamp:
-            if frag.payload.startswith(SOI_BYTES):
-                data = b"".join(self._fragments[s].payload for s in range(seq, end + 1))
+        while (payload := payloads.get(seq)) is not None:
+            if payload.startswith(SOI_BYTES):
+                data = b"".join([payloads[s] for s in range(seq, end + 1)])
                 if is_complete_jpeg(data):
-                    self._drop([s for s in self._fragments if s < seq])  # can never complete
-                    self._remove(range(seq, end + 1))
+                    self._drop_before(seq)  # can never complete
+                    self._remove(timestamp, range(seq, end + 1))
                     self.stats.frames += 1
                     return data
             seq -= 1
         return None
 
-    def _drop(self, seqs: list[int]) -> None:
-        """Discard these packets as incomplete frames, counting one frame per timestamp."""
-        if seqs:
-            self.stats.dropped_frames += len({self._fragments[s].timestamp for s in seqs})
-            self._remove(seqs)
+    def _drop(self, timestamps: list[int]) -> None:
+        """Discard these frames, incomplete."""
+        self.stats.dropped_frames += len(timestamps)
+        for timestamp in timestamps:
+            self._remove(timestamp, list(self._open[timestamp].payloads))
 
-    def _remove(self, seqs: Iterable[int]) -> None:
-        for seq in seqs:
-            frag = self._fragments.pop(seq)
-            self._bytes -= len(frag.payload)
-            self._ends.discard(seq)
-            left = self._open[frag.timestamp] - 1
-            if left:
-                self._open[frag.timestamp] = left
-            else:
-                del self._open[frag.timestamp]
-            if self._floor is None or seq > self._floor:
-                self._floor = seq
+    def _drop_before(self, start: int) -> None:
+        """Discard the packets numbered below `start`, counting one frame per timestamp."""
+        for timestamp, frame in list(self._open.items()):
+            below = [s for s in frame.payloads if s < start]
+            if below:
+                self.stats.dropped_frames += 1
+                self._remove(timestamp, below)
+
+    def _remove(self, timestamp: int, seqs: Sequence[int]) -> None:
+        """Let go of these packets (held, of the frame of `timestamp`); the floor rises."""
+        frame = self._open[timestamp]
+        if len(seqs) == len(frame.payloads):  # the whole frame, the usual case: at once
+            del self._open[timestamp]
+            removed: Iterable[bytes] = frame.payloads.values()
+        else:
+            removed = [frame.payloads.pop(seq) for seq in seqs]
+            frame.ends.difference_update(seqs)
+        self._bytes -= sum(map(len, removed))
+        self._packets -= len(seqs)
+        highest = max(seqs)
+        if self._floor is None or highest > self._floor:
+            self._floor = highest

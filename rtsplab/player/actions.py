@@ -4,7 +4,7 @@ Each `RtspClient` method posts its request to the connection's owner thread and 
 server's reply, up to its reply timeout. The window posts the call here instead and goes on
 painting; one worker thread makes it and waits; the outcome —
 done, or the `ClientError`'s one-line message — waits until the Tk thread collects it with
-`poll()` from an `after()` callback, and applies the follow-ups there.
+`poll()`, woken by `on_result` (the Tk player's `TkWakeup`), and applies the follow-ups there.
 
 The rules, all of them:
 
@@ -22,8 +22,8 @@ The rules, all of them:
   the latest target is sent. A seek is refused while another kind of action is in flight
   (seek behind a Pause or a Teardown is the same guess as above). At most one action waits.
 * What is in flight is bounded: `MAX_IN_FLIGHT` actions, running, waiting or with results
-  not yet polled. A seek that would be one more is refused (the window polls every few
-  milliseconds, so this only happens when it has stopped polling).
+  not yet polled. A seek that would be one more is refused (the window polls as soon as a
+  result is there, so this only happens when it has stopped polling).
 * `close(timeout)` takes nothing more, drops the waiting action and waits for the running
   one no longer than `timeout`; the worker is a daemon thread and dies with the process.
 
@@ -71,7 +71,11 @@ class _Action:
 class ActionRunner:
     """One worker thread for the player's RTSP calls; see the module's rules."""
 
-    def __init__(self, name: str = "rtsp-actions") -> None:
+    def __init__(
+        self, name: str = "rtsp-actions", on_result: Callable[[], None] | None = None
+    ) -> None:
+        """`on_result` is called on the worker each time a result is there to `poll()`."""
+        self._on_result = on_result
         self._cond = threading.Condition()
         self._running: _Action | None = None
         self._waiting: _Action | None = None
@@ -178,6 +182,8 @@ class ActionRunner:
             with self._cond:
                 self._running = None
                 self._results.append((result, job.is_seek))
+            if self._on_result is not None:
+                self._on_result()
 
     @staticmethod
     def _run(job: _Action) -> Result:

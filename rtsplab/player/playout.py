@@ -10,7 +10,12 @@ from typing import TypeVar
 
 from rtsplab.player.frame_buffer import FrameBuffer
 
-PLAYOUT_POLL = 0.005  # the loop's nap while nothing is due: well under a 60 fps frame
+PLAYOUT_POLL = 0.005  # the loop's nap while nothing is held: well under a 60 fps frame
+# The longest nap until the next frame held is due. Sleeping until it is due rather than
+# looking every PLAYOUT_POLL wakes the two playout threads two or three times a frame, not
+# ten or more (each wake-up costs CPU); the bound is how late a frame can be shown when the
+# clock is re-anchored meanwhile (a resume within it, after a pause).
+PLAYOUT_MAX_NAP = 0.02
 
 T = TypeVar("T")
 
@@ -28,7 +33,7 @@ def play_out(
         now = clock()
         wait = buffer.next_due(now)
         if wait is not None and wait > 0:
-            stop.wait(min(wait, PLAYOUT_POLL))
+            stop.wait(min(wait, PLAYOUT_MAX_NAP))
             continue
         if wait is None:
             stop.wait(PLAYOUT_POLL)

@@ -408,18 +408,17 @@ class RtpReceiver:
         stats = self.counts
         stats.packets += 1
         stats.bytes += size
-        ext = self._ext_base + self._unwrapper.extend(packet.seqNum())
+        seq, timestamp = packet.seqNum(), packet.timestamp()
+        ext = self._ext_base + self._unwrapper.extend(seq)
         if self._seen(ext):
             stats.duplicates += 1
             return None
-        self.reception.update(packet.seqNum(), packet.timestamp(), arrival)
-        frame = self.assembler.push(
-            ext, packet.timestamp(), bool(packet.marker()), packet.getPayload()
-        )
+        self.reception.update(seq, timestamp, arrival)
+        frame = self.assembler.push(ext, timestamp, bool(packet.marker()), packet.getPayload())
         if frame is None:
             return None
-        self.last_timestamp = packet.timestamp()
-        return ReceivedFrame(frame, packet.timestamp())
+        self.last_timestamp = timestamp
+        return ReceivedFrame(frame, timestamp)
 
     def _seen(self, ext: int) -> bool:
         if ext in self._recent:
