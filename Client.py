@@ -47,6 +47,7 @@ from tkinter import messagebox
 from PIL import Image, ImageTk
 
 from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
+from rtsplab.client.auth import Login
 from rtsplab.client.connection import RtspClient
 from rtsplab.player.actions import SEEK, ActionRunner, Result
 from rtsplab.player.decoder import decode
@@ -87,7 +88,8 @@ class Client:
                  rtcp_reduced_minimum: bool = False, standard: bool | None = None,
                  tcp: bool = False, stats_csv: str | None = None, plot: str | None = None,
                  multicast: bool = False, multicast_interface: str = ANY_INTERFACE,
-                 strict_ports: bool = False) -> None:  # fmt: skip
+                 strict_ports: bool = False, login: Login | None = None,
+                 insecure: bool = False, repair: bool = True) -> None:  # fmt: skip
         self.master = master
         self.filename = filename
         self.master.title(f"RTP player: {filename}")
@@ -95,7 +97,8 @@ class Client:
         self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._push,
                                rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
                                tcp=tcp, multicast=multicast, strict_ports=strict_ports,
-                               multicast_interface=multicast_interface)  # fmt: skip
+                               multicast_interface=multicast_interface, login=login,
+                               insecure=insecure, repair=repair)  # fmt: skip
         self.trend = Trend()
         # The lab report (--stats-csv, --plot, the panel's Save plot): a row a second.
         self.stats_log = StatsLog()

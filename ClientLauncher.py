@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import getpass
 import ipaddress
 import json
 import logging
@@ -26,9 +27,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from rtsplab.cli import int_in, setup_logging
+from rtsplab.client.auth import Login
 from rtsplab.client.connection import IDLE_END, RCVBUF_BYTES, ClientError, RtspClient
 from rtsplab.client.session import transport_conflict
 from rtsplab.player.frame_buffer import DEFAULT_PREFILL, FrameBuffer, Playback
@@ -82,7 +84,7 @@ def run_headless(args: argparse.Namespace) -> int:
                 rtcp_reduced_minimum=args.rtcp_reduced_minimum,
                 standard=args.standard or None, tcp=args.tcp, multicast=args.multicast,
                 multicast_interface=args.multicast_interface, idle=args.idle,
-                strict_ports=args.strict_ports,
+                strict_ports=args.strict_ports, **access_options(args),
             )  # fmt: skip
         except ClientError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -197,7 +199,7 @@ def run_player(args: argparse.Namespace) -> int:
                standard=args.standard or None, tcp=args.tcp, stats_csv=args.stats_csv,
                plot=args.plot, multicast=args.multicast,
                multicast_interface=args.multicast_interface,
-               strict_ports=args.strict_ports)  # fmt: skip
+               strict_ports=args.strict_ports, **access_options(args))  # fmt: skip
     except ClientError as exc:
         root.destroy()
         print(f"error: {exc}", file=sys.stderr)
@@ -272,13 +274,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rtcp-reduced-minimum", action="store_true",
         help="report more often than every 5 s: RFC 3550 6.2's 360/kbit/s minimum",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-retransmission", dest="repair", action="store_false",
+        help="do not ask for lost packets again (RTCP NACKs, RFC 4585) where the server "
+        "offers to send them: to see what loss does without repair",
+    )  # fmt: skip
+    parser.add_argument(
+        "--user", metavar="NAME",
+        help="answer a server that asks for credentials as NAME, the password read from "
+        "standard input (or asked for, unechoed); rtsp://NAME:PASSWORD@host/... works too",
+    )  # fmt: skip
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="rtsps://: take any certificate (a lab's self-signed one)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     return _checked(parser, parser.parse_args(argv))
 
 
+def access_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What `RtspClient` takes of --user, --insecure and --no-retransmission."""
+    login = None
+    if args.user is not None:
+        if sys.stdin.isatty():
+            password = getpass.getpass(f"password for {args.user}: ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        login = Login(args.user, password)
+    return {"login": login, "insecure": args.insecure, "repair": args.repair}
+
+
 def _checked(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
     """The rules between options; a usage error (exit status 2) for what breaks one."""
-    standard = args.standard or args.video_file.lower().startswith("rtsp://")
+    standard = args.standard or args.video_file.lower().startswith(("rtsp://", "rtsps://"))
     conflict = transport_conflict(standard, tcp=args.tcp, multicast=args.multicast)
     if conflict is not None:
         parser.error(conflict)

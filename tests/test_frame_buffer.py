@@ -184,3 +184,10 @@ def test_the_startup_delay_runs_from_play_to_the_first_frame_shown():
     buffer.resume(20.1)
     buffer.pop_due(20.1)
     assert buffer.stats.startup_seconds == pytest.approx(0.45)
+
+
+def test_a_frame_repaired_after_later_ones_is_played_in_its_place():
+    buffer = FrameBuffer(prefill=3)
+    for ts in (90_000, 99_000, 94_500):  # 20 fps: the middle frame came last, after a NACK
+        assert buffer.push(b"%d" % ts, ts, 0.0)
+    assert [buffer.pop_due(t)[1] for t in (0.0, 0.05, 0.1)] == [90_000, 94_500, 99_000]

@@ -242,3 +242,17 @@ def test_drop_in_for_the_rtp_receiver(source):
     assert len(frames) == 1 and decoded(frames[0]) == decoded(source)
     receiver.flush()
     assert receiver.summary()["frames"] == 1 and receiver.summary()["dropped_frames"] == 0
+
+
+@pytest.mark.parametrize("window, delivered", [(0, 2), (8, 3)])
+def test_a_frame_waits_for_its_repair_only_with_a_repair_window(window, delivered):
+    jpegs, packets = three_frames()
+    frame1 = [i for i, p in enumerate(packets) if p[1] == 3000]
+    missing = packets.pop(frame1[1])  # its repair comes after the frames that follow
+    depacketizer = JpegDepacketizer()
+    depacketizer.repair_window = window
+    frames = feed(depacketizer, [*packets, missing])
+    assert len(frames) == delivered
+    assert sorted(decoded(f) for f in frames) == sorted(
+        decoded(j) for j in (jpegs if window else [jpegs[0], jpegs[2]])
+    )

@@ -168,10 +168,12 @@ class ClientMedia:
                 self.caught_up_at = when
 
     def report_if_due(self) -> None:
-        """A report, when due: it reads the reception statistics, which the RTP path and
-        PLAY change under this lock."""
+        """A report, when due, and a NACK of what is missing, when feedback may go: they
+        read the reception statistics and the sequence numbers, which the RTP path and PLAY
+        change under this lock."""
         with self.lock:
             self.rtcp.report_if_due()
+            self.rtcp.feedback_if_due()
 
     # -- the owner thread ----------------------------------------------------------------
 
@@ -226,6 +228,7 @@ class ClientMedia:
                 rtcp_interval_s=round(self.rtcp.interval, 3),
                 outages=self.outages,
                 outage_seconds=round(self.outage_seconds, 3),
+                **self.rtcp.repair_figures(),
             )
             return stats
 

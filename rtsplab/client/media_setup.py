@@ -6,6 +6,7 @@ sends, and the `ClientMedia` holding them. Called by the connection's owner afte
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,12 +14,17 @@ from rtsplab.client.media import ClientMedia, Delivery, MediaSockets
 from rtsplab.client.multicast import group_rtcp, media_source
 from rtsplab.client.rtcp import ClientRtcp, unicast_rtcp
 from rtsplab.client.session import ClientSession
+from rtsplab.payload.assembler import MAX_OPEN_FRAMES, FrameAssembler
+from rtsplab.payload.lab import LabAssembler
 from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
 from rtsplab.rtp.receiver import RtpReceiver
 
 __all__ = ["MediaOptions", "open_media"]
 
 Send = Callable[[bytes], object]
+
+LAB_FPS = 20.0  # the lab's server sends a frame every 50 ms (its dialect names no rate)
+MAX_REPAIR_WINDOW = 64  # frames an assembler keeps open for repairs, at most
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class MediaOptions:
     strict_ports: bool  # RTP only from the port the SETUP reply names
     multicast_interface: str
     rtcp_reduced_minimum: bool
+    repair_horizon: float = 1.0  # s: how long after a loss a repair can still be shown
 
 
 def open_media(
@@ -47,17 +54,25 @@ def open_media(
         media_ports = (options.relay_port, options.relay_port + 1)
     if server.group is not None:
         media_ports = None  # RTP comes to the group, from a port the reply need not name
-    assembler = JpegDepacketizer(session.dimensions) if session.standard else None
+    assembler: FrameAssembler = (
+        JpegDepacketizer(session.dimensions) if session.standard else LabAssembler()
+    )
     receiver = RtpReceiver(
         server_ip, assembler, ssrc=server.ssrc, payload_type=session.payload_type,
         server_port=None if sockets is None or media_ports is None else media_ports[0],
         strict_ports=options.strict_ports,
     )  # fmt: skip
+    receiver.rtx_payload_type = session.rtx_payload_type
     # RTCP from the server's RTCP port (any port of its host when the reply named none).
     rtcp_port = None if media_ports is None else media_ports[1]
     peer_rtcp = None if sockets is None else (server_ip, rtcp_port)
     rtcp, destination = _rtcp(session, addresses, receiver, sockets, peer_rtcp, options,
                               send_interleaved)  # fmt: skip
+    if session.feedback and sockets is not None:  # over TCP nothing is lost to ask for
+        rtcp.ask_for_repairs(options.repair_horizon)
+        receiver.on_seq = rtcp.heard_seq
+        frames = math.ceil(options.repair_horizon * (session.fps or LAB_FPS))
+        assembler.repair_window = min(MAX_REPAIR_WINDOW, max(MAX_OPEN_FRAMES, frames))
     return ClientMedia(server_ip, receiver, rtcp, delivery,
                        rtcp_destination=destination, interleaved=sockets is None)  # fmt: skip
 
@@ -92,5 +107,5 @@ def _rtcp(
         send = None if destination is None else sockets.rtcp_sender(destination)
     rtcp = unicast_rtcp(receiver.reception, f"client@{local_ip}", send,
                         media_ssrc=server.ssrc, reduced_minimum=reduced,
-                        peer_rtcp=peer_rtcp)  # fmt: skip
+                        peer_rtcp=peer_rtcp, feedback=session.feedback)  # fmt: skip
     return rtcp, destination

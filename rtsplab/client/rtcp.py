@@ -155,13 +155,24 @@ class ClientRtcp:
         with self._lock:
             self.nacks, self.repair_horizon = NackList(), horizon
 
-    def heard_seq(self, seq: int) -> None:
+    def heard_seq(self, seq: int) -> bool:
         """An RTP packet of the stream arrived: its extended sequence number (RFC 3550
-        A.1), from which the missing ones are found."""
+        A.1), from which the missing ones are found. True when it was asked for again."""
         with self._lock:
-            if self.nacks is not None:
-                now = self._clock()
-                self.nacks.arrived(seq, now, now + self.repair_horizon)
+            if self.nacks is None:
+                return False
+            now = self._clock()
+            return self.nacks.arrived(seq, now, now + self.repair_horizon)
+
+    def repair_figures(self) -> dict[str, int]:
+        """NACKs sent, and the packets they asked for: recovered, and given up."""
+        with self._lock:
+            counts = self.nacks.counts if self.nacks is not None else None
+            return {
+                "nacks_sent": self.nacks_sent,
+                "recovered_packets": counts.recovered if counts else 0,
+                "given_up_packets": counts.given_up if counts else 0,
+            }
 
     def feedback_if_due(self) -> None:
         """Send a NACK of what is missing and due, when the timer lets feedback go early."""

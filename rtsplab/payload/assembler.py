@@ -9,6 +9,11 @@ header). `rtsplab.rtp.receiver.RtpReceiver` drives either through this interface
 Both keep at most `MAX_OPEN_FRAMES` partial frames, one per RTP timestamp, and let a new
 timestamp push out the oldest (`frame_to_drop`); neither raises on what the network brings,
 both count it in `stats`.
+
+When the receiver asks for lost packets again (RFC 4585 NACKs), a repair arrives after later
+frames have completed: with a `repair_window` of N frames an assembler keeps up to N frames
+open, delivers each as it completes, out of order if it must (the player's cache puts frames
+back in timestamp order), and a packet is late only if its frame was delivered or dropped.
 """
 
 from __future__ import annotations
@@ -17,11 +22,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["MAX_OPEN_FRAMES", "AssemblyStats", "FrameAssembler", "frame_to_drop"]
+__all__ = [
+    "FINISHED_TIMESTAMPS",
+    "MAX_OPEN_FRAMES",
+    "AssemblyStats",
+    "FrameAssembler",
+    "frame_to_drop",
+]
 
 # Frames open at once: the one being received and the one before it, whose last packet may
 # arrive after the first packet of the next (reordering across one frame boundary).
 MAX_OPEN_FRAMES = 2
+# Timestamps of frames delivered or dropped that are remembered, so that their late packets
+# are known as late: more than any repair window (a second of frames) holds.
+FINISHED_TIMESTAMPS = 256
 
 
 @dataclass
@@ -47,6 +61,8 @@ class FrameAssembler(Protocol):
         """Payload bytes held for frames not yet complete."""
         ...
 
+    repair_window: int  # frames kept open for repairs (0: the stream's order decides)
+
     def push(self, ext_seq: int, timestamp: int, marker: bool, payload: bytes) -> bytes | None:
         """Add one packet; return the whole frame it completes, if any.
 
@@ -60,14 +76,16 @@ class FrameAssembler(Protocol):
         ...
 
 
-def frame_to_drop(open_frames: Mapping[int, object], timestamp: int) -> int | None:
+def frame_to_drop(
+    open_frames: Mapping[int, object], timestamp: int, repair_window: int = 0
+) -> int | None:
     """The timestamp of the open frame a packet of `timestamp` pushes out, if any.
 
     `open_frames` is keyed by RTP timestamp in order of each frame's first packet (a dict
     keeps that order). A packet of an open frame, or one arriving while fewer than
-    `MAX_OPEN_FRAMES` are open, pushes out nothing; otherwise the oldest goes, which bounds
-    what a stream of lost packets leaves behind.
+    `MAX_OPEN_FRAMES` (or `repair_window`) are open, pushes out nothing; otherwise the oldest
+    goes, which bounds what a stream of lost packets leaves behind.
     """
-    if timestamp in open_frames or len(open_frames) < MAX_OPEN_FRAMES:
+    if timestamp in open_frames or len(open_frames) < max(MAX_OPEN_FRAMES, repair_window):
         return None
     return next(iter(open_frames))

@@ -26,10 +26,11 @@ across one frame boundary, and duplicates, are tolerated.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 
 from rtsplab.payload import Payload
-from rtsplab.payload.assembler import AssemblyStats, frame_to_drop
+from rtsplab.payload.assembler import FINISHED_TIMESTAMPS, AssemblyStats, frame_to_drop
 from rtsplab.payload.jpeg import EOI_BYTES, SOI_BYTES, Buffer, is_complete_jpeg
 
 __all__ = ["LabAssembler", "fragment", "fragment_parts"]
@@ -89,8 +90,11 @@ class LabAssembler:
         self._bytes = 0
         self._packets = 0
         # Highest sequence number of the last frame delivered or dropped: anything at or below
-        # it belongs to the past.
+        # it belongs to the past, unless frames are kept open for repairs; then the frames
+        # delivered or dropped are what is past.
         self._floor: int | None = None
+        self.repair_window = 0
+        self._finished: deque[int] = deque(maxlen=FINISHED_TIMESTAMPS)
 
     @property
     def buffered_bytes(self) -> int:
@@ -104,7 +108,9 @@ class LabAssembler:
 
     def push(self, ext_seq: int, timestamp: int, marker: bool, payload: bytes) -> bytes | None:
         """Add one packet; return the frame it completes, if any."""
-        if self._floor is not None and ext_seq <= self._floor:
+        past = timestamp in self._finished if self.repair_window else (
+            self._floor is not None and ext_seq <= self._floor)  # fmt: skip
+        if past:
             self.stats.late_packets += 1
             return None
         for held in self._open.values():  # two at most (MAX_OPEN_FRAMES)
@@ -113,7 +119,7 @@ class LabAssembler:
                 return None
         frame = self._open.get(timestamp)
         if frame is None:  # a new frame: it may push out the oldest
-            oldest = frame_to_drop(self._open, timestamp)
+            oldest = frame_to_drop(self._open, timestamp, self.repair_window)
             if oldest is not None:
                 self._drop([oldest])
         if self._bytes + len(payload) > self.max_bytes or self._packets >= self.max_packets:
@@ -147,7 +153,7 @@ class LabAssembler:
             if payload.startswith(SOI_BYTES):
                 data = b"".join([payloads[s] for s in range(seq, end + 1)])
                 if is_complete_jpeg(data):
-                    self._drop_before(seq)  # can never complete
+                    self._drop_before(seq, timestamp)  # can never complete
                     self._remove(timestamp, range(seq, end + 1))
                     self.stats.frames += 1
                     return data
@@ -160,9 +166,13 @@ class LabAssembler:
         for timestamp in timestamps:
             self._remove(timestamp, list(self._open[timestamp].payloads))
 
-    def _drop_before(self, start: int) -> None:
-        """Discard the packets numbered below `start`, counting one frame per timestamp."""
+    def _drop_before(self, start: int, delivered: int) -> None:
+        """Discard the packets numbered below `start`, counting one frame per timestamp: of
+        every frame, or with a repair window only of the frame `delivered` (the others wait
+        for their repairs)."""
         for timestamp, frame in list(self._open.items()):
+            if self.repair_window and timestamp != delivered:
+                continue
             below = [s for s in frame.payloads if s < start]
             if below:
                 self.stats.dropped_frames += 1
@@ -173,6 +183,7 @@ class LabAssembler:
         frame = self._open[timestamp]
         if len(seqs) == len(frame.payloads):  # the whole frame, the usual case: at once
             del self._open[timestamp]
+            self._finished.append(timestamp)
             removed: Iterable[bytes] = frame.payloads.values()
         else:
             removed = [frame.payloads.pop(seq) for seq in seqs]

@@ -26,6 +26,7 @@ from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
 
 MIN_FRAME_STEP = JPEG_CLOCK_RATE // 1000  # 1 ms: no video runs at over 1000 fps
 LAB_FRAME_STEP = JPEG_CLOCK_RATE // 20  # the lab's 50 ms
+REPAIR_TICKS = 10 * JPEG_CLOCK_RATE  # a frame repaired after a NACK is never this far behind
 DEFAULT_PREFILL = 30  # the course report's choice: 1.5 s at 20 fps, 1 s at 30 fps
 # Bounds: a few seconds of 4K (750 KB frames), far more of anything smaller.
 DEFAULT_MAX_FRAMES = 240
@@ -112,11 +113,19 @@ class FrameBuffer:
             if len(self._frames) >= self.max_frames or self._bytes + len(frame) > self.max_bytes:
                 self.stats.overflow += 1
                 return False
-            self._frames.append(_Entry(frame, ext))
+            self._insert(_Entry(frame, ext))
             self._bytes += len(frame)
             if self.state is Playback.BUFFERING and len(self._frames) >= self.prefill:
                 self._start(now)
             return True
+
+    def _insert(self, entry: _Entry) -> None:
+        """In timestamp order: a frame repaired after a NACK comes after later ones."""
+        frames = self._frames
+        index = len(frames)
+        while index and frames[index - 1].timestamp > entry.timestamp:
+            index -= 1
+        frames.insert(index, entry)
 
     def end_of_stream(self, now: float) -> None:
         """No more frames will come: play out what is held, even below prefill."""
@@ -214,14 +223,18 @@ class FrameBuffer:
     def _extend(self, timestamp: int) -> int:
         """Unwrap 32-bit RTP timestamps into a count that does not wrap.
 
-        A frame whose timestamp is not at least MIN_FRAME_STEP after the previous one's is
-        not on a 90 kHz clock (the lab's RtpPacket stamps int(time()), the same for 20
-        frames): it is placed one frame at the lab's 20 fps after the previous one.
+        A frame a little before the previous one (up to REPAIR_TICKS) is an earlier frame
+        completed late by a repair: it goes in its place, and the clock's idea of the last
+        frame stays. Any other frame whose timestamp is not at least MIN_FRAME_STEP after the
+        previous one's is not on a 90 kHz clock (the lab's RtpPacket stamps int(time()), the
+        same for 20 frames): it is placed one frame at the lab's 20 fps after the previous one.
         """
         if self._last_timestamp is None:
             ext = timestamp
         else:
             delta = (timestamp - self._last_raw) % TIMESTAMP_MOD
+            if 0 < TIMESTAMP_MOD - delta <= REPAIR_TICKS:
+                return self._last_timestamp - (TIMESTAMP_MOD - delta)
             if delta >= TIMESTAMP_MOD // 2 or delta < MIN_FRAME_STEP:
                 delta = LAB_FRAME_STEP
             ext = self._last_timestamp + delta

@@ -47,17 +47,19 @@ class NackList:
         self._highest: int | None = None
         self._missing: dict[int, _Missing] = {}  # by extended sequence number, oldest first
 
-    def arrived(self, seq: int, now: float, deadline: float) -> None:
+    def arrived(self, seq: int, now: float, deadline: float) -> bool:
         """Packet `seq` arrived at `now`; a packet before it now missing must be repaired by
-        `deadline` (the arriving packet's frame's playout time bounds its own)."""
+        `deadline` (the arriving packet's frame's playout time bounds its own). True when
+        `seq` had been asked for: a repair."""
         if self._highest is None or seq - self._highest > MAX_DROPOUT:
             self._restart(seq)
-            return
+            return False
         if seq <= self._highest:
             entry = self._missing.pop(seq, None)
             if entry is not None and entry.asked:
                 self.counts.recovered += 1
-            return
+                return True
+            return False
         for lost in range(self._highest + 1, seq):
             self._missing[lost] = _Missing(deadline, now)
         self.counts.missing += seq - self._highest - 1
@@ -65,6 +67,7 @@ class NackList:
         while len(self._missing) > self.max_missing:
             del self._missing[next(iter(self._missing))]
             self.counts.given_up += 1
+        return False
 
     def _restart(self, seq: int) -> None:
         self.counts.given_up += len(self._missing)

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -57,6 +58,7 @@ from RtpPacket import MAX_PT, MAX_SEQ, MAX_SSRC, PT_JPEG, SEQ_MOD, RtpError, Rtp
 from rtsplab.payload.assembler import FrameAssembler
 from rtsplab.payload.lab import LabAssembler
 from rtsplab.rtp.reception import MIN_SEQUENTIAL, ReceptionStatistics
+from rtsplab.rtp.rtx import unwrap
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ MAX_HELD = 8
 MAX_SUCCESSOR_PACKETS = 1024
 MAX_SUCCESSOR_BYTES = 2 * 1024 * 1024
 MIN_PORT, MAX_PORT = 1, 0xFFFF  # UDP ports; 0 is no port (RFC 768)
+REPAIRED_FRAMES = 64  # frames remembered as holding a repaired packet, to count the rescued
 
 
 class SeqUnwrapper:
@@ -113,6 +116,8 @@ class ReceiverCounts:
     foreign: int = 0  # valid RTP not from this session's source: address, port, SSRC, PT
     wrong_port: int = 0  # of `foreign`: from the server's address, not its RTP port
     source_changes: int = 0  # another source locked after the first one (BYE, timeout)
+    retransmissions: int = 0  # RFC 4588 packets whose original was taken
+    rescued: int = 0  # frames completed with a packet that was asked for again (a NACK)
 
 
 class ReceivedFrame(NamedTuple):
@@ -192,6 +197,12 @@ class RtpReceiver:
         self._successor: deque[_Held] = deque()  # the locked port's packets under another SSRC
         self._successor_bytes = 0
         self._predecessor: int | None = None  # the locked source's SSRC before it followed
+        # Repairs (RFC 4585 NACKs, RFC 4588 retransmission): the payload type of the server's
+        # retransmission packets, their SSRC once seen, and who is told of each new packet.
+        self.rtx_payload_type: int | None = None
+        self._rtx_ssrc: int | None = None
+        self.on_seq: Callable[[int], bool] | None = None  # True: it was asked for again
+        self._repaired: deque[int] = deque(maxlen=REPAIRED_FRAMES)  # their frames' timestamps
 
     @property
     def ssrc(self) -> int | None:
@@ -230,6 +241,8 @@ class RtpReceiver:
         ):
             self.counts.wrong_port += 1
             return self._foreign("port %s", source_port)
+        if packet.payloadType() == self.rtx_payload_type:
+            return self._from_rtx(packet, len(datagram), now)
         if packet.payloadType() != self.payload_type:
             return self._foreign("payload type %d", packet.payloadType())
         if self._from_predecessor(packet.ssrc(), source_port):
@@ -254,6 +267,30 @@ class RtpReceiver:
                      _name(self.source), now - self._last_heard)  # fmt: skip
             self.source = None
         return self._compete((packet.ssrc(), source_port), _Held(packet, len(datagram), now))
+
+    def _from_rtx(self, packet: RtpPacket, size: int, now: float) -> list[ReceivedFrame]:
+        """An RFC 4588 packet from the server: the original it carries (OSN, then the payload;
+        the timestamp and marker its own, §4), delivered as the locked source's. Its SSRC is
+        the first one such packets came under."""
+        source, rtx_ssrc = self.source, packet.ssrc()
+        if source is None or rtx_ssrc == source[0]:
+            return self._foreign("retransmission SSRC %08X", rtx_ssrc)
+        if self._rtx_ssrc is None:
+            self._rtx_ssrc = rtx_ssrc
+        elif rtx_ssrc != self._rtx_ssrc:
+            return self._foreign("retransmission SSRC %08X", rtx_ssrc)
+        try:
+            osn, payload = unwrap(packet.getPayload())
+            original = RtpPacket()
+            original.encode(2, 0, 0, 0, osn, packet.marker(), self.payload_type, source[0],
+                            payload, timestamp=packet.timestamp())  # fmt: skip
+        except (RtpError, ValueError) as exc:
+            self.counts.malformed += 1
+            log.debug("skipping a retransmission packet: %s", exc)
+            return []
+        self.counts.retransmissions += 1
+        frame = self._deliver(original, size, now, repaired=True)
+        return [] if frame is None else [frame]
 
     def source_left(self, ssrc: int) -> bool:
         """RTCP BYE named `ssrc` (RFC 3550 §6.3.4): if it is the locked source, release it, so
@@ -318,6 +355,8 @@ class RtpReceiver:
             "malformed_payloads": getattr(asm, "malformed", 0),
             "foreign": self.counts.foreign,
             "wrong_port": self.counts.wrong_port,
+            "retransmissions": self.counts.retransmissions,
+            "rescued_frames": self.counts.rescued,
         }
 
     def _from_locked(self, ssrc: int, port: int | None) -> bool:
@@ -403,8 +442,12 @@ class RtpReceiver:
         if self.reception.first_seq is not None:
             self._expected_first = None
 
-    def _deliver(self, packet: RtpPacket, size: int, arrival: float) -> ReceivedFrame | None:
-        """Count one packet of the locked source and give it to the assembler."""
+    def _deliver(
+        self, packet: RtpPacket, size: int, arrival: float, repaired: bool = False
+    ) -> ReceivedFrame | None:
+        """Count one packet of the locked source and give it to the assembler. A packet
+        `repaired` (out of an RFC 4588 one) is left out of the reception statistics: RTCP
+        reports what the network lost, and the repair hides nothing of it."""
         stats = self.counts
         stats.packets += 1
         stats.bytes += size
@@ -413,11 +456,16 @@ class RtpReceiver:
         if self._seen(ext):
             stats.duplicates += 1
             return None
-        self.reception.update(seq, timestamp, arrival)
+        if not repaired:
+            self.reception.update(seq, timestamp, arrival)
+        if self.on_seq is not None and self.on_seq(ext):
+            self._repaired.append(timestamp)
         frame = self.assembler.push(ext, timestamp, bool(packet.marker()), packet.getPayload())
         if frame is None:
             return None
         self.last_timestamp = timestamp
+        if timestamp in self._repaired:
+            stats.rescued += 1
         return ReceivedFrame(frame, timestamp)
 
     def _seen(self, ext: int) -> bool:

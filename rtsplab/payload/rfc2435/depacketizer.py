@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from itertools import pairwise
 
-from rtsplab.payload.assembler import AssemblyStats, frame_to_drop
+from rtsplab.payload.assembler import FINISHED_TIMESTAMPS, AssemblyStats, frame_to_drop
 from rtsplab.payload.jpeg import EOI_BYTES
 from rtsplab.payload.rfc2435.header import (
     MAX_Q_SCALED,
@@ -43,10 +43,9 @@ MAX_FRAME_BYTES = 1 << OFFSET_BITS
 # A 3 MB 4K frame in 1400-byte packets is ~2200 packets; 16384 lets 16 MiB through in 1 KiB
 # packets and bounds the per-packet bookkeeping a sender of tiny packets could cause.
 MAX_FRAME_PACKETS = 16384
-# Timestamps of frames delivered or dropped, remembered so that a straggler of one of them is
-# late rather than the start of a frame that can never complete. Video timestamps do not
-# repeat, and a few frames cover any reordering a sender's burst sees.
-FINISHED_TIMESTAMPS = 8
+# All the frames kept open for repairs hold at most this much: a second of 4K, several of
+# anything less, and a hostile sender's open frames cannot fill the client's memory.
+MAX_HELD_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -124,7 +123,12 @@ class JpegDepacketizer:
         self._cached_tables: dict[int, tuple[bytes, ...]] = {}  # Q 128..254 -> tables
         # Highest sequence number of a frame delivered or dropped: at or below is the past.
         self._floor: int | None = None
+        # Timestamps of frames delivered or dropped, so that a straggler of one is late rather
+        # than the start of a frame that can never complete (video timestamps do not repeat).
         self._finished: deque[int] = deque(maxlen=FINISHED_TIMESTAMPS)
+        # Frames kept open for repairs (`rtsplab.payload.assembler`): then only a finished
+        # frame's packets are late, and a frame completing drops no other.
+        self.repair_window = 0
 
     @property
     def buffered_bytes(self) -> int:
@@ -133,7 +137,8 @@ class JpegDepacketizer:
 
     def push(self, ext_seq: int, timestamp: int, marker: bool, payload: bytes) -> bytes | None:
         """Add one packet; return the whole JPEG it completes, if any."""
-        if (self._floor is not None and ext_seq <= self._floor) or timestamp in self._finished:
+        below = not self.repair_window and self._floor is not None and ext_seq <= self._floor
+        if below or timestamp in self._finished:
             self.stats.late_packets += 1
             return None
         try:
@@ -245,7 +250,7 @@ class JpegDepacketizer:
                 raise RtpJpegError(f"more than {self.max_frame_packets} packets in one frame")
         tables = self._tables(header) if start == 0 else None
         if frame is None:
-            oldest = frame_to_drop(self._frames, timestamp)
+            oldest = frame_to_drop(self._frames, timestamp, self.repair_window)
             if oldest is not None:
                 self._drop(oldest, "a third frame started")
             frame = self._frames[timestamp] = _Frame(key, width, height, ext_seq)
@@ -260,6 +265,9 @@ class JpegDepacketizer:
         frame.max_seq = max(frame.max_seq, ext_seq)
         if marker:
             frame.end = end
+        if self.repair_window and frame.size == len(data):  # a new frame: room for it
+            while len(self._frames) > 1 and self.buffered_bytes > MAX_HELD_BYTES:
+                self._drop(next(iter(self._frames)), "the frames held for repairs are too large")
         # No overlaps are held, so as many bytes as the frame's size means no gap either.
         if frame.end is not None and frame.size == frame.end:
             return self._complete(timestamp, frame)
@@ -272,9 +280,10 @@ class JpegDepacketizer:
         if any(b != a + 1 for a, b in pairwise(seqs)):
             self._count_drop(timestamp, "sequence numbers are not consecutive in offset order")
             return None
-        # Frames that started before this one can no longer complete in order.
+        # Frames that started before this one can no longer complete in order (unless they
+        # wait for repairs).
         for other_ts, other in list(self._frames.items()):
-            if other.max_seq < frame.min_seq:
+            if other.max_seq < frame.min_seq and not self.repair_window:
                 self._drop(other_ts, "a later frame completed first")
         jpeg_type, _q, _w, _h, restart_interval = frame.key
         try:
