@@ -28,11 +28,14 @@ from rtsplab.server.auth import Authenticator, Gate
 from rtsplab.server.channel import unmapped
 from rtsplab.server.impairment import ImpairmentConfig
 from rtsplab.server.limits import describe as describe_limits
-from rtsplab.server.limits import process_limits
+from rtsplab.server.limits import process_limits, sessions_allowed
 from rtsplab.server.multicast import MulticastStreams
 from rtsplab.server.pacing_loop import PacingLoop
 from rtsplab.server.payload_cache import DEFAULT_CACHE_BYTES, PayloadCache
 from rtsplab.server.session import MulticastConfig, StreamConfig
+from rtsplab.server.snapshot import server_status
+from rtsplab.server.status import ServerStatus
+from rtsplab.server.status_http import StatusServer
 from rtsplab.server.stream import Streaming
 from rtsplab.server.udp_out import AUTO, MODES, OFF, Gso, gso_available
 from rtsplab.server.users import UserDigests, read_users
@@ -90,6 +93,9 @@ class Server:
         self.max_clients = max_clients
         self.max_per_address = max_per_address
         self._refusals_logged: dict[str, float] = {}  # address -> when last logged
+        self.started = time.time()
+        self.accepted = self.refused = 0  # connections, for the status page
+        self.sessions_allowed = max_clients  # what the descriptor limit allows (main says)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET  # "::1", "::": IPv6
         self.listener = socket.socket(family, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -129,6 +135,7 @@ class Server:
             ip = unmapped(address[0])
             full = self._over_cap(ip)
             if full is not None:
+                self.refused += 1
                 self._refuse(connection, ip, full)
                 continue
             try:
@@ -144,6 +151,7 @@ class Server:
                     break
                 self.workers = [w for w in self.workers if not w.finished.is_set()]
                 self.workers.append(worker)
+                self.accepted += 1
                 worker.run()
 
     def _over_cap(self, ip: str) -> str | None:
@@ -174,6 +182,13 @@ class Server:
             pass
         finally:
             connection.close()
+
+    def status(self) -> ServerStatus:
+        """What the status page shows (`rtsplab.server.snapshot`)."""
+        return server_status(self.active_workers(), self.groups, started=self.started,
+                             max_clients=self.max_clients,
+                             sessions_allowed=self.sessions_allowed, accepted=self.accepted,
+                             refused=self.refused)  # fmt: skip
 
     def active_workers(self) -> list[ServerWorker]:
         with self._lock:
@@ -285,6 +300,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--lab-dialect", choices=("on", "off"), default="on",
         help="serve the lab's dialect, whose client sends no credentials (on); off keeps a "
         "server with --users private",
+    )  # fmt: skip
+    access.add_argument(
+        "--http", type=int_in(0, 65535), metavar="PORT",
+        help="a live status page on this port (/, /metrics for Prometheus, /api/sessions), "
+        "read-only, on --host, behind --users' credentials",
     )  # fmt: skip
     access.add_argument(
         "--tls-cert",
@@ -431,14 +451,20 @@ def main(argv: list[str] | None = None) -> int:
                           multicast=multicast, retransmission=args.retransmission)  # fmt: skip
     if impairment is not None:
         log.info("the lab's network: %s", impairment.describe())
-    level, line = describe_limits(process_limits(), args.max_clients, impairment is not None)
-    log.log(level, "%s", line)
     try:
         tls = None if args.tls_cert is None else server_context(args.tls_cert, args.tls_key)
         config.gate = make_gate(args, tls is not None)
     except (OSError, ValueError, ssl.SSLError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return serve(args, config, tls)
+
+
+def serve(args: argparse.Namespace, config: StreamConfig, tls: ssl.SSLContext | None) -> int:
+    """Listen, with the status page beside when asked, until interrupted."""
+    limits = process_limits()
+    level, line = describe_limits(limits, args.max_clients, config.impairment is not None)
+    log.log(level, "%s", line)
     try:
         server = Server(args.rtsp_port, config, args.host, max_clients=args.max_clients,
                         max_per_address=args.max_per_address, gso=args.gso,
@@ -446,11 +472,22 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot listen on port {args.rtsp_port}: {exc.strerror}", file=sys.stderr)
         return 1
+    server.sessions_allowed = sessions_allowed(limits)[0]
+    status = None
     try:
+        if args.http is not None:
+            guard = config.gate.guard if config.gate is not None else None
+            status = StatusServer(args.host, args.http, server.status, guard)
+            status.start()
         server.serve_forever()
+    except OSError as exc:
+        print(f"error: cannot serve the status page on {args.http}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     finally:
+        if status is not None:
+            status.close()
         server.close()
     return 0
 

@@ -107,6 +107,7 @@ class ServerWorker:
         self.rtcp: ServerRtcp | None = None  # unicast, from SETUP to TEARDOWN: its own thread
         self.link: ImpairedLink | None = None  # the lab's impaired network, from SETUP on
         self.last_heard = time.monotonic()  # a request or RTCP: the session is alive
+        self.set_up_at = time.monotonic()  # the last SETUP's time, for its average rate
         self._stream_stopped = time.monotonic()  # when the streamer last ended
         self.finished = threading.Event()  # set when the connection is closed and freed
 
@@ -278,6 +279,7 @@ class ServerWorker:
             if setup is not None and joined_group is not None:
                 self._member_id = setup.session_id
                 joined_group.add(self._member_id, self.session.client_ip)
+            self.set_up_at = time.monotonic()
             self.start_rtcp()
             self.start_repair()
         return response

@@ -2,7 +2,7 @@
 does to big frames, what a link too slow does.
 
     python bench/network_bench.py                  # all three tables, about three minutes
-    python bench/network_bench.py --tables cache   # or: loss, rate
+    python bench/network_bench.py --tables repair  # or: cache, loss, rate
 
 Each run starts `Server.py` with the impairment options and the headless client
 (`ClientLauncher.py --headless`), each in its own process, on loopback, and prints one line
@@ -11,8 +11,12 @@ of what the client reports. Seeded: the same run gives the same drops.
 - cache: 1280x720 and 1920x1080 at 30 fps through `--jitter 40` (around `--delay 40`), with
   a cache of 0, 5 and 30 frames: frames shown and late, underruns, time spent refilling,
   display rate and startup delay.
-- loss: `--loss` 1, 5, 10 and 20 % at 384x288 and at 3840x2160: packets lost against whole
-  frames lost (one lost packet costs its whole frame, so big frames suffer far more).
+- loss: `--loss` 1, 5, 10 and 20 % at 384x288 and at 3840x2160, without repair: packets lost
+  against whole frames lost (one lost packet costs its whole frame, so big frames suffer far
+  more).
+- repair: the same loss repaired (RTCP NACKs, RFC 4588 retransmission; standard RTSP) at
+  1280x720, 1920x1080 and 3840x2160, 1 and 5 % and 10 % in bursts of 3: whole frames with
+  and without repair, and the packets sent again against the packets lost.
 - rate: 1920x1080 at 30 fps over a link of 20,000 and of 60,000 kbit/s.
 """
 
@@ -36,8 +40,11 @@ FPS = 30.0
 SEED = "3550"
 
 
-def session(clip: Path, server_options: list[str], client_options: list[str]) -> dict[str, Any]:
-    """One headless session of `clip` at FPS through the server's impairment: its JSON."""
+def session(
+    clip: Path, server_options: list[str], client_options: list[str], video: str | None = None
+) -> dict[str, Any]:
+    """One headless session of `clip` at FPS through the server's impairment: its JSON.
+    `video`: what the client asks for (`{port}` filled in), the lab's bare name if None."""
     port = free_port(socket.SOCK_STREAM)
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(clip.parent),
@@ -48,7 +55,8 @@ def session(clip: Path, server_options: list[str], client_options: list[str]) ->
         wait_for_server(port)
         client = subprocess.run(
             [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", str(port),
-             str(free_port(socket.SOCK_DGRAM)), clip.name, "--headless", "--idle", "3",
+             str(free_port(socket.SOCK_DGRAM)), (video or clip.name).format(port=port),
+             "--headless", "--idle", "3",
              *client_options],
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
@@ -84,11 +92,31 @@ def loss_table(seconds: float) -> None:
     for preset in ("288p", "2160p"):
         clip = clip_for(preset, frames)
         for loss in (1, 5, 10, 20):
-            r = session(clip, ["--loss", str(loss)], [])
+            r = session(clip, ["--loss", str(loss)], ["--no-retransmission"])
             expected = r["packets"] + r["lost_packets"]
             print(f"{preset:>6} {loss:>6} {expected:>8} {r['lost_packets']:>6} "
                   f"{100 * r['lost_packets'] / expected:>10.2f} {frames:>6} "
                   f"{100 * (frames - r['frames']) / frames:>13.2f}", flush=True)  # fmt: skip
+
+
+def repair_table(seconds: float) -> None:
+    print("loss repaired: whole frames without and with NACKs and retransmission (RFC 4585, "
+          "4588), standard RTSP, 30 fps, a 1 s cache")  # fmt: skip
+    print(f"{'clip':>6} {'loss':>11} {'frames':>6} {'whole, bare %':>13} {'whole, repaired %':>17} "
+          f"{'NACKs':>6} {'resent/lost':>11}")  # fmt: skip
+    frames = round(FPS * seconds)
+    for preset in ("720p", "1080p", "2160p"):
+        clip = clip_for(preset, frames)
+        for loss, burst in ((1, 1), (5, 1), (10, 3)):
+            impairment = ["--loss", str(loss), "--loss-burst", str(burst)]
+            url = f"rtsp://127.0.0.1:{{port}}/{clip.name}"
+            bare = session(clip, impairment, ["--no-retransmission", "--buffer", "30"], url)
+            fixed = session(clip, impairment, ["--buffer", "30"], url)
+            resent = fixed["retransmissions"] / max(1, fixed["lost_packets"])
+            name = f"{loss} %" + (f" x{burst}" if burst > 1 else "")
+            print(f"{preset:>6} {name:>11} {frames:>6} {100 * bare['frames'] / frames:>13.1f} "
+                  f"{100 * fixed['frames'] / frames:>17.1f} {fixed['nacks_sent']:>6} "
+                  f"{resent:>11.2f}", flush=True)  # fmt: skip
 
 
 def rate_table(seconds: float) -> None:
@@ -104,7 +132,7 @@ def rate_table(seconds: float) -> None:
               flush=True)  # fmt: skip
 
 
-TABLES = {"cache": cache_table, "loss": loss_table, "rate": rate_table}
+TABLES = {"cache": cache_table, "loss": loss_table, "repair": repair_table, "rate": rate_table}
 
 
 def main() -> int:

@@ -280,6 +280,11 @@ class MulticastStreams:
             stream.join()  # not closed under the SETUP that joined it
             return stream
 
+    def streams(self) -> list[MulticastStream]:
+        """The files' streams now, for the status page."""
+        with self._lock:
+            return list(self._streams.values())
+
     def leave(self, stream: MulticastStream, session_id: str) -> None:
         """The member's session ended; the file's stream closes with its last member."""
         with self._lock:
