@@ -145,7 +145,7 @@ def test_describe_stays_unicast_so_that_unicast_players_still_play(clip):
     session = multicast_session(clip.parent, ttl=1)
     reply = session.handle(request("DESCRIBE", "rtsp://127.0.0.1:8554/clip.mjpeg"))
     text = reply.body.decode()
-    assert "c=IN IP4 0.0.0.0\r\n" in text and "m=video 0 RTP/AVP 26\r\n" in text
+    assert "c=IN IP4 0.0.0.0\r\n" in text and "m=video 0 RTP/AVPF 26 97\r\n" in text
     assert GROUP not in text
 
 
