@@ -232,8 +232,8 @@ class VideoStream:
         fmt = _detect_format(head)
         if fmt is None:
             raise VideoError(
-                f"{self.filename}: not an MJPEG file: first bytes {head.hex(' ')}; "
-                "expected a JPEG (ff d8) or the lab's 5-digit frame length before one"
+                f"{self.filename}: not an MJPEG file: it starts with neither a JPEG (ff d8) "
+                "nor the lab's 5-digit frame length before one"
             )
         self.format = fmt
         problem = self._index_lab(window) if fmt == FORMAT_LAB else self._index_mjpeg(window)

@@ -11,10 +11,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT, can_connect, frame_hashes, free_port, wait_until
 from MakeVideo import make_clip
 from relay import free_port_pair
 from rtsplab.client.connection import RtspClient
+from rtsplab.rtsp.errors import RtspError
+from rtsplab.server.media_root import resolve
 from VideoStream import CHANGED, VideoStream
 
 LOOPBACK = "127.0.0.1"
@@ -110,3 +114,22 @@ def test_a_file_cut_short_while_served_ends_its_session_alone(tmp_path):
     assert server.returncode in (0, -15), text  # ended by terminate(), not by a signal
     assert text.count(CHANGED) == 1, text  # one warning, for the cut session
     assert "Traceback" not in text, text
+
+
+@pytest.mark.parametrize("name", [".git/config", "video/.hidden.Mjpeg", ".env", "./.env"])
+def test_hidden_names_are_never_served(tmp_path, name):
+    target = tmp_path / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b"[core]\n")
+    with pytest.raises(RtspError) as refused:
+        resolve(tmp_path, name)
+    assert refused.value.status == 404
+
+
+def test_a_symlink_into_a_hidden_folder_is_refused(tmp_path):
+    (tmp_path / ".secret").mkdir()
+    (tmp_path / ".secret" / "clip.mjpeg").write_bytes(b"\xff\xd8")
+    (tmp_path / "clip.mjpeg").symlink_to(tmp_path / ".secret" / "clip.mjpeg")
+    with pytest.raises(RtspError) as refused:
+        resolve(tmp_path, "clip.mjpeg")
+    assert refused.value.status == 404

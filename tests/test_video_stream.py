@@ -214,7 +214,7 @@ def test_thumbnail_frame_in_a_raw_file_splits_correctly(tmp_path, frames):
     ("content", "message"),
     [
         (b"", "empty file"),
-        (b"GIF89a\x01\x00\x01\x00", "not an MJPEG file: first bytes 47 49 46 38"),
+        (b"GIF89a\x01\x00\x01\x00", "not an MJPEG file: it starts with neither a JPEG"),
         (b"12345abc", "not an MJPEG file"),
         (b"\x00\x00\x00\x00\x00\xff\xd8", "not an MJPEG file"),
         (b"\xff\xd8\xff\xe0\x00", "no whole frame"),

@@ -3,12 +3,13 @@
 A name comes from the request line: the lab's bare `movie.Mjpeg`, the course report's
 `video/movie.Mjpeg`, or an `rtsp://host:port/path` (or `rtsps://`) URL. It is percent-decoded
 once and must be a relative path of plain segments: an absolute path, a `..` segment, a
-backslash or a NUL byte is refused. The resolved file (symlinks followed) must still lie inside
-the root, so a symlink that points out of it is refused too. Every refusal is a 404, as for a
-file that does not exist, so a client learns nothing about what lies outside the root; a name
-the file system cannot resolve (a symlink loop, a segment past NAME_MAX) is such a refusal too.
-Only a URL that does not parse at all (an unbalanced `[`) is a 400. Messages name the request,
-never a path on the server's disk.
+backslash or a NUL byte is refused, and so is a hidden name (a segment starting with a dot,
+`.git/config`, `.env`). The resolved file (symlinks followed) must still lie inside the root,
+and in no hidden folder of it, so a symlink that points out of it, or into one, is refused too.
+Every refusal is a 404, as for a file that does not exist, so a client learns nothing about what
+lies outside the root; a name the file system cannot resolve (a symlink loop, a segment past
+NAME_MAX) is such a refusal too. Only a URL that does not parse at all (an unbalanced `[`) is a
+400. Messages name the request, never a path on the server's disk.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def resolve(root: Path, uri: str) -> Path:
         or name.startswith("/")
         or "\\" in name
         or "\0" in name
-        or any(part in ("..", "") for part in parts)
+        or any(part in ("..", "") or part.startswith(".") and part != "." for part in parts)
     ):
         raise RtspError(404, f"refused name {short(uri)}")
     real_root = root.resolve()  # outside the try: a root that does not resolve is our fault
@@ -67,8 +68,18 @@ def resolve(root: Path, uri: str) -> Path:
     for folder in SEARCH_DIRS:
         try:
             candidate = (real_root / folder / name).resolve()
-            if candidate.is_relative_to(real_root) and candidate.is_file():
+            if (
+                candidate.is_relative_to(real_root)
+                and candidate.is_file()
+                and not _hidden(candidate.relative_to(real_root))
+            ):
                 return candidate
         except (OSError, RuntimeError, ValueError) as exc:  # ValueError: unencodable name
             why = _why_unresolved(exc)
     raise RtspError(404, f"{why}: {short(uri)}")
+
+
+def _hidden(relative: Path) -> bool:
+    """A name starting with a dot anywhere in the path (.git, .env, .ssh): never served,
+    whether named or reached through a symlink ("." alone is the folder itself)."""
+    return any(part.startswith(".") for part in relative.parts)
