@@ -67,9 +67,14 @@ log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
 
 IDLE_CONNECTION = 60  # seconds a connection may stay without a session and without a word
-# Seconds a lab session not playing may stay unheard. Its client says nothing while it plays,
-# so a playing lab session runs to the end of the file, and this counts from then.
-LAB_IDLE_SESSION = 600.0
+# Seconds from a connection's first byte to its first session: however it trickles, one that
+# sets none up in that time is closed (OPTIONS, DESCRIBE, SETUP take well under a second).
+NO_SESSION_LIMIT = 60.0
+# Seconds a lab session not playing may stay unheard: two minutes for a student to press Play.
+# Its client says nothing while it plays: a playing session runs to the end, and this counts
+# from then.
+LAB_IDLE_SESSION = 120.0
+MAX_BAD_REQUESTS = 10  # malformed requests on one connection: past this, it is closed
 IDLE_CHECK = 1.0  # seconds: how often a session's idleness (lab) or silence (standard) is looked at
 # Seconds the last replies (and the BYE) still have to leave once the session ends: a client
 # that sends TEARDOWN and half-closes its side still reads the reply.
@@ -108,6 +113,7 @@ class ServerWorker:
         self.link: ImpairedLink | None = None  # the lab's impaired network, from SETUP on
         self.last_heard = time.monotonic()  # a request or RTCP: the session is alive
         self.set_up_at = time.monotonic()  # the last SETUP's time, for its average rate
+        self.bad_requests = 0
         self._stream_stopped = time.monotonic()  # when the streamer last ended
         self.finished = threading.Event()  # set when the connection is closed and freed
 
@@ -144,6 +150,11 @@ class ServerWorker:
         """What the client sends next (perhaps nothing yet); None when the connection ends:
         the client closed it, or let a deadline pass."""
         rtsp, session = self.rtsp, self.session
+        first = rtsp.first_byte_at
+        if session.state is State.INIT and first and time.monotonic() - first > NO_SESSION_LIMIT:
+            log.info("connection from %s:%d: no session %g s after its first byte: closing",
+                     *self.address, NO_SESSION_LIMIT)  # fmt: skip
+            return None
         if rtsp.request_overdue(time.monotonic()):
             log.info("connection from %s:%d: a request not whole within %g s: closing",
                      *self.address, rtsp.request_deadline)  # fmt: skip
@@ -215,8 +226,12 @@ class ServerWorker:
                 self.last_heard = time.monotonic()
                 self.processRtspRequest(item)
             elif isinstance(item, RtspError):
-                self.last_heard = time.monotonic()
                 self.replyRtsp(self.session.error_response(item))
+                self.bad_requests += 1
+                if self.bad_requests >= MAX_BAD_REQUESTS:
+                    log.info("connection from %s:%d: malformed requests: closing", *self.address)
+                    self.rtsp.shutdown()
+                    return
             else:  # interleaved: RTCP counts only if it is the session's
                 self.receive_rtcp(item.data, interleaved_channel=item.channel)
 
@@ -254,13 +269,7 @@ class ServerWorker:
         gate = self.session.config.gate
         refusal = None if gate is None else gate.refusal(request, self.address[0],
                                                           time.monotonic())  # fmt: skip
-        if refusal is None:
-            return None
-        cseq = cseq_or_none(request.headers.get("CSeq"))
-        response = self.session.error_response(RtspError(refusal.status, refusal.reason, cseq))
-        for challenge in refusal.challenges:
-            response.headers.append("WWW-Authenticate", challenge)
-        return response
+        return None if refusal is None else refusal.reply(self.session, request)
 
     def _carry_out(self, request: RtspRequest) -> RtspResponse:
         """The session's answer, and what a successful one means for streams and threads."""
@@ -429,15 +438,6 @@ class ServerWorker:
             )
             self.repair = Repair(rtx=rtx)
 
-    def _log_repairs(self) -> None:
-        repair = self.repair
-        if repair is not None and repair.counts.nacks:
-            c = repair.counts
-            log.info("session %s: %d NACKs asked for %d packets: %d sent again (%d bytes); "
-                     "%d no longer held, %d asked again within a round trip, %d over the "
-                     "share of the stream", self.session.session_id, c.nacks, c.asked,
-                     c.resent, c.resent_bytes, c.not_held, c.too_soon, c.over_share)  # fmt: skip
-
     def _nacked(self, nacks: list[list[int]], round_trip: float | None) -> None:
         """The client's NACKs (the RTCP thread): posted to the stream's answers."""
         repair = self.repair
@@ -449,7 +449,8 @@ class ServerWorker:
         rtcp, self.rtcp = self.rtcp, None
         if rtcp is not None:
             rtcp.stop(reason)
-        self._log_repairs()
+        if self.repair is not None and self.repair.counts.nacks:
+            log.info("session %s: %s", self.session.session_id, self.repair.counts)
         if self.link is not None:  # (also when RTCP could not start: RTP used it)
             self.link.close()  # after the BYE, which it still carries
             self._log_impairment("at the end", None if rtcp is None else rtcp.peer)

@@ -50,6 +50,13 @@ class ResendCounts:
     too_soon: int = 0  # asked again within a round trip
     over_share: int = 0  # refused: the share of the stream was spent
 
+    def __str__(self) -> str:
+        return (
+            f"{self.nacks} NACKs asked for {self.asked} packets: {self.resent} sent again "
+            f"({self.resent_bytes} bytes); {self.not_held} no longer held, {self.too_soon} "
+            f"asked again within a round trip, {self.over_share} over the share of the stream"
+        )
+
 
 @dataclass(slots=True)
 class _Held:

@@ -30,10 +30,13 @@ import re
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from typing import Protocol
 
 from rtsplab.rtsp.digest import base_algorithm, digest_response, ha1
+from rtsplab.rtsp.errors import RtspError
+from rtsplab.rtsp.grammar import cseq_or_none
 from rtsplab.rtsp.headers.authorization import Challenge, format_challenge, parse_credentials
-from rtsplab.rtsp.message import RtspRequest
+from rtsplab.rtsp.message import RtspRequest, RtspResponse
 from rtsplab.server.media_root import URL_SCHEMES
 from rtsplab.server.users import DEFAULT_REALM, UserDigests
 
@@ -207,6 +210,19 @@ class Refusal:
     status: int
     reason: str
     challenges: tuple[str, ...] = ()
+
+    def reply(self, session: Refuses, request: RtspRequest) -> RtspResponse:
+        """The refusal as the session words any (`ServerSession.error_response`), with one
+        WWW-Authenticate header a challenge."""
+        cseq = cseq_or_none(request.headers.get("CSeq"))
+        response = session.error_response(RtspError(self.status, self.reason, cseq))
+        for challenge in self.challenges:
+            response.headers.append("WWW-Authenticate", challenge)
+        return response
+
+
+class Refuses(Protocol):
+    def error_response(self, error: RtspError) -> RtspResponse: ...
 
 
 class Gate:

@@ -74,6 +74,7 @@ class ServerChannel:
         self._selector = Selector()
         self._selector.register(sock, selectors.EVENT_READ)
         self._request_started: float | None = None  # the first byte of a request in progress
+        self.first_byte_at: float | None = None  # the connection's first byte
         self.request_deadline = REQUEST_DEADLINE  # read now, not at import: tests lower it
 
     def start(self) -> None:
@@ -114,6 +115,8 @@ class ServerChannel:
             return None
         if not data:
             return []  # records that carried no request yet (the handshake)
+        if self.first_byte_at is None:
+            self.first_byte_at = time.monotonic()
         if not self.reader.pending:
             self._request_started = time.monotonic()
         items = self.reader.feed(data)
