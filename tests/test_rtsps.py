@@ -7,7 +7,7 @@ import ssl
 
 import pytest
 
-from conftest import running_server
+from conftest import run_client, running_server
 from MakeVideo import make_clip
 from rtsplab.rtsp.reader import ResponseReader
 from rtsplab.rtsp.tls import server_context
@@ -70,3 +70,11 @@ def test_plain_rtsp_to_the_tls_port_gets_no_answer(clip, tls_server):
         while chunk := sock.recv(65536):
             data += chunk
         assert b"RTSP/1.0" not in data  # at most a TLS alert, then the end
+
+
+def test_our_client_plays_rtsps_and_checks_the_certificate(clip, tls_server):
+    video = f"rtsps://localhost:{tls_server.port}/{clip.name}"
+    code, summary, _ = run_client(tls_server.port, video, "--insecure", "--frames", "10")
+    assert code == 0 and summary["frames"] >= 10  # a lab's self-signed certificate, taken
+    code, _, errors = run_client(tls_server.port, video, "--frames", "10")
+    assert code == 1 and "certificate not trusted" in errors  # not by default

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, rtsp_connection, running_server
+from conftest import ROOT, client_command, rtsp_connection, run_client, running_server
 from rtsplab.server.auth import MAX_FAILURES, Authenticator, Gate
 from rtsplab.server.users import read_users
 from test_interop import ffmpeg_frame_md5s, needs_ffmpeg
@@ -99,3 +99,21 @@ def test_add_user_needs_no_port_and_refuses_an_empty_password(tmp_path):
                           text=True, timeout=60)  # fmt: skip
     assert done.returncode == 2 and "empty password" in done.stderr
     assert not (tmp_path / "u").exists()
+
+
+@pytest.mark.parametrize("password, code", [(PASSWORD, 0), ("guess", 1)])
+def test_our_client_answers_the_401_with_the_urls_credentials(server, password, code):
+    video = url(server, "alice", password.replace(" ", "%20"))
+    done, summary, errors = run_client(server.port, video, "--frames", "10")
+    assert done == code
+    if code == 0:
+        assert summary["frames"] >= 10
+    else:
+        assert errors.strip().splitlines()[-1].startswith("error: server answered 401")
+
+
+def test_our_client_takes_the_password_from_standard_input_with_user(server):
+    command = client_command(server.port, url(server), "--frames", "5", "--user", "alice")
+    done = subprocess.run(command, input=PASSWORD + "\n", capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
