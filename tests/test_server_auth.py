@@ -117,3 +117,19 @@ def test_our_client_takes_the_password_from_standard_input_with_user(server):
     done = subprocess.run(command, input=PASSWORD + "\n", capture_output=True, text=True,
                           timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("password, ok", [(PASSWORD, True), ("guess", False)])
+def test_pyav_plays_with_the_urls_credentials(server, password, ok):
+    av = pytest.importorskip("av", reason="needs PyAV (pip install -r requirements-dev.txt)")
+    video = url(server, "alice", password.replace(" ", "%20"))
+    try:
+        with av.open(video, options={"rtsp_transport": "tcp"}, timeout=20) as container:
+            frames = 0
+            for _ in container.decode(video=0):
+                frames += 1
+                if frames == 5:
+                    break
+    except av.error.HTTPUnauthorizedError:
+        frames = 0
+    assert (frames == 5) == ok
