@@ -2,6 +2,7 @@
 through our server's TLS port, the media interleaved on the connection; a SETUP that would
 send it in the clear is refused; plain RTSP to the TLS port gets nothing."""
 
+import base64
 import socket
 import ssl
 
@@ -11,6 +12,8 @@ from conftest import run_client, running_server
 from MakeVideo import make_clip
 from rtsplab.rtsp.reader import ResponseReader
 from rtsplab.rtsp.tls import server_context
+from rtsplab.server.auth import Authenticator, Gate
+from rtsplab.server.users import UserDigests
 from test_interop import FRAMES, ffmpeg_frame_md5s, needs_ffmpeg
 
 
@@ -78,3 +81,21 @@ def test_our_client_plays_rtsps_and_checks_the_certificate(clip, tls_server):
     assert code == 0 and summary["frames"] >= 10  # a lab's self-signed certificate, taken
     code, _, errors = run_client(tls_server.port, video, "--frames", "10")
     assert code == 1 and "certificate not trusted" in errors  # not by default
+
+
+def test_basic_credentials_are_taken_over_tls_only(clip, tls_certificate):
+    users = {"alice": UserDigests.from_password("alice", "secret")}
+    basic = "Basic " + base64.b64encode(b"alice:secret").decode()
+    cert, key = tls_certificate
+    for tls in (True, False):
+        context = server_context(cert, key) if tls else None
+        with running_server(clip.parent, tls=context) as server:
+            server.config.gate = Gate(Authenticator(users, b"k" * 32, basic=tls))
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            client = ssl.create_default_context(cafile=str(cert))
+            conn = client.wrap_socket(raw, server_hostname="localhost") if tls else raw
+            with conn:
+                where = f"{'rtsps' if tls else 'rtsp'}://localhost:{server.port}/{clip.name}"
+                request = f"DESCRIBE {where} RTSP/1.0\r\nCSeq: 1\r\nAuthorization: {basic}\r\n"
+                reply = ask(conn, request + "\r\n")
+            assert reply.status == (200 if tls else 401)
