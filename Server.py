@@ -417,14 +417,14 @@ def add_user(path: Path, name: str) -> int:
     return 0
 
 
-def make_gate(args: argparse.Namespace, tls: bool) -> Gate | None:
+def make_gate(args: argparse.Namespace) -> Gate | None:
     """Who may watch, from --users, --allow-basic and --lab-dialect (None: anyone).
     Raises OSError or ValueError for a users file that cannot be read."""
     lab = args.lab_dialect == "on"
     if args.users is None:
         return None if lab else Gate(None, lab_dialect=False)
     users = read_users(args.users)
-    guard = Authenticator(users, secrets.token_bytes(32), basic=tls or args.allow_basic)
+    guard = Authenticator(users, secrets.token_bytes(32), basic=args.allow_basic)
     log.info("%d users may watch (%s); standard RTSP needs their credentials", len(users),
              args.users)  # fmt: skip
     if lab:
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("the lab's network: %s", impairment.describe())
     try:
         tls = None if args.tls_cert is None else server_context(args.tls_cert, args.tls_key)
-        config.gate = make_gate(args, tls is not None)
+        config.gate = make_gate(args)
     except (OSError, ValueError, ssl.SSLError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -267,8 +267,13 @@ class ServerWorker:
         """The refusal of a request the server's gate does not let through (credentials
         wanted, or wrong; the lab's dialect off), before anything about a file is said."""
         gate = self.session.config.gate
-        refusal = None if gate is None else gate.refusal(request, self.address[0],
-                                                          time.monotonic())  # fmt: skip
+        refusal = (
+            None
+            if gate is None
+            else gate.refusal(
+                request, self.address[0], time.monotonic(), secure=self.rtsp.tls is not None
+            )
+        )
         return None if refusal is None else refusal.reply(self.session, request)
 
     def _carry_out(self, request: RtspRequest) -> RtspResponse:

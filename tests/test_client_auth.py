@@ -33,7 +33,7 @@ def test_the_strongest_offer_is_picked():
 def test_every_request_is_signed_and_accepted(basic):
     guard, client = server(basic), ClientAuth(Login("alice", "secret"))
     assert client.authorization("DESCRIBE", URL) is None  # nobody asked yet
-    assert client.answer_401(guard.challenges(1.0)) is None
+    assert client.answer_401(guard.challenges(1.0, address="127.0.0.2")) is None
     for method in ("DESCRIBE", "SETUP", "PLAY", "PAUSE", "PLAY", "TEARDOWN"):
         verdict = guard.check(method, URL, client.authorization(method, URL), "127.0.0.2", 2.0)
         assert verdict.user == "alice", verdict.reason
@@ -50,16 +50,18 @@ def test_basic_when_it_is_all_the_server_offers():
 
 def test_a_stale_nonce_is_answered_again_and_wrong_credentials_are_given_up():
     guard, client = server(), ClientAuth(Login("alice", "secret"))
-    client.answer_401(guard.challenges(0.0))
+    client.answer_401(guard.challenges(0.0, address="127.0.0.2"))
     late = NONCE_LIFETIME + 5
     stale = guard.check("PLAY", URL, client.authorization("PLAY", URL), "127.0.0.2", late)
     assert stale.stale
-    assert client.answer_401(guard.challenges(late, stale=True)) is None
+    assert client.answer_401(guard.challenges(late, stale=True, address="127.0.0.2")) is None
     assert guard.check("PLAY", URL, client.authorization("PLAY", URL), "127.0.0.2", late).user
     wrong = ClientAuth(Login("alice", "guess"))
-    assert wrong.answer_401(guard.challenges(1.0)) is None
+    assert wrong.answer_401(guard.challenges(1.0, address="127.0.0.2")) is None
     assert guard.check("PLAY", URL, wrong.authorization("PLAY", URL), "127.0.0.2", 1.0).user is None
-    assert "refused the credentials of 'alice'" in wrong.answer_401(guard.challenges(1.0))
+    assert "refused the credentials of 'alice'" in wrong.answer_401(
+        guard.challenges(1.0, address="127.0.0.2")
+    )
 
 
 def test_an_offer_not_spoken_here_is_said():

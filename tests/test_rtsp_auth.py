@@ -117,14 +117,17 @@ def answer(guard, nonce, *, algorithm="MD5", password="secret", nc="00000001", m
             f'cnonce="c0ffee"')  # fmt: skip
 
 
-def check(g, authorization, now=10.0, method="DESCRIBE", address="127.0.0.2"):
+ADDRESS = "127.0.0.2"
+
+
+def check(g, authorization, now=10.0, method="DESCRIBE", address=ADDRESS):
     return g.check(method, URL, authorization, address, now)
 
 
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256", "MD5-sess", "SHA-256-sess"])
 def test_a_right_digest_answer_is_taken_and_a_wrong_one_refused(algorithm):
     g = guard()
-    nonce = g.nonce(10.0)
+    nonce = g.nonce(10.0, ADDRESS)
     assert check(g, answer(g, nonce, algorithm=algorithm)).user == "alice"
     wrong = check(g, answer(g, nonce, algorithm=algorithm, password="guess", nc="00000002"))
     assert (wrong.user, wrong.status, wrong.stale) == (None, 401, False)
@@ -151,40 +154,43 @@ def test_basic_is_taken_only_where_allowed():
 
 def test_a_stale_nonce_asks_for_a_retry_and_a_forged_one_is_refused():
     g = guard()
-    old = g.nonce(0.0)
+    old = g.nonce(0.0, ADDRESS)
     stale = check(g, answer(g, old), now=NONCE_LIFETIME + 1)
     assert (stale.status, stale.stale) == (401, True)
     forged = old[:12] + "0" * 32
     assert check(g, answer(g, forged)).reason == "a nonce this server did not make"
     other_process = Authenticator(g.users, b"another secret")
-    assert check(g, answer(g, other_process.nonce(10.0))).status == 401
+    assert check(g, answer(g, other_process.nonce(10.0, ADDRESS))).status == 401
 
 
 def test_a_replayed_nonce_count_is_refused_and_a_growing_one_taken():
     g = guard()
-    nonce = g.nonce(10.0)
+    nonce = g.nonce(10.0, ADDRESS)
     assert check(g, answer(g, nonce, nc="00000001")).user == "alice"
-    assert "replay" in check(g, answer(g, nonce, nc="00000001")).reason
+    replayed = check(g, answer(g, nonce, nc="00000001"))
+    assert (replayed.user, replayed.stale) == (None, True) and "already used" in replayed.reason
     assert check(g, answer(g, nonce, nc="00000002", method="PLAY"), method="PLAY").user == "alice"
 
 
 def test_the_answer_must_be_for_this_request():
     g = guard()
-    nonce = g.nonce(10.0)
+    nonce = g.nonce(10.0, ADDRESS)
     assert check(g, answer(g, nonce, method="SETUP")).status == 401  # answered for SETUP
     assert check(g, answer(g, nonce, uri=URL + "x", nc="00000002")).status == 401
 
 
 def test_an_address_that_keeps_failing_is_throttled_and_others_are_not():
     g = guard()
-    nonce = g.nonce(10.0)
+    nonce = g.nonce(10.0, ADDRESS)
     for n in range(MAX_FAILURES):
         assert check(g, answer(g, nonce, password=f"guess{n}", nc=f"{n + 1:08x}")).status == 401
     right = answer(g, nonce, nc="000000ff")
     blocked = check(g, right, now=11.0)
     assert blocked.status == 403 and "too many failed attempts" in blocked.reason
-    assert check(g, right, now=11.0, address="127.0.0.3").user == "alice"
-    later = answer(g, g.nonce(10.0 + BLOCK + 1), nc="00000001")
+    elsewhere = answer(g, g.nonce(10.0, "127.0.0.3"))
+    assert check(g, elsewhere, now=11.0, address="127.0.0.3").user == "alice"
+    assert check(g, right, now=11.0, address="127.0.0.4").status == 401  # its nonce is not 4's
+    later = answer(g, g.nonce(10.0 + BLOCK + 1, ADDRESS), nc="00000001")
     assert check(g, later, now=10.0 + BLOCK + 1).user == "alice"
 
 
@@ -194,6 +200,6 @@ def test_a_standard_library_digest_client_is_accepted():
     manager.add_password(None, "http://127.0.0.1:8554/", "alice", "secret")
     handler = urllib.request.AbstractDigestAuthHandler(manager)
     request = urllib.request.Request("http://127.0.0.1:8554/movie.Mjpeg")
-    challenge = parse_challenges(g.challenges(10.0)[1])[0]  # MD5: what the library speaks
+    challenge = parse_challenges(g.challenges(10.0, address=ADDRESS)[1])[0]  # MD5: the library's
     header = handler.get_authorization(request, challenge.params)
     assert g.check("GET", "/movie.Mjpeg", "Digest " + header, "127.0.0.2", 10.0).user == "alice"

@@ -12,7 +12,7 @@ HTTP's: Digest per RFC 7616, Basic per RFC 7617), as a pure guard with time pass
   repeat, so the nonce's lifetime is the bound.
 - Hashes are compared in constant time (`hmac.compare_digest`), and an unknown user costs the
   same work as a known one.
-- Failed attempts are counted per address (`LoginThrottle`): past MAX_FAILURES in WINDOW the
+- Failed attempts are counted per address (`LoginThrottle`): from MAX_FAILURES in WINDOW the
   address is answered 403 without a check until BLOCK seconds after its last failure.
 
 `Gate` is what the server's connections ask: the guard for standard RTSP, and whether the
@@ -91,43 +91,59 @@ class Authenticator:
         realm: str = DEFAULT_REALM,
         basic: bool = False,
     ) -> None:
-        """`secret`: random bytes of this process, for the nonces. `basic`: Basic is offered
-        and taken (only over TLS, or when the operator allows it)."""
+        """`secret`: random bytes of this process, for the nonces. Basic is offered and taken
+        over TLS (`secure` connections), and over plain ones too with `basic` (the operator's
+        --allow-basic). The connections' threads share it: every check takes its lock."""
         self.users = users
         self.realm = realm
         self.basic = basic
         self._secret = secret
         self._counts: OrderedDict[str, int] = OrderedDict()  # nonce -> highest nc taken
         self.throttle = LoginThrottle()
+        self._lock = threading.Lock()
 
     # -- challenges -------------------------------------------------------------------------
 
-    def nonce(self, now: float) -> str:
+    def nonce(self, now: float, address: str) -> str:
+        """The time and an HMAC of it and of the client's address: a nonce good for that
+        address alone, so that a response seen on the way (without qop, which has no count)
+        replays from nowhere else."""
         stamp = f"{round(now * 1000) & 0xFFFF_FFFF_FFFF:012x}"
-        return stamp + self._mac(stamp)
+        return stamp + self._mac(stamp, address)
 
-    def _mac(self, stamp: str) -> str:
-        return hmac.new(self._secret, stamp.encode(), "sha256").hexdigest()[:32]
+    def _mac(self, stamp: str, address: str) -> str:
+        return hmac.new(self._secret, f"{stamp} {address}".encode(), "sha256").hexdigest()[:32]
 
-    def challenges(self, now: float, stale: bool = False) -> list[str]:
-        """The WWW-Authenticate values of a 401, strongest first."""
-        nonce = self.nonce(now)
+    def challenges(
+        self, now: float, stale: bool = False, *, address: str = "", secure: bool = False
+    ) -> list[str]:
+        """The WWW-Authenticate values of a 401 to `address`, strongest first."""
+        nonce = self.nonce(now, address)
         values = []
         for algorithm in ("SHA-256", "MD5"):
             params = {"realm": self.realm, "nonce": nonce, "qop": "auth", "algorithm": algorithm}
             if stale:
                 params["stale"] = "true"
             values.append(format_challenge(Challenge("digest", params)))
-        if self.basic:
+        if self.basic or secure:
             values.append(format_challenge(Challenge("basic", {"realm": self.realm})))
         return values
 
     # -- checking ---------------------------------------------------------------------------
 
     def check(
-        self, method: str, uri: str, authorization: str | None, address: str, now: float
-    ) -> Verdict:
-        """Whether a request of `method` for `uri` from `address` may go on."""
+        self, method: str, uri: str, authorization: str | None, address: str, now: float,
+        secure: bool = False,
+    ) -> Verdict:  # fmt: skip
+        """Whether a request of `method` for `uri` from `address` may go on (`secure`: it
+        came over TLS)."""
+        with self._lock:
+            return self._check(method, uri, authorization, address, now, secure)
+
+    def _check(
+        self, method: str, uri: str, authorization: str | None, address: str, now: float,
+        secure: bool,
+    ) -> Verdict:  # fmt: skip
         wait = self.throttle.blocked_for(address, now)
         if wait:
             return Verdict(None, 403, f"too many failed attempts from {address}: "
@@ -137,13 +153,13 @@ class Authenticator:
         try:
             credentials = parse_credentials(authorization)
             if credentials.scheme == "digest":
-                verdict = self._digest(credentials, method, uri, now)
-            elif credentials.scheme == "basic" and self.basic:
+                verdict = self._digest(credentials, method, uri, now, address)
+            elif credentials.scheme == "basic" and (self.basic or secure):
                 verdict = self._basic(credentials)
             else:
                 verdict = Verdict(None, 401, f"scheme {credentials.scheme!r} not accepted here")
-        except (ValueError, KeyError) as exc:
-            verdict = Verdict(None, 401, f"bad Authorization: {exc}")
+        except (ValueError, KeyError):  # never quoted: it may hold a password
+            verdict = Verdict(None, 401, "a malformed Authorization header")
         if verdict.user is None and not verdict.stale:
             self.throttle.failed(address, now)
         return verdict
@@ -160,7 +176,9 @@ class Authenticator:
             return Verdict(None, 401, f"wrong name or password for {name!r}")
         return Verdict(name)
 
-    def _digest(self, credentials: Challenge, method: str, uri: str, now: float) -> Verdict:
+    def _digest(
+        self, credentials: Challenge, method: str, uri: str, now: float, address: str
+    ) -> Verdict:
         name, nonce = credentials["username"], credentials["nonce"]
         algorithm = credentials.get("algorithm", "MD5") or "MD5"
         base_algorithm(algorithm)  # ValueError for one not supported
@@ -168,7 +186,7 @@ class Authenticator:
             return Verdict(None, 401, f"realm {credentials.get('realm')!r} is not {self.realm!r}")
         if credentials.get("uri") != uri:
             return Verdict(None, 401, f"digest uri {credentials.get('uri')!r} is not {uri!r}")
-        age = self._nonce_age(nonce, now)
+        age = self._nonce_age(nonce, now, address)
         if age is None:
             return Verdict(None, 401, "a nonce this server did not make")
         qop, nc, cnonce = credentials.get("qop"), credentials.get("nc"), credentials.get("cnonce")
@@ -182,12 +200,14 @@ class Authenticator:
         if age > NONCE_LIFETIME:
             return Verdict(None, 401, "the nonce is stale", stale=True)
         if qop is not None and not self._count(nonce, int(nc or "0", 16)):
-            return Verdict(None, 401, f"nonce count {nc} already used: a replay")
+            # A replay, or a client's requests out of order: either way a new nonce is the
+            # answer, and no failure is counted (it took the password to make this response).
+            return Verdict(None, 401, f"nonce count {nc} already used", stale=True)
         return Verdict(name)
 
-    def _nonce_age(self, nonce: str, now: float) -> float | None:
+    def _nonce_age(self, nonce: str, now: float, address: str) -> float | None:
         stamp, mac = nonce[:12], nonce[12:]
-        if len(nonce) != 44 or not _same(mac, self._mac(stamp)):
+        if len(nonce) != 44 or not _same(mac, self._mac(stamp, address)):
             return None
         made = int(stamp, 16)
         return ((round(now * 1000) - made) & 0xFFFF_FFFF_FFFF) / 1000
@@ -233,10 +253,11 @@ class Gate:
     def __init__(self, guard: Authenticator | None, lab_dialect: bool = True) -> None:
         self.guard = guard
         self.lab_dialect = lab_dialect
-        self._lock = threading.Lock()
 
-    def refusal(self, request: RtspRequest, address: str, now: float) -> Refusal | None:
-        """None when `request` from `address` may go on."""
+    def refusal(
+        self, request: RtspRequest, address: str, now: float, secure: bool = False
+    ) -> Refusal | None:
+        """None when `request` from `address` (over TLS: `secure`) may go on."""
         if not request.uri.lower().startswith(URL_SCHEMES) and request.uri != "*":
             if self.lab_dialect:
                 return None
@@ -244,11 +265,14 @@ class Gate:
         if self.guard is None:
             return None
         credentials = request.headers.get("Authorization")
-        with self._lock:
-            verdict = self.guard.check(request.method, request.uri, credentials, address, now)
-            if verdict.user is not None:
-                return None
-            challenges = self.guard.challenges(now, verdict.stale) if verdict.status == 401 else []
+        guard = self.guard
+        verdict = guard.check(request.method, request.uri, credentials, address, now, secure)
+        if verdict.user is not None:
+            return None
+        challenges = (
+            guard.challenges(now, verdict.stale, address=address, secure=secure)
+            if verdict.status == 401 else []
+        )  # fmt: skip
         if credentials is not None or verdict.status != 401:
             log.info("%s %s from %s refused (%d): %s", request.method, request.uri, address,
                      verdict.status, verdict.reason)  # fmt: skip

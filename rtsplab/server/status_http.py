@@ -114,15 +114,16 @@ class _Handler(BaseHTTPRequestHandler):
         if guard is None:
             return True
         now = self.server.clock()
+        address = self.client_address[0]
         verdict = guard.check(self.command, self.path, self.headers.get("Authorization"),
-                              self.client_address[0], now)  # fmt: skip
+                              address, now)  # fmt: skip
         if verdict.user is not None:
             return True
         log.info("status page: %s from %s: %s", verdict.status, self.client_address[0],
                  verdict.reason)  # fmt: skip
         self.send_response(verdict.status)
         if verdict.status == 401:
-            for challenge in guard.challenges(now, stale=verdict.stale):
+            for challenge in guard.challenges(now, verdict.stale, address=address):
                 self.send_header("WWW-Authenticate", challenge)
         self.send_header("Content-Length", "0")
         self.end_headers()
