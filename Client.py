@@ -92,13 +92,14 @@ class Client:
                  insecure: bool = False, repair: bool = True) -> None:  # fmt: skip
         self.master = master
         self.filename = filename
-        self.master.title(f"RTP player: {filename}")
         self.master.protocol("WM_DELETE_WINDOW", self.handler)
         self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._push,
                                rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
                                tcp=tcp, multicast=multicast, strict_ports=strict_ports,
                                multicast_interface=multicast_interface, login=login,
                                insecure=insecure, repair=repair)  # fmt: skip
+        target = self.rtsp.target  # the URL without a password it may have held
+        self.master.title(f"RTP player: {target.url if target.standard else filename}")
         self.trend = Trend()
         # The lab report (--stats-csv, --plot, the panel's Save plot): a row a second.
         self.stats_log = StatsLog()

@@ -477,6 +477,10 @@ def serve(args: argparse.Namespace, config: StreamConfig, tls: ssl.SSLContext | 
     try:
         if args.http is not None:
             guard = config.gate.guard if config.gate is not None else None
+            if guard is None:
+                log.warning("the status page shows every client's address to anyone who "
+                            "reaches port %d: --users puts it behind credentials",
+                            args.http)  # fmt: skip
             status = StatusServer(args.host, args.http, server.status, guard)
             status.start()
         server.serve_forever()

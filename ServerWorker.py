@@ -29,7 +29,6 @@ session here.
 from __future__ import annotations
 
 import logging
-import secrets
 import socket
 import ssl
 import threading
@@ -41,12 +40,11 @@ from typing import cast
 from rtsplab.rtcp.session import PeerReport, SenderRtcp
 from rtsplab.rtp.pacer import Pacer
 from rtsplab.rtp.ports import bind_port_pair
-from rtsplab.rtp.rtx import RtxStream
 from rtsplab.rtp.sender import Packet, joined
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.grammar import cseq_or_none
+from rtsplab.rtsp.headers.authorization import redacted
 from rtsplab.rtsp.message import RtspRequest, RtspResponse
-from rtsplab.rtsp.sdp import RTX_PT
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
 from rtsplab.server.channel import Item, ServerChannel
 from rtsplab.server.connection_writer import ConnectionWriter
@@ -237,7 +235,7 @@ class ServerWorker:
 
     def processRtspRequest(self, request: RtspRequest) -> None:
         if dialogue.isEnabledFor(logging.DEBUG):
-            dialogue.debug("Data received:\n%s", request.encode().decode("utf-8", "replace"))
+            dialogue.debug("Data received:\n%s", redacted(request.encode().decode("latin-1")))
         refused = self._refused(request)
         if refused is not None:
             self.replyRtsp(refused)
@@ -433,15 +431,11 @@ class ServerWorker:
             self.rtcp = None
 
     def start_repair(self) -> None:
-        """From SETUP, when the client will NACK: its stream's answers, kept across PLAYs
-        (a retransmission stream's numbers run on), with a retransmission SSRC of its own."""
+        """From SETUP, when the client will NACK over UDP (TCP loses nothing; a group's members
+        are not answered): its stream's answers, kept across PLAYs."""
         setup = self.session.setup
-        self.repair = None
-        if setup is not None and setup.feedback and self.group is None:
-            rtx = (
-                RtxStream(RTX_PT, secrets.randbits(32), secrets.randbits(16)) if setup.rtx else None
-            )
-            self.repair = Repair(rtx=rtx)
+        wanted = setup is not None and setup.feedback and self.session.rtp_destination is not None
+        self.repair = Repair.negotiated(setup.rtx) if setup is not None and wanted else None
 
     def _nacked(self, nacks: list[list[int]], round_trip: float | None) -> None:
         """The client's NACKs (the RTCP thread): posted to the stream's answers."""

@@ -71,3 +71,9 @@ def test_an_offer_not_spoken_here_is_said():
 
 def test_the_password_never_shows_in_a_repr():
     assert "secret" not in repr(Login("alice", "secret"))
+
+
+def test_basic_is_not_answered_where_the_connection_is_not_known_to_be_the_server():
+    client = ClientAuth(Login("alice", "secret"), basic=False)  # plain rtsp:// or --insecure
+    why = client.answer_401(['Basic realm="cam"'])
+    assert "over rtsps://" in why and client.authorization("DESCRIBE", URL) is None

@@ -354,7 +354,7 @@ REPAIR_SDP = SDP.replace(
     "sdp, granted, asks, feedback, rtx_pt",
     [
         (REPAIR_SDP, True, True, True, 97),  # ours: NACKs answered with RFC 4588 packets
-        (REPAIR_SDP, False, True, True, None),  # an AVPF server that did not grant x-rtx
+        (REPAIR_SDP, False, True, True, 97),  # AVPF, no x-rtx: it may send them (gst-rtsp-server)
         (REPAIR_SDP.replace("a=rtcp-fb:96 nack\r\n", ""), False, True, False, None),
         (SDP, False, False, False, None),  # plain RTP/AVP: nothing asked, nothing sent
     ],

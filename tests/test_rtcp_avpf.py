@@ -4,7 +4,7 @@ generic NACK built and the server's engine reading it, bounded."""
 
 import random
 
-from rtsplab.rtcp.compound import decode_compound
+from rtsplab.rtcp.compound import decode_compound, encode_compound
 from rtsplab.rtcp.endpoint import MAX_NACK_ITEMS, MAX_NACKS
 from rtsplab.rtcp.feedback import GenericNack
 from rtsplab.rtcp.reports import ReceiverReport
@@ -94,3 +94,11 @@ def test_a_nack_storm_is_bounded_and_counted():
         server.receive(receiver().feedback([n], 0.1, WALL), 0.1, WALL)
     assert len(server.take_nacks()) == MAX_NACKS
     assert server.nacks_dropped == 10
+
+
+def test_a_huge_nack_is_read_only_so_far():
+    server = sender()
+    nack = GenericNack(CLIENT_SSRC, SERVER_SSRC, [(n * 17 % 65536, 0xFFFF) for n in range(3000)])
+    server.receive(encode_compound([ReceiverReport(CLIENT_SSRC, []), nack]), 0.1, WALL)
+    (lost,) = server.take_nacks()
+    assert len(lost) == MAX_NACK_ITEMS * 17

@@ -75,13 +75,15 @@ def test_a_client_that_takes_rtx_gets_rfc_4588_packets(run):
     assert osn == seq and bytes(payload) == first.getPayload()
 
 
-def test_nacks_posted_from_another_thread_are_bounded():
+def test_nacks_posted_from_another_thread_are_bounded_and_each_number_asked_once():
     repair = Repair()
-    threads = [threading.Thread(target=repair.post, args=([[n]] * 10,)) for n in range(10)]
+    nack = list(range(2000))
+    threads = [threading.Thread(target=repair.post, args=([nack, nack[:10]],)) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert repair.refused_waiting == 100 - MAX_WAITING
-    assert repair.answers(0.0) == [] and repair.counts.nacks == MAX_WAITING
-    assert repair.counts.not_held == MAX_WAITING
+    assert repair.counts.nacks == 8 and repair.refused_waiting == 0  # the same 2000, once
+    repair.post([list(range(10_000, 13_000))])  # 3000 more: room for 2096
+    assert repair.refused_waiting == 3000 - (MAX_WAITING - 2000)
+    assert repair.answers(0.0) == [] and repair.counts.not_held == MAX_WAITING

@@ -33,22 +33,27 @@ class Login:
         return f"Login(user={self.user!r})"
 
 
-def pick(challenges: list[Challenge]) -> Challenge | None:
-    """The challenge to answer: Digest by algorithm preference, then Basic; None if the
-    server offers nothing spoken here."""
+def pick(challenges: list[Challenge], basic: bool = True) -> Challenge | None:
+    """The challenge to answer: Digest by algorithm preference, then Basic where `basic`
+    allows it; None if the server offers nothing spoken here."""
     digests = [c for c in challenges if c.scheme == "digest" and "nonce" in c.params]
     for name in _PREFERENCE:
         for challenge in digests:
             if (challenge.get("algorithm") or "MD5").upper() == name.upper():
                 return challenge
-    return next((c for c in challenges if c.scheme == "basic"), None)
+    return next((c for c in challenges if c.scheme == "basic" and basic), None)
 
 
 class ClientAuth:
     """Signs requests for one connection once a server has asked."""
 
-    def __init__(self, login: Login, cnonce: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self, login: Login, cnonce: Callable[[], str] | None = None, basic: bool = True
+    ) -> None:
+        """`basic`: Basic, which sends the password itself, may be answered (only over a
+        TLS connection whose certificate was checked: anyone else could be asking)."""
         self.login = login
+        self.basic = basic
         self._new_cnonce = cnonce or (lambda: secrets.token_hex(8))
         self._challenge: Challenge | None = None
         self._nc = 0
@@ -64,10 +69,11 @@ class ClientAuth:
                 challenges += parse_challenges(value)
             except ValueError:
                 continue
-        chosen = pick(challenges)
+        chosen = pick(challenges, self.basic)
         if chosen is None:
             offered = ", ".join(sorted({c.scheme for c in challenges})) or "no scheme"
-            return f"the server asks for {offered}; this client speaks Digest and Basic"
+            basic = "Basic" if self.basic else "Basic (over rtsps:// with its certificate checked)"
+            return f"the server asks for {offered}; this client speaks Digest and {basic}"
         stale = chosen.get("stale", "").lower() == "true"
         if self._tried and not stale:
             return f"the server refused the credentials of {self.login.user!r}"

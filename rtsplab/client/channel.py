@@ -185,7 +185,10 @@ def _handshake(sock: socket.socket, context: ssl.SSLContext, host: str, timeout:
     while not layer.established:
         if layer.pending:
             sock.sendall(layer.seal())
-        sock.settimeout(max(0.0, deadline - time.monotonic()))
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no TLS handshake within {timeout:g} s")
+        sock.settimeout(left)
         data = sock.recv(MAX_READ)
         if not data:
             raise TlsError("the server closed the connection during the TLS handshake")

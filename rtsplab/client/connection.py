@@ -128,7 +128,8 @@ class RtspClient:
         )  # fmt: skip
         if login is None and target.user is not None:
             login = Login(target.user, target.password or "")
-        self.auth = None if login is None else ClientAuth(login)
+        verified = target.secure and not insecure  # only then may a password go in Basic
+        self.auth = None if login is None else ClientAuth(login, basic=verified)
         self.tls = client_context(verify=not insecure) if target.secure else None
         self.multicast_interface = multicast_interface
         self.rtp_port = rtp_port

@@ -19,6 +19,7 @@ from rtsplab.client.channel import LAB_REPLY_QUIET, ClientChannel
 from rtsplab.client.reply_bounds import check_reply
 from rtsplab.client.session import ClientSession
 from rtsplab.errors import ClientError
+from rtsplab.rtsp.headers.authorization import redacted
 from rtsplab.rtsp.message import RtspRequest, RtspResponse
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def _sent_and_answered(
 ) -> RtspResponse:
     data = request.encode()
     if dialogue.isEnabledFor(logging.DEBUG):
-        dialogue.debug("Data sent:\n%s", data.decode("utf-8", "replace"))
+        dialogue.debug("Data sent:\n%s", redacted(data.decode("utf-8", "replace")))
     quiet = LAB_REPLY_QUIET if session.reply_may_end_quietly else None
     channel.send(data, timeout)
 

@@ -277,10 +277,13 @@ class ClientSession:
 
     @property
     def rtx_payload_type(self) -> int | None:
-        """The payload type of the RFC 4588 packets the server will send, if it will."""
-        if not self.rtx_granted:
-            return None
-        return self.stream.rtx_pt if self.stream is not None else RTX_PT
+        """The payload type of the RFC 4588 packets the server may send: the SDP's, where it
+        offers them on RTP/AVPF (gst-rtsp-server sends them to any AVPF client), or ours in
+        the lab's dialect when granted."""
+        stream = self.stream
+        if self.feedback and stream is not None and stream.profile == AVPF:
+            return stream.rtx_pt
+        return RTX_PT if self.rtx_granted and stream is None else None
 
     def play(self, now: float, start: float | None = None) -> RtspRequest:
         self.check(PLAY)

@@ -107,7 +107,8 @@ class FrameBuffer:
         with self._lock:
             ext = self._extend(timestamp)
             self.stats.received += 1
-            if self.state is Playback.PLAYING and self._due(ext) < now:
+            shown_past = self.stats.shown and ext <= self._last_shown  # a repair come too late
+            if shown_past or (self.state is Playback.PLAYING and self._due(ext) < now):
                 self.stats.late += 1
                 return False
             if len(self._frames) >= self.max_frames or self._bytes + len(frame) > self.max_bytes:

@@ -64,9 +64,9 @@ PEER: Address = ("peer", 0)
 EXPIRE_SPACING = 1.0
 # A NACK's words in one early packet: 1,000 octets of FCI, the compound within any MTU.
 MAX_NACK_ITEMS = 250
-# NACKs waiting for the driver, and the numbers taken from each (one word names 17): more
-# between two passes of the driver is a storm.
-MAX_NACKS, MAX_NACKED = 64, MAX_NACK_ITEMS * 17
+# NACKs waiting for the driver (each read to MAX_NACK_ITEMS words at most): more between two
+# passes of the driver is a storm.
+MAX_NACKS = 64
 
 
 def send_each(send: Callable[[bytes], object], datagrams: list[bytes], name: str) -> None:
@@ -215,7 +215,7 @@ class RtcpEndpoint:
 
     def take_nacks(self) -> list[list[int]]:
         """What each NACK about our stream since the last call asked for (its first
-        MAX_NACKED sequence numbers), to be answered by the driver."""
+        MAX_NACK_ITEMS words), to be answered by the driver."""
         nacks, self.nacks = self.nacks, []
         return nacks
 
@@ -414,9 +414,9 @@ class RtcpEndpoint:
                     self.rtt = delay / NTP_SHORT_UNITS
 
     def _read_nack(self, packet: RtcpPacket) -> None:
-        lost = packet.nacked(self.ssrc) if self.sender is not None else []
+        lost = packet.nacked(self.ssrc, MAX_NACK_ITEMS) if self.sender is not None else []
         if lost and len(self.nacks) < MAX_NACKS:
-            self.nacks.append(lost[:MAX_NACKED])
+            self.nacks.append(lost)
         elif lost:
             self.nacks_dropped += 1
 

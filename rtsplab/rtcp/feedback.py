@@ -121,18 +121,19 @@ class GenericNack(TransportFeedback):
             items.append((seq, 0))
         return cls(sender_ssrc, media_ssrc, items)
 
-    def lost(self) -> list[int]:
-        """The sequence numbers reported lost, word by word, each PID before its BLP's."""
+    def lost(self, limit: int | None = None) -> list[int]:
+        """The sequence numbers reported lost, word by word, each PID before its BLP's (the
+        first `limit` words' only, when given)."""
         numbers = []
-        for pid, blp in self.items:
+        for pid, blp in self.items[:limit]:
             numbers.append(pid)
             numbers.extend(
                 (pid + bit + 1) % SEQ_MODULO for bit in range(BLP_BITS) if blp >> bit & 1
             )
         return numbers
 
-    def nacked(self, media_ssrc: int) -> list[int]:
-        return self.lost() if media_ssrc == self.media_ssrc else []
+    def nacked(self, media_ssrc: int, limit: int | None = None) -> list[int]:
+        return self.lost(limit) if media_ssrc == self.media_ssrc else []
 
     def encode(self) -> bytes:
         if not self.items:

@@ -201,9 +201,9 @@ class RtcpPacket:
         """An XR's DLRR items (RFC 3611 §4.5)."""
         return []
 
-    def nacked(self, media_ssrc: int) -> list[int]:
+    def nacked(self, media_ssrc: int, limit: int | None = None) -> list[int]:
         """The sequence numbers of `media_ssrc`'s stream a generic NACK says were lost
-        (RFC 4585 §6.2.1)."""
+        (RFC 4585 §6.2.1; its first `limit` words only, when given)."""
         return []
 
     @classmethod

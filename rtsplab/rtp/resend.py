@@ -106,8 +106,8 @@ class ResendStore:
             self._bytes -= held.size
 
     def answer(self, lost: list[int], now: float, round_trip: float | None) -> list[Packet]:
-        """The packets to send again for one NACK naming `lost`, in the order asked."""
-        self.counts.nacks += 1
+        """The packets to send again for the numbers `lost` (NACKed, and counted as NACKs by
+        the caller), in the order asked."""
         self.counts.asked += len(lost)
         self._forget(now)
         gap = max(round_trip or 0.0, self.limits.min_gap)

@@ -110,13 +110,13 @@ class ServerChannel:
     def read(self) -> Sequence[Item] | None:
         """What the bytes waiting make (maybe nothing yet); None when the client closed."""
         received = self.sock.recv(RECV_SIZE)
+        if received and self.first_byte_at is None:  # a TLS handshake's bytes count too
+            self.first_byte_at = time.monotonic()
         data = received if self.tls is None else self._unsealed(received)
         if data is None or not received:
             return None
         if not data:
             return []  # records that carried no request yet (the handshake)
-        if self.first_byte_at is None:
-            self.first_byte_at = time.monotonic()
         if not self.reader.pending:
             self._request_started = time.monotonic()
         items = self.reader.feed(data)

@@ -4,7 +4,8 @@ as RFC 4588 retransmission packets to a client that asked for them, else as they
 Two threads meet here and nowhere else: the RTCP thread, which reads the NACKs, posts them
 (`post`), and the pacing loop, which owns the store of recent packets (`rtsplab.rtp.resend`),
 records each burst it sends (`sent`) and, before its next burst, takes the answers
-(`answers`). So a NACK is answered within one burst's time, and the store has one owner.
+(`answers`). So a NACK is answered before the stream's next burst (within a frame's time
+while it plays), and the store has one owner.
 
 Everything the store's limits promise holds whoever asks: a packet is sent again at most once
 a round trip, and all that is sent again is at most a share of the stream.
@@ -12,15 +13,18 @@ a round trip, and all that is sent again is at most a share of the stream.
 
 from __future__ import annotations
 
+import secrets
 import threading
-from collections import deque
 from collections.abc import Sequence
 
 from rtsplab.rtp.resend import ResendCounts, ResendLimits, ResendStore
 from rtsplab.rtp.rtx import RtxStream
 from rtsplab.rtp.sender import Packet
+from rtsplab.rtsp.sdp import RTX_PT
 
-MAX_WAITING = 64  # NACKs posted and not yet answered: the RTCP side bounds its batches too
+# Sequence numbers posted and not yet answered, each once: what the pacing loop looks up
+# before a burst is bounded whatever the NACKs say (a frame of 4K is ~540 packets).
+MAX_WAITING = 4096
 
 
 class Repair:
@@ -31,9 +35,16 @@ class Repair:
         self.store = ResendStore(limits)
         self.rtx = rtx
         self.round_trip: float | None = None
-        self._waiting: deque[list[int]] = deque()
+        self._waiting: dict[int, None] = {}  # sequence numbers asked for, in order, once
         self._lock = threading.Lock()
-        self.refused_waiting = 0  # NACKs dropped because too many were waiting
+        self.refused_waiting = 0  # numbers dropped because too many were waiting
+
+    @classmethod
+    def negotiated(cls, rtx: bool) -> Repair:
+        """A session's answers: RFC 4588 packets (our payload type, a random SSRC and first
+        number of their own, RFC 3550 §5.1) when its client takes them, else the originals."""
+        stream = RtxStream(RTX_PT, secrets.randbits(32), secrets.randbits(16)) if rtx else None
+        return cls(rtx=stream)
 
     @property
     def counts(self) -> ResendCounts:
@@ -45,11 +56,11 @@ class Repair:
         with self._lock:
             if round_trip is not None:
                 self.round_trip = round_trip
+            self.store.counts.nacks += len(nacks)
             for lost in nacks:
-                if len(self._waiting) < MAX_WAITING:
-                    self._waiting.append(lost)
-                else:
-                    self.refused_waiting += 1
+                room = MAX_WAITING - len(self._waiting)
+                self._waiting.update(dict.fromkeys(lost[:room]))
+                self.refused_waiting += max(0, len(lost) - room)
 
     def sent(self, packets: Sequence[Packet], now: float) -> None:
         """A burst left at `now` (the pacing loop)."""
@@ -60,7 +71,7 @@ class Repair:
         with self._lock:
             if not self._waiting:
                 return []
-            waiting, self._waiting = list(self._waiting), deque()
+            waiting, self._waiting = list(self._waiting), {}
             round_trip = self.round_trip
-        out = [p for lost in waiting for p in self.store.answer(lost, now, round_trip)]
+        out = self.store.answer(waiting, now, round_trip)
         return out if self.rtx is None else [self.rtx.wrap(packet) for packet in out]

@@ -29,7 +29,8 @@ def session_status(worker: ServerWorker, now: float) -> SessionStatus | None:
     else:
         transport = "tcp" if isinstance(setup.way, Channels) else "udp"
     seconds = max(1e-3, now - worker.set_up_at)
-    peer = worker.rtcp.peer if worker.rtcp is not None else None
+    rtcp = worker.rtcp  # once: the session may end its RTCP meanwhile
+    peer = rtcp.peer if rtcp is not None else None
     ip, port = worker.address
     return SessionStatus(
         session=session.session_id, client=f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}",

@@ -29,7 +29,7 @@ class SessionStatus:
     state: str  # "ready" or "playing"
     packets_sent: int
     bytes_sent: int
-    rate_bps: float  # bits a second, over the last few seconds
+    rate_bps: float  # bits a second, on average since SETUP
     fraction_lost: float | None = None  # 0..1, the last report's interval
     cumulative_lost: int | None = None
     jitter_seconds: float | None = None

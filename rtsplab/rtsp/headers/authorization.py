@@ -159,3 +159,12 @@ def _format_param(name: str, value: str, quoted: set[str]) -> str:
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         return f'{name}="{escaped}"'
     return f"{name}={value}"
+
+
+_AUTHORIZATION_LINE = re.compile(r"^(authorization:)[^\r\n]*", re.IGNORECASE | re.MULTILINE)
+
+
+def redacted(message: str) -> str:
+    """A message as the -v dialogue shows it: an Authorization header's value hidden (Basic
+    carries the password itself, Digest what an eavesdropper could try words against)."""
+    return _AUTHORIZATION_LINE.sub(r"\1 (hidden)", message)
