@@ -43,11 +43,10 @@ import time
 import tkinter as tk
 from collections.abc import Callable
 from tkinter import messagebox
+from typing import Any
 
 from PIL import Image, ImageTk
 
-from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
-from rtsplab.client.auth import Login
 from rtsplab.client.connection import RtspClient
 from rtsplab.player.actions import SEEK, ActionRunner, Result
 from rtsplab.player.decoder import decode
@@ -56,7 +55,7 @@ from rtsplab.player.handover import Handover
 from rtsplab.player.playout import play_out
 from rtsplab.player.report import Sample, StatsLog, sample_of, save_plot, write_report
 from rtsplab.player.stats_panel import StatsPanel, Trend
-from rtsplab.player.status import DisplayRate, FrameWork, status_line
+from rtsplab.player.status import DisplayRate, FrameWork, picture_position, status_line
 from rtsplab.player.wakeup import TkWakeup
 from rtsplab.rtp.ports import ANY_INTERFACE
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
@@ -88,18 +87,16 @@ class Client:
                  rtcp_reduced_minimum: bool = False, standard: bool | None = None,
                  tcp: bool = False, stats_csv: str | None = None, plot: str | None = None,
                  multicast: bool = False, multicast_interface: str = ANY_INTERFACE,
-                 strict_ports: bool = False, login: Login | None = None,
-                 insecure: bool = False, repair: bool = True) -> None:  # fmt: skip
+                 strict_ports: bool = False, **access: Any) -> None:  # fmt: skip
         self.master = master
         self.filename = filename
         self.master.protocol("WM_DELETE_WINDOW", self.handler)
         self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._push,
                                rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
                                tcp=tcp, multicast=multicast, strict_ports=strict_ports,
-                               multicast_interface=multicast_interface, login=login,
-                               insecure=insecure, repair=repair)  # fmt: skip
-        target = self.rtsp.target  # the URL without a password it may have held
-        self.master.title(f"RTP player: {target.url if target.standard else filename}")
+                               multicast_interface=multicast_interface,
+                               **access)  # fmt: skip
+        self.master.title(f"RTP player: {self.rtsp.target.url}")  # no password a URL held
         self.trend = Trend()
         # The lab report (--stats-csv, --plot, the panel's Save plot): a row a second.
         self.stats_log = StatsLog()
@@ -482,14 +479,10 @@ class Client:
             self._error(str(failure))
 
     def _update_seekbar(self) -> None:
-        """Where the picture is: the PLAY's start plus the RTP time since."""
-        session, shown = self.rtsp.session, self.handover.shown_timestamp
-        duration, started = session.duration, session.play_rtptime
-        if self._dragging or not duration or shown is None or started is None:
-            return
-        elapsed = ((shown - started) % TIMESTAMP_MOD) / JPEG_CLOCK_RATE
-        if elapsed < TIMESTAMP_MOD // 2 / JPEG_CLOCK_RATE:
-            self.position.set(min(duration, session.play_position + elapsed))
+        """Where the picture is (`rtsplab.player.status.picture_position`)."""
+        where = picture_position(self.rtsp.session, self.handover.shown_timestamp)
+        if not self._dragging and where is not None:
+            self.position.set(where)
 
     def _update_panel(self, now: float) -> None:
         stats = self.rtsp.summary()

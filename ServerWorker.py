@@ -65,18 +65,15 @@ log = logging.getLogger(__name__)
 dialogue = logging.getLogger("rtsp")  # the lab's verbose dialogue, shown with -v
 
 IDLE_CONNECTION = 60  # seconds a connection may stay without a session and without a word
-# Seconds from a connection's first byte to its first session: however it trickles, one that
-# sets none up in that time is closed (OPTIONS, DESCRIBE, SETUP take well under a second).
+# From a connection's first byte to its first session, however it trickles (OPTIONS, DESCRIBE
+# and SETUP take well under a second).
 NO_SESSION_LIMIT = 60.0
-# Seconds a lab session not playing may stay unheard: two minutes for a student to press Play.
-# Its client says nothing while it plays: a playing session runs to the end, and this counts
-# from then.
+# A lab session not playing and unheard: two minutes to press Play (its client is silent while
+# it plays, so this counts from the end of the file).
 LAB_IDLE_SESSION = 120.0
 MAX_BAD_REQUESTS = 10  # malformed requests on one connection: past this, it is closed
 IDLE_CHECK = 1.0  # seconds: how often a session's idleness (lab) or silence (standard) is looked at
-# Seconds the last replies (and the BYE) still have to leave once the session ends: a client
-# that sends TEARDOWN and half-closes its side still reads the reply.
-CLOSE_LINGER = 1.0
+CLOSE_LINGER = 1.0  # s for the last replies and BYE to leave: a half-closed client reads them
 
 
 def _nowhere(data: bytes) -> None:
@@ -431,15 +428,17 @@ class ServerWorker:
             self.rtcp = None
 
     def start_repair(self) -> None:
-        """From SETUP, when the client will NACK over UDP (TCP loses nothing; a group's members
-        are not answered): its stream's answers, kept across PLAYs."""
+        """Its stream's answers, kept across PLAYs, when the client NACKs over UDP."""
         setup = self.session.setup
-        wanted = setup is not None and setup.feedback and self.session.rtp_destination is not None
-        self.repair = Repair.negotiated(setup.rtx) if setup is not None and wanted else None
+        wanted = setup and setup.feedback and self.session.rtp_destination is not None
+        self.repair = Repair.negotiated(setup.rtx) if setup and wanted else None
 
     def _nacked(self, nacks: list[list[int]], round_trip: float | None) -> None:
-        """The client's NACKs (the RTCP thread): posted to the stream's answers."""
-        repair = self.repair
+        """The client's NACKs (the RTCP thread), posted to the stream's answers; a UDP client
+        NACKing unasked (ffmpeg's SETUP says RTP/AVP) is answered from then on, as it was."""
+        repair, stream, session = self.repair, self.stream, self.session
+        if repair is None and stream and session.config.retransmission and session.rtp_destination:
+            repair = self.repair = stream.repair = Repair.negotiated(rtx=False)
         if repair is not None:
             repair.post(nacks, round_trip)
 
@@ -448,8 +447,9 @@ class ServerWorker:
         rtcp, self.rtcp = self.rtcp, None
         if rtcp is not None:
             rtcp.stop(reason)
-        if self.repair is not None and self.repair.counts.nacks:
-            log.info("session %s: %s", self.session.session_id, self.repair.counts)
+        repair, self.repair = self.repair, None
+        if rtcp is not None and repair is not None and repair.counts.nacks:
+            log.info("session %s: %s", rtcp.name, repair.counts)
         if self.link is not None:  # (also when RTCP could not start: RTP used it)
             self.link.close()  # after the BYE, which it still carries
             self._log_impairment("at the end", None if rtcp is None else rtcp.peer)

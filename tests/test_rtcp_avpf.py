@@ -102,3 +102,12 @@ def test_a_huge_nack_is_read_only_so_far():
     server.receive(encode_compound([ReceiverReport(CLIENT_SSRC, []), nack]), 0.1, WALL)
     (lost,) = server.take_nacks()
     assert len(lost) == MAX_NACK_ITEMS * 17
+
+
+def test_feedback_alone_is_taken_as_reduced_size_rtcp_and_other_lone_packets_are_not():
+    server = sender()
+    lone = GenericNack(CLIENT_SSRC, SERVER_SSRC, [(300, 0)]).encode()  # ffmpeg's way (RFC 5506)
+    server.receive(lone, 0.1, WALL)
+    assert server.take_nacks() == [[300]] and server.malformed == 0
+    server.receive(SourceDescription.cname(CLIENT_SSRC, "x@y").encode(), 0.1, WALL)
+    assert server.malformed == 1  # a lone SDES is no compound (RFC 3550 §6.1)

@@ -126,13 +126,26 @@ def test_an_avpf_client_gets_the_original_packets_again():
             session.close()
 
 
-@pytest.mark.parametrize("case", ["plain-avp", "forged-port", "no-retransmission"])
-def test_no_packet_is_sent_again_where_nothing_was_negotiated_or_the_nack_is_forged(case):
+def test_a_client_that_nacks_unasked_is_answered_from_its_first_nack_on():
+    with running_server(ROOT) as server:
+        session = Session(server, "RTP/AVP")  # ffmpeg's SETUP, whatever the SDP offered
+        try:
+            assert session.receive(lambda: len(session.packets) >= 20)
+            session.nack(sorted(session.packets)[2:4])  # before any was kept: nothing to send
+            assert session.receive(lambda: len(session.packets) >= 60)
+            wanted = sorted(session.packets)[-5:-3]
+            session.nack(wanted)
+            assert session.receive(lambda: len(session.again) >= 2)
+            assert {p.seqNum() for p in session.again} == set(wanted)
+        finally:
+            session.close()
+
+
+@pytest.mark.parametrize("case", ["forged-port", "no-retransmission"])
+def test_no_packet_is_sent_again_when_refused_or_the_nack_is_forged(case):
     with running_server(ROOT) as server:
         server.config.retransmission = case != "no-retransmission"
-        plain = case == "plain-avp"  # ffmpeg's SETUP for an RTP/AVP offer, say
-        session = Session(server, "RTP/AVP" if plain else "RTP/AVPF",
-                          "" if plain else "Supported: x-rtx\r\n")  # fmt: skip
+        session = Session(server, "RTP/AVPF", "Supported: x-rtx\r\n")
         stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             assert session.receive(lambda: len(session.packets) >= 30)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import statistics
 from collections import deque
 
+from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
+from rtsplab.client.session import ClientSession
 from rtsplab.player.frame_buffer import FrameBuffer, Playback
 from rtsplab.rtsp.state import State
 
@@ -74,3 +76,16 @@ def status_line(
         f"{fps:5.1f} fps  dropped {stats.get('dropped_frames', 0)}  "
         f"late {buffer.stats.late}  lost {stats.get('lost_packets', 0)} packets"
     )
+
+
+def picture_position(session: ClientSession, shown: int | None) -> float | None:
+    """Where in the video the picture shown is, in seconds: the PLAY's start plus the RTP
+    time since its first packet; None when that cannot be told (no duration, nothing shown,
+    no RTP-Info, or a timestamp from before the PLAY)."""
+    duration, started = session.duration, session.play_rtptime
+    if not duration or shown is None or started is None:
+        return None
+    elapsed = ((shown - started) % TIMESTAMP_MOD) / JPEG_CLOCK_RATE
+    if elapsed >= TIMESTAMP_MOD // 2 / JPEG_CLOCK_RATE:
+        return None
+    return min(duration, session.play_position + elapsed)

@@ -27,6 +27,7 @@ and sends what it is given. It holds the member table and the A.7 timer
   first SR) is struck out and counted in `foreign`;
 - under RTP/AVPF (RFC 4585), sends generic NACKs early (`feedback`) as the timer allows,
   and keeps those about our stream for the driver to answer (`take_nacks`);
+- takes feedback alone too (RFC 5506's reduced-size RTCP: ffmpeg sends its NACKs so);
 - counts what is not RTCP in `malformed`, and never raises on a datagram.
 """
 
@@ -298,7 +299,9 @@ class RtcpEndpoint:
                             self.peer_rtcp)  # fmt: skip
             return []
         try:
-            packets = decode_compound(datagram)
+            packets = decode_compound(datagram, strict=False)
+            if not packets[0].is_report() and not all(p.is_feedback() for p in packets):
+                decode_compound(datagram)  # the compound's own error (RFC 3550 §6.1)
         except RtcpError as exc:
             self.count_malformed(exc)
             return []

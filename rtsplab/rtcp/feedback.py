@@ -67,6 +67,9 @@ class TransportFeedback(RtcpPacket):
     def speaks_about(self) -> list[int]:
         return [self.media_ssrc]
 
+    def is_feedback(self) -> bool:
+        return True
+
     def encode(self) -> bytes:
         check_field("fmt", self.fmt, MAX_COUNT)
         fci = bytes(self.fci)

@@ -174,6 +174,10 @@ class RtcpPacket:
         """An SR or RR: what a compound packet starts with (§6.1)."""
         return False
 
+    def is_feedback(self) -> bool:
+        """Feedback (RFC 4585 §6.1): what may go alone, as reduced-size RTCP (RFC 5506)."""
+        return False
+
     # What a reader takes from a packet, asked of the packet rather than of its class: each
     # is empty (or None) for the types that do not carry it.
 
