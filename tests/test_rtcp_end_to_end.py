@@ -460,8 +460,9 @@ def relayed_session(tmp_path, clip, *, seed, **impairments) -> RelayedRun:
         rtcp_server(tmp_path, fps=FPS, max_packet=SMALL_PACKET) as server,
         LossyRelay(client_port, seed=seed, **impairments) as relay,
     ):
+        # No repair (RFC 4585 NACKs): what is counted here is the relay's doing alone.
         client = RtspClient(LOOPBACK, server.port, client_port, clip.name,
-                            rtcp_reduced_minimum=True, announce_port=relay.port,
+                            rtcp_reduced_minimum=True, announce_port=relay.port, repair=False,
                             on_frame=lambda frame, ts: frames.append(frame))  # fmt: skip
         try:
             client.setup()

@@ -63,11 +63,8 @@ PEER: Address = ("peer", 0)
 # often (the client on every wake-up of its receiving thread), so between reports the member
 # table is scanned at most this often.
 EXPIRE_SPACING = 1.0
-# A NACK's words in one early packet: 1,000 octets of FCI, the compound within any MTU.
-MAX_NACK_ITEMS = 250
-# NACKs waiting for the driver (each read to MAX_NACK_ITEMS words at most): more between two
-# passes of the driver is a storm.
-MAX_NACKS = 64
+MAX_NACK_ITEMS = 250  # a NACK's words in one packet: 1,000 octets, within any MTU
+MAX_NACKS = 64  # NACKs waiting for the driver, each read to MAX_NACK_ITEMS words: past, a storm
 
 
 def send_each(send: Callable[[bytes], object], datagrams: list[bytes], name: str) -> None:
