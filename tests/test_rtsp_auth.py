@@ -88,7 +88,11 @@ def test_the_users_file_keeps_digests_only_and_is_private(tmp_path):
     assert users["alice"].sha256 == ha1("SHA-256", "alice", "rtsplab", "new secret")
 
 
-@pytest.mark.parametrize("line", ["alice:rtsplab:abc:def", "alice:rtsplab", "a:b:" + "0" * 32])
+@pytest.mark.parametrize(
+    "line",
+    ["alice:rtsplab:abc:def", "alice:rtsplab", "a:b:" + "0" * 32,
+     "alice:elsewhere:" + "0" * 32 + ":" + "0" * 64],
+)  # fmt: skip
 def test_a_bad_users_line_is_named(tmp_path, line):
     path = tmp_path / "users"
     path.write_text(line + "\n")

@@ -57,8 +57,9 @@ def check_name(name: str, what: str = "user name") -> None:
         )
 
 
-def read_users(path: str | Path) -> dict[str, UserDigests]:
-    """Name -> digests; ValueError naming the line for anything else (OSError if unreadable)."""
+def read_users(path: str | Path, realm: str = DEFAULT_REALM) -> dict[str, UserDigests]:
+    """Name -> digests; ValueError naming the line for anything else (OSError if unreadable),
+    a line of another realm too: its HA1s could never match this server's challenges."""
     users: dict[str, UserDigests] = {}
     for number, raw in enumerate(Path(path).read_text("utf-8").splitlines(), 1):
         text = raw.strip()
@@ -69,6 +70,8 @@ def read_users(path: str | Path) -> dict[str, UserDigests]:
             _is_hex(f, n) for f, n in zip(fields[2:], (32, 64), strict=True)
         ):
             raise ValueError(f"{path}:{number}: expected name:realm:md5-ha1:sha256-ha1")
+        if fields[1] != realm:
+            raise ValueError(f"{path}:{number}: realm {fields[1]!r}, not this server's {realm!r}")
         users[fields[0]] = UserDigests(*fields)
         if len(users) > MAX_USERS:
             raise ValueError(f"{path}: more than {MAX_USERS} users")
