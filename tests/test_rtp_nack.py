@@ -62,3 +62,14 @@ def test_the_list_is_bounded_and_gives_up_the_oldest():
     assert len(nacks) == 100
     assert nacks.due(0.0) == list(range(900, 1000))
     assert nacks.counts.given_up == 899
+
+
+def test_no_more_is_taken_for_asked_than_one_nack_carries():
+    # Lost: 2..18 (one word: PID 2 and the 16 after it), 40 (a second word), 80 (a third).
+    nacks = fed(1, *range(19, 40), *range(41, 80), 81)
+    assert nacks.due(0.0, round_trip=0.1, max_words=2) == [*range(2, 19), 40]
+    assert nacks.counts.asked == 18
+    # 80 was left out of that NACK: it is still due at once, not a round trip later.
+    assert nacks.due(0.01, round_trip=0.1, max_words=2) == [80]
+    nacks.arrived(80, 0.02, 1.0)
+    assert nacks.counts.recovered == 1

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from RtpPacket import SEQ_MOD
-from rtsplab.rtcp.endpoint import Address, send_each
+from rtsplab.rtcp.endpoint import MAX_NACK_ITEMS, Address, send_each
 from rtsplab.rtcp.session import ReceiverRtcp
 from rtsplab.rtp.nack import NackList
 from rtsplab.rtp.reception import ReceptionStatistics
@@ -181,7 +181,7 @@ class ClientRtcp:
             if nacks is None or self._send is None or not engine.may_send_feedback():
                 return
             now = self._clock()
-            due = nacks.due(now, engine.rtt)
+            due = nacks.due(now, engine.rtt, MAX_NACK_ITEMS)
             if not due:
                 return
             datagram = engine.feedback([seq % SEQ_MOD for seq in due], now, self._wall())

@@ -21,6 +21,7 @@ from rtsplab.rtp.reception import MAX_DROPOUT
 MIN_REPEAT = 0.010  # s: the shortest wait before asking again, whatever the round trip says
 DEFAULT_ROUND_TRIP = 0.050  # s: until RTCP has measured one (RFC 3550 section 6.4.1)
 MAX_MISSING = 4096  # numbers followed at once: 7 frames of 4K at 1% loss is ~40
+BLP_SPAN = 16  # numbers a NACK word's bitmask covers after its PID (RFC 4585 section 6.2.1)
 
 
 @dataclass
@@ -74,16 +75,25 @@ class NackList:
         self._missing.clear()
         self._highest = seq
 
-    def due(self, now: float, round_trip: float | None = None) -> list[int]:
+    def due(
+        self, now: float, round_trip: float | None = None, max_words: int | None = None
+    ) -> list[int]:
         """The numbers to ask for now, oldest first; each is asked again a round trip later
-        while it is missing, and given up at its deadline."""
+        while it is missing, and given up at its deadline. `max_words`: no more than one NACK
+        packet's words carry (a PID and the BLP_SPAN numbers after it, a word); the rest
+        stay due, not taken for asked."""
         wait = max(DEFAULT_ROUND_TRIP if round_trip is None else round_trip, MIN_REPEAT)
         ask: list[int] = []
+        words, pid = 0, 0
         for seq, entry in list(self._missing.items()):
             if entry.deadline <= now:
                 del self._missing[seq]
                 self.counts.given_up += 1
             elif entry.next_ask <= now:
+                if not ask or seq - pid > BLP_SPAN:
+                    if max_words is not None and words == max_words:
+                        continue  # asked in the next NACK
+                    words, pid = words + 1, seq
                 entry.asked = True
                 entry.next_ask = now + wait
                 ask.append(seq)
