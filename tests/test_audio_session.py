@@ -170,6 +170,24 @@ def test_setup_of_the_sound_interleaved_takes_the_channels_asked(session):
     assert session.audio.way == Channels(2, 3) and session.interleaved == (0, 1)
 
 
+@pytest.mark.parametrize("order", [("track1", "track2"), ("track2", "track1")])
+def test_an_interleaved_track_without_channels_takes_the_first_free_pair(session, order):
+    plain = "RTP/AVP/TCP;unicast"
+    first, second = setup_both(session, *order, transports=(plain, plain))
+    assert first.status == second.status == 200
+    ways = {order[0]: Channels(0, 1), order[1]: Channels(2, 3)}
+    assert session.audio.way == ways["track2"]
+    assert session.interleaved == (ways["track1"].rtp, ways["track1"].rtcp)
+
+
+def test_an_interleaved_track_asking_the_other_tracks_channels_is_refused(session):
+    first = ask(session, "SETUP", f"{BASE}/track1", 1,
+                Transport="RTP/AVP/TCP;unicast;interleaved=0-1")  # fmt: skip
+    second = ask(session, "SETUP", f"{BASE}/track2", 2, Session=first.session,
+                 Transport="RTP/AVP/TCP;unicast;interleaved=1-2")  # fmt: skip
+    assert second.status == 461 and session.audio is None and session.state is State.READY
+
+
 @pytest.mark.parametrize(
     ("uri", "transport", "status"),
     [

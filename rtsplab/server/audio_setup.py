@@ -29,7 +29,7 @@ from rtsplab.payload.l16 import PTIME_MS, frame_bytes
 from rtsplab.rtp.sender import MIN_MAX_PACKET, RtpSender
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.rtp_info import RtpInfo
-from rtsplab.rtsp.headers.transport import TransportSpec
+from rtsplab.rtsp.headers.transport import TransportSpec, rtp_and_rtcp_ports
 from rtsplab.rtsp.message import RtspRequest
 from rtsplab.rtsp.sdp import L16_PT, AudioOffer
 from rtsplab.rtsp.state import SETUP, State
@@ -120,6 +120,20 @@ def check_audio_transport(transport: TransportSpec) -> None:
     if transport.unicast is False or transport.protocol.upper() == LAB_PROFILE:
         how = "multicast" if transport.unicast is False else transport.protocol
         raise RtspError(461, f"the audio track is sent by unicast RTP/AVP only, not {how}")
+
+
+def channels_beside(asked: tuple[int, int | None] | None, beside: object) -> Channels:
+    """The interleaved channels of a track: those asked, or the first free pair; 461 when
+    they are the other track's (`beside`, a way): each stream has its own."""
+    taken = {beside.rtp, beside.rtcp} if isinstance(beside, Channels) else set()
+    if asked is None:
+        first = next(n for n in range(0, 256, 2) if not {n, n + 1} & taken)
+        asked = (first, None)
+    channels = Channels(*rtp_and_rtcp_ports(asked))
+    if {channels.rtp, channels.rtcp} & taken:
+        raise RtspError(461, f"interleaved={channels.rtp}-{channels.rtcp}: the other "
+                             f"track's channels")  # fmt: skip
+    return channels
 
 
 def audio_reply(transport: TransportSpec, setup: AudioSetUp, server_port: int | None) -> str:

@@ -296,7 +296,8 @@ class ServerSession:
         if transport.unicast is False:
             return self._setup_multicast(request, cseq, transport)
         standard = transport.protocol.upper() != LAB_PROFILE
-        way = self._unicast_way(transport)
+        beside = self.audio.way if self.audio and self.state is State.READY else None
+        way = self._unicast_way(transport, beside)
         path = resolve(self.config.root, request.uri)
         media = self._open(path)
         if standard:
@@ -352,9 +353,9 @@ class ServerSession:
         """A clip's sound (`rtsplab.server.audio_setup`): a session of its own, or a track
         joining the session of its video."""
         sound.check_audio_transport(transport)
-        way = self._unicast_way(transport)
-        path = resolve(self.config.root, request.uri)
         video = self.setup if self.state is State.READY else None  # (`adds_track`)
+        way = self._unicast_way(transport, None if video is None else video.way)
+        path = resolve(self.config.root, request.uri)
         if video is not None and video.path != path:
             raise RtspError(400, f"{path.name}: not the clip this session plays")
         source = sound.open_sound(self.config.root, path)
@@ -373,11 +374,12 @@ class ServerSession:
         session = format_session(str(self.session_id), self.timeout)
         return self._ok(cseq, session, Transport=sound.audio_reply(transport, self.audio, port))
 
-    def _unicast_way(self, transport: TransportSpec) -> UdpPorts | Channels:
-        """Where a unicast SETUP's stream goes. The Transport's parser has checked that its
-        ports or channels leave room for RTCP's (`rtsplab.rtsp.headers.transport`)."""
+    def _unicast_way(self, transport: TransportSpec, beside: object = None) -> UdpPorts | Channels:
+        """Where a unicast SETUP's stream goes (`beside` the other track's way, if any).
+        The Transport's parser has checked that its ports or channels leave room for
+        RTCP's (`rtsplab.rtsp.headers.transport`)."""
         if transport.lower_transport == "TCP":
-            return Channels(*rtp_and_rtcp_ports(transport.interleaved or (0, None)))
+            return sound.channels_beside(transport.interleaved, beside)
         client_port = transport.client_port
         assert client_port is not None  # _choose_transport takes UDP only with one
         rtp_port, rtcp_port = rtp_and_rtcp_ports(client_port)
