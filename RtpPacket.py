@@ -89,9 +89,12 @@ _SEQ_WORD = 1
 _HEADER_WORDS = RTP_HEADER_SIZE // 2
 
 
-def fixed_headers(first_seq: int, count: int, pt: int, ssrc: int, timestamp: int) -> list[bytes]:
+def fixed_headers(
+    first_seq: int, count: int, pt: int, ssrc: int, timestamp: int, marker: bool = True
+) -> list[bytes]:
     """The `fixed_header`s of one frame's `count` packets, made at once: sequence numbers
-    from `first_seq` on (mod 2^16), one timestamp, the marker on the last. The headers are
+    from `first_seq` on (mod 2^16), one timestamp, the marker on the last (none with
+    `marker` False: audio marks only a talkspurt's start, RFC 3551 §4.1). The headers are
     one header repeated, the sequence numbers then written into it as one array of 16-bit
     words: no Python work per packet but a slice each."""
     run = bytearray(fixed_header(0, 0, pt, ssrc, timestamp) * count)
@@ -101,7 +104,8 @@ def fixed_headers(first_seq: int, count: int, pt: int, ssrc: int, timestamp: int
     if sys.byteorder == "little":  # the array is in the machine's order, the wire's is big
         numbers.byteswap()
     memoryview(run).cast("H")[_SEQ_WORD::_HEADER_WORDS] = numbers
-    run[-RTP_HEADER_SIZE + 1] |= MARKER_BIT
+    if marker:
+        run[-RTP_HEADER_SIZE + 1] |= MARKER_BIT
     # Slices of bytes rather than views: small copies, and objects the garbage collector
     # need not follow.
     packed = bytes(run)

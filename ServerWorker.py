@@ -33,7 +33,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import cast
 
@@ -46,6 +46,7 @@ from rtsplab.rtsp.grammar import cseq_or_none
 from rtsplab.rtsp.headers.authorization import redacted
 from rtsplab.rtsp.message import RtspRequest, RtspResponse
 from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State
+from rtsplab.server.audio_track import AudioTrack
 from rtsplab.server.channel import Item, ServerChannel
 from rtsplab.server.connection_writer import ConnectionWriter
 from rtsplab.server.impaired_link import ImpairedLink
@@ -58,6 +59,7 @@ from rtsplab.server.session import ServerSession, StreamConfig
 from rtsplab.server.stream import RtpStream, Streaming
 from rtsplab.server.transports import UdpPorts
 from rtsplab.server.udp_out import UdpOut
+from rtsplab.server.ways_out import way_out
 
 __all__ = ["ServerWorker"]
 
@@ -76,10 +78,6 @@ IDLE_CHECK = 1.0  # seconds: how often a session's idleness (lab) or silence (st
 CLOSE_LINGER = 1.0  # s for the last replies and BYE to leave: a half-closed client reads them
 
 
-def _nowhere(data: bytes) -> None:
-    """A multicast member's own way out: its stream and reports go to the group instead."""
-
-
 class ServerWorker:
     def __init__(
         self, connection: socket.socket, address: tuple[str, int], config: StreamConfig,
@@ -93,11 +91,15 @@ class ServerWorker:
         self.streaming = streaming
         self.address = self.rtsp.address
         self.rtp_socket, self.rtcp_socket = bind_port_pair(self.rtsp.local[0])
+        # A clip's sound: its sockets, stream and RTCP (`rtsplab.server.audio_track`).
+        self.audio = AudioTrack(self.rtsp.local[0], streaming, self.send_interleaved,
+                                lambda: self.link)  # fmt: skip
         self.groups = groups
         self._member_id = ""  # the session id it joined its multicast stream with
         self.session = ServerSession(config, self.address[0], self.rtp_socket.getsockname()[1],
                                    server_address=self.rtsp.local, groups=groups,
-                                   secure=tls is not None)  # fmt: skip
+                                   secure=tls is not None,
+                                   audio_port=self.audio.port)  # fmt: skip
         self.thread = threading.Thread(
             target=self.recvRtspRequest, name=f"rtsp-{address[0]}:{address[1]}", daemon=True
         )
@@ -290,6 +292,7 @@ class ServerWorker:
                 joined_group.add(self._member_id, self.session.client_ip)
             self.set_up_at = time.monotonic()
             self.start_rtcp()
+            self.audio.start_rtcp(self.session, server_cname(self.rtsp.local[0]))
             self.start_repair()
         return response
 
@@ -298,23 +301,6 @@ class ServerWorker:
         if dialogue.isEnabledFor(logging.DEBUG):
             dialogue.debug("Reply sent:\n%s", data.decode("utf-8", "replace"))
         self.rtsp.send_reply(data)  # never dropped; written in turn with queued frames
-
-    def _way_out(
-        self, interleaved: tuple[int, int] | None, which: int, sock: socket.socket,
-        destination: tuple[str, int] | None,
-    ) -> Callable[[bytes], object]:  # fmt: skip
-        """How RTP (`which` 0) or RTCP (1) reaches the client: its interleaved channel on
-        the RTSP connection, or its UDP port (neither: a multicast member's)."""
-        if interleaved is not None:
-            return partial(self.send_interleaved, interleaved[which])
-        if destination is None:
-            return _nowhere
-        to = destination
-
-        def send_udp(data: bytes) -> int:
-            return sock.sendto(data, to)
-
-        return send_udp
 
     def send_interleaved(self, channel: int, data: bytes) -> None:
         """RTP or RTCP on the RTSP connection, framed with `$` (RFC 2326 §10.12)."""
@@ -344,7 +330,9 @@ class ServerWorker:
                            self.streaming.cache, self.sendRtp, self._say_bye,
                            self.repair)  # fmt: skip
         self.stream = stream
-        self.streaming.loop.add(stream, stream.start(time.monotonic()))
+        now = time.monotonic()  # the video's first frame and the sound's first packet
+        self.streaming.loop.add(stream, stream.start(now))
+        self.audio.start(self.session, now)
 
     def stop_stream(self) -> None:
         """Stop streaming: the frame in progress leaves whole, nothing after it. A
@@ -353,6 +341,7 @@ class ServerWorker:
         if group is not None:
             group.pause(self._member_id)  # the group's sender is its own to pause
             return
+        self.audio.stop(self.session)
         stream, self.stream = self.stream, None
         if stream is not None:
             self.streaming.loop.remove(stream)
@@ -369,7 +358,7 @@ class ServerWorker:
             self._udp_out.send(packets, segment)
             return
         session, link = self.session, self.link
-        deliver = self._way_out(session.interleaved, 0, self.rtp_socket,
+        deliver = way_out(self.send_interleaved, session.interleaved, 0, self.rtp_socket,
                                 session.rtp_destination)  # fmt: skip
         for packet in packets:
             if link is None:
@@ -396,7 +385,7 @@ class ServerWorker:
         TEARDOWN. A multicast member has none: its file's stream reports for every member."""
         session = self.session
         media, sender = session.media, session.sender
-        if media is None or sender is None or self.group is not None:
+        if media is None or sender is None or self.group is not None or self.rtcp is not None:
             return
         # RTCP is taken from the client's RTCP port only (its channel, when interleaved).
         peer = session.rtcp_destination or (session.client_ip, None)
@@ -409,10 +398,10 @@ class ServerWorker:
             if session.interleaved is not None:
                 impairment = impairment.for_tcp()  # TCP loses nothing: delay and rate only
             self.link = ImpairedLink(Impairment(impairment), str(session.session_id))
-        way_out = self._way_out(session.interleaved, 1, self.rtcp_socket,
-                                session.rtcp_destination)  # fmt: skip
+        rtcp_out = way_out(self.send_interleaved, session.interleaved, 1, self.rtcp_socket,
+                           session.rtcp_destination)  # fmt: skip
         link = self.link
-        send = way_out if link is None else partial(link.send, deliver=way_out)
+        send = rtcp_out if link is None else partial(link.send, deliver=rtcp_out)
         self.rtcp = ServerRtcp(
             engine, str(session.session_id),
             None if session.interleaved is not None else self.rtcp_socket, send,
@@ -443,7 +432,9 @@ class ServerWorker:
             repair.post(nacks, round_trip)
 
     def stop_rtcp(self, reason: str) -> None:
-        """The session ends: say BYE and stop its RTCP."""
+        """The session ends: say BYE and stop its RTCP (the sound's first: the link, if
+        any, still carries its BYE)."""
+        self.audio.stop_rtcp(reason)
         rtcp, self.rtcp = self.rtcp, None
         if rtcp is not None:
             rtcp.stop(reason)
@@ -458,6 +449,8 @@ class ServerWorker:
     def receive_rtcp(self, datagram: bytes, interleaved_channel: int) -> None:
         """A report from the client on the interleaved channel; anything else is ignored."""
         session, rtcp = self.session, self.rtcp
+        if self.audio.receive(session, datagram, interleaved_channel):
+            return
         if rtcp is None or session.interleaved is None:
             return
         if interleaved_channel == session.interleaved[1]:
@@ -487,6 +480,7 @@ class ServerWorker:
         try:
             self.stop_stream()
             self.stop_rtcp("client gone")
+            self.audio.close(self.session)
             self.leave_group(self.group, "client gone")
         except Exception:
             log.exception("stopping the session of %s:%d", *self.address)

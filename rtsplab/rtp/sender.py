@@ -78,10 +78,16 @@ class RtpSender:
         first_seq: int | None = None,
         timestamp_origin: int | None = None,
         payloader: Callable[[bytes, int], list[Payload]] = fragment_parts,
+        payload_type: int = PT_JPEG,
+        clock_rate: int = JPEG_CLOCK_RATE,
+        marker: bool = True,
     ) -> None:
         """`payloader(frame, max_payload)` cuts a frame into payloads: the lab's
         `rtsplab.payload.lab.fragment_parts` (the default), or RFC 2435's
-        `jpeg_payload_parts`."""
+        `jpeg_payload_parts`. A "frame" is one unit of media at `fps` a second on a
+        `clock_rate` RTP clock: a picture at 90 kHz, or one audio packet (`fps` 50, 20 ms)
+        at the sampling rate. `marker`: M on each frame's last packet (video's end of
+        frame); audio sends none."""
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         if not MIN_MAX_PACKET <= max_packet <= MAX_MAX_PACKET:
@@ -91,6 +97,7 @@ class RtpSender:
         self.fps = fps
         self.max_payload = max_packet - RTP_HEADER_SIZE
         self.payloader = payloader
+        self.payload_type, self.clock_rate, self.marker = payload_type, clock_rate, marker
         self.ssrc = secrets.randbits(32) if ssrc is None else ssrc
         self.next_seq = secrets.randbits(16) if first_seq is None else first_seq
         self.timestamp_origin = (
@@ -104,8 +111,8 @@ class RtpSender:
         self._lock = threading.Lock()
 
     def timestamp(self, frame_index: int) -> int:
-        """RTP timestamp of the frame_index-th frame sent: origin + index * 90000 / fps."""
-        return (self.timestamp_origin + round(frame_index * JPEG_CLOCK_RATE / self.fps)) % (
+        """RTP timestamp of the frame_index-th frame sent: origin + index * clock / fps."""
+        return (self.timestamp_origin + round(frame_index * self.clock_rate / self.fps)) % (
             TIMESTAMP_MOD
         )
 
@@ -116,7 +123,7 @@ class RtpSender:
         if clock is None:
             return self.timestamp(self.frames_sent)
         due, timestamp = clock
-        return (timestamp + round((now - due) * JPEG_CLOCK_RATE)) % TIMESTAMP_MOD
+        return (timestamp + round((now - due) * self.clock_rate)) % TIMESTAMP_MOD
 
     def play_position(self) -> tuple[int, int]:
         """(sequence number, RTP timestamp) of the next frame to be sent, of one frame even
@@ -163,7 +170,7 @@ class RtpSender:
             self.frames_sent += 1
             self.packets_sent += count
             self.octets_sent += frame.octets
-        headers = fixed_headers(seq, count, PT_JPEG, ssrc, timestamp)
+        headers = fixed_headers(seq, count, self.payload_type, ssrc, timestamp, self.marker)
         return list(zip(headers, frame.heads, frame.bodies, strict=True))
 
     def packetize(self, frame: bytes) -> list[bytes]:

@@ -23,7 +23,16 @@ RTP/AVPF and offers generic NACKs (RFC 4585 §4.2) and RFC 4588 retransmission::
     a=rtcp-fb:26 nack
     a=rtpmap:97 rtx/90000
     a=fmtp:97 apt=26;rtx-time=1000
- A side over 2040 pixels does not fit RFC 2435's
+
+A clip with sound (`AudioOffer`) gets a second media section after the video's, in the same
+profile: L16 (RFC 3551 §4.5.11) at the file's rate and channels, 20 ms a packet::
+
+    m=audio 0 RTP/AVP 98
+    a=rtpmap:98 L16/48000/1
+    a=ptime:20
+    a=control:track2
+
+A side over 2040 pixels does not fit RFC 2435's
 one-byte size fields, so `a=x-dimensions:<w>,<h>` gives it (RFC 2435 §3.1.5, GStreamer's
 name for it).
 
@@ -50,6 +59,7 @@ from rtsplab.rtsp.grammar import is_digits
 from rtsplab.rtsp.headers.range import parse_npt_range
 
 __all__ = [
+    "AudioOffer",
     "MediaDescription",
     "RtpMap",
     "SessionDescription",
@@ -64,6 +74,9 @@ AVP = "RTP/AVP"  # RFC 3551: the audio/video profile
 AVPF = "RTP/AVPF"  # RFC 4585: the same with early RTCP feedback
 RTX_PT = 97  # a dynamic payload type (RFC 3551 §6) for RFC 4588 retransmission packets
 RTX_ENCODING = "rtx"
+L16_PT = 98  # a dynamic payload type for L16 at any rate (97 is the video's rtx)
+L16_ENCODING = "L16"
+AUDIO_PTIME_MS = 20  # RFC 3551 §4.2: the default packetization interval
 # RFC 3986 §3.1: scheme ":" — "rtsp:", "rtsps:", "rtspu:" — marks an absolute URL.
 ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -92,6 +105,30 @@ def _check_token(name: str, value: str) -> None:
         raise ValueError(f"{name} must be non-empty, on one line, without edge spaces: {value!r}")
 
 
+@dataclass(frozen=True)
+class AudioOffer:
+    """The sound beside the video, as DESCRIBE offers it: L16 at `rate` Hz, `channels`."""
+
+    rate: int
+    channels: int
+    control: str  # the track's a=control, as the video's
+    payload_type: int = L16_PT
+
+    def lines(self, profile: str) -> list[str]:
+        """Its media section; ValueError for a value that would make a wrong SDP."""
+        if self.rate <= 0 or not 1 <= self.channels <= 8 or not 96 <= self.payload_type <= 127:
+            raise ValueError(f"L16 at {self.rate} Hz, {self.channels} channels, "
+                             f"payload type {self.payload_type}")  # fmt: skip
+        _check_token("audio control", self.control)
+        pt = self.payload_type
+        return [
+            f"m=audio 0 {profile} {pt}",
+            f"a=rtpmap:{pt} {L16_ENCODING}/{self.rate}/{self.channels}",
+            f"a=ptime:{AUDIO_PTIME_MS}",
+            f"a=control:{self.control}",
+        ]
+
+
 def make_sdp(
     *,
     session_id: int,
@@ -103,8 +140,9 @@ def make_sdp(
     height: int,
     name: str,
     rtx_time_ms: int | None = None,
+    audio: AudioOffer | None = None,
 ) -> str:
-    """The SDP text of one MJPEG stream, CRLF line ends.
+    """The SDP text of one MJPEG stream, and of its sound (`audio`) if any, CRLF line ends.
 
     `uri_control` is the track's a=control (relative like "track1", or a full URL);
     `duration` None for a live source (a=range:npt=0-). `rtx_time_ms`: NACKs are answered
@@ -144,6 +182,8 @@ def make_sdp(
     ]
     if width > MAX_WIRE_SIZE or height > MAX_WIRE_SIZE:
         lines.append(f"a=x-dimensions:{width},{height}")
+    if audio is not None:
+        lines += audio.lines(profile)
     return CRLF.join(lines) + CRLF
 
 

@@ -34,12 +34,12 @@ class AudioSource:
         self.rate, self.channels = sound.rate, sound.channels
         self.step = samples_per_packet(self.rate)  # the RTP timestamp's step
         self.packet_count = -(-sound.frames // self.step)
-        self._frames = sound.frames
+        self.frames = sound.frames  # sampling instants
         self._wav = wave.open(os.fspath(path), "rb")
 
     @property
     def seconds(self) -> float:
-        return self._frames / self.rate
+        return self.frames / self.rate
 
     def index_at(self, npt: float) -> int:
         """The packet that holds the sound at `npt` seconds (the last one past the end)."""
@@ -50,12 +50,19 @@ class AudioSource:
         when the file no longer holds what it said."""
         if not 0 <= index < self.packet_count:
             raise AudioError(f"{self.path.name}: no packet {index} of {self.packet_count}")
-        want = min(self.step, self._frames - index * self.step)
+        return self.payload_from(index * self.step)
+
+    def payload_from(self, sample: int) -> bytes:
+        """The packet of sound that starts at sampling instant `sample` (a PLAY's start
+        falls anywhere, not only on the 20 ms grid): `step` instants, or what is left."""
+        if not 0 <= sample < self.frames:
+            raise AudioError(f"{self.path.name}: no sound at instant {sample} of {self.frames}")
+        want = min(self.step, self.frames - sample)
         try:
-            self._wav.setpos(index * self.step)
+            self._wav.setpos(sample)
             data = self._wav.readframes(want)
         except (wave.Error, OSError, EOFError) as exc:
-            raise AudioError(f"{self.path.name}: cannot read packet {index}: {exc}") from None
+            raise AudioError(f"{self.path.name}: cannot read at {sample}: {exc}") from None
         if len(data) != want * frame_bytes(self.channels):
             raise AudioError(f"{self.path.name}: the file changed while it played")
         return swapped(data)

@@ -22,8 +22,11 @@ from rtsplab.rtsp.errors import RtspError, short
 
 # The lab keeps its movie in video/ and names it bare: both forms resolve.
 SEARCH_DIRS = (".", "video")
-# The stream's control URL in the SDP is the file's URL plus this (RFC 2326 C.1.1).
+# The stream's control URL in the SDP is the file's URL plus this (RFC 2326 C.1.1); a clip
+# with sound has its audio at AUDIO_TRACK.
 TRACK = "track1"
+AUDIO_TRACK = "track2"
+TRACKS = (TRACK, AUDIO_TRACK)
 URL_SCHEMES = ("rtsp://", "rtsps://")  # a URL, over TCP or over TLS (RFC 2326 §3.2)
 
 
@@ -32,9 +35,22 @@ def request_path(uri: str) -> str:
     track's control suffix, or the bare name."""
     path = urlsplit(uri).path.lstrip("/") if uri.lower().startswith(URL_SCHEMES) else uri
     path = path.rstrip("/")
-    if path.endswith("/" + TRACK):
-        path = path[: -len(TRACK) - 1]
-    return path
+    track = track_of(path)
+    return path if track is None else path[: -len(track) - 1]
+
+
+def track_of(uri: str) -> str | None:
+    """The track a request URI names (TRACK or AUDIO_TRACK), None for the file (the
+    aggregate control of both)."""
+    path = uri.rstrip("/")
+    return next((track for track in TRACKS if path.endswith("/" + track)), None)
+
+
+def aggregate_uri(uri: str) -> str:
+    """The request URI without its track: the control of every track at once."""
+    path = uri.rstrip("/")
+    track = track_of(path)
+    return path if track is None else path[: -len(track) - 1]
 
 
 def _why_unresolved(exc: Exception) -> str:

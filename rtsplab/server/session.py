@@ -17,13 +17,11 @@ and GStreamer play (the tests run both).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from rtsplab.errors import PayloadError
 from rtsplab.payload.lab import fragment_parts
@@ -51,10 +49,12 @@ from rtsplab.rtsp.state import (
     State,
     next_state,
 )
+from rtsplab.server import audio_setup as sound
 from rtsplab.server.auth import Gate
 from rtsplab.server.impairment import ImpairmentConfig
-from rtsplab.server.media_root import TRACK, URL_SCHEMES, resolve
+from rtsplab.server.media_root import AUDIO_TRACK, TRACK, URL_SCHEMES, resolve, track_of
 from rtsplab.server.position import played_rates, rewind_if_played
+from rtsplab.server.shared_stream import MulticastConfig, SharedStream, SharedStreams, unmapped
 from rtsplab.server.transports import (
     FEEDBACK_PROFILE,
     LAB_PROFILE,
@@ -72,52 +72,9 @@ SESSION_TIMEOUT = 60  # seconds a standard session lives without a request or RT
 REASON_CONTENT_TYPE = "text/plain; charset=utf-8"  # the body of a 4xx: why it was refused
 
 
-def _unmapped(address: str) -> str:
-    """An IPv4-mapped IPv6 address (a dual-stack socket's word for an IPv4 peer) as IPv4."""
-    try:
-        mapped = ipaddress.ip_address(address.partition("%")[0])
-    except ValueError:
-        return address
-    ipv4 = mapped.ipv4_mapped if isinstance(mapped, ipaddress.IPv6Address) else None
-    return address if ipv4 is None else str(ipv4)
-
-
 def new_session_id() -> str:
     """An unguessable session id, all digits: the lab's client reads it with int()."""
     return str(secrets.randbelow(9 * 10**17) + 10**17)  # 18 digits, 59 bits of randomness
-
-
-@dataclass(frozen=True)
-class MulticastConfig:
-    """Where the server's multicast streams go: its choice, never a client's (§12.39)."""
-
-    group: str  # an IPv4 multicast address, e.g. 239.255.12.42 (administratively scoped)
-    port: int  # even: a stream's RTP; RTCP on the next; a second stream at port + 2, ...
-    ttl: int = 1  # 1: the stream stays on the local link
-    interface: str = "0.0.0.0"  # the interface's address to send from; any: the route's
-
-
-class SharedStream(Protocol):
-    """A file's multicast stream as a session sees it (the driver's `MulticastStream`)."""
-
-    media: VideoStream
-    sender: RtpSender
-    port: int
-    source: str  # the address its datagrams leave from ("0.0.0.0": unknown)
-
-    def rewind_if_played(self) -> None:
-        """PLAY after the end (`rtsplab.server.position`): the stream, played to its end,
-        starts again from its first frame, for every member."""
-        ...
-
-
-class SharedStreams(Protocol):
-    """The server's multicast streams, one a file (the driver's `MulticastStreams`)."""
-
-    def join(self, path: Path) -> SharedStream:
-        """The file's stream, made if there is none, with one more member set up on it;
-        RtspError 453 past the server's streams."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -168,8 +125,11 @@ class ServerSession:
         make_sender: Callable[..., RtpSender] = RtpSender,
         groups: SharedStreams | None = None,
         secure: bool = False,
+        audio_port: Callable[[], int] | None = None,
     ) -> None:
-        """`groups` are the server's multicast streams (needed with config.multicast).
+        """`groups` are the server's multicast streams (needed with config.multicast);
+        `audio_port()` the driver's RTP port for a clip's sound over UDP (bound when first
+        asked: a silent session binds nothing more).
         `secure`: the connection is TLS (rtsps://), so the media rides on it, interleaved:
         a SETUP for UDP or multicast, which would send it in the clear, is refused."""
         self.config = config
@@ -179,7 +139,9 @@ class ServerSession:
         self._make_session_id = make_session_id
         self._make_sender = make_sender
         self._groups = groups
+        self._audio_port = audio_port
         self.secure = secure
+        self.audio: sound.AudioSetUp | None = None  # a clip's sound, from its SETUP to close()
         self.state = State.INIT
         self.session_id: str | None = None
         self.setup: SetUp | None = None  # from SETUP to close()
@@ -220,6 +182,9 @@ class ServerSession:
         setup, self.setup = self.setup, None
         if setup is not None and setup.group is None:  # a group's media is the group's
             setup.media.close()
+        audio, self.audio = self.audio, None
+        if audio is not None:
+            audio.close()
         self.session_id = self.timeout = None
         self.state = State.INIT
 
@@ -276,7 +241,9 @@ class ServerSession:
             if self.state is not State.INIT and request.session not in (None, self.session_id):
                 raise RtspError(454, f"unknown session {request.session!r}")
             return self._ok(cseq)
-        new_state = next_state(self.state, method)
+        video, audio = self.setup is not None, self.audio is not None
+        adds = sound.adds_track(self.state, request, video, audio)
+        new_state = self.state if adds else next_state(self.state, method)
         if self.state is not State.INIT and request.session != self.session_id:
             raise RtspError(454, f"unknown session {request.session!r}")
         if method == SETUP:
@@ -313,6 +280,7 @@ class ServerSession:
             fps=self.config.fps, duration=frame_count / self.config.fps,
             width=width, height=height, name=path.name,
             rtx_time_ms=RTX_TIME_MS if self.config.retransmission else None,
+            audio=sound.audio_offer(self.config.root, path),
         )  # fmt: skip
         response = self._ok(cseq, **{"Content-Base": base, "Content-Type": "application/sdp"})
         response.body = sdp.encode()
@@ -323,10 +291,13 @@ class ServerSession:
         if self.secure and transport.lower_transport != "TCP":
             raise RtspError(461, "over rtsps:// the media rides the TLS connection: "
                                  "ask for RTP/AVP/TCP (interleaved)")  # fmt: skip
+        if track_of(request.uri) == AUDIO_TRACK:
+            return self._setup_audio(request, cseq, transport)
         if transport.unicast is False:
             return self._setup_multicast(request, cseq, transport)
         standard = transport.protocol.upper() != LAB_PROFILE
-        way = self._unicast_way(transport)
+        beside = self.audio.way if self.audio and self.state is State.READY else None
+        way = self._unicast_way(transport, beside)
         path = resolve(self.config.root, request.uri)
         media = self._open(path)
         if standard:
@@ -335,11 +306,14 @@ class ServerSession:
             except RtspError:
                 media.close()
                 raise
-        # Everything checked: commit.
+        # Everything checked: commit (keeping the session's sound, when it joins it).
+        audio = self._joined_audio(path, standard)
+        session_id, self.audio = (self.session_id if audio else None), None
         self.close()
         payloader = jpeg_payload_parts if standard else fragment_parts
         sender = self._make_sender(self.config.fps, self.config.max_packet, payloader=payloader)
-        self.session_id = self._make_session_id()
+        self.session_id = session_id or self._make_session_id()
+        self.audio = audio
         rtx = self.config.retransmission and RTX_OPTION in option_tags(
             request.headers.get_all("Supported")
         )
@@ -364,11 +338,48 @@ class ServerSession:
         granted = {"Supported": RTX_OPTION} if rtx else {}
         return self._ok(cseq, session, Transport=reply.format(), **granted)
 
-    def _unicast_way(self, transport: TransportSpec) -> UdpPorts | Channels:
-        """Where a unicast SETUP's stream goes. The Transport's parser has checked that its
-        ports or channels leave room for RTCP's (`rtsplab.rtsp.headers.transport`)."""
+    def _joined_audio(self, path: Path, standard: bool) -> sound.AudioSetUp | None:
+        """The sound this SETUP of the video joins (set up first, in this session), or
+        None; 400 for the video of another clip, or the lab's dialect, beside it."""
+        audio = self.audio if self.state is State.READY else None
+        if audio is not None and (audio.path != path or not standard):
+            raise RtspError(400, "the video of another clip, or in another dialect, "
+                                 "cannot join this session's sound")  # fmt: skip
+        return audio
+
+    def _setup_audio(
+        self, request: RtspRequest, cseq: int, transport: TransportSpec
+    ) -> RtspResponse:
+        """A clip's sound (`rtsplab.server.audio_setup`): a session of its own, or a track
+        joining the session of its video."""
+        sound.check_audio_transport(transport)
+        video = self.setup if self.state is State.READY else None  # (`adds_track`)
+        way = self._unicast_way(transport, None if video is None else video.way)
+        path = resolve(self.config.root, request.uri)
+        if video is not None and video.path != path:
+            raise RtspError(400, f"{path.name}: not the clip this session plays")
+        source = sound.open_sound(self.config.root, path)
+        if source is None:
+            raise RtspError(404, f"{path.name} has no sound")
+        port = self._audio_port() if isinstance(way, UdpPorts) and self._audio_port else None
+        if video is None:  # its own session: a new one, as the video's SETUP makes
+            self.close()
+            self.session_id = self._make_session_id()
+            self.timeout = self.config.session_timeout
+        self.audio = sound.AudioSetUp(
+            path, source, sound.audio_sender(source, self._make_sender), way
+        )
+        log.info("session %s: the sound of %s (%d Hz, %d channel(s)) to %s", self.session_id,
+                 path.name, source.rate, source.channels, way)  # fmt: skip
+        session = format_session(str(self.session_id), self.timeout)
+        return self._ok(cseq, session, Transport=sound.audio_reply(transport, self.audio, port))
+
+    def _unicast_way(self, transport: TransportSpec, beside: object = None) -> UdpPorts | Channels:
+        """Where a unicast SETUP's stream goes (`beside` the other track's way, if any).
+        The Transport's parser has checked that its ports or channels leave room for
+        RTCP's (`rtsplab.rtsp.headers.transport`)."""
         if transport.lower_transport == "TCP":
-            return Channels(*rtp_and_rtcp_ports(transport.interleaved or (0, None)))
+            return sound.channels_beside(transport.interleaved, beside)
         client_port = transport.client_port
         assert client_port is not None  # _choose_transport takes UDP only with one
         rtp_port, rtcp_port = rtp_and_rtcp_ports(client_port)
@@ -404,8 +415,8 @@ class ServerSession:
         the address the client reached us at (a host with two interfaces, the stream sent
         from another than the RTSP connection's). RFC 2326 §12.39 names it for exactly this:
         a client takes a stream only from where it knows it comes from."""
-        source = _unmapped(group.source)
-        if source in (_unmapped(self.server_address[0]), ANY_INTERFACE):
+        source = unmapped(group.source)
+        if source in (unmapped(self.server_address[0]), ANY_INTERFACE):
             return None
         return source
 
@@ -414,7 +425,8 @@ class ServerSession:
         multicast stream: a member joins it where it is, though its Range must still be one
         the server could serve). Every header is read before anything moves."""
         setup, fps, group = self.setup, self.config.fps, self.group
-        assert setup is not None  # READY or PLAYING: set up
+        if setup is None:  # the sound alone
+            raise RtspError(455, "SETUP the video track too before PLAY")
         media, sender = setup.media, setup.sender
         rates = played_rates(request.headers)
         start = parse_npt_start(request.headers.get("Range"))
@@ -435,10 +447,14 @@ class ServerSession:
         # What the first packet sent will carry, so the client can map it to the range: one
         # frame's numbers, even while a shared stream goes on sending.
         seq, rtptime = sender.play_position()
-        url = request.uri  # RTP-Info names the stream (RFC 2326 §12.33): its track URL
-        if self.standard and not url.rstrip("/").endswith("/" + TRACK):
-            url = url.rstrip("/") + "/" + TRACK
-        rtp_info = RtpInfo(url, seq, rtptime).format()
+        if self.audio is not None:
+            self.audio.first_sample = sound.start_sample(self.audio, position)
+        # RTP-Info names each stream (RFC 2326 §12.33) by its track URL; the lab's, as asked.
+        rtp_info = (
+            sound.rtp_infos(request.uri, (seq, rtptime), self.audio)
+            if self.standard
+            else RtpInfo(request.uri, seq, rtptime).format()
+        )
         return self._ok(cseq, Range=format_npt_range(position), **{"RTP-Info": rtp_info}, **rates)
 
     def _open(self, path: Path) -> VideoStream:

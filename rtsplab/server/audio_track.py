@@ -1,0 +1,148 @@
+"""The sound of one connection's session, as its driver (`ServerWorker`) runs it: its own
+pair of UDP sockets, its stream on the server's one pacing loop, its own RTCP.
+
+The decisions are the pure session's (`rtsplab.server.session`, `audio_setup`); this owns
+what they need on the wire. The sockets are bound when a SETUP of the sound over UDP first
+asks for its port (`port`), so a silent session binds nothing more. The stream starts at the
+same monotonic instant as the video's (`start(session, now)`) and stops with it. Its RTCP
+(`rtsplab.server.rtcp.ServerRtcp`, a thread of its own, on its own socket or channel) sends
+sender reports from the same clocks as the video's, under the same CNAME (RFC 3550 §6.5.1:
+one source, two SSRCs), and BYE at the end of the sound and at TEARDOWN. On the lab's
+impaired network its datagrams take the session's one link, as the video's do.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable
+
+from rtsplab.payload.l16 import frame_bytes
+from rtsplab.rtcp.session import SenderRtcp
+from rtsplab.rtp.ports import bind_port_pair
+from rtsplab.rtsp.state import State
+from rtsplab.server.audio_setup import PACKETS_PER_SECOND, AudioSetUp
+from rtsplab.server.audio_stream import AudioStream
+from rtsplab.server.impaired_link import ImpairedLink
+from rtsplab.server.rtcp import ServerRtcp
+from rtsplab.server.session import ServerSession
+from rtsplab.server.stream import Streaming
+from rtsplab.server.ways_out import RTCP, RTP, SendInterleaved, through, way_out
+
+log = logging.getLogger(__name__)
+
+IP_UDP_RTP_HEADERS = 20 + 8 + 12  # bytes a packet adds to its payload, for RTCP's share
+
+
+def audio_bandwidth(audio: AudioSetUp) -> float:
+    """The sound's bandwidth in bytes/s (RFC 3550 §6.2): its samples and packet headers."""
+    source = audio.source
+    return source.rate * frame_bytes(source.channels) + PACKETS_PER_SECOND * IP_UDP_RTP_HEADERS
+
+
+class AudioTrack:
+    def __init__(
+        self, host: str, streaming: Streaming, send_interleaved: SendInterleaved,
+        link: Callable[[], ImpairedLink | None],
+    ) -> None:  # fmt: skip
+        """`host`: the address the sockets are bound on (the RTSP connection's); `link()`
+        the session's impaired link, if any, when a datagram leaves."""
+        self._host = host
+        self._streaming = streaming
+        self._send_interleaved = send_interleaved
+        self._link = link
+        self.rtp_socket: socket.socket | None = None
+        self.rtcp_socket: socket.socket | None = None
+        self.stream: AudioStream | None = None  # from PLAY to PAUSE or the end
+        self.rtcp: ServerRtcp | None = None  # from SETUP to TEARDOWN
+
+    def port(self) -> int:
+        """The sound's server RTP port (RTCP on the next), its sockets bound the first time."""
+        if self.rtp_socket is None:
+            self.rtp_socket, self.rtcp_socket = bind_port_pair(self._host)
+        port: int = self.rtp_socket.getsockname()[1]
+        return port
+
+    @property
+    def playing(self) -> bool:
+        stream = self.stream
+        return stream is not None and stream.active and not stream.at_end
+
+    def start(self, session: ServerSession, now: float) -> None:
+        """PLAY: the sound from where the session's PLAY put it, its first packet due at
+        `now`, the instant the video's first frame is."""
+        audio = session.audio
+        if audio is None or session.setup is None or session.state is not State.PLAYING:
+            return
+        self.stop(session)
+        send = way_out(self._send_interleaved, audio.interleaved, RTP, self.rtp_socket,
+                       audio.rtp_destination)  # fmt: skip
+        stream = AudioStream(str(session.session_id), audio.source, audio.sender,
+                             audio.first_sample, through(self._link, send),
+                             self._say_bye)  # fmt: skip
+        self.stream = stream
+        self._streaming.loop.add(stream, stream.start(now))
+
+    def stop(self, session: ServerSession) -> None:
+        """PAUSE, a seek, TEARDOWN: nothing leaves after this; the RTP clock stops (SR)."""
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            self._streaming.loop.remove(stream)
+        if session.audio is not None:
+            session.audio.sender.pause()
+
+    def start_rtcp(self, session: ServerSession, cname: str) -> None:
+        """The sound's RTCP, once set up (SETUP of either track may come first)."""
+        audio = session.audio
+        if audio is None or self.rtcp is not None:
+            return
+        peer = audio.rtcp_destination or (session.client_ip, None)
+        engine = SenderRtcp(audio.sender, cname, audio_bandwidth(audio), time.monotonic(),
+                            reduced_minimum=session.config.rtcp_reduced_minimum,
+                            peer_rtcp=peer)  # fmt: skip
+        send = way_out(self._send_interleaved, audio.interleaved, RTCP, self.rtcp_socket,
+                       audio.rtcp_destination)  # fmt: skip
+        sock = None if audio.interleaved is not None else self.rtcp_socket
+        name = f"{session.session_id}-audio"
+        self.rtcp = ServerRtcp(engine, name, sock, through(self._link, send), quiet=self._ended)
+        try:
+            self.rtcp.start()
+        except RuntimeError as exc:
+            log.error("session %s: its sound's RTCP cannot start (%s)", name, exc)
+            self.rtcp = None
+
+    def stop_rtcp(self, reason: str) -> None:
+        """The session ends: BYE for the sound, and its RTCP stopped."""
+        rtcp, self.rtcp = self.rtcp, None
+        if rtcp is not None:
+            rtcp.stop(reason)
+
+    def receive(self, session: ServerSession, datagram: bytes, channel: int) -> bool:
+        """Interleaved RTCP from the client on the sound's channel: True when it was."""
+        audio, rtcp = session.audio, self.rtcp
+        interleaved = None if audio is None else audio.interleaved
+        if interleaved is None or channel != interleaved[RTCP]:
+            return False
+        if rtcp is not None:
+            rtcp.receive(datagram)
+        return True
+
+    def close(self, session: ServerSession) -> None:
+        """The client is gone: stop everything and free the sockets."""
+        try:
+            self.stop(session)
+            self.stop_rtcp("client gone")
+        finally:
+            for sock in (self.rtp_socket, self.rtcp_socket):
+                if sock is not None:
+                    sock.close()
+
+    def _say_bye(self, reason: str) -> None:
+        rtcp = self.rtcp
+        if rtcp is not None:
+            rtcp.say_bye(reason)
+
+    def _ended(self) -> bool:
+        stream = self.stream
+        return stream is not None and stream.at_end
