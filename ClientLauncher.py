@@ -13,6 +13,13 @@ timeout, the stream by its end or the session's timeout.
 The JSON's `members` and `rtcp_interval_s` are always there: the RTCP session's members
 (RFC 3550 §6.3's count, this client included: 2 in unicast, a two-party session) and its
 report interval Td in seconds; in multicast, the group's as the stream ended.
+
+A standard RTSP stream with sound (an L16 track beside the video) is played too: through the
+sound card when there is one (`--mute`: never), else muted on a stand-in clock, the picture
+scheduled against the sound's clock. `--save-audio OUT.wav` writes the sound as played,
+`--playout-log FILE` one CSV row per frame shown and per audio packet played, and the JSON
+gives `sound` ("device", "muted", or null without sound) and `av_offset_ms`, the sound's lag
+behind the picture as the rows measure it.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from rtsplab.cli import int_in, setup_logging
@@ -36,6 +43,7 @@ from rtsplab.client.session import transport_conflict
 from rtsplab.player.frame_buffer import DEFAULT_PREFILL, FrameBuffer, Playback
 from rtsplab.player.playout import play_out
 from rtsplab.player.report import Sample, StatsLog, sample_of, write_report
+from rtsplab.player.sound_track import SoundTrack
 from rtsplab.rtp.ports import ANY_INTERFACE
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,10 @@ MAX_PORT = 0xFFFF  # TCP and UDP ports are 16 bits
 # ones (below 1024 are the system's services, and need root to bind).
 MIN_RTP_PORT, MAX_RTP_PORT = 1024, MAX_PORT - 1
 CACHE_KEYS = ("shown", "late", "skipped", "underruns", "stall_seconds", "startup_seconds")
+# The frame cache of a run that measures its playout (--playout-log) without --buffer: a few
+# frames, as little as a LAN's jitter needs, and the sound holds as much.
+MEASURING_PREFILL = 5
+ASSUMED_FPS = 25.0  # to turn that cache's frames into the sound's seconds, when the SDP says none
 
 
 class FrameSink:
@@ -56,8 +68,14 @@ class FrameSink:
 
     def __init__(self, limit: int, saved: BinaryIO | None, buffer: FrameBuffer | None) -> None:
         self.limit, self.saved, self.buffer = limit, saved, buffer
+        self.track: SoundTrack | None = None
         self.delivered = 0
         self.done = threading.Event()
+
+    def show(self, item: tuple[bytes, int]) -> None:
+        """The playout thread shows a frame: a row of --playout-log."""
+        if self.track is not None:
+            self.track.video_shown(item[1], time.monotonic())
 
     def __call__(self, frame: bytes, timestamp: int) -> None:
         if self.done.is_set():
@@ -73,10 +91,14 @@ class FrameSink:
 
 def run_headless(args: argparse.Namespace) -> int:
     # --buffer N: frames play out of the player's cache by the clock, as in the window.
-    buffer = None if args.buffer is None else FrameBuffer(max(1, args.buffer))
+    prefill = MEASURING_PREFILL if args.buffer is None and args.playout_log else args.buffer
+    buffer = None if prefill is None else FrameBuffer(max(1, prefill))
     with contextlib.ExitStack() as resources:
         saved = resources.enter_context(open(args.save, "wb")) if args.save else None
         sink = FrameSink(args.frames, saved, buffer)
+        if _standard(args):
+            sink.track = track = SoundTrack(sound=not args.mute, save_audio=args.save_audio)
+            resources.callback(track.close)
         try:
             client = RtspClient(
                 args.server_host, args.server_port, args.rtp_port, args.video_file,
@@ -84,14 +106,15 @@ def run_headless(args: argparse.Namespace) -> int:
                 rtcp_reduced_minimum=args.rtcp_reduced_minimum,
                 standard=args.standard or None, tcp=args.tcp, multicast=args.multicast,
                 multicast_interface=args.multicast_interface, idle=args.idle,
-                strict_ports=args.strict_ports, **access_options(args),
+                strict_ports=args.strict_ports, audio=sink.track.link() if sink.track else None,
+                **access_options(args),
             )  # fmt: skip
         except ClientError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         resources.callback(client.close)
         if buffer is not None:
-            resources.enter_context(_playing_out(buffer))
+            resources.enter_context(_playing_out(buffer, sink.show))
         stats_log = StatsLog() if args.stats_csv or args.plot else None
         try:
             _stream(client, sink, stats_log)
@@ -102,11 +125,13 @@ def run_headless(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _playing_out(buffer: FrameBuffer) -> Iterator[threading.Thread]:
+def _playing_out(
+    buffer: FrameBuffer, show: Callable[[tuple[bytes, int]], None]
+) -> Iterator[threading.Thread]:
     """The playout thread, taking frames out of `buffer` by the clock, while in the block."""
     stop = threading.Event()
     playout = threading.Thread(
-        target=play_out, args=(buffer, buffer.pop_due, lambda _item: None, stop),
+        target=play_out, args=(buffer, buffer.pop_due, show, stop),
         name="playout", daemon=True,
     )  # fmt: skip
     playout.start()
@@ -121,8 +146,10 @@ def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None) -> 
     """SETUP, PLAY, receive until --frames or the end of the stream, let the cache play out,
     TEARDOWN; a row of --stats-csv every POLL seconds. ClientError when the session cannot
     go on (`RtspClient.failure`: the server closed the connection, or is gone)."""
-    buffer = sink.buffer
+    buffer, track = sink.buffer, sink.track
     client.setup()
+    if track is not None:
+        _start_sound(track, client, buffer)
     played_at = time.monotonic()
 
     def sample() -> Sample:
@@ -149,6 +176,11 @@ def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None) -> 
                 break
             if stats_log is not None:
                 stats_log.add(sample())
+    if track is not None:  # and the sound held, to its end
+        track.end_of_stream()
+        deadline = time.monotonic() + PLAYOUT_LIMIT
+        while not track.drained() and time.monotonic() < deadline:
+            time.sleep(POLL)
     try:
         client.teardown()  # with the last RR and a BYE, then the sockets close
     except ClientError as exc:  # the session ran; the server may be gone by now
@@ -159,13 +191,27 @@ def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None) -> 
         client.media.flush()  # the stream ended with a frame incomplete: dropped
 
 
+def _start_sound(track: SoundTrack, client: RtspClient, buffer: FrameBuffer | None) -> None:
+    """The session is set up: the sound, if it has any, held as deep as the frame cache,
+    and the frames scheduled by its clock."""
+    if buffer is not None:
+        track.prefill = max(track.prefill, buffer.prefill / (client.session.fps or ASSUMED_FPS))
+        buffer.timeline = track.due
+    track.start(client.session)
+
+
 def _report(
     client: RtspClient, sink: FrameSink, stats_log: StatsLog | None, args: argparse.Namespace
 ) -> int:
     """The JSON line, the report files, and the exit status: 1 when no frame came."""
-    summary: dict[str, float | None] = {**client.summary(), "frames": sink.delivered}
+    summary: dict[str, float | str | None] = {**client.summary(), "frames": sink.delivered}
     buffer = sink.buffer
     summary.update(buffer.stats.summary() if buffer is not None else dict.fromkeys(CACHE_KEYS))
+    track = sink.track
+    if track is not None:
+        summary.update(track.summary())
+        if args.playout_log:
+            track.log.write(args.playout_log)
     print(json.dumps(summary), flush=True)
     if stats_log is not None:
         write_report(stats_log, args.stats_csv, args.plot)
@@ -176,7 +222,7 @@ def _report(
     return 0
 
 
-def _what_came(summary: dict[str, float | None]) -> str:
+def _what_came(summary: dict[str, float | str | None]) -> str:
     """What did arrive, for a session that delivered no frame: the likely reason."""
     parts = [f"{summary.get(key) or 0:g} {key.replace('_', ' ')}"
              for key in ("packets", "foreign", "malformed", "malformed_payloads",
@@ -258,6 +304,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=0, help="stop after N complete frames")
     parser.add_argument("--save", metavar="OUT", help="write the frames received as raw MJPEG")
     parser.add_argument(
+        "--save-audio", metavar="OUT.wav",
+        help="write the sound as played (silence where none was) as 16-bit PCM WAV",
+    )  # fmt: skip
+    parser.add_argument(
+        "--playout-log", metavar="FILE",
+        help="write a CSV, stream,media_time_s,played_at_s: a row per video frame shown and "
+        "per audio packet played (the frames then play out of a cache, as --buffer)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--mute", action="store_true",
+        help="never play the sound on the sound card (it is still received, timed and saved)",
+    )  # fmt: skip
+    parser.add_argument(
         "--idle", type=float, default=IDLE_END,
         help=f"seconds without a packet that end the stream ({IDLE_END:g})",
     )  # fmt: skip
@@ -291,6 +350,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="print the RTSP dialogue")
     return _checked(parser, parser.parse_args(argv))
+
+
+def _standard(args: argparse.Namespace) -> bool:
+    """Standard RTSP (an rtsp:// URL or --standard): the only dialect with sound."""
+    return bool(args.standard) or args.video_file.lower().startswith(("rtsp://", "rtsps://"))
 
 
 def access_options(args: argparse.Namespace) -> dict[str, Any]:

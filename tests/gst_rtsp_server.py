@@ -11,6 +11,13 @@ after which gst-rtsp-server sends RTCP BYE.
 With ``--avpf`` the clip is offered under RTP/AVPF alone, with retransmission (RFC 4585,
 RFC 4588): ``m=video 0 RTP/AVPF 26 96``, and a SETUP for RTP/AVP is answered 461.
 
+With ``--audio RATE`` the media has sound too, as a second track: ticks (GStreamer's
+``audiotestsrc wave=ticks``: a short tone at the start of every second, from 0) as L16 at
+RATE Hz and ``--channels`` (1), payload type 97, 20 ms packets, as long as the clip. Both
+tracks start at time 0 of one pipeline, so a tick goes with every ``--fps``-th frame
+(frame 0, fps, 2 fps...): an A/V test source. The SDP then has ``m=audio 0 RTP/AVP 97`` with
+``a=rtpmap:97 L16/RATE/CHANNELS``, and PLAY's RTP-Info names both tracks.
+
 With ``--multicast GROUP`` the clip is also offered as multicast (RFC 2326 §12.39,
 ``RTP/AVP;multicast``): an address pool of that one group, RTP on ``--multicast-port`` (an
 even port, 5000) and RTCP on the next, ``--ttl`` 1; unicast UDP and TCP stay offered. The
@@ -58,6 +65,11 @@ DEFAULT_TTL = 1  # the group stays on the link: tests run on one host's loopback
 MAX_PORT = 0xFFFF
 # How long a sent packet stays retransmittable with --avpf: a few loopback round trips.
 RETRANSMISSION_TIME = 200 * 1_000_000  # ns (Gst.MSECOND)
+PT_L16 = 97  # a dynamic payload type (RFC 3551 §6) for the ticks' L16
+PTIME_NS = 20 * 1_000_000  # 20 ms audio packets (RFC 3551 §4.2's default)
+# Room for 20 ms of 48 kHz stereo L16 (3840 bytes) and the RTP header: else the payloader cuts
+# packets to its 1400-byte default and they are shorter than 20 ms.
+AUDIO_MTU = 4096
 MAX_TTL = 0xFF
 # The largest fps denominator kept when a float rate becomes caps' fraction (29.97 -> 30000/1001).
 MAX_FPS_DENOMINATOR = 1001
@@ -125,7 +137,7 @@ class ClipFactory:
 
     def __init__(
         self, data: bytes, frames: list[tuple[int, int]], size: tuple[int, int], fps: float,
-        pt: int = PT_JPEG, raw: bool = False,
+        pt: int = PT_JPEG, raw: bool = False, audio: tuple[int, int] | None = None,
     ):  # fmt: skip
         self.data, self.frames = data, frames
         rate = Fraction(fps).limit_denominator(MAX_FPS_DENOMINATOR)
@@ -144,9 +156,20 @@ class ClipFactory:
             if raw
             else f"jpegparse ! rtpjpegpay name=pay0 pt={pt}"
         )
+        sound = ""
+        if audio is not None:
+            rate, channels = audio
+            per_buffer = rate * PTIME_NS // Gst.SECOND
+            buffers = -(-len(frames) * self.duration // (per_buffer * Gst.SECOND // rate))
+            sound = (
+                f" audiotestsrc wave=ticks is-live=false samplesperbuffer={per_buffer}"
+                f" num-buffers={buffers} ! audio/x-raw,rate={rate},channels={channels}"
+                f" ! audioconvert ! rtpL16pay name=pay1 pt={PT_L16}"
+                f" min-ptime={PTIME_NS} max-ptime={PTIME_NS} mtu={AUDIO_MTU}"
+            )
         self.factory.set_launch(
             f"( appsrc name=src is-live=false format=time do-timestamp=false caps={caps}"
-            f" ! {payloader} )"
+            f" ! {payloader}{sound} )"
         )
         self.factory.set_shared(False)
         self.factory.connect("media-configure", self._on_media_configure)
@@ -199,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw", action="store_true", help="send raw video (rtpvrawpay)")
     parser.add_argument("--avpf", action="store_true", help="offer RTP/AVPF alone, with rtx")
     parser.add_argument("--multicast", metavar="GROUP", help="offer multicast on GROUP too")
+    parser.add_argument("--audio", type=int, metavar="RATE", help="ticks as L16 at RATE Hz too")
+    parser.add_argument("--channels", type=int, default=1, help="the ticks' channels (1)")
     parser.add_argument(
         "--multicast-port", type=int, default=DEFAULT_MULTICAST_PORT,
         help=f"the group's RTP port, RTCP on the next ({DEFAULT_MULTICAST_PORT})",
@@ -228,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("%s: %d frames of %dx%d at %s fps", args.clip, len(frames), *size, args.fps)
 
     Gst.init(None)
-    clip = ClipFactory(data, frames, size, args.fps, args.pt, args.raw)
+    audio = None if args.audio is None else (args.audio, args.channels)
+    clip = ClipFactory(data, frames, size, args.fps, args.pt, args.raw, audio)
     if args.avpf:
         clip.offer_avpf_only()
     if args.multicast:

@@ -125,7 +125,7 @@ def test_describe_offers_the_sound_of_a_clip_that_has_one(session):
     video, audio = described.media
     assert (video.media, video.control) == ("video", "track1")
     assert (audio.media, audio.control, audio.proto) == ("audio", "track2", "RTP/AVP")
-    assert audio.rtpmap[98] == ("L16", 48000)
+    assert audio.rtpmap[98] == ("L16", 48000, 1) and audio.ptime == 20
     assert ("rtpmap", "98 L16/48000/1") in audio.attributes
     assert described.range == (0.0, 3.0)  # the video's duration, as for a silent clip
 

@@ -180,7 +180,7 @@ def test_parse_gstreamer_style():
     assert video.control == "stream=0"
     assert ("mediaclk", "sender") in video.attributes
     assert (audio.media, audio.payload_types, audio.control) == ("audio", [96], "stream=1")
-    assert audio.rtpmap == {96: RtpMap("L16", 48000)}
+    assert audio.rtpmap == {96: RtpMap("L16", 48000, 2)}
     assert ("recvonly", None) in audio.attributes
 
 

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
+from rtsplab.client.audio_link import AudioLink
 from rtsplab.client.auth import ClientAuth, Login
 from rtsplab.client.channel import ClientChannel, ConnectionClosed
 from rtsplab.client.end_of_stream import Heard, Verdict, judge
@@ -47,7 +48,7 @@ from rtsplab.client.media import (
     guarded,
     no_media_summary,
 )
-from rtsplab.client.media_setup import MediaOptions, open_media
+from rtsplab.client.media_setup import MediaOptions, bind_ports, open_media
 from rtsplab.client.multicast import join_group
 from rtsplab.client.owner import OwnerThread
 from rtsplab.client.session import (
@@ -58,7 +59,7 @@ from rtsplab.client.session import (
     parse_target,
 )
 from rtsplab.client.transport_reply import GroupTransport, ServerTransport
-from rtsplab.rtp.ports import ANY_INTERFACE, bind_receiver_ports
+from rtsplab.rtp.ports import ANY_INTERFACE
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
 from rtsplab.rtsp.sdp import SessionDescription
 from rtsplab.rtsp.state import PLAY, SETUP, TEARDOWN, State
@@ -108,6 +109,7 @@ class RtspClient:
         login: Login | None = None,
         insecure: bool = False,
         repair: bool = True,
+        audio: AudioLink | None = None,
     ) -> None:
         """`filename` is the lab's bare name or an `rtsp://` URL, whose host and port win.
         `announce_port` is the port pair a relay between server and client listens on
@@ -120,12 +122,14 @@ class RtspClient:
         `strict_ports`: RTP only from the port the SETUP reply names (`RtpReceiver`).
         `login`: the name and password a 401 is answered with (else the URL's, if any);
         `insecure`: over rtsps://, take any certificate (a lab's self-signed one); `repair`:
-        ask for lost packets again where the server offers (RFC 4585, RFC 4588)."""
+        ask for lost packets again where the server offers (RFC 4585, RFC 4588); `audio`:
+        where the SDP's sound goes (None: the video alone, as the lab's client)."""
         self.target = target = parse_target(server_host, server_port, filename, standard)
         self.session = ClientSession(
             target, announce_port or rtp_port, tcp=tcp or target.secure,
-            udp_fallback=udp_fallback, multicast=multicast, repair=repair,
+            udp_fallback=udp_fallback, multicast=multicast, repair=repair, audio=bool(audio),
         )  # fmt: skip
+        self.audio = audio
         if login is None and target.user is not None:
             login = Login(target.user, target.password or "")
         verified = target.secure and not insecure  # only then may a password go in Basic
@@ -138,7 +142,9 @@ class RtspClient:
         self.reply_timeout = reply_timeout  # the owner's: close() may shorten it
         self.rtcp_reduced_minimum = rtcp_reduced_minimum
         self.ended = threading.Event()  # the server said BYE
-        self.delivery = Delivery(self.ended, on_frame, on_end)
+        self.delivery = Delivery(
+            self.ended, on_frame, on_end, audio.video_reports if audio else None
+        )
         self.media: ClientMedia | None = None  # the last SETUP's, kept for its figures
         self._channel: ClientChannel | None = None
         self._listener: UdpListener | None = None
@@ -237,8 +243,8 @@ class RtspClient:
 
     def summary(self) -> dict[str, float | None]:
         """What was received (`ClientMedia.summary`); the figures stay after TEARDOWN."""
-        media = self.media
-        return media.summary() if media is not None else no_media_summary()
+        media, audio = self.media, self.audio.summary() if self.audio else {}
+        return {**(media.summary() if media is not None else no_media_summary()), **audio}
 
     def _call(self, call: Callable[[], T]) -> T:
         return self._owner.call(call)
@@ -260,6 +266,8 @@ class RtspClient:
         fed = self._fed_by_owner
         if fed is not None and not self._lost.is_set():
             guarded(fed.report_if_due)
+            if self.audio is not None:
+                self.audio.tick()
             if self._channel is not None and self._channel.drained():
                 fed.caught_up(now)  # read as soon as it came: nothing waits unread
         if self._channel is None or self._lost.is_set():
@@ -322,7 +330,7 @@ class RtspClient:
         interleaved = session.standard and session.tcp
         sockets = None
         if not interleaved and not session.multicast:
-            sockets = self._bind_ports(channel)
+            sockets = bind_ports(self.rtp_port, self.rcvbuf, channel.sock.family)
         try:
             self._exchange(session.setup)
             group = session.server.group
@@ -339,8 +347,9 @@ class RtspClient:
     def _play(self, start: float | None) -> None:
         self.session.check(PLAY)
         media = self.media
-        if media is not None:
-            media.resume()
+        for track in (media, self.audio):
+            if track is not None:
+                track.resume()
         self._exchange(partial(self.session.play, start=start))
         # A group's stream does not start at our PLAY: what went to the group before we
         # joined was never ours to lose (and gst-rtsp-server's RTP-Info for a shared media
@@ -350,14 +359,17 @@ class RtspClient:
         self.ended.clear()  # after the end of the file, PLAY starts it again: a new end to come
         if media is not None:
             media.played(first_seq)
+        if self.audio is not None:
+            self.audio.played(self.session)
 
     def _pause(self) -> None:
         self._exchange(self.session.pause)
 
     def _teardown(self) -> None:
         self.session.check(TEARDOWN)
-        if self.media is not None:
-            self.media.leave("teardown")
+        for track in (self.media, self.audio):
+            if track is not None:
+                track.leave("teardown")
         try:
             self._exchange(self.session.teardown)
         finally:
@@ -392,15 +404,6 @@ class RtspClient:
 
     # -- media ---------------------------------------------------------------------------
 
-    def _bind_ports(self, channel: ClientChannel) -> MediaSockets:
-        try:
-            rtp, rtcp = bind_receiver_ports(self.rtp_port, self.rcvbuf, channel.sock.family)
-        except OSError as exc:
-            raise ClientError(f"cannot use RTP port {self.rtp_port}: {exc.strerror}") from None
-        if rtcp is not None:
-            rtcp.setblocking(False)  # read when the selector says: never wait on it
-        return MediaSockets(rtp, rtcp)
-
     def _join(self, group: GroupTransport) -> MediaSockets:
         """Bind the group's ports and join it. If that fails, the session the server has
         just set up is torn down, best effort."""
@@ -430,6 +433,9 @@ class RtspClient:
         else:
             self._listener = UdpListener(sockets, media)
             self._listener.start()
+        if self.audio is not None:
+            self.audio.set_up(self.session, channel, self._exchange, options,
+                              (self.rtp_port, self.rcvbuf))  # fmt: skip
 
     def _send_interleaved_rtcp(self, channel: ClientChannel, datagram: bytes) -> None:
         channel.send(InterleavedFrame(INTERLEAVED_CHANNELS[1], datagram).encode(),
@@ -438,10 +444,14 @@ class RtspClient:
     def _on_interleaved(self, frame: InterleavedFrame) -> None:
         """A `$` frame read off the connection: the session's media, when it is interleaved."""
         media = self._fed_by_owner
+        if self.audio is not None and self.audio.on_interleaved(frame):
+            return
         if media is not None:
             guarded(media.receive_interleaved, frame.channel, frame.data)
 
     def _stop_media(self) -> None:
+        if self.audio is not None:
+            self.audio.stop()
         if self._listener is not None:
             self._listener.stop()
             self._listener = None

@@ -34,12 +34,16 @@ from dataclasses import dataclass
 
 from rtsplab.client.rtcp import ClientRtcp
 from rtsplab.client.session import INTERLEAVED_CHANNELS
+from rtsplab.rtcp.compound import decode_compound
+from rtsplab.rtcp.packet import RtcpError
+from rtsplab.rtcp.reports import SenderReport
 from rtsplab.rtp.receiver import ReceivedFrame, RtpReceiver
 
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 FrameCallback = Callable[[bytes, int], None]
+ClockCallback = Callable[[int, int], None]  # an SR's (NTP timestamp, RTP timestamp)
 
 RTP_POLL = 0.2  # how often the receiving thread looks up from its sockets (stop, RTCP timer)
 MAX_DATAGRAM = 65_535
@@ -75,17 +79,19 @@ class MediaSockets:
 @dataclass(frozen=True)
 class Delivery:
     """Where a session's media goes: each complete frame, and the server's BYE (`ended` is
-    set, then `on_end` is called, once)."""
+    set, then `on_end` is called, once); the stream's SRs, for lip sync (`on_sender_report`)."""
 
     ended: threading.Event
     on_frame: FrameCallback | None = None
     on_end: Callable[[], None] | None = None
+    on_sender_report: ClockCallback | None = None
 
 
 class ClientMedia:
     def __init__(
         self, server_ip: str, receiver: RtpReceiver, rtcp: ClientRtcp, delivery: Delivery, *,
         rtcp_destination: Address | None, interleaved: bool,
+        channels: tuple[int, int] = INTERLEAVED_CHANNELS,
     ) -> None:  # fmt: skip
         """`rtcp`: the session's RTCP driver (unicast or a group's); `rtcp_destination`:
         where ours goes; `interleaved`: the media comes on the RTSP connection."""
@@ -96,6 +102,7 @@ class ClientMedia:
         self.rtcp_destination = rtcp_destination
         self.multicast = rtcp.multicast
         self.interleaved = interleaved
+        self.channels = channels  # its RTP and RTCP channels, when interleaved
         self.first_packet_at: float | None = None  # time.monotonic() of RTP arrivals
         self.last_packet_at: float | None = None
         # When the feeding thread last found nothing waiting: every packet that arrived before
@@ -130,15 +137,21 @@ class ClientMedia:
             for old, new in self.rtcp.receive(datagram, source):
                 frames += self.receiver.follow(old, new)
             bye = self.rtcp.peer_left and not self.delivery.ended.is_set()
+            ssrc = self.receiver.ssrc
         self._deliver(frames)
+        on_report = self.delivery.on_sender_report
+        from_server = source is None or source[0] == self.server_ip
+        if on_report is not None and ssrc is not None and from_server:
+            for ntp, rtp_timestamp in sender_clocks(datagram, ssrc):
+                on_report(ntp, rtp_timestamp)
         return bye
 
     def receive_interleaved(self, channel: int, data: bytes) -> None:
         """A `$` frame read off the RTSP connection (RFC 2326 §10.12): RTP or RTCP; in
         order with the RTP, the server's BYE ends the video at once."""
-        if channel == INTERLEAVED_CHANNELS[0]:
+        if channel == self.channels[0]:
             self.receive_rtp(data, self.server_ip, None)
-        elif channel == INTERLEAVED_CHANNELS[1] and self.receive_rtcp(data, None):
+        elif channel == self.channels[1] and self.receive_rtcp(data, None):
             self.end()
 
     def end(self) -> None:
@@ -253,6 +266,17 @@ class ClientMedia:
         if on_frame is not None:
             for frame in frames:
                 on_frame(frame.data, frame.timestamp)
+
+
+def sender_clocks(datagram: bytes, ssrc: int) -> list[tuple[int, int]]:
+    """The (NTP, RTP timestamp) pairs of the SRs `ssrc` sent in a compound (RFC 3550 §6.4.1);
+    none from a datagram that is not RTCP (the RTCP engine counts it)."""
+    try:
+        packets = decode_compound(datagram, strict=False)
+    except RtcpError:
+        return []
+    return [(p.ntp_timestamp, p.rtp_timestamp) for p in packets
+            if isinstance(p, SenderReport) and p.ssrc == ssrc]  # fmt: skip
 
 
 def no_media_summary() -> dict[str, float | None]:

@@ -7,19 +7,24 @@ sends, and the `ClientMedia` holding them. Called by the connection's owner afte
 from __future__ import annotations
 
 import math
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rtsplab.client.audio_track import AUDIO_INTERLEAVED
 from rtsplab.client.media import ClientMedia, Delivery, MediaSockets
 from rtsplab.client.multicast import group_rtcp, media_source
 from rtsplab.client.rtcp import ClientRtcp, unicast_rtcp
-from rtsplab.client.session import ClientSession
+from rtsplab.client.session import ClientError, ClientSession
 from rtsplab.payload.assembler import MAX_OPEN_FRAMES, FrameAssembler
+from rtsplab.payload.l16 import L16Depacketizer
 from rtsplab.payload.lab import LabAssembler
 from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
+from rtsplab.rtp.ports import bind_receiver_ports
 from rtsplab.rtp.receiver import RtpReceiver
+from rtsplab.rtp.reception import ReceptionStatistics
 
-__all__ = ["MediaOptions", "open_media"]
+__all__ = ["MediaOptions", "bind_ports", "open_audio_media", "open_media"]
 
 Send = Callable[[bytes], object]
 
@@ -109,3 +114,47 @@ def _rtcp(
                         media_ssrc=server.ssrc, reduced_minimum=reduced,
                         peer_rtcp=peer_rtcp, feedback=session.feedback)  # fmt: skip
     return rtcp, destination
+
+
+def open_audio_media(
+    session: ClientSession, addresses: tuple[str, str], sockets: MediaSockets | None,
+    delivery: Delivery, options: MediaOptions, send_interleaved: Send,
+) -> ClientMedia:  # fmt: skip
+    """The media of the audio track just set up (unicast, over `sockets` or interleaved on
+    AUDIO_INTERLEAVED): its own receiver (the same source rules as the video's), statistics
+    on the sampling rate's clock, and RTCP reports under the video's CNAME (RFC 3550
+    §6.5.1: one participant, two streams). No repair: a lost packet is concealed."""
+    audio, server = session.audio, session.audio_server
+    if audio is None or server is None:
+        raise ClientError("no audio track set up")
+    server_ip, local_ip = addresses
+    ports = server.server_port
+    receiver = RtpReceiver(
+        server_ip, L16Depacketizer(), ssrc=server.ssrc, payload_type=audio.payload_type,
+        server_port=None if sockets is None or ports is None else ports[0],
+        strict_ports=options.strict_ports,
+    )  # fmt: skip
+    receiver.reception = ReceptionStatistics(audio.rate)  # jitter in the audio's clock
+    send: Send | None = send_interleaved
+    peer_rtcp: tuple[str, int | None] | None = None
+    destination = None
+    if sockets is not None:
+        peer_rtcp = (server_ip, None if ports is None else ports[1])
+        destination = None if ports is None else (server_ip, ports[1])
+        send = None if destination is None else sockets.rtcp_sender(destination)
+    rtcp = unicast_rtcp(receiver.reception, f"client@{local_ip}", send,
+                        media_ssrc=server.ssrc, reduced_minimum=options.rtcp_reduced_minimum,
+                        peer_rtcp=peer_rtcp)  # fmt: skip
+    return ClientMedia(server_ip, receiver, rtcp, delivery, rtcp_destination=destination,
+                       interleaved=sockets is None, channels=AUDIO_INTERLEAVED)  # fmt: skip
+
+
+def bind_ports(port: int, rcvbuf: int, family: socket.AddressFamily) -> MediaSockets:
+    """A track's RTP port and RTCP's next to it (any free pair for 0), RTCP non-blocking."""
+    try:
+        rtp, rtcp = bind_receiver_ports(port, rcvbuf, family)
+    except OSError as exc:
+        raise ClientError(f"cannot use RTP port {port}: {exc.strerror}") from None
+    if rtcp is not None:
+        rtcp.setblocking(False)  # read when the selector says: never wait on it
+    return MediaSockets(rtp, rtcp)

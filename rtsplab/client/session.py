@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from RtpPacket import JPEG_CLOCK_RATE, PT_JPEG
+from rtsplab.client.audio_track import AudioStream, audio_transport, choose_audio, info_for
 from rtsplab.client.transport_reply import (
     ServerTransport,
     multicast_transport,
@@ -73,6 +74,7 @@ KEEPALIVE_SHARE = 0.5  # a keep-alive when half the session's timeout has passed
 UDP_FALLBACK = 3.0  # seconds after PLAY with no RTP over UDP before trying TCP
 INTERLEAVED_CHANNELS = (0, 1)  # RTP, RTCP
 USER_AGENT = "rtsp-rtp-lab"
+SETUP_AUDIO = "SETUP (audio)"  # the audio track's SETUP, awaited: it adds a stream, no state
 JPEG_ENCODING = "JPEG"  # RFC 3551 §4.5.10 / RFC 2435: the rtpmap encoding name
 
 
@@ -184,9 +186,10 @@ class ClientSession:
     def __init__(
         self, target: Target, client_port: int, *, tcp: bool = False,
         udp_fallback: float = UDP_FALLBACK, multicast: bool = False, repair: bool = True,
+        audio: bool = True,
     ) -> None:  # fmt: skip
         """`repair`: ask the server to send lost packets again (RFC 4585 NACKs, RFC 4588)
-        where it offers to."""
+        where it offers to; `audio`: set up the SDP's L16 track too (unicast only)."""
         conflict = transport_conflict(target.standard, tcp=tcp, multicast=multicast)
         if conflict is not None:
             raise ClientError(conflict)
@@ -204,6 +207,11 @@ class ClientSession:
         self.public: set[str] = set()  # the methods the server lists in OPTIONS
         self.sdp: SessionDescription | None = None
         self.stream: Stream | None = None
+        self.with_audio = audio and not multicast
+        self.audio: AudioStream | None = None  # the SDP's sound, when the client plays it
+        self.audio_server: ServerTransport | None = None  # its SETUP reply's; None: not set up
+        self.audio_rtptime: int | None = None  # its RTP-Info at the last PLAY
+        self.audio_seq: int | None = None
         self.base_url = target.url  # aggregate control: PLAY, PAUSE, TEARDOWN, keep-alive
         self.server = ServerTransport()
         self.play_position = 0.0  # seconds into the stream where the last PLAY started
@@ -257,6 +265,16 @@ class ClientSession:
             return self._request(SETUP, control, now, Transport=self.transport(),
                                  Supported=RTX_OPTION)  # fmt: skip
         return self._request(SETUP, control, now, Transport=self.transport())
+
+    def setup_audio(self, now: float, client_port: int) -> RtspRequest:
+        """The audio track's SETUP, in the session the video's opened (READY or PLAYING)."""
+        if self.audio is None or self.session_id is None:
+            raise ClientError("no audio track to set up")
+        transport = audio_transport(tcp=self.tcp, client_port=client_port)
+        request = self._request(SETUP, self.audio.control, now, Transport=transport,
+                                Session=self.session_id)  # fmt: skip
+        self._pending = (SETUP_AUDIO, self.cseq, None)
+        return request
 
     def _asks_rtx(self) -> bool:
         """Our lab server, or a standard one whose SDP offers RFC 4588 on RTP/AVPF."""
@@ -329,6 +347,9 @@ class ClientSession:
             raise ClientError("a reply to no request")
         method, _, start = self._pending
         self._pending = None
+        if reply.status == 200 and method == SETUP_AUDIO:
+            self.audio_server = server_transport(reply.headers.get("Transport"))
+            return reply
         if reply.status != 200:
             target = self.target.url if self.standard else self.target.path
             reason = f" {reply.reason}" if reply.reason else ""
@@ -349,7 +370,7 @@ class ClientSession:
         if method in (SETUP, PLAY, PAUSE, TEARDOWN):
             self.state = next_state(self.state, method)
         if method == TEARDOWN:
-            self.session_id = None
+            self.session_id, self.audio_server = None, None
         return reply
 
     def abandon(self) -> None:
@@ -368,6 +389,7 @@ class ClientSession:
         if is_allowed(self.state, TEARDOWN):
             self.state = next_state(self.state, TEARDOWN)
         self.session_id = None
+        self.audio_server = None
 
     def stream_ended(self) -> None:
         """The server's BYE has been played out: READY again, and PLAY starts the video."""
@@ -423,6 +445,7 @@ class ClientSession:
         base = reply.headers.get("Content-Base") or reply.headers.get("Content-Location")
         base = base or self.target.url
         self.stream = choose_stream(sdp, base)
+        self.audio = choose_audio(sdp, base) if self.with_audio else None
         self.base_url = resolve_control(base, sdp.control or "*").rstrip("/") or self.target.url
         self.sdp = sdp
 
@@ -445,9 +468,11 @@ class ClientSession:
     def _playing(self, reply: RtspResponse, start: float | None, now: float) -> None:
         self.play_position = npt_start(reply.headers.get("Range")) or start or 0.0
         infos = parse_rtp_info(reply.headers.get("RTP-Info") or "")
-        info = infos[0] if infos else None
+        info = info_for(infos, self.stream.control, 0) if self.stream else next(iter(infos), None)
         self.play_rtptime = info.rtptime if info else None
         self.play_seq = info.seq if info else None
+        sound = info_for(infos, self.audio.control, 1) if self.audio and self.audio_server else None
+        self.audio_rtptime, self.audio_seq = (sound.rtptime, sound.seq) if sound else (None, None)
         self.played_at = now
 
 

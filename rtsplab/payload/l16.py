@@ -13,6 +13,8 @@ from __future__ import annotations
 import sys
 from array import array
 
+from rtsplab.payload.assembler import AssemblyStats
+
 SAMPLE_BYTES = 2
 PTIME_MS = 20
 MAX_CHANNELS = 8
@@ -61,3 +63,24 @@ def conceal(previous_le: bytes, channels: int) -> bytes:
     if sys.byteorder == "big":
         samples.byteswap()
     return samples.tobytes()
+
+
+class L16Depacketizer:
+    """The receiver's assembler (`rtsplab.payload.assembler.FrameAssembler`) for L16: every
+    packet is whole on its own (RFC 3551 §4.5.11 has no payload header and no fragments), so
+    each is handed on as it comes, in network byte order, with its timestamp. Order, loss and
+    lateness are the sound cache's to deal with (`rtsplab.player.audio_playout`)."""
+
+    def __init__(self) -> None:
+        self.stats = AssemblyStats()
+        self.buffered_bytes = 0  # nothing is held here
+        self.repair_window = 0
+
+    def push(self, ext_seq: int, timestamp: int, marker: bool, payload: bytes) -> bytes | None:
+        if not payload:
+            return None  # an empty packet carries no sound (a keep-alive)
+        self.stats.frames += 1
+        return payload
+
+    def flush(self) -> None:
+        """Nothing is ever incomplete."""

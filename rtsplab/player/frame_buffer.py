@@ -11,6 +11,10 @@ refills to `prefill` before going on, with the clock re-anchored. A frame that a
 display time is counted late and never shown. PAUSE keeps what is held; resume re-anchors the
 clock on the next frame. The cache is bounded in frames and in bytes.
 
+Where the stream has sound, the picture follows the sound's clock instead (`timeline`, from
+`rtsplab.player.av_clock`): each frame is due when the sound of its instant is heard, and the
+cache's own clock stands in only while there is no audio clock (before the sound starts).
+
 Pure: time is passed in, so tests are exact. Thread-safe: the network thread pushes while the
 display side pops.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -99,6 +104,8 @@ class FrameBuffer:
         self._stalled_at: float | None = None  # when the cache ran dry
         self._played_at: float | None = None  # the PLAY that the first frame shown answers
         self._lock = threading.Lock()
+        # When a frame (its RTP timestamp) is due by another clock, the sound's; None: by ours.
+        self.timeline: Callable[[int], float | None] | None = None
 
     # -- the network side ----------------------------------------------------------------
 
@@ -245,6 +252,10 @@ class FrameBuffer:
         return ext
 
     def _due(self, timestamp: int) -> float:
+        timeline = self.timeline
+        due = None if timeline is None else timeline(timestamp % TIMESTAMP_MOD)
+        if due is not None:
+            return due
         anchor = self._origin
         assert anchor is not None, "the clock is anchored whenever frames can be due"
         wall, origin = anchor

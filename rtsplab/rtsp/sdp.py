@@ -37,7 +37,8 @@ one-byte size fields, so `a=x-dimensions:<w>,<h>` gives it (RFC 2435 §3.1.5, GS
 name for it).
 
 What a client reads (`parse_sdp`): the session's control and range, and per media its type,
-port, protocol, payload types, control, rtpmap, framerate and x-dimensions. Parsing is
+port, protocol, payload types, control, rtpmap (with an audio format's channels), framerate,
+x-dimensions and ptime. Parsing is
 lenient where leniency is harmless: LF or CRLF, unknown lines and attributes (kept in
 `attributes`), a range or framerate it cannot read (left None). Lines that decide how the
 stream decodes (m=, a=rtpmap, a=x-dimensions) raise SdpError when malformed.
@@ -93,6 +94,12 @@ STATIC_VIDEO_TYPES = {
     33: ("MP2T", 90_000),
     34: ("H263", 90_000),
 }
+# RFC 3551 Table 4: the static audio types of L16, the one audio encoding the client plays.
+STATIC_AUDIO_TYPES = {
+    10: ("L16", 44_100, 2),
+    11: ("L16", 44_100, 1),
+}
+MAX_CHANNEL_DIGITS = 3  # an rtpmap's channel count: no stream has a thousand channels
 
 
 def _format_number(value: float) -> str:
@@ -202,6 +209,7 @@ def _feedback_lines(rtx_time_ms: int | None) -> list[str]:
 class RtpMap(NamedTuple):
     encoding: str
     clock_rate: int
+    channels: int | None = None  # audio's <encoding parameters> (RFC 4566 §6); None: unsaid
 
 
 @dataclass
@@ -214,6 +222,7 @@ class MediaDescription:
     rtpmap: dict[int, RtpMap] = field(default_factory=dict)
     framerate: float | None = None
     x_dimensions: tuple[int, int] | None = None
+    ptime: float | None = None  # a=ptime: ms of audio a packet carries (RFC 4566 §6)
     attributes: list[tuple[str, str | None]] = field(default_factory=list)  # every a= line
 
     @property
@@ -279,12 +288,16 @@ def _parse_media(value: str) -> MediaDescription:
 
 def _parse_rtpmap(value: str) -> tuple[int, RtpMap]:
     # RFC 4566 §6: a=rtpmap:<payload type> <encoding name>/<clock rate>[/<parameters>]
-    match = re.fullmatch(r"(\d+)\s+([^/\s]+)/(\d+)(?:/\S*)?", value.strip())
+    match = re.fullmatch(r"(\d+)\s+([^/\s]+)/(\d+)(?:/(\S*))?", value.strip())
     if match is None:
         raise SdpError(
             f"malformed a=rtpmap {value!r}: expected '<pt> <encoding>/<clock rate>[/<params>]'"
         )
-    return int(match[1]), RtpMap(match[2], int(match[3]))
+    # For audio the parameters are the number of channels (RFC 4566 §6); for anything else,
+    # or a count that is not a small number, they say nothing the client uses.
+    params = match[4] or ""
+    channels = int(params) if is_digits(params) and len(params) <= MAX_CHANNEL_DIGITS else None
+    return int(match[1]), RtpMap(match[2], int(match[3]), channels)
 
 
 def _parse_x_dimensions(value: str) -> tuple[int, int]:
@@ -333,6 +346,8 @@ def parse_sdp(text: str) -> SessionDescription:
         for pt in m.payload_types:
             if pt not in m.rtpmap and pt in STATIC_VIDEO_TYPES:
                 m.rtpmap[pt] = RtpMap(*STATIC_VIDEO_TYPES[pt])
+            elif pt not in m.rtpmap and pt in STATIC_AUDIO_TYPES and m.media == "audio":
+                m.rtpmap[pt] = RtpMap(*STATIC_AUDIO_TYPES[pt])
     return session
 
 
@@ -358,6 +373,11 @@ def _media_attribute(media: MediaDescription, name: str, value: str | None) -> N
             log.debug("ignoring unreadable a=framerate %r", value)
     elif name == "x-dimensions":
         media.x_dimensions = _parse_x_dimensions(value)
+    elif name == "ptime":
+        try:
+            media.ptime = float(value)
+        except ValueError:
+            log.debug("ignoring unreadable a=ptime %r", value)
 
 
 def resolve_control(content_base: str, control: str) -> str:
