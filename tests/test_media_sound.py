@@ -12,6 +12,7 @@ import pytest
 from PIL import Image, ImageStat
 
 import MakeVideo
+from real_clip import real_clip
 from rtsplab.media import MakeVideoError
 from rtsplab.media.sound import companion, read_sound
 from VideoStream import VideoStream
@@ -105,3 +106,22 @@ def test_a_companion_the_server_cannot_send_is_refused(tmp_path):
     (tmp_path / "junk.wav").write_bytes(b"RIFF....")
     with pytest.raises(MakeVideoError, match="not a PCM WAV"):
         read_sound(tmp_path / "junk.wav")
+
+
+@needs_ffmpeg
+def test_a_real_clips_sound_is_kept_as_ffmpeg_decodes_it(tmp_path):
+    """Big Buck Bunny's 5.1 sound, mixed down to stereo: the companion holds exactly the
+    samples ffmpeg itself decodes with the same mixdown, as long as the picture."""
+    clip = tmp_path / "bbb.mjpeg"
+    assert MakeVideo.main(["convert", str(real_clip()), str(clip), "--size", "320x180"]) == 0
+    sound = read_sound(companion(clip))
+    assert (sound.rate, sound.channels) == (48000, 2)
+    video = VideoStream(clip)
+    assert sound.seconds == pytest.approx(video.frame_count / 25, abs=0.05)  # 132 frames, 25 fps
+    decoded = subprocess.run(
+        [FFMPEG, "-hide_banner", "-loglevel", "error", "-i", str(real_clip()), "-vn",
+         "-ac", "2", "-ar", "48000", "-f", "s16le", "-"],
+        check=True, capture_output=True, timeout=60,
+    ).stdout  # fmt: skip
+    assert samples(sound.path).tobytes() == decoded[: 2 * 2 * sound.frames]
+    assert max(abs(s) for s in samples(sound.path)) > 1000  # sound, not silence
