@@ -234,11 +234,24 @@ def test_without_audio_the_session_is_as_before():
     assert (session.play_seq, session.audio_seq) == (11, None)
 
 
-def test_a_multicast_session_has_no_sound():
+def test_a_multicast_session_sets_up_the_groups_sound_too():
     session = ClientSession(parse_target("127.0.0.1", 46719, BASE), 0, multicast=True)
     request = session.describe(0.0)
     session.receive(ok(request.cseq, GST_SDP.encode(), Content_Base=BASE), 0.0)
-    assert session.audio is None
+    request = session.setup(0.0)
+    video = "RTP/AVP;multicast;destination=239.255.12.42;port=5004-5005;ttl=1;ssrc=0000ABCD"
+    session.receive(ok(request.cseq, Session="S1", Transport=video), 0.0)
+    request = session.setup_audio(1.0, client_port=0)
+    assert request.headers.get("Transport") == "RTP/AVP;multicast"  # the group is the server's
+    audio = "RTP/AVP;multicast;destination=239.255.12.42;port=5006-5007;ttl=1;ssrc=00001234"
+    session.receive(ok(request.cseq, Session="S1", Transport=audio), 1.0)
+    group = session.audio_server.group
+    assert (group.address, group.rtp_port, group.rtcp_port) == ("239.255.12.42", 5006, 5007)
+    assert session.audio_server.ssrc == 0x1234 and session.server.group.rtp_port == 5004
+    request = session.setup_audio(2.0, client_port=0)
+    unicast = "RTP/AVP;unicast;client_port=40002-40003;server_port=5002-5003"
+    with pytest.raises(ClientError, match="not multicast"):  # no group to join: refused
+        session.receive(ok(request.cseq, Session="S1", Transport=unicast), 2.0)
 
 
 # -- L16 depacketizing ---------------------------------------------------------------------

@@ -26,6 +26,7 @@ from rtsplab.client.media import (
     guarded,
 )
 from rtsplab.client.media_setup import MediaOptions, bind_ports, open_audio_media
+from rtsplab.client.multicast import join_group
 from rtsplab.client.session import ClientError, ClientSession
 from rtsplab.rtsp.message import InterleavedFrame, RtspRequest, RtspResponse
 
@@ -60,12 +61,15 @@ class AudioLink:
         """SETUP the audio track, if the SDP offered one the client plays, and start
         receiving it; the video goes on alone when that fails. `ports`: the video's RTP
         port asked for, and the receive buffer size."""
-        if session.audio is None or session.multicast:
+        if session.audio is None:
             return
-        sockets = None if session.tcp else self._bind(channel, *ports)
+        sockets = None if session.tcp or session.multicast else self._bind(channel, *ports)
         try:
             port = 0 if sockets is None else sockets.rtp.getsockname()[1]
             exchange(partial(session.setup_audio, client_port=port))
+            group = None if session.audio_server is None else session.audio_server.group
+            if group is not None:  # the reply named the group's ports: joined now
+                sockets = join_group(group, options.multicast_interface, ports[1])
             media = open_audio_media(
                 session, (channel.server_ip, channel.local_ip), sockets, self.delivery,
                 options, partial(self._send_rtcp, channel),
@@ -119,7 +123,8 @@ class AudioLink:
         """After a PLAY: loss counts from the audio's RTP-Info seq; the player hears of both
         tracks' RTP-Info."""
         if self.media is not None and session.audio_server is not None:
-            self.media.played(session.audio_seq)
+            # A group's stream does not start at our PLAY: its seq says nothing of loss.
+            self.media.played(None if session.multicast else session.audio_seq)
         if self.on_played is not None:
             guarded(self.on_played, session)
 

@@ -6,7 +6,8 @@ The client plays L16 (RFC 3551 §4.5.11: 16-bit PCM in network byte order, any r
 or the static types 10 and 11. An audio section in any other format is skipped: the video
 plays alone, and the session says so once. The audio track is set up after the video, in the
 same RTSP session (RFC 2326 §10.4: a SETUP naming the Session adds a stream to it), over a
-second UDP port pair or on interleaved channels 2-3 of the RTSP connection; PLAY, PAUSE and
+second UDP port pair, on interleaved channels 2-3 of the RTSP connection, or on the group
+the server names for it beside its video's (a multicast session); PLAY, PAUSE and
 TEARDOWN then go to the aggregate URL and move both.
 """
 
@@ -70,10 +71,12 @@ def choose_audio(sdp: SessionDescription, base: str) -> AudioStream | None:
     return None
 
 
-def audio_transport(*, tcp: bool, client_port: int) -> str:
+def audio_transport(*, tcp: bool, client_port: int, multicast: bool = False) -> str:
     """The audio SETUP's Transport: RTP/AVP (no feedback is asked for sound: a lost 20 ms
-    packet is concealed, not repaired), unicast UDP to `client_port` and the next, or
-    interleaved on AUDIO_INTERLEAVED."""
+    packet is concealed, not repaired), unicast UDP to `client_port` and the next,
+    interleaved on AUDIO_INTERLEAVED, or the server's group, as the video's."""
+    if multicast:
+        return f"{AVP};multicast"
     if tcp:
         return "{}/TCP;unicast;interleaved={}-{}".format(AVP, *AUDIO_INTERLEAVED)
     return f"{AVP};unicast;client_port={client_port}-{client_port + 1}"

@@ -99,6 +99,7 @@ def _rtcp(
             interface=options.multicast_interface, fallback_ip=local_ip,
             server_ip=server_ip, reduced_minimum=reduced,
         )  # fmt: skip
+        session.group_cname = rtcp.engine.cname  # the sound's reports carry it too
         return rtcp, (group.address, group.rtcp_port)
     destination = None
     send: Send | None
@@ -120,15 +121,16 @@ def open_audio_media(
     session: ClientSession, addresses: tuple[str, str], sockets: MediaSockets | None,
     delivery: Delivery, options: MediaOptions, send_interleaved: Send,
 ) -> ClientMedia:  # fmt: skip
-    """The media of the audio track just set up (unicast, over `sockets` or interleaved on
-    AUDIO_INTERLEAVED): its own receiver (the same source rules as the video's), statistics
-    on the sampling rate's clock, and RTCP reports under the video's CNAME (RFC 3550
-    §6.5.1: one participant, two streams). No repair: a lost packet is concealed."""
+    """The media of the audio track just set up (over `sockets`, a group's or a unicast
+    pair, or interleaved on AUDIO_INTERLEAVED): its own receiver (the same source rules as
+    the video's), statistics on the sampling rate's clock, and RTCP reports under the
+    video's CNAME (RFC 3550 §6.5.1: one participant, two streams). No repair: a lost
+    packet is concealed."""
     audio, server = session.audio, session.audio_server
     if audio is None or server is None:
         raise ClientError("no audio track set up")
-    server_ip, local_ip = addresses
-    ports = server.server_port
+    server_ip, local_ip = media_source(server.group, addresses[0]), addresses[1]
+    ports = None if server.group is not None else server.server_port
     receiver = RtpReceiver(
         server_ip, L16Depacketizer(), ssrc=server.ssrc, payload_type=audio.payload_type,
         server_port=None if sockets is None or ports is None else ports[0],
@@ -138,6 +140,15 @@ def open_audio_media(
     send: Send | None = send_interleaved
     peer_rtcp: tuple[str, int | None] | None = None
     destination = None
+    if server.group is not None and sockets is not None:
+        rtcp = group_rtcp(
+            receiver.reception, server.group, sockets, media_ssrc=server.ssrc,
+            interface=options.multicast_interface, fallback_ip=local_ip, server_ip=server_ip,
+            reduced_minimum=options.rtcp_reduced_minimum, cname=session.group_cname,
+        )  # fmt: skip
+        to_group = (server.group.address, server.group.rtcp_port)
+        return ClientMedia(server_ip, receiver, rtcp, delivery, rtcp_destination=to_group,
+                           interleaved=False)  # fmt: skip
     if sockets is not None:
         peer_rtcp = (server_ip, None if ports is None else ports[1])
         destination = None if ports is None else (server_ip, ports[1])

@@ -57,16 +57,17 @@ def join_group(group: GroupTransport, interface: str, rcvbuf: int) -> MediaSocke
 def group_rtcp(
     reception: ReceptionStatistics, group: GroupTransport, sockets: MediaSockets, *,
     media_ssrc: int | None, interface: str, fallback_ip: str, server_ip: str,
-    reduced_minimum: bool,
+    reduced_minimum: bool, cname: str | None = None,
 ) -> ClientRtcp:  # fmt: skip
     """RTCP as a member of the group: reports to the group's RTCP port on the group's
     schedule. The CNAME names this client alone (§6.5.1), not just its host: members sharing
     a host also share the address their RTCP comes from, and only the CNAME then tells a
     collision of SSRCs from our own packets looped back (§8.2). `fallback_ip` names us when
-    the host has no route to the group."""
+    the host has no route to the group. `cname`: the one the session's other stream's
+    reports carry (one participant, RFC 3550 §6.5.1), else a new one."""
     source_ip = _source_address(group, interface, fallback_ip)
     now = time.monotonic()
-    cname = f"client-{secrets.token_hex(CNAME_TOKEN_BYTES)}@{source_ip}"
+    cname = cname or f"client-{secrets.token_hex(CNAME_TOKEN_BYTES)}@{source_ip}"
     members = RtcpGroup(
         secrets.randbits(32), RTCP_BANDWIDTH_FRACTION * NOMINAL_SESSION_BANDWIDTH, now,
         cname=cname, reduced_minimum=reduced_minimum,

@@ -189,7 +189,7 @@ class ClientSession:
         audio: bool = True,
     ) -> None:  # fmt: skip
         """`repair`: ask the server to send lost packets again (RFC 4585 NACKs, RFC 4588)
-        where it offers to; `audio`: set up the SDP's L16 track too (unicast only)."""
+        where it offers to; `audio`: set up the SDP's L16 track too."""
         conflict = transport_conflict(target.standard, tcp=tcp, multicast=multicast)
         if conflict is not None:
             raise ClientError(conflict)
@@ -207,11 +207,12 @@ class ClientSession:
         self.public: set[str] = set()  # the methods the server lists in OPTIONS
         self.sdp: SessionDescription | None = None
         self.stream: Stream | None = None
-        self.with_audio = audio and not multicast
+        self.with_audio = audio
         self.audio: AudioStream | None = None  # the SDP's sound, when the client plays it
         self.audio_server: ServerTransport | None = None  # its SETUP reply's; None: not set up
         self.audio_rtptime: int | None = None  # its RTP-Info at the last PLAY
         self.audio_seq: int | None = None
+        self.group_cname: str | None = None  # our CNAME in a group's RTCP, for both tracks
         self.base_url = target.url  # aggregate control: PLAY, PAUSE, TEARDOWN, keep-alive
         self.server = ServerTransport()
         self.play_position = 0.0  # seconds into the stream where the last PLAY started
@@ -270,7 +271,8 @@ class ClientSession:
         """The audio track's SETUP, in the session the video's opened (READY or PLAYING)."""
         if self.audio is None or self.session_id is None:
             raise ClientError("no audio track to set up")
-        transport = audio_transport(tcp=self.tcp, client_port=client_port)
+        transport = audio_transport(tcp=self.tcp, client_port=client_port,
+                                    multicast=self.multicast)  # fmt: skip
         request = self._request(SETUP, self.audio.control, now, Transport=transport,
                                 Session=self.session_id)  # fmt: skip
         self._pending = (SETUP_AUDIO, self.cseq, None)
@@ -348,7 +350,8 @@ class ClientSession:
         method, _, start = self._pending
         self._pending = None
         if reply.status == 200 and method == SETUP_AUDIO:
-            self.audio_server = server_transport(reply.headers.get("Transport"))
+            read = multicast_transport if self.multicast else server_transport
+            self.audio_server = read(reply.headers.get("Transport"))
             return reply
         if reply.status != 200:
             target = self.target.url if self.standard else self.target.path

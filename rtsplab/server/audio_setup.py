@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from RtpPacket import RTP_HEADER_SIZE
+from RtpPacket import RTP_HEADER_SIZE, TIMESTAMP_MOD
 from rtsplab.media.sound import companion
 from rtsplab.payload import Payload
 from rtsplab.payload.l16 import PTIME_MS, frame_bytes
@@ -35,11 +35,13 @@ from rtsplab.rtsp.sdp import L16_PT, AudioOffer
 from rtsplab.rtsp.state import SETUP, State
 from rtsplab.server.audio_source import AudioError, AudioSource
 from rtsplab.server.media_root import AUDIO_TRACK, TRACK, aggregate_uri, track_of
+from rtsplab.server.shared_stream import MulticastConfig, SharedSound, SharedStream
 from rtsplab.server.transports import LAB_PROFILE, Channels, UdpPorts
 
 log = logging.getLogger(__name__)
 
 PACKETS_PER_SECOND = 1000 // PTIME_MS  # the audio sender's "frame rate": 50 packets a second
+IP_UDP_RTP_HEADERS = 20 + 8 + 12  # bytes a packet adds to its payload, for RTCP's share
 
 
 @dataclass
@@ -51,6 +53,11 @@ class AudioSetUp:
     sender: RtpSender
     way: UdpPorts | Channels
     first_sample: int = 0  # where the next PLAY starts the sound (`start_sample`)
+    group: SharedSound | None = None  # a multicast group's: its source and sender are its
+
+    @property
+    def shared(self) -> bool:
+        return self.group is not None
 
     @property
     def rtp_destination(self) -> tuple[str, int] | None:
@@ -66,7 +73,8 @@ class AudioSetUp:
         return (way.rtp, way.rtcp) if isinstance(way, Channels) else None
 
     def close(self) -> None:
-        self.source.close()
+        if not self.shared:
+            self.source.close()
 
 
 def open_sound(root: Path, video: Path) -> AudioSource | None:
@@ -116,10 +124,33 @@ def adds_track(state: State, request: RtspRequest, video: bool, audio: bool) -> 
 
 
 def check_audio_transport(transport: TransportSpec) -> None:
-    """The sound goes unicast over RTP/AVP (UDP or interleaved): 461 for anything else."""
-    if transport.unicast is False or transport.protocol.upper() == LAB_PROFILE:
-        how = "multicast" if transport.unicast is False else transport.protocol
-        raise RtspError(461, f"the audio track is sent by unicast RTP/AVP only, not {how}")
+    """The sound goes over RTP/AVP (UDP, interleaved or multicast): 461 for the lab's."""
+    if transport.protocol.upper() == LAB_PROFILE:
+        raise RtspError(461, f"the audio track is sent over RTP/AVP, not {transport.protocol}")
+
+
+def join_group_sound(
+    path: Path, group: SharedStream | None, transport: TransportSpec,
+    multicast: MulticastConfig | None, source: str | None,
+) -> tuple[AudioSetUp, str]:  # fmt: skip
+    """SETUP of the sound of a session whose video is a member of a multicast stream
+    (`group`): the group's sound, on its own port pair, and the reply's Transport. 461 for
+    a multicast SETUP of a session that has no such video, or a unicast one of a session
+    that has; 404 for a clip without sound. `source`: the reply's source=, as the video's."""
+    if group is None or transport.unicast is not False or multicast is None:
+        raise RtspError(461, "the sound goes as its video does: set up the video by "
+                             "multicast first, then the sound by multicast too")  # fmt: skip
+    shared = group.sound
+    if shared is None:
+        raise RtspError(404, f"{path.name} has no sound")
+    rtp, rtcp = (multicast.group, shared.port), (multicast.group, shared.port + 1)
+    setup = AudioSetUp(path, shared.source, shared.sender, UdpPorts(rtp, rtcp), group=shared)
+    reply = TransportSpec(
+        protocol=transport.protocol, unicast=False, destination=multicast.group,
+        source=source, port=(shared.port, shared.port + 1), ttl=multicast.ttl,
+        ssrc=shared.sender.ssrc,
+    )  # fmt: skip
+    return setup, reply.format()
 
 
 def channels_beside(asked: tuple[int, int | None] | None, beside: object) -> Channels:
@@ -147,17 +178,32 @@ def audio_reply(transport: TransportSpec, setup: AudioSetUp, server_port: int | 
     return reply.format()
 
 
-def start_sample(setup: AudioSetUp, position: float) -> int:
+def start_sample(source: AudioSource, position: float) -> int:
     """The sampling instant the video's `position` (s) falls on: where PLAY starts the
     sound (past its end: its end, and the sound says BYE at once)."""
-    return min(max(0, round(position * setup.source.rate)), setup.source.frames)
+    return min(max(0, round(position * source.rate)), source.frames)
 
 
-def rtp_infos(uri: str, video: tuple[int, int], audio: AudioSetUp | None) -> str:
+def rtptime_at(source: AudioSource, anchor: tuple[int, int], position: float) -> int:
+    """The RTP timestamp of the sample at `position` (s) in a stream whose sample
+    `anchor[0]` carried timestamp `anchor[1]`: the sound's timestamps run with its samples
+    (a packet's step is the samples it carries, RFC 3551 §4.5.11)."""
+    sample, timestamp = anchor
+    return (timestamp + start_sample(source, position) - sample) % TIMESTAMP_MOD
+
+
+def audio_bandwidth(source: AudioSource) -> float:
+    """The sound's bandwidth in bytes/s (RFC 3550 §6.2): its samples and packet headers."""
+    return source.rate * frame_bytes(source.channels) + PACKETS_PER_SECOND * IP_UDP_RTP_HEADERS
+
+
+def rtp_infos(uri: str, video: tuple[int, int], audio: AudioSetUp | None, position: float) -> str:
     """PLAY's RTP-Info: the video's (seq, rtptime) and, with sound, the audio's, each at
-    its track URL (RFC 2326 §12.33)."""
+    its track URL (RFC 2326 §12.33); a group's sound, already going, at `position`."""
     base = aggregate_uri(uri)
     infos = [RtpInfo(f"{base}/{TRACK}", *video)]
     if audio is not None:
-        infos.append(RtpInfo(f"{base}/{AUDIO_TRACK}", *audio.sender.play_position()))
+        group = audio.group
+        sound = audio.sender.play_position() if group is None else group.play_position(position)
+        infos.append(RtpInfo(f"{base}/{AUDIO_TRACK}", *sound))
     return ",".join(info.format() for info in infos)

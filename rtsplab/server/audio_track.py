@@ -18,11 +18,10 @@ import socket
 import time
 from collections.abc import Callable
 
-from rtsplab.payload.l16 import frame_bytes
 from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.rtp.ports import bind_port_pair
 from rtsplab.rtsp.state import State
-from rtsplab.server.audio_setup import PACKETS_PER_SECOND, AudioSetUp
+from rtsplab.server import audio_setup as sound
 from rtsplab.server.audio_stream import AudioStream
 from rtsplab.server.impaired_link import ImpairedLink
 from rtsplab.server.rtcp import ServerRtcp
@@ -31,14 +30,6 @@ from rtsplab.server.stream import Streaming
 from rtsplab.server.ways_out import RTCP, RTP, SendInterleaved, through, way_out
 
 log = logging.getLogger(__name__)
-
-IP_UDP_RTP_HEADERS = 20 + 8 + 12  # bytes a packet adds to its payload, for RTCP's share
-
-
-def audio_bandwidth(audio: AudioSetUp) -> float:
-    """The sound's bandwidth in bytes/s (RFC 3550 §6.2): its samples and packet headers."""
-    source = audio.source
-    return source.rate * frame_bytes(source.channels) + PACKETS_PER_SECOND * IP_UDP_RTP_HEADERS
 
 
 class AudioTrack:
@@ -73,7 +64,8 @@ class AudioTrack:
         """PLAY: the sound from where the session's PLAY put it, its first packet due at
         `now`, the instant the video's first frame is."""
         audio = session.audio
-        if audio is None or session.setup is None or session.state is not State.PLAYING:
+        playing = session.setup is not None and session.state is State.PLAYING
+        if audio is None or audio.shared or not playing:  # a group's plays with the group
             return
         self.stop(session)
         send = way_out(self._send_interleaved, audio.interleaved, RTP, self.rtp_socket,
@@ -89,16 +81,18 @@ class AudioTrack:
         stream, self.stream = self.stream, None
         if stream is not None:
             self._streaming.loop.remove(stream)
-        if session.audio is not None:
+        if session.audio is not None and not session.audio.shared:  # a group's is the group's
             session.audio.sender.pause()
 
     def start_rtcp(self, session: ServerSession, cname: str) -> None:
-        """The sound's RTCP, once set up (SETUP of either track may come first)."""
+        """The sound's RTCP, once set up (SETUP of either track may come first); a group's
+        sound has the group's (`rtsplab.server.multicast_sound`)."""
         audio = session.audio
-        if audio is None or self.rtcp is not None:
+        if audio is None or audio.shared or self.rtcp is not None:
             return
         peer = audio.rtcp_destination or (session.client_ip, None)
-        engine = SenderRtcp(audio.sender, cname, audio_bandwidth(audio), time.monotonic(),
+        bandwidth = sound.audio_bandwidth(audio.source)
+        engine = SenderRtcp(audio.sender, cname, bandwidth, time.monotonic(),
                             reduced_minimum=session.config.rtcp_reduced_minimum,
                             peer_rtcp=peer)  # fmt: skip
         send = way_out(self._send_interleaved, audio.interleaved, RTCP, self.rtcp_socket,

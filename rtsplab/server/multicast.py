@@ -3,7 +3,9 @@
 A member is a standard session set up with ``RTP/AVP;multicast`` (`rtsplab.server.session`). The
 group, its ports and the TTL are the server's (``--multicast`` and friends): each file played
 this way gets the next port pair from ``--multicast-port`` on, and a SETUP is answered with
-where the stream is, whatever the client asked for. The first member's PLAY starts the
+where the stream is, whatever the client asked for. A file with sound has it sent beside the
+video on a port pair of its own (`rtsplab.server.multicast_sound`), started and stopped with
+it; a member sets it up as its session's second track. The first member's PLAY starts the
 stream; later members join it where it is; a member's PAUSE or TEARDOWN takes only that
 member out, and the stream stops when the last one leaves, or at the end of the file, where
 the group hears the BYE. A PLAY after the end starts it again from the first frame, for the
@@ -41,6 +43,9 @@ from rtsplab.rtp.ports import (
 )
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.errors import RtspError
+from rtsplab.server.audio_setup import open_sound
+from rtsplab.server.audio_source import AudioSource
+from rtsplab.server.multicast_sound import GroupSound
 from rtsplab.server.position import played_to_end, rewind_if_played
 from rtsplab.server.rtcp import ServerRtcp, server_cname, session_bandwidth
 from rtsplab.server.session import StreamConfig
@@ -50,7 +55,8 @@ from VideoStream import VideoStream
 
 log = logging.getLogger(__name__)
 
-MAX_STREAMS = 16  # files streamed to the group at once, each on its own port pair
+MAX_STREAMS = 16  # streams sent to the group at once (a file's video, its sound), each a port pair
+VIDEO, SOUND = "video", "sound"  # a file's two streams, each on a port pair of its own
 SUMMARY_MEMBERS = 8  # members whose last report the -v summary names; the rest are counted
 
 _Opened = TypeVar("_Opened", socket.socket, VideoStream)
@@ -60,10 +66,12 @@ class MulticastStream:
     """One file's stream to the group, shared by its members."""
 
     def __init__(
-        self, path: Path, port: int, config: StreamConfig, streaming: Streaming, host: str
-    ) -> None:
+        self, path: Path, port: int, config: StreamConfig, streaming: Streaming, host: str,
+        sound: tuple[AudioSource, int] | None = None,
+    ) -> None:  # fmt: skip
         """Opens the file and the group's sockets and starts RTCP; whatever was opened is
-        closed again when a later step fails."""
+        closed again when a later step fails. `sound`: the file's sound and its port, to
+        send beside the video (`rtsplab.server.multicast_sound`); it is the stream's now."""
         multicast = config.multicast
         assert multicast is not None
         self.path, self.port, self.config, self.streaming = path, port, config, streaming
@@ -78,6 +86,7 @@ class MulticastStream:
         self._opened: list[socket.socket | VideoStream] = []
         self._own: Address = ("", 0)  # where our own RTCP comes back from (multicast loopback)
         self.source = multicast.interface  # where the group's datagrams leave from
+        self.sound: GroupSound | None = None
         try:
             self.media = self._open(VideoStream(path))
             self._rtp = self._open(multicast_sending_socket(multicast.interface, multicast.ttl))
@@ -93,7 +102,16 @@ class MulticastStream:
         except BaseException:
             for opened in reversed(self._opened):
                 opened.close()
+            if sound is not None:
+                sound[0].close()
             raise
+        if sound is not None:
+            try:
+                self.sound = GroupSound(*sound, config, streaming, server_cname(host),
+                                        self.source, self._member_heard)  # fmt: skip
+            except BaseException:
+                self.close()
+                raise
 
     def _open(self, opened: _Opened) -> _Opened:
         self._opened.append(opened)
@@ -144,6 +162,7 @@ class MulticastStream:
                 return
             if stream is not None:
                 self.streaming.loop.remove(stream)
+            position = self.media.frameNbr() / self.sender.fps
             pacer = Pacer(self.sender.fps, burst=self.config.burst)
             name = f"multicast {self.group}:{self.port}"
             stream = RtpStream(name, self.media, self.sender, pacer, self.streaming.cache,
@@ -151,7 +170,10 @@ class MulticastStream:
             self._stream = stream
             log.info("multicast stream of %s to %s:%d starts", self.path.name, self.group,
                      self.port)  # fmt: skip
-            self.streaming.loop.add(stream, stream.start(time.monotonic()))
+            now = time.monotonic()  # the first frame's, and the sound's first packet's
+            self.streaming.loop.add(stream, stream.start(now))
+            if self.sound is not None:
+                self.sound.start(position, now)
 
     def rewind_if_played(self) -> None:
         """PLAY after the end: the stream, played to its end, starts again from the first
@@ -185,6 +207,8 @@ class MulticastStream:
             return self.heard.get(ip)
 
     def _stop_stream(self) -> None:
+        if self.sound is not None:
+            self.sound.stop()
         stream, self._stream = self._stream, None
         if stream is not None:
             self.streaming.loop.remove(stream)
@@ -204,8 +228,10 @@ class MulticastStream:
         """Only the members' RTCP counts, and not our own looped back (it is dropped here,
         before the engine: from a member's host it would keep that member alive); a member's
         keeps its session alive."""
-        if source == self._own:
-            return False
+        return source != self._own and self._member_heard(source)
+
+    def _member_heard(self, source: Address) -> bool:
+        """Whether `source` is a member's address; if so, it was heard now."""
         with self._lock:
             if source[0] not in self.members.values():
                 return False
@@ -235,6 +261,8 @@ class MulticastStream:
         with self._lock:
             self._stop_stream()
         self.rtcp.stop("no member left")
+        if self.sound is not None:
+            self.sound.close()
         for sock in (self._rtp, self._rtcp_out, self._rtcp_in):
             sock.close()
         self.media.close()
@@ -247,38 +275,50 @@ class MulticastStreams:
     def __init__(self, config: StreamConfig, streaming: Streaming, host: str) -> None:
         assert config.multicast is not None
         self.config, self.streaming, self.host = config, streaming, host
-        self._ports: dict[Path, int] = {}
+        self._ports: dict[tuple[Path, str], int] = {}  # (file, VIDEO or SOUND) -> its port
         self._streams: dict[Path, MulticastStream] = {}
         self._lock = threading.Lock()
 
-    def _port(self, path: Path) -> int:
-        """The file's port pair: its own once given, else the lowest free one (under _lock)."""
+    def _port(self, key: tuple[Path, str]) -> int:
+        """A file's port pair for its video or sound: its own once given, else the lowest
+        free one (under _lock)."""
         multicast = self.config.multicast
         assert multicast is not None
-        if path not in self._ports:
+        if key not in self._ports:
             taken = set(self._ports.values())
             ports = range(multicast.port, multicast.port + 2 * MAX_STREAMS, 2)
             free = next((port for port in ports if port not in taken), None)
             if free is None:
-                raise RtspError(453, f"already {MAX_STREAMS} files streamed to the group")
-            self._ports[path] = free
-        return self._ports[path]
+                raise RtspError(453, f"already {MAX_STREAMS} streams sent to the group")
+            self._ports[key] = free
+        return self._ports[key]
 
     def join(self, path: Path) -> MulticastStream:
         with self._lock:
             stream = self._streams.get(path)
             if stream is None:
-                had_port = path in self._ports
-                port = self._port(path)
-                try:
-                    stream = MulticastStream(path, port, self.config, self.streaming, self.host)
-                except BaseException:
-                    if not had_port:
-                        del self._ports[path]  # a file that never streamed holds no port
-                    raise
+                stream = self._open(path)
                 self._streams[path] = stream
             stream.join()  # not closed under the SETUP that joined it
             return stream
+
+    def _open(self, path: Path) -> MulticastStream:
+        """The file's stream, with its sound if it has one (under _lock). A file that never
+        streamed holds no port."""
+        had = set(self._ports)
+        sound = open_sound(self.config.root, path)
+        try:
+            port = self._port((path, VIDEO))
+            with_sound = None if sound is None else (sound, self._port((path, SOUND)))
+            sound = None  # the stream's from here: it closes it if it fails
+            return MulticastStream(path, port, self.config, self.streaming, self.host,
+                                   with_sound)  # fmt: skip
+        except BaseException:
+            for key in set(self._ports) - had:
+                del self._ports[key]
+            if sound is not None:
+                sound.close()
+            raise
 
     def streams(self) -> list[MulticastStream]:
         """The files' streams now, for the status page."""

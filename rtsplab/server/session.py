@@ -354,10 +354,18 @@ class ServerSession:
         joining the session of its video."""
         sound.check_audio_transport(transport)
         video = self.setup if self.state is State.READY else None  # (`adds_track`)
-        way = self._unicast_way(transport, None if video is None else video.way)
         path = resolve(self.config.root, request.uri)
         if video is not None and video.path != path:
             raise RtspError(400, f"{path.name}: not the clip this session plays")
+        group = self.group if video is not None else None
+        if transport.unicast is False or group is not None:
+            self.audio, reply = sound.join_group_sound(
+                path, group, transport, self.config.multicast,
+                None if group is None else self._group_source(group),
+            )  # fmt: skip
+            session = format_session(str(self.session_id), self.timeout)
+            return self._ok(cseq, session, Transport=reply)
+        way = self._unicast_way(transport, None if video is None else video.way)
         source = sound.open_sound(self.config.root, path)
         if source is None:
             raise RtspError(404, f"{path.name} has no sound")
@@ -448,10 +456,10 @@ class ServerSession:
         # frame's numbers, even while a shared stream goes on sending.
         seq, rtptime = sender.play_position()
         if self.audio is not None:
-            self.audio.first_sample = sound.start_sample(self.audio, position)
+            self.audio.first_sample = sound.start_sample(self.audio.source, position)
         # RTP-Info names each stream (RFC 2326 §12.33) by its track URL; the lab's, as asked.
         rtp_info = (
-            sound.rtp_infos(request.uri, (seq, rtptime), self.audio)
+            sound.rtp_infos(request.uri, (seq, rtptime), self.audio, position)
             if self.standard
             else RtpInfo(request.uri, seq, rtptime).format()
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rtsplab.rtp.sender import RtpSender
+from rtsplab.server.audio_source import AudioSource
 from VideoStream import VideoStream
 
 
@@ -33,6 +34,19 @@ class MulticastConfig:
     interface: str = "0.0.0.0"  # the interface's address to send from; any: the route's
 
 
+class SharedSound(Protocol):
+    """A file's sound to the group as a session sees it (the driver's `GroupSound`)."""
+
+    source: AudioSource
+    sender: RtpSender
+    port: int
+
+    def play_position(self, position: float) -> tuple[int, int]:
+        """RTP-Info for a member joining at the video's `position` (s): the next packet's
+        sequence number, and the RTP timestamp of the sample at `position`."""
+        ...
+
+
 class SharedStream(Protocol):
     """A file's multicast stream as a session sees it (the driver's `MulticastStream`)."""
 
@@ -40,6 +54,11 @@ class SharedStream(Protocol):
     sender: RtpSender
     port: int
     source: str  # the address its datagrams leave from ("0.0.0.0": unknown)
+
+    @property
+    def sound(self) -> SharedSound | None:
+        """The file's sound beside it, if it has one."""
+        ...
 
     def rewind_if_played(self) -> None:
         """PLAY after the end (`rtsplab.server.position`): the stream, played to its end,
