@@ -19,7 +19,7 @@ from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.errors import RtspError
 from rtsplab.rtsp.headers.transport import TransportSpec
 from rtsplab.rtsp.message import Headers, RtspRequest
-from rtsplab.server.multicast import MAX_STREAMS, MulticastStreams
+from rtsplab.server.multicast import MAX_STREAMS, SOUND, VIDEO, MulticastStreams
 from rtsplab.server.position import rewind_if_played
 from rtsplab.server.session import MulticastConfig, ServerSession, StreamConfig
 from rtsplab.server.stream import Streaming
@@ -98,12 +98,13 @@ def test_each_file_gets_its_own_port_pair_and_keeps_it_up_to_a_bound(tmp_path):
     streaming = Streaming()
     try:
         groups = MulticastStreams(config, streaming, "127.0.0.1")
-        ports = [groups._port(tmp_path / name) for name in ("a", "b", "a", "c")]
-        assert ports == [5004, 5006, 5004, 5008]
-        for n in range(MAX_STREAMS - 3):
-            groups._port(tmp_path / f"more{n}")
+        keys = [("a", VIDEO), ("b", VIDEO), ("a", SOUND), ("a", VIDEO), ("c", VIDEO)]
+        ports = [groups._port((tmp_path / name, kind)) for name, kind in keys]
+        assert ports == [5004, 5006, 5008, 5004, 5010]  # a file's sound: a pair of its own
+        for n in range(MAX_STREAMS - 4):
+            groups._port((tmp_path / f"more{n}", VIDEO))
         with pytest.raises(RtspError) as refused:
-            groups._port(tmp_path / "one too many")
+            groups._port((tmp_path / "one too many", VIDEO))
         assert refused.value.status == 453
     finally:
         streaming.loop.close()
