@@ -113,7 +113,9 @@ def test_the_sdp_of_a_clip_with_sound_line_by_line():
     with_feedback = make_sdp(session_id=7, server_ip="192.0.2.1", uri_control="track1", fps=25,
                              duration=4, width=320, height=240, name="av.mjpeg",
                              rtx_time_ms=1000, audio=AudioOffer(8000, 1, "track2"))  # fmt: skip
-    assert "m=audio 0 RTP/AVPF 98\r\na=rtpmap:98 L16/8000/1\r\n" in with_feedback
+    assert "m=audio 0 RTP/AVPF 98\r\na=rtpmap:98 L16/8000/1\r\na=rtcp-fb:98 nack\r\n" in (
+        with_feedback
+    )
     for bad in (AudioOffer(0, 1, "t"), AudioOffer(8000, 9, "t"), AudioOffer(8000, 1, "t", 26)):
         with pytest.raises(ValueError):
             bad.lines("RTP/AVP")
@@ -289,3 +291,20 @@ def test_both_streams_rtp_clocks_agree_on_one_timeline(root):
             a = (audio_sender.timestamp_at(now) - 4_000_000_000) % 2**32 / 48_000
             assert v == pytest.approx(now - start, abs=1e-4)
             assert a == pytest.approx(now - start, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("transport", "kept"),
+    [
+        ("RTP/AVPF;unicast;client_port=7002-7003", True),  # NACKs to come: its packets kept
+        ("RTP/AVP;unicast;client_port=7002-7003", False),
+        ("RTP/AVPF/TCP;unicast;interleaved=2-3", False),  # TCP loses nothing
+    ],
+)
+def test_the_sounds_packets_are_kept_for_nacks_only_when_asked_over_udp(root, transport, kept):
+    for answering in (True, False):  # --no-retransmission: nothing kept, whatever is asked
+        config = StreamConfig(root, fps=FPS, retransmission=answering)
+        session = ServerSession(config, "127.0.0.1", 5004, audio_port=lambda: AUDIO_PORT)
+        _, audio = setup_both(session, transports=(f"RTP/AVP;unicast;{CLIENT_PORTS}", transport))
+        assert audio.status == 200 and session.audio.feedback is (kept and answering)
+        session.close()

@@ -71,6 +71,7 @@ OUR_SDP = (
     "a=framerate:25\r\n"
     "m=audio 0 RTP/AVPF 98\r\n"
     "a=rtpmap:98 L16/44100/2\r\n"
+    "a=rtcp-fb:98 nack\r\n"
     "a=ptime:20\r\n"
     "a=control:track2\r\n"
 )
@@ -93,7 +94,9 @@ def test_our_servers_two_sections():
     assert audio.rtpmap == {98: RtpMap("L16", 44100, 2)} and audio.ptime == 20.0
     assert audio.rtp_profile == "RTP/AVPF"
     base = "rtsp://127.0.0.1:8554/movie.Mjpeg"
-    assert choose_audio(sdp, base) == AudioStream(base + "/track2", 98, 44100, 2, 20.0)
+    assert choose_audio(sdp, base) == AudioStream(base + "/track2", 98, 44100, 2, 20.0, True)
+    without_nacks = parse_sdp(OUR_SDP.replace("a=rtcp-fb:98 nack\r\n", ""))
+    assert not choose_audio(without_nacks, base).nack  # RTP/AVPF alone: nothing to ask for
 
 
 @pytest.mark.parametrize(
@@ -140,6 +143,10 @@ def test_the_audio_transport():
     )
     assert AUDIO_INTERLEAVED == (2, 3)
     assert audio_transport(tcp=True, client_port=0) == "RTP/AVP/TCP;unicast;interleaved=2-3"
+    assert audio_transport(tcp=False, client_port=40002, feedback=True) == (
+        "RTP/AVPF;unicast;client_port=40002-40003"  # the server's NACKs offered for the sound
+    )
+    assert audio_transport(tcp=False, client_port=0, multicast=True) == "RTP/AVP;multicast"
 
 
 @pytest.mark.parametrize(

@@ -143,5 +143,6 @@ class AudioLink:
         media = self.media
         if media is None:
             return {}
-        keep = ("packets", "lost_packets", "fraction_lost", "jitter_ms", "foreign", "malformed")
+        keep = ("packets", "lost_packets", "fraction_lost", "jitter_ms", "foreign", "malformed",
+                "nacks_sent", "recovered_packets")  # fmt: skip
         return {f"audio_{key}": value for key, value in media.summary().items() if key in keep}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rtsplab.payload.l16 import MAX_CHANNELS, PTIME_MS
 from rtsplab.rtsp.headers.rtp_info import RtpInfo
-from rtsplab.rtsp.sdp import AVP, SessionDescription, resolve_control
+from rtsplab.rtsp.sdp import AVP, AVPF, SessionDescription, resolve_control
 
 __all__ = [
     "AUDIO_INTERLEAVED",
@@ -44,6 +44,7 @@ class AudioStream:
     rate: int  # the RTP clock, and the sampling rate (RFC 3551 §4.5.11)
     channels: int
     ptime: float = PTIME_MS  # a=ptime, ms: a hint, packets of any length are played
+    nack: bool = False  # offered under RTP/AVPF with generic NACKs: what is lost is asked for
 
 
 def choose_audio(sdp: SessionDescription, base: str) -> AudioStream | None:
@@ -63,7 +64,8 @@ def choose_audio(sdp: SessionDescription, base: str) -> AudioStream | None:
             if rtpmap.encoding.upper() == L16_ENCODING and playable:
                 control = resolve_control(base, media.control or "*")
                 ptime = media.ptime if media.ptime and media.ptime > 0 else PTIME_MS
-                return AudioStream(control, pt, rtpmap.clock_rate, channels, ptime)
+                nack = media.proto.upper() == AVPF and media.nack(pt)
+                return AudioStream(control, pt, rtpmap.clock_rate, channels, ptime, nack)
             skipped.append(f"{rtpmap.encoding}/{rtpmap.clock_rate}/{channels}")
     if skipped:
         log.warning("the stream's sound is %s: this client plays L16 (RFC 3551); video only",
@@ -71,15 +73,18 @@ def choose_audio(sdp: SessionDescription, base: str) -> AudioStream | None:
     return None
 
 
-def audio_transport(*, tcp: bool, client_port: int, multicast: bool = False) -> str:
-    """The audio SETUP's Transport: RTP/AVP (no feedback is asked for sound: a lost 20 ms
-    packet is concealed, not repaired), unicast UDP to `client_port` and the next,
-    interleaved on AUDIO_INTERLEAVED, or the server's group, as the video's."""
+def audio_transport(
+    *, tcp: bool, client_port: int, multicast: bool = False, feedback: bool = False
+) -> str:
+    """The audio SETUP's Transport: unicast UDP to `client_port` and the next, interleaved
+    on AUDIO_INTERLEAVED, or the server's group, as the video's. RTP/AVPF when `feedback`
+    (UDP only: what is lost is NACKed, RFC 4585), else RTP/AVP (what is lost is concealed)."""
     if multicast:
         return f"{AVP};multicast"
     if tcp:
         return "{}/TCP;unicast;interleaved={}-{}".format(AVP, *AUDIO_INTERLEAVED)
-    return f"{AVP};unicast;client_port={client_port}-{client_port + 1}"
+    profile = AVPF if feedback else AVP
+    return f"{profile};unicast;client_port={client_port}-{client_port + 1}"
 
 
 def info_for(infos: list[RtpInfo], control: str, index: int) -> RtpInfo | None:

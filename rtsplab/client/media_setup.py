@@ -124,8 +124,8 @@ def open_audio_media(
     """The media of the audio track just set up (over `sockets`, a group's or a unicast
     pair, or interleaved on AUDIO_INTERLEAVED): its own receiver (the same source rules as
     the video's), statistics on the sampling rate's clock, and RTCP reports under the
-    video's CNAME (RFC 3550 §6.5.1: one participant, two streams). No repair: a lost
-    packet is concealed."""
+    video's CNAME (RFC 3550 §6.5.1: one participant, two streams). Over unicast UDP, where
+    the server offers it, a lost packet is NACKed (RFC 4585), else concealed."""
     audio, server = session.audio, session.audio_server
     if audio is None or server is None:
         raise ClientError("no audio track set up")
@@ -153,9 +153,13 @@ def open_audio_media(
         peer_rtcp = (server_ip, None if ports is None else ports[1])
         destination = None if ports is None else (server_ip, ports[1])
         send = None if destination is None else sockets.rtcp_sender(destination)
+    feedback = session.audio_feedback and sockets is not None
     rtcp = unicast_rtcp(receiver.reception, f"client@{local_ip}", send,
                         media_ssrc=server.ssrc, reduced_minimum=options.rtcp_reduced_minimum,
-                        peer_rtcp=peer_rtcp)  # fmt: skip
+                        peer_rtcp=peer_rtcp, feedback=feedback)  # fmt: skip
+    if feedback:  # a lost packet is asked for while it can still be played
+        rtcp.ask_for_repairs(options.repair_horizon)
+        receiver.on_seq = rtcp.heard_seq
     return ClientMedia(server_ip, receiver, rtcp, delivery, rtcp_destination=destination,
                        interleaved=sockets is None, channels=AUDIO_INTERLEAVED)  # fmt: skip
 

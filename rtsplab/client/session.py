@@ -271,8 +271,8 @@ class ClientSession:
         """The audio track's SETUP, in the session the video's opened (READY or PLAYING)."""
         if self.audio is None or self.session_id is None:
             raise ClientError("no audio track to set up")
-        transport = audio_transport(tcp=self.tcp, client_port=client_port,
-                                    multicast=self.multicast)  # fmt: skip
+        transport = audio_transport(tcp=self.tcp, client_port=client_port, multicast=self.multicast,
+                                    feedback=self.audio_feedback)  # fmt: skip
         request = self._request(SETUP, self.audio.control, now, Transport=transport,
                                 Session=self.session_id)  # fmt: skip
         self._pending = (SETUP_AUDIO, self.cseq, None)
@@ -294,6 +294,12 @@ class ClientSession:
         stream = self.stream
         offered = stream is not None and stream.profile == AVPF and stream.nack
         return self.repair and not self.multicast and (self.rtx_granted or offered)
+
+    @property
+    def audio_feedback(self) -> bool:
+        """Whether the sound's losses are NACKed: offered for it, over unicast UDP."""
+        audio = self.audio
+        return self.repair and not self.multicast and audio is not None and audio.nack
 
     @property
     def rtx_payload_type(self) -> int | None:

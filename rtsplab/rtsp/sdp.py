@@ -128,9 +128,12 @@ class AudioOffer:
                              f"payload type {self.payload_type}")  # fmt: skip
         _check_token("audio control", self.control)
         pt = self.payload_type
+        # Under RTP/AVPF lost sound is NACKed and sent again as it was (no RFC 4588 stream).
+        feedback = [f"a=rtcp-fb:{pt} nack"] if profile == AVPF else []
         return [
             f"m=audio 0 {profile} {pt}",
             f"a=rtpmap:{pt} {L16_ENCODING}/{self.rate}/{self.channels}",
+            *feedback,
             f"a=ptime:{AUDIO_PTIME_MS}",
             f"a=control:{self.control}",
         ]

@@ -36,7 +36,7 @@ from rtsplab.rtsp.state import SETUP, State
 from rtsplab.server.audio_source import AudioError, AudioSource
 from rtsplab.server.media_root import AUDIO_TRACK, TRACK, aggregate_uri, track_of
 from rtsplab.server.shared_stream import MulticastConfig, SharedSound, SharedStream
-from rtsplab.server.transports import LAB_PROFILE, Channels, UdpPorts
+from rtsplab.server.transports import FEEDBACK_PROFILE, LAB_PROFILE, Channels, UdpPorts
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class AudioSetUp:
     way: UdpPorts | Channels
     first_sample: int = 0  # where the next PLAY starts the sound (`start_sample`)
     group: SharedSound | None = None  # a multicast group's: its source and sender are its
+    feedback: bool = False  # RTP/AVPF over UDP, NACKs answered: its packets kept to resend
 
     @property
     def shared(self) -> bool:
@@ -127,6 +128,13 @@ def check_audio_transport(transport: TransportSpec) -> None:
     """The sound goes over RTP/AVP (UDP, interleaved or multicast): 461 for the lab's."""
     if transport.protocol.upper() == LAB_PROFILE:
         raise RtspError(461, f"the audio track is sent over RTP/AVP, not {transport.protocol}")
+
+
+def asks_feedback(transport: TransportSpec, answering: bool) -> bool:
+    """Whether the sound's SETUP asks for RTP/AVPF over UDP, to a server `answering` NACKs
+    (RFC 4585): its packets are then kept for a while, to be sent again when asked."""
+    avpf = transport.protocol.upper() == FEEDBACK_PROFILE
+    return answering and avpf and transport.lower_transport != "TCP"
 
 
 def join_group_sound(

@@ -23,6 +23,7 @@ from rtsplab.payload.l16 import frame_bytes
 from rtsplab.rtp.pacer import MAX_LAG
 from rtsplab.rtp.sender import RtpSender, joined
 from rtsplab.server.audio_source import AudioError, AudioSource
+from rtsplab.server.repair import Repair
 from rtsplab.server.stream import END_OF_FILE, EOF_BYE_DELAY, FILE_CHANGED
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,14 @@ class AudioStream:
         first_sample: int,
         send: Callable[[bytes], object],
         on_end: Callable[[str], object],
+        repair: Repair | None = None,
     ) -> None:
-        """`send(datagram)` puts one packet on its way; `on_end(reason)` says BYE."""
+        """`send(datagram)` puts one packet on its way; `on_end(reason)` says BYE;
+        `repair`: the answers to the client's NACKs, sent ahead of the next packet."""
         self.name = name  # the session's, for the log
         self.source, self.sender = source, sender
         self.send, self.on_end = send, on_end
+        self.repair = repair
         self.active = True  # until finished, or past its end
         self.at_end = False  # the last packet has been sent (or the file broke)
         self.ended_at: float | None = None
@@ -70,6 +74,8 @@ class AudioStream:
             return None
         if now - self.due(self._next) > MAX_LAG:  # the loop fell far behind: late, not lost
             self._origin = now - (self._next - self.first_sample) / self.source.rate
+        if self.repair is not None and not self._send_repairs(now):
+            return None
         for _ in range(MAX_CATCH_UP):
             due = self.due(self._next)
             if due > now:
@@ -90,8 +96,22 @@ class AudioStream:
                 log.warning("session %s: sound stopped: %s", self.name, exc)
                 self.finish(now)
                 return None
+            if self.repair is not None:
+                self.repair.sent([packet], now)
             self._next += len(payload) // self._instant
         return self.due(self._next)
+
+    def _send_repairs(self, now: float) -> bool:
+        """The packets the client's NACKs asked for again; False when the socket failed."""
+        assert self.repair is not None
+        try:
+            for packet in self.repair.answers(now):
+                self.send(joined(packet))
+        except OSError as exc:
+            log.warning("session %s: sound stopped: %s", self.name, exc)
+            self.finish(now)
+            return False
+        return True
 
     def finish(self, now: float) -> None:
         """Stop: nothing leaves after this."""

@@ -17,6 +17,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable
+from functools import partial
 
 from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.rtp.ports import bind_port_pair
@@ -24,6 +25,7 @@ from rtsplab.rtsp.state import State
 from rtsplab.server import audio_setup as sound
 from rtsplab.server.audio_stream import AudioStream
 from rtsplab.server.impaired_link import ImpairedLink
+from rtsplab.server.repair import Repair
 from rtsplab.server.rtcp import ServerRtcp
 from rtsplab.server.session import ServerSession
 from rtsplab.server.stream import Streaming
@@ -47,6 +49,7 @@ class AudioTrack:
         self.rtcp_socket: socket.socket | None = None
         self.stream: AudioStream | None = None  # from PLAY to PAUSE or the end
         self.rtcp: ServerRtcp | None = None  # from SETUP to TEARDOWN
+        self.repair: Repair | None = None  # the answers to its NACKs, from the first one on
 
     def port(self) -> int:
         """The sound's server RTP port (RTCP on the next), its sockets bound the first time."""
@@ -68,11 +71,13 @@ class AudioTrack:
         if audio is None or audio.shared or not playing:  # a group's plays with the group
             return
         self.stop(session)
+        if audio.feedback and self.repair is None:  # kept from the first packet on
+            self.repair = Repair.negotiated(rtx=False)
         send = way_out(self._send_interleaved, audio.interleaved, RTP, self.rtp_socket,
                        audio.rtp_destination)  # fmt: skip
         stream = AudioStream(str(session.session_id), audio.source, audio.sender,
                              audio.first_sample, through(self._link, send),
-                             self._say_bye)  # fmt: skip
+                             self._say_bye, self.repair)  # fmt: skip
         self.stream = stream
         self._streaming.loop.add(stream, stream.start(now))
 
@@ -99,16 +104,35 @@ class AudioTrack:
                        audio.rtcp_destination)  # fmt: skip
         sock = None if audio.interleaved is not None else self.rtcp_socket
         name = f"{session.session_id}-audio"
-        self.rtcp = ServerRtcp(engine, name, sock, through(self._link, send), quiet=self._ended)
+        self.rtcp = ServerRtcp(engine, name, sock, through(self._link, send), quiet=self._ended,
+                               on_nacks=partial(self._nacked, session))  # fmt: skip
         try:
             self.rtcp.start()
         except RuntimeError as exc:
             log.error("session %s: its sound's RTCP cannot start (%s)", name, exc)
             self.rtcp = None
 
+    def _nacked(
+        self, session: ServerSession, nacks: list[list[int]], round_trip: float | None
+    ) -> None:
+        """The client's NACKs of the sound (the RTCP thread): answered from the first on,
+        with the packets as they were, over UDP and where the server answers NACKs."""
+        audio, repair = session.audio, self.repair
+        if repair is None and audio is not None and audio.rtp_destination is not None:
+            if session.config.retransmission:
+                repair = self.repair = Repair.negotiated(rtx=False)
+                stream = self.stream
+                if stream is not None:
+                    stream.repair = repair
+        if repair is not None:
+            repair.post(nacks, round_trip)
+
     def stop_rtcp(self, reason: str) -> None:
         """The session ends: BYE for the sound, and its RTCP stopped."""
         rtcp, self.rtcp = self.rtcp, None
+        repair, self.repair = self.repair, None
+        if rtcp is not None and repair is not None:
+            log.info("session %s: %s", rtcp.name, repair.counts)
         if rtcp is not None:
             rtcp.stop(reason)
 

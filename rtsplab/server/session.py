@@ -374,9 +374,9 @@ class ServerSession:
             self.close()
             self.session_id = self._make_session_id()
             self.timeout = self.config.session_timeout
-        self.audio = sound.AudioSetUp(
-            path, source, sound.audio_sender(source, self._make_sender), way
-        )
+        sender = sound.audio_sender(source, self._make_sender)
+        feedback = sound.asks_feedback(transport, self.config.retransmission)
+        self.audio = sound.AudioSetUp(path, source, sender, way, feedback=feedback)
         log.info("session %s: the sound of %s (%d Hz, %d channel(s)) to %s", self.session_id,
                  path.name, source.rate, source.channels, way)  # fmt: skip
         session = format_session(str(self.session_id), self.timeout)
