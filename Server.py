@@ -239,7 +239,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="TCP port for RTSP (the lab uses 1025+)")  # fmt: skip
     parser.add_argument(
         "--root", type=Path, default=Path.cwd(),
-        help="folder served (default: the current one); names are also looked up in its video/",
+        help="folder served (default: the current one; its video/ too); a clip's .wav: its sound",
     )  # fmt: skip
     parser.add_argument("--fps", type=positive, default=20.0, help="frames per second (20)")
     parser.add_argument(
