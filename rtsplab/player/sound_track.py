@@ -18,7 +18,7 @@ import threading
 import wave
 from pathlib import Path
 
-from RtpPacket import JPEG_CLOCK_RATE
+from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
 from rtsplab.client.audio_link import AudioLink
 from rtsplab.client.media import Delivery
 from rtsplab.client.session import ClientSession
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_WIDTH = 2  # bytes: L16
 DEFAULT_PREFILL = 0.2  # s of sound held before it starts: jitter on a LAN, well under a frame cache
+SKIP_ALL = -1  # the marker while a seek's PLAY is on its way: no packet is taken
 
 
 class SoundTrack:
@@ -53,6 +54,8 @@ class SoundTrack:
         self.renderer: Renderer | None = None
         self.output: SoundOutput | None = None
         self._wav: wave.Wave_write | None = None
+        self._skip_until: int | None = None  # after a seek: the first RTP timestamp to take
+        self._lock = threading.Lock()  # the marker: set by a seek and its PLAY, read per packet
 
     def link(self) -> AudioLink:
         """What the driver feeds: the audio packets, both streams' SRs and each PLAY."""
@@ -87,7 +90,10 @@ class SoundTrack:
             self.playout.pause()
 
     def seek(self) -> None:
-        """A PLAY from elsewhere is coming: what is held is from before it."""
+        """A PLAY from elsewhere is coming: what is held is from before it, and so is what
+        comes until the PLAY's RTP-Info says where the new sound starts."""
+        with self._lock:
+            self._skip_until = SKIP_ALL
         if self.playout is not None:
             self.playout.restart()
 
@@ -142,6 +148,13 @@ class SoundTrack:
     # -- the network threads -------------------------------------------------------------
 
     def _packet(self, payload: bytes, timestamp: int) -> None:
+        with self._lock:
+            first = self._skip_until
+            if first is not None:
+                before = (timestamp - first) % TIMESTAMP_MOD >= TIMESTAMP_MOD // 2
+                if first == SKIP_ALL or before:
+                    return  # sent before the seek (earlier than the PLAY's RTP-Info)
+                self._skip_until = None
         if self.playout is not None:
             self.playout.put(timestamp, payload)
 
@@ -160,6 +173,9 @@ class SoundTrack:
         """A PLAY's reply: both tracks' RTP-Info, and the sound goes on."""
         npt = session.play_position
         video, audio = session.play_rtptime, session.audio_rtptime
+        with self._lock:
+            if self._skip_until == SKIP_ALL:  # a seek's PLAY: its sound from RTP-Info on
+                self._skip_until = audio
         self.log.on_play(npt, video, audio)
         if self.clock is not None:
             self.clock.on_play(None if video is None else (video, npt),
