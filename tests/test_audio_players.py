@@ -9,6 +9,7 @@ from array import array
 
 import pytest
 
+from av_marks import onsets, recorded
 from conftest import running_server
 from helpers import pixels, video_pixels
 from rtsplab.media.clip_file import make_av_clip
@@ -19,9 +20,6 @@ av = pytest.importorskip("av", reason="needs PyAV (pip install -r requirements-d
 FPS = 20
 SECONDS = 5
 RATE = 48_000
-FLASH_LEVEL = 200  # mean grey of a white frame (the test picture's is about 117)
-CLICK_LEVEL = 3000  # a click's samples reach 0.8 of full scale; silence is 0
-CLICK_GAP = 0.2  # s of quiet before a click's onset
 
 needs_ffmpeg = pytest.mark.skipif(
     shutil.which("ffmpeg") is None, reason="needs ffmpeg (apt install ffmpeg)"
@@ -44,35 +42,6 @@ def wav_samples(root, start=0):
     with wave.open(str(root / "av.wav"), "rb") as wav:
         wav.setpos(start)
         return wav.readframes(wav.getnframes() - start)
-
-
-def recorded(path):
-    """(video frames as (time, mean grey), audio samples as (time, value)) of a recording."""
-    from PIL import ImageStat
-
-    with av.open(str(path)) as container:
-        frames = [(float(f.time), ImageStat.Stat(f.to_image().convert("L")).mean[0])
-                  for f in container.decode(video=0)]  # fmt: skip
-    samples = []
-    with av.open(str(path)) as container:
-        for f in container.decode(audio=0):
-            values = array("h", bytes(f.planes[0])[: 2 * f.samples])  # mono s16, native order
-            samples += [(float(f.time) + n / f.sample_rate, v) for n, v in enumerate(values)]
-    return frames, samples
-
-
-def onsets(frames, samples):
-    """The flashes' times (a white frame after a grey one) and the clicks' (a loud sample
-    after CLICK_GAP of quiet)."""
-    flashes = [t for i, (t, grey) in enumerate(frames)
-               if grey > FLASH_LEVEL and (i == 0 or frames[i - 1][1] <= FLASH_LEVEL)]  # fmt: skip
-    clicks, quiet_since = [], None
-    for t, value in samples:
-        if abs(value) > CLICK_LEVEL:
-            if quiet_since is None or t - quiet_since > CLICK_GAP:
-                clicks.append(t)
-            quiet_since = t
-    return flashes, clicks
 
 
 # ffmpeg seeks (-ss) with PLAY, PAUSE, PLAY with a Range, and tells the packets of the
