@@ -40,6 +40,7 @@ from pathlib import Path
 import _checkout  # noqa: F401 (the checkout's root on the path)
 from network_bench import FPS, serving, session
 from rtsplab.media.clip_file import make_av_clip
+from rtsplab.player.playout_log import mark_lags
 from stream_bench import CLIPS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -97,13 +98,10 @@ def ours(clip: Path, condition: Condition, seed: int, out: Path) -> Measure:
     transport = ["--tcp"] if condition.transport == "tcp" else []
     result = session(clip, impairment(condition), ["--playout-log", str(log_path), *transport],
                      f"rtsp://127.0.0.1:{{port}}/{clip.name}", str(seed))  # fmt: skip
-    shown: dict[str, dict[int, float]] = {"video": {}, "audio": {}}
     with open(log_path, newline="") as log_file:
-        for stream, media, played in list(csv.reader(log_file))[1:]:
-            second = round(float(media))
-            if abs(float(media) - second) < 1e-3:  # the frame and the packet of a whole second
-                shown[stream].setdefault(second, float(played))
-    lags = [shown["audio"][s] - shown["video"][s] for s in shown["video"] if s in shown["audio"]]
+        rows = [(stream, float(media), float(played))
+                for stream, media, played in list(csv.reader(log_file))[1:]]  # fmt: skip
+    lags = list(mark_lags(rows).values())
     return Measure(lags, int(result["shown"]), int(result["audio_played"]),
                    int(result["audio_concealed"]))  # fmt: skip
 

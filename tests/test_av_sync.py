@@ -25,7 +25,7 @@ from conftest import free_port, run_client, running_server, wait_until
 from rtsplab.client.connection import RtspClient
 from rtsplab.media.clip_file import make_av_clip
 from rtsplab.player.headless import HeadlessPlayer
-from rtsplab.player.playout_log import HEADER, av_offset
+from rtsplab.player.playout_log import HEADER, av_offset, mark_lags
 from rtsplab.server.impairment import ImpairmentConfig
 
 FPS = 25
@@ -86,6 +86,10 @@ def test_in_sync_through_jitter(root, tmp_path):
     offset = av_offset(rows)
     assert offset is not None and abs(offset) <= MAX_OFFSET
     assert summary["av_offset_ms"] == pytest.approx(offset * 1000, abs=0.01)
+    # each flash with its click, the first too: the picture waits for the sound to start
+    lags = mark_lags(rows)
+    assert list(lags) == list(range(SECONDS))
+    assert max(map(abs, lags.values())) <= MAX_OFFSET, lags
 
 
 def largest_step(path):
@@ -104,6 +108,8 @@ def test_lost_sound_is_concealed_without_a_click(root, tmp_path):
     assert largest_step(played) <= largest_step(root / "av.wav")
     offset = av_offset(rows)
     assert offset is not None and abs(offset) <= MAX_OFFSET
+    lags = mark_lags(rows)  # the flashes and clicks that came through
+    assert len(lags) >= SECONDS - 2 and max(map(abs, lags.values())) <= MAX_OFFSET, lags
 
 
 # -- PAUSE, PLAY and a seek, driving the player's pieces ------------------------------------
@@ -163,3 +169,13 @@ def test_in_sync_after_pause_and_after_a_seek(root):
         assert min(videos) >= first - 1 / FPS  # none from before the stretch's PLAY
         offset = av_offset(part)
         assert offset is not None and abs(offset) <= MAX_OFFSET, (number, offset)
+        lags = mark_lags(part)
+        assert lags and max(map(abs, lags.values())) <= MAX_OFFSET, (number, lags)
+
+
+def test_the_lag_at_each_mark():
+    rows = [("video", 0.0, 10.0), ("audio", 0.0, 10.005), ("audio", 0.02, 10.025),
+            ("video", 0.04, 10.04), ("video", 1.0, 11.0), ("audio", 1.0, 10.99),
+            ("audio", 2.0, 12.0), ("video", 1.0, 13.0)]  # fmt: skip
+    # second 2 has no frame; second 1's later frame (played again) does not count
+    assert mark_lags(rows) == pytest.approx({0: 0.005, 1: -0.01})

@@ -12,8 +12,9 @@ display time is counted late and never shown. PAUSE keeps what is held; resume r
 clock on the next frame. The cache is bounded in frames and in bytes.
 
 Where the stream has sound, the picture follows the sound's clock instead (`timeline`, from
-`rtsplab.player.av_clock`): each frame is due when the sound of its instant is heard, and the
-cache's own clock stands in only while there is no audio clock (before the sound starts).
+`rtsplab.player.av_clock`): each frame is due when the sound of its instant is heard. A
+timeline may say a frame is not due yet (infinity: the sound is about to start, and the
+picture waits for it); where it says None, the cache's own clock stands in.
 
 Pure: time is passed in, so tests are exact. Thread-safe: the network thread pushes while the
 display side pops.

@@ -14,7 +14,9 @@ cache (`seek`), and the end of the stream plays out what is held (`end_of_stream
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 import wave
 from pathlib import Path
 
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 SAMPLE_WIDTH = 2  # bytes: L16
 DEFAULT_PREFILL = 0.2  # s of sound held before it starts: jitter on a LAN, well under a frame cache
 SKIP_ALL = -1  # the marker while a seek's PLAY is on its way: no packet is taken
+# Seconds the picture waits, beyond the sound's prefill, for the sound to start after a PLAY;
+# then it goes on alone, by its own clock (a track whose packets never come).
+SOUND_WAIT = 1.0
 
 
 class SoundTrack:
@@ -55,6 +60,7 @@ class SoundTrack:
         self.output: SoundOutput | None = None
         self._wav: wave.Wave_write | None = None
         self._skip_until: int | None = None  # after a seek: the first RTP timestamp to take
+        self._played_at: float | None = None  # when the last PLAY's reply came (monotonic s)
         self._lock = threading.Lock()  # the marker: set by a seek and its PLAY, read per packet
 
     def link(self) -> AudioLink:
@@ -117,9 +123,23 @@ class SoundTrack:
     # -- the picture ---------------------------------------------------------------------
 
     def due(self, video_timestamp: int) -> float | None:
-        """When a frame is due by the sound's clock (`FrameBuffer.timeline`)."""
+        """When a frame is due by the sound's clock (`FrameBuffer.timeline`); not yet
+        (infinity) while the sound is about to start, so that picture and sound start
+        together; None when there is no sound to follow (the cache's own clock then)."""
         clock = self.clock
-        return None if clock is None else clock.due(video_timestamp)
+        if clock is None:
+            return None
+        due = clock.due(video_timestamp)
+        if due is None and self._sound_coming(time.monotonic()):
+            return math.inf
+        return due
+
+    def _sound_coming(self, now: float) -> bool:
+        """Whether the sound is filling its cache after a PLAY, within SOUND_WAIT of it."""
+        playout, since = self.playout, self._played_at
+        if playout is None or since is None or playout.paused or playout.ended:
+            return False
+        return now - since < self.prefill + SOUND_WAIT
 
     def video_shown(self, video_timestamp: int, at: float) -> None:
         self.log.video(video_timestamp, at)
@@ -182,3 +202,4 @@ class SoundTrack:
                                None if audio is None else (audio, npt))  # fmt: skip
         if self.playout is not None:
             self.playout.resume()
+        self._played_at = time.monotonic()
