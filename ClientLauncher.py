@@ -31,26 +31,22 @@ import ipaddress
 import json
 import logging
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
 from rtsplab.cli import int_in, setup_logging
 from rtsplab.client.auth import Login
 from rtsplab.client.connection import IDLE_END, RCVBUF_BYTES, ClientError, RtspClient
 from rtsplab.client.session import transport_conflict
-from rtsplab.player.frame_buffer import DEFAULT_PREFILL, FrameBuffer, Playback
-from rtsplab.player.playout import play_out
+from rtsplab.player.frame_buffer import DEFAULT_PREFILL, Playback
+from rtsplab.player.headless import HeadlessPlayer
 from rtsplab.player.report import Sample, StatsLog, sample_of, write_report
-from rtsplab.player.sound_track import SoundTrack
 from rtsplab.rtp.ports import ANY_INTERFACE
 
 log = logging.getLogger(__name__)
 
 POLL = 0.05
 PLAYOUT_LIMIT = 60.0  # seconds the cache may take to play out after the stream: a bound
-PLAYOUT_JOIN = 2.0  # seconds the end waits for the playout thread (a frame, at most)
 MAX_PORT = 0xFFFF  # TCP and UDP ports are 16 bits
 # The RTP port and RTCP's next to it (RFC 3550 §11), both 16-bit ports, above the well-known
 # ones (below 1024 are the system's services, and need root to bind).
@@ -59,97 +55,48 @@ CACHE_KEYS = ("shown", "late", "skipped", "underruns", "stall_seconds", "startup
 # The frame cache of a run that measures its playout (--playout-log) without --buffer: a few
 # frames, as little as a LAN's jitter needs, and the sound holds as much.
 MEASURING_PREFILL = 5
-ASSUMED_FPS = 25.0  # to turn that cache's frames into the sound's seconds, when the SDP says none
-
-
-class FrameSink:
-    """The headless run's `on_frame`: counts the frames up to --frames (then `done`), writes
-    them to --save, and pushes them into the cache of --buffer."""
-
-    def __init__(self, limit: int, saved: BinaryIO | None, buffer: FrameBuffer | None) -> None:
-        self.limit, self.saved, self.buffer = limit, saved, buffer
-        self.track: SoundTrack | None = None
-        self.delivered = 0
-        self.done = threading.Event()
-
-    def show(self, item: tuple[bytes, int]) -> None:
-        """The playout thread shows a frame: a row of --playout-log."""
-        if self.track is not None:
-            self.track.video_shown(item[1], time.monotonic())
-
-    def __call__(self, frame: bytes, timestamp: int) -> None:
-        if self.done.is_set():
-            return  # frames past --frames are neither counted nor saved
-        self.delivered += 1
-        if self.saved is not None:
-            self.saved.write(frame)
-        if self.buffer is not None:
-            self.buffer.push(frame, timestamp, time.monotonic())
-        if self.limit and self.delivered >= self.limit:
-            self.done.set()
 
 
 def run_headless(args: argparse.Namespace) -> int:
     # --buffer N: frames play out of the player's cache by the clock, as in the window.
     prefill = MEASURING_PREFILL if args.buffer is None and args.playout_log else args.buffer
-    buffer = None if prefill is None else FrameBuffer(max(1, prefill))
     with contextlib.ExitStack() as resources:
         saved = resources.enter_context(open(args.save, "wb")) if args.save else None
-        sink = FrameSink(args.frames, saved, buffer)
-        if _standard(args):
-            sink.track = track = SoundTrack(sound=not args.mute, save_audio=args.save_audio)
-            resources.callback(track.close)
+        player = HeadlessPlayer(
+            limit=args.frames, saved=saved, prefill=prefill,
+            sound=not args.mute if _standard(args) else None, save_audio=args.save_audio,
+        )  # fmt: skip
+        resources.callback(player.close)
         try:
             client = RtspClient(
                 args.server_host, args.server_port, args.rtp_port, args.video_file,
-                on_frame=sink, rcvbuf=args.rcvbuf,
+                on_frame=player.sink, rcvbuf=args.rcvbuf,
                 rtcp_reduced_minimum=args.rtcp_reduced_minimum,
                 standard=args.standard or None, tcp=args.tcp, multicast=args.multicast,
                 multicast_interface=args.multicast_interface, idle=args.idle,
-                strict_ports=args.strict_ports, audio=sink.track.link() if sink.track else None,
+                strict_ports=args.strict_ports, audio=player.audio_link(),
                 **access_options(args),
             )  # fmt: skip
         except ClientError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         resources.callback(client.close)
-        if buffer is not None:
-            resources.enter_context(_playing_out(buffer, sink.show))
+        resources.enter_context(player.playing_out())
         stats_log = StatsLog() if args.stats_csv or args.plot else None
         try:
-            _stream(client, sink, stats_log)
+            _stream(client, player, stats_log)
         except ClientError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-    return _report(client, sink, stats_log, args)
+    return _report(client, player, stats_log, args)
 
 
-@contextlib.contextmanager
-def _playing_out(
-    buffer: FrameBuffer, show: Callable[[tuple[bytes, int]], None]
-) -> Iterator[threading.Thread]:
-    """The playout thread, taking frames out of `buffer` by the clock, while in the block."""
-    stop = threading.Event()
-    playout = threading.Thread(
-        target=play_out, args=(buffer, buffer.pop_due, show, stop),
-        name="playout", daemon=True,
-    )  # fmt: skip
-    playout.start()
-    try:
-        yield playout
-    finally:
-        stop.set()
-        playout.join(timeout=PLAYOUT_JOIN)
-
-
-def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None) -> None:
+def _stream(client: RtspClient, player: HeadlessPlayer, stats_log: StatsLog | None) -> None:
     """SETUP, PLAY, receive until --frames or the end of the stream, let the cache play out,
     TEARDOWN; a row of --stats-csv every POLL seconds. ClientError when the session cannot
     go on (`RtspClient.failure`: the server closed the connection, or is gone)."""
-    buffer, track = sink.buffer, sink.track
-    client.setup()
-    if track is not None:
-        _start_sound(track, client, buffer)
+    sink, buffer, track = player.sink, player.buffer, player.track
+    player.set_up(client)
     played_at = time.monotonic()
 
     def sample() -> Sample:
@@ -157,9 +104,7 @@ def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None) -> 
 
     if stats_log is not None:
         stats_log.add(sample_of(client.summary(), buffer, 0.0))  # the baseline: nothing yet
-    if buffer is not None:
-        buffer.played(played_at)
-    client.play()
+    played_at = player.play(client)
     while not sink.done.wait(POLL):
         if stats_log is not None:
             stats_log.add(sample())
@@ -191,21 +136,12 @@ def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None) -> 
         client.media.flush()  # the stream ended with a frame incomplete: dropped
 
 
-def _start_sound(track: SoundTrack, client: RtspClient, buffer: FrameBuffer | None) -> None:
-    """The session is set up: the sound, if it has any, held as deep as the frame cache,
-    and the frames scheduled by its clock."""
-    if buffer is not None:
-        track.prefill = max(track.prefill, buffer.prefill / (client.session.fps or ASSUMED_FPS))
-        buffer.timeline = track.due
-    track.start(client.session)
-
-
 def _report(
-    client: RtspClient, sink: FrameSink, stats_log: StatsLog | None, args: argparse.Namespace
+    client: RtspClient, player: HeadlessPlayer, stats_log: StatsLog | None, args: argparse.Namespace
 ) -> int:
     """The JSON line, the report files, and the exit status: 1 when no frame came."""
+    sink, buffer = player.sink, player.buffer
     summary: dict[str, float | str | None] = {**client.summary(), "frames": sink.delivered}
-    buffer = sink.buffer
     summary.update(buffer.stats.summary() if buffer is not None else dict.fromkeys(CACHE_KEYS))
     track = sink.track
     if track is not None:

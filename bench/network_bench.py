@@ -23,10 +23,12 @@ of what the client reports. Seeded: the same run gives the same drops.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +42,31 @@ FPS = 30.0
 SEED = "3550"
 
 
-def session(
-    clip: Path, server_options: list[str], client_options: list[str], video: str | None = None
-) -> dict[str, Any]:
-    """One headless session of `clip` at FPS through the server's impairment: its JSON.
-    `video`: what the client asks for (`{port}` filled in), the lab's bare name if None."""
+@contextlib.contextmanager
+def serving(root: Path, options: list[str]) -> Iterator[int]:
+    """`Server.py` serving `root` on a free port of loopback with `options`, in its own
+    process, while in the block: its port."""
     port = free_port(socket.SOCK_STREAM)
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(clip.parent),
-         "--fps", str(FPS), "--seed", SEED, *server_options],
+        [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(root), *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         wait_for_server(port)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def session(
+    clip: Path, server_options: list[str], client_options: list[str], video: str | None = None,
+    seed: str = SEED,
+) -> dict[str, Any]:  # fmt: skip
+    """One headless session of `clip` at FPS through the server's impairment (`seed`): its
+    JSON. `video`: what the client asks for (`{port}` filled in), the lab's bare name if None."""
+    options = ["--fps", str(FPS), "--seed", seed, *server_options]
+    with serving(clip.parent, options) as port:
         client = subprocess.run(
             [sys.executable, str(ROOT / "ClientLauncher.py"), "127.0.0.1", str(port),
              str(free_port(socket.SOCK_DGRAM)), (video or clip.name).format(port=port),
@@ -60,9 +74,6 @@ def session(
              *client_options],
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     if not client.stdout:
         raise RuntimeError(client.stderr.strip().splitlines()[-1])
     result: dict[str, Any] = json.loads(client.stdout)

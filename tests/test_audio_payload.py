@@ -55,3 +55,25 @@ def test_a_timestamp_before_the_anchor_is_earlier_not_a_wrap_later():
     sync.video.on_rtp_info(100, 0.0)
     sync.audio.on_rtp_info(100, 0.0)
     assert sync.video_after_audio((100 - 9000) % 2**32, 100) == pytest.approx(-0.1)
+
+
+def test_a_play_ties_the_streams_again_until_both_report_after_it():
+    sync = LipSync(90_000, 8_000)
+    sync.video.on_rtp_info(0, 0.0)
+    sync.audio.on_rtp_info(0, 0.0)
+    sync.video.on_sender_report(ntp_from_unix(100.0), 9_000)  # both 0.1 s in, same instant
+    sync.audio.on_sender_report(ntp_from_unix(100.0), 800)
+    assert sync.video_after_audio(9_000, 800) == pytest.approx(0.0, abs=1e-6)
+    # PAUSE, then PLAY from 3 s: each track goes on from its own clock, the audio's a 20 ms
+    # packet (160 ticks) further than the video's; by the old SRs they would be 20 ms apart.
+    sync.video.on_rtp_info(90_000, 3.0)
+    sync.audio.on_rtp_info(8_160, 3.0)
+    assert sync.video_after_audio(90_000, 8_160) == pytest.approx(0.0)
+    # SRs from before the PLAY (or while paused: the clock stopped at rtptime) are left out
+    sync.video.on_sender_report(ntp_from_unix(101.0), 90_000)
+    sync.audio.on_sender_report(ntp_from_unix(101.0), 8_000)
+    assert sync.video_after_audio(90_000, 8_160) == pytest.approx(0.0)
+    # both streams' SRs after it: the timeline is theirs (the audio's says 10 ms later)
+    sync.video.on_sender_report(ntp_from_unix(200.0), 99_000)
+    sync.audio.on_sender_report(ntp_from_unix(200.01), 8_960)
+    assert sync.video_after_audio(90_000, 8_160) == pytest.approx(-0.01, abs=1e-6)

@@ -9,7 +9,7 @@ from array import array
 
 import pytest
 
-from av_recording import onsets, recorded
+from av_marks import onsets, recorded
 from conftest import running_server
 from helpers import pixels, video_pixels
 from rtsplab.media.clip_file import make_av_clip

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from av_recording import onsets, recorded
+from av_marks import onsets, recorded
 from conftest import ROOT
 from helpers import wait_until
 from netns import netns, netns_unavailable

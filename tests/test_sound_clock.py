@@ -41,17 +41,21 @@ def test_a_frame_is_due_when_the_sound_of_its_instant_is_heard():
 def test_once_both_streams_have_an_sr_their_ntp_times_tie_them():
     clock = tied_clock()
     clock.heard(A0 + AUDIO_RATE, 100.0)
-    # The sender says audio timestamp A0 was sampled 40 ms after video timestamp V0 (its
-    # PLAY's RTP-Info had them at the same instant).
-    clock.video_report(ntp_from_unix(SENDER_TIME), V0)
+    # SRs 0.1 s into the stream, by which the sender says audio timestamp A0 was sampled
+    # 40 ms after video timestamp V0 (its PLAY's RTP-Info had them at the same instant).
+    clock.video_report(ntp_from_unix(SENDER_TIME + 0.1), V0 + 9_000)
     assert clock.due(V0 + VIDEO_RATE) == pytest.approx(100.0)  # one SR alone: still RTP-Info
-    clock.audio_report(ntp_from_unix(SENDER_TIME + 0.040), A0)
+    clock.audio_report(ntp_from_unix(SENDER_TIME + 0.140), A0 + 800)
     assert clock.due(V0 + VIDEO_RATE) == pytest.approx(99.960, abs=1e-6)
-    # A new PLAY (a seek) forgets the sound heard, not the SRs.
+    # A new PLAY (a seek) starts the timeline again: the sound heard and the SRs from before
+    # it are forgotten, its RTP-Info ties the streams until SRs sent after it come.
     clock.on_play((V0 + 5 * VIDEO_RATE, 5.0), (A0 + 5 * AUDIO_RATE, 5.0))
     assert clock.due(V0 + 5 * VIDEO_RATE) is None
     clock.heard(A0 + 5 * AUDIO_RATE, 200.0)
-    assert clock.due(V0 + 5 * VIDEO_RATE) == pytest.approx(199.960, abs=1e-6)
+    assert clock.due(V0 + 5 * VIDEO_RATE) == pytest.approx(200.0)
+    clock.video_report(ntp_from_unix(SENDER_TIME), V0)  # an SR from before the PLAY
+    clock.audio_report(ntp_from_unix(SENDER_TIME + 0.040), A0)
+    assert clock.due(V0 + 5 * VIDEO_RATE) == pytest.approx(200.0)  # not taken
 
 
 def test_the_playout_log_counts_media_time_from_each_play():

@@ -12,8 +12,9 @@ display time is counted late and never shown. PAUSE keeps what is held; resume r
 clock on the next frame. The cache is bounded in frames and in bytes.
 
 Where the stream has sound, the picture follows the sound's clock instead (`timeline`, from
-`rtsplab.player.av_clock`): each frame is due when the sound of its instant is heard, and the
-cache's own clock stands in only while there is no audio clock (before the sound starts).
+`rtsplab.player.av_clock`): each frame is due when the sound of its instant is heard. A
+timeline may say a frame is not due yet (infinity: the sound is about to start, and the
+picture waits for it); where it says None, the cache's own clock stands in.
 
 Pure: time is passed in, so tests are exact. Thread-safe: the network thread pushes while the
 display side pops.
@@ -21,6 +22,7 @@ display side pops.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -178,11 +180,13 @@ class FrameBuffer:
             return due.frame, due.timestamp % TIMESTAMP_MOD
 
     def next_due(self, now: float) -> float | None:
-        """Seconds until the next frame is due (0 if it is now), or None when not playing."""
+        """Seconds until the next frame is due (0 if it is now), or None when not playing or
+        not known yet (the timeline waits for the sound to start: it may at any moment)."""
         with self._lock:
             if self.state is not Playback.PLAYING or not self._frames:
                 return None
-            return max(0.0, self._due(self._frames[0].timestamp) - now)
+            due = self._due(self._frames[0].timestamp)
+            return None if due == math.inf else max(0.0, due - now)
 
     def played(self, now: float) -> None:
         """PLAY was sent at `now`: the next frame shown measures the startup delay (the

@@ -14,8 +14,10 @@ sync, `played_at - media_time` is the same for both streams; the offset
 
     median(played_at - media_time | audio) - median(played_at - media_time | video)
 
-is how far the sound lags the picture (negative: it leads). Pure apart from `write`; rows are
-bounded (MAX_ROWS) and added under a lock (the sound device's thread and the playout's).
+is how far the sound lags the picture (negative: it leads). `mark_lags` gives that lag at each
+whole second alone (the A/V test clip's flash and click), where the median hides a moment out
+of step (the start, a resume). Pure apart from `write`; rows are bounded (MAX_ROWS) and added
+under a lock (the sound device's thread and the playout's).
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from pathlib import Path
 
 from RtpPacket import TIMESTAMP_MOD
 
-__all__ = ["HEADER", "PlayoutLog", "av_offset"]
+__all__ = ["HEADER", "PlayoutLog", "av_offset", "mark_lags"]
 
 HEADER = ("stream", "media_time_s", "played_at_s")
 VIDEO, AUDIO = "video", "audio"
 MAX_ROWS = 1_000_000  # 3.7 h of 25 frames and 50 packets a second; a row is ~50 bytes
 HALF = TIMESTAMP_MOD // 2
+ON_THE_SECOND = 1e-3  # s: a row's media time this near a whole second is that second's
 
 Row = tuple[str, float, float]
 
@@ -46,6 +49,19 @@ def av_offset(rows: list[Row]) -> float | None:
     if not lags[VIDEO] or not lags[AUDIO]:
         return None
     return statistics.median(lags[AUDIO]) - statistics.median(lags[VIDEO])
+
+
+def mark_lags(rows: list[Row]) -> dict[int, float]:
+    """For each whole second of the stream where both a frame and an audio packet start, the
+    packet's `played_at` minus the frame's: the sound's lag at that instant (s). The first
+    rows of a second count (a later PLAY from before it plays it again)."""
+    at: dict[str, dict[int, float]] = {VIDEO: {}, AUDIO: {}}
+    for stream, media_time, played_at in rows:
+        second = round(media_time)
+        if stream in at and abs(media_time - second) < ON_THE_SECOND:
+            at[stream].setdefault(second, played_at)
+    return {second: at[AUDIO][second] - shown
+            for second, shown in sorted(at[VIDEO].items()) if second in at[AUDIO]}  # fmt: skip
 
 
 class PlayoutLog:

@@ -14,11 +14,13 @@ cache (`seek`), and the end of the stream plays out what is held (`end_of_stream
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 import wave
 from pathlib import Path
 
-from RtpPacket import JPEG_CLOCK_RATE
+from RtpPacket import JPEG_CLOCK_RATE, TIMESTAMP_MOD
 from rtsplab.client.audio_link import AudioLink
 from rtsplab.client.media import Delivery
 from rtsplab.client.session import ClientSession
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 
 SAMPLE_WIDTH = 2  # bytes: L16
 DEFAULT_PREFILL = 0.2  # s of sound held before it starts: jitter on a LAN, well under a frame cache
+SKIP_ALL = -1  # the marker while a seek's PLAY is on its way: no packet is taken
+# Seconds the picture waits, beyond the sound's prefill, for the sound to start after a PLAY;
+# then it goes on alone, by its own clock (a track whose packets never come).
+SOUND_WAIT = 1.0
 
 
 class SoundTrack:
@@ -53,6 +59,9 @@ class SoundTrack:
         self.renderer: Renderer | None = None
         self.output: SoundOutput | None = None
         self._wav: wave.Wave_write | None = None
+        self._skip_until: int | None = None  # after a seek: the first RTP timestamp to take
+        self._played_at: float | None = None  # when the last PLAY's reply came (monotonic s)
+        self._lock = threading.Lock()  # the marker: set by a seek and its PLAY, read per packet
 
     def link(self) -> AudioLink:
         """What the driver feeds: the audio packets, both streams' SRs and each PLAY."""
@@ -87,7 +96,10 @@ class SoundTrack:
             self.playout.pause()
 
     def seek(self) -> None:
-        """A PLAY from elsewhere is coming: what is held is from before it."""
+        """A PLAY from elsewhere is coming: what is held is from before it, and so is what
+        comes until the PLAY's RTP-Info says where the new sound starts."""
+        with self._lock:
+            self._skip_until = SKIP_ALL
         if self.playout is not None:
             self.playout.restart()
 
@@ -111,9 +123,23 @@ class SoundTrack:
     # -- the picture ---------------------------------------------------------------------
 
     def due(self, video_timestamp: int) -> float | None:
-        """When a frame is due by the sound's clock (`FrameBuffer.timeline`)."""
+        """When a frame is due by the sound's clock (`FrameBuffer.timeline`); not yet
+        (infinity) while the sound is about to start, so that picture and sound start
+        together; None when there is no sound to follow (the cache's own clock then)."""
         clock = self.clock
-        return None if clock is None else clock.due(video_timestamp)
+        if clock is None:
+            return None
+        due = clock.due(video_timestamp)
+        if due is None and self._sound_coming(time.monotonic()):
+            return math.inf
+        return due
+
+    def _sound_coming(self, now: float) -> bool:
+        """Whether the sound is filling its cache after a PLAY, within SOUND_WAIT of it."""
+        playout, since = self.playout, self._played_at
+        if playout is None or since is None or playout.paused or playout.ended:
+            return False
+        return now - since < self.prefill + SOUND_WAIT
 
     def video_shown(self, video_timestamp: int, at: float) -> None:
         self.log.video(video_timestamp, at)
@@ -142,6 +168,13 @@ class SoundTrack:
     # -- the network threads -------------------------------------------------------------
 
     def _packet(self, payload: bytes, timestamp: int) -> None:
+        with self._lock:
+            first = self._skip_until
+            if first is not None:
+                before = (timestamp - first) % TIMESTAMP_MOD >= TIMESTAMP_MOD // 2
+                if first == SKIP_ALL or before:
+                    return  # sent before the seek (earlier than the PLAY's RTP-Info)
+                self._skip_until = None
         if self.playout is not None:
             self.playout.put(timestamp, payload)
 
@@ -160,9 +193,13 @@ class SoundTrack:
         """A PLAY's reply: both tracks' RTP-Info, and the sound goes on."""
         npt = session.play_position
         video, audio = session.play_rtptime, session.audio_rtptime
+        with self._lock:
+            if self._skip_until == SKIP_ALL:  # a seek's PLAY: its sound from RTP-Info on
+                self._skip_until = audio
         self.log.on_play(npt, video, audio)
         if self.clock is not None:
             self.clock.on_play(None if video is None else (video, npt),
                                None if audio is None else (audio, npt))  # fmt: skip
         if self.playout is not None:
             self.playout.resume()
+        self._played_at = time.monotonic()

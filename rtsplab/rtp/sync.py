@@ -11,6 +11,13 @@ for video, the sampling rate for audio). Two ways tie them to a common timeline:
   timestamp"), and the timeline is the sender's NTP clock. Both streams switch together;
   a stream alone with an SR would put the two on different timelines.
 
+Each PLAY starts the timeline again: its RTP-Info ties the streams until both have had an
+SR sent after it. An older SR may map the new packets to the wrong instant: the sender's RTP
+clocks stood still while paused, and a PLAY from a position starts each track there, each
+from where its own timestamps had got to (a track that had sent a packet more than the other
+is one packet off). An SR whose RTP timestamp is not past the PLAY's rtptime was sent before
+the PLAY (or while paused, its clock stopped), and is not taken.
+
 `StreamClock.seconds` unwraps a timestamp near its anchor (mod 2^32, as a signed distance),
 so the mapping holds across the timestamp's wrap.
 """
@@ -34,9 +41,15 @@ class StreamClock:
     report_anchor: tuple[int, float] | None = None  # (RTP timestamp, sender's NTP seconds)
 
     def on_rtp_info(self, rtptime: int, npt: float) -> None:
+        """A PLAY's: the timeline starts again from it (the module's doc)."""
         self.play_anchor = (rtptime, npt)
+        self.report_anchor = None
 
     def on_sender_report(self, ntp: int, rtp_timestamp: int) -> None:
+        """An SR's NTP/RTP pair; one from before the last PLAY is left out."""
+        play = self.play_anchor
+        if play is not None and not 0 < (rtp_timestamp - play[0]) % TIMESTAMP_MOD < HALF_TIMESTAMP:
+            return
         self.report_anchor = (rtp_timestamp, unix_from_ntp(ntp))
 
     def seconds(self, timestamp: int, anchor: tuple[int, float]) -> float:
