@@ -59,7 +59,6 @@ CACHE_KEYS = ("shown", "late", "skipped", "underruns", "stall_seconds", "startup
 # The frame cache of a run that measures its playout (--playout-log) without --buffer: a few
 # frames, as little as a LAN's jitter needs, and the sound holds as much.
 MEASURING_PREFILL = 5
-ASSUMED_FPS = 25.0  # to turn that cache's frames into the sound's seconds, when the SDP says none
 
 
 class FrameSink:
@@ -148,8 +147,10 @@ def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None) -> 
     go on (`RtspClient.failure`: the server closed the connection, or is gone)."""
     buffer, track = sink.buffer, sink.track
     client.setup()
-    if track is not None:
-        _start_sound(track, client, buffer)
+    if track is not None and buffer is not None:
+        track.start_beside(client.session, buffer)
+    elif track is not None:
+        track.start(client.session)
     played_at = time.monotonic()
 
     def sample() -> Sample:
@@ -191,15 +192,6 @@ def _stream(client: RtspClient, sink: FrameSink, stats_log: StatsLog | None) -> 
         client.media.flush()  # the stream ended with a frame incomplete: dropped
 
 
-def _start_sound(track: SoundTrack, client: RtspClient, buffer: FrameBuffer | None) -> None:
-    """The session is set up: the sound, if it has any, held as deep as the frame cache,
-    and the frames scheduled by its clock."""
-    if buffer is not None:
-        track.prefill = max(track.prefill, buffer.prefill / (client.session.fps or ASSUMED_FPS))
-        buffer.timeline = track.due
-    track.start(client.session)
-
-
 def _report(
     client: RtspClient, sink: FrameSink, stats_log: StatsLog | None, args: argparse.Namespace
 ) -> int:
@@ -234,8 +226,14 @@ def run_player(args: argparse.Namespace) -> int:
     from tkinter import Tk
 
     from Client import Client
+    from rtsplab.player.sound_controls import WindowSound
 
     root = Tk()
+    # The sound (standard RTSP's, a multicast group's stream aside): played as headless plays it.
+    track = None
+    if _standard(args) and not args.multicast:
+        track = SoundTrack(sound=not args.mute, save_audio=args.save_audio)
+    sound = WindowSound(track, args.playout_log)
     if args.geometry:
         root.geometry(args.geometry)
     try:
@@ -245,8 +243,9 @@ def run_player(args: argparse.Namespace) -> int:
                standard=args.standard or None, tcp=args.tcp, stats_csv=args.stats_csv,
                plot=args.plot, multicast=args.multicast,
                multicast_interface=args.multicast_interface,
-               strict_ports=args.strict_ports, **access_options(args))  # fmt: skip
+               strict_ports=args.strict_ports, sound=sound, **access_options(args))  # fmt: skip
     except ClientError as exc:
+        sound.close()
         root.destroy()
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -11,6 +11,13 @@ for video, the sampling rate for audio). Two ways tie them to a common timeline:
   timestamp"), and the timeline is the sender's NTP clock. Both streams switch together;
   a stream alone with an SR would put the two on different timelines.
 
+Each PLAY starts over from its RTP-Info: the SRs before it no longer hold. A server's RTP
+clocks do not run while paused, and each track's timestamp goes on from where its own
+stream stopped while both media restart at one position: after a PAUSE the video may have
+sent up to a frame boundary (40 ms steps at 25 fps) and the audio up to a packet's (20 ms),
+so an SR from before the PLAY can put the sound one packet off the picture. Until both
+streams have had an SR again, the PLAY's RTP-Info ties them.
+
 `StreamClock.seconds` unwraps a timestamp near its anchor (mod 2^32, as a signed distance),
 so the mapping holds across the timestamp's wrap.
 """
@@ -34,9 +41,16 @@ class StreamClock:
     report_anchor: tuple[int, float] | None = None  # (RTP timestamp, sender's NTP seconds)
 
     def on_rtp_info(self, rtptime: int, npt: float) -> None:
+        """A PLAY's: the timeline from now on, until the stream's next SR (module doc)."""
         self.play_anchor = (rtptime, npt)
+        self.report_anchor = None
 
     def on_sender_report(self, ntp: int, rtp_timestamp: int) -> None:
+        """An SR; one from before the last PLAY (a timestamp before its rtptime: sent before
+        it, come late) is not taken."""
+        play = self.play_anchor
+        if play is not None and (rtp_timestamp - play[0]) % TIMESTAMP_MOD >= HALF_TIMESTAMP:
+            return
         self.report_anchor = (rtp_timestamp, unix_from_ntp(ntp))
 
     def seconds(self, timestamp: int, anchor: tuple[int, float]) -> float:
