@@ -492,7 +492,7 @@ class Client:
                 self.panel.plot_trend(self.trend.points)
         stats["rate_kbps"] = self.trend.points[-1].kbps if self.trend.points else 0.0
         self.panel.show(stats, self.buffer.fill, self.buffer.prefill, self.display_rate.fps(now))
-        self.sound.show_in(self.panel)
+        self.sound.show_in(self.panel, self.frame_work)
 
     def _status_text(self) -> str:
         fps = self.display_rate.fps(time.monotonic())

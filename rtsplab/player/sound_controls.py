@@ -7,7 +7,10 @@ which applies it to the sound output's `Renderer` now and to every session's aft
 heard changes, not what is received, timed or recorded.
 
 `WindowSound`: what the window does with its track at SETUP, PAUSE, a seek, TEARDOWN and
-close, each frame it shows (a row of `--playout-log`), and the panel's sound figures.
+close, each frame it shows (a row of `--playout-log`), and the panel's sound figures. The
+window's frames are taken out of the cache ahead of the sound's clock by the time a frame
+takes to decode and paint (the median, `FrameWork`): seen, not popped, when the sound of
+their instant is heard.
 
 Tk thread only, but for `WindowSound.seek` (the RTSP actions' thread, before the seek's PLAY).
 """
@@ -21,6 +24,7 @@ from rtsplab.client.session import ClientSession
 from rtsplab.player.frame_buffer import FrameBuffer
 from rtsplab.player.sound_track import SoundTrack
 from rtsplab.player.stats_panel import StatsPanel
+from rtsplab.player.status import FrameWork
 
 __all__ = ["SoundControls", "WindowSound"]
 
@@ -74,6 +78,7 @@ class WindowSound:
     def __init__(self, track: SoundTrack | None, playout_log: str | None = None) -> None:
         self.track, self.playout_log = track, playout_log
         self.controls: SoundControls | None = None
+        self._lead = 0.0  # s: a frame's decode and paint, by which it is popped early
 
     def link(self) -> AudioLink | None:
         return None if self.track is None else self.track.link()
@@ -95,6 +100,13 @@ class WindowSound:
         if self.track is not None and self.controls is not None:
             self.track.start_beside(session, buffer)
             self.controls.show(self.track.has_sound)
+            if self.track.has_sound:
+                buffer.timeline = self._due
+
+    def _due(self, video_timestamp: int) -> float | None:
+        """The playout threads': when to pop the frame, to be seen on the sound's time."""
+        due = None if self.track is None else self.track.due(video_timestamp)
+        return None if due is None else due - self._lead
 
     def pause(self) -> None:
         if self.track is not None:
@@ -130,12 +142,13 @@ class WindowSound:
         """The JSON's `sound`, `av_offset_ms`...: standard RTSP's, as the headless run's."""
         return {} if self.track is None else self.track.summary()
 
-    def show_in(self, panel: StatsPanel) -> None:
+    def show_in(self, panel: StatsPanel, work: FrameWork) -> None:
         """The sound's state, volume and live A/V offset on the panel; why it is muted
-        beside the controls."""
+        beside the controls. `work`: the frames' decode and paint times, the lead taken."""
         track, controls = self.track, self.controls
         if track is None or controls is None:
             return
+        self._lead = (work.median_ms() or 0.0) / 1000
         sound = track.has_sound
         offset = track.log.offset(LIVE_ROWS) if sound else None
         state = None if not sound else "muted" if track.muted else "device"
