@@ -200,7 +200,7 @@ def bunny(tmp_path_factory) -> Path:
     return clip
 
 
-def test_a_real_clip_plays_with_its_sound_in_sync_on_the_panel(
+def test_a_real_clip_plays_with_its_sound_in_sync_on_the_panel_and_again_after_teardown(
     display, window_text, bunny, tmp_path
 ):
     with running_server(bunny.parent, fps=FPS) as server:
@@ -224,12 +224,23 @@ def test_a_real_clip_plays_with_its_sound_in_sync_on_the_panel(
             player.key("m")
             wait_until(lambda: window_text.text(".panel.volume") == "100 %", what="unmuted")
             assert window_text.variable("sound_mute") == "0"
+            # TEARDOWN closes the sound; a new session (p: SETUP, then PLAY) has it again.
+            player.key("t")
+            wait_until(lambda: session_state(server) is State.INIT)
+            wait_until(lambda: window_text.text(".panel.sound") == "–", what="no sound")
+            player.key("p")
+            wait_until(lambda: session_state(server) is State.PLAYING)
+            wait_until(lambda: offset_ms(window_text.text(".panel.offset")) is not None,
+                       what="the new session's offset")  # fmt: skip
         finally:
             code, out, err = player.quit()
     assert code == 0, err
     print(f"panel: sound {sound}, volume {volume}, A/V offset {offset} ms; {note}")
     assert offset is not None and abs(offset) <= 1000 * MAX_OFFSET
     assert (sound, volume) == ("muted", "100 %") and note == "muted: RTSPLAB_NO_SOUND is set"
-    summary = json.loads(out.strip().splitlines()[-1])
-    assert summary["sound"] == "muted" and abs(summary["av_offset_ms"]) <= 1000 * MAX_OFFSET
-    assert summary["audio_played"] > 0 and summary["shown"] > 2 * FPS
+    torn_down, closed = (json.loads(line) for line in out.strip().splitlines()[-2:])
+    assert torn_down["sound"] == "muted" and abs(torn_down["av_offset_ms"]) <= 1000 * MAX_OFFSET
+    assert torn_down["audio_played"] > 0 and torn_down["shown"] > 2 * FPS
+    assert closed["sound"] == "muted" and closed["audio_played"] > 0
+    # The cache's counts run over the window's sessions: more frames shown in the new one.
+    assert closed["av_offset_ms"] is not None and closed["shown"] > torn_down["shown"]

@@ -199,14 +199,16 @@ class SoundTrack:
     # -- the network threads -------------------------------------------------------------
 
     def _packet(self, payload: bytes, timestamp: int) -> None:
+        playout = self.playout
         with self._skip_lock:
             first = self._skip_until
             if first is not None:
                 if first == SKIP_ALL or (timestamp - first) % TIMESTAMP_MOD >= HALF:
                     return  # sent before the seek (earlier than its PLAY's RTP-Info)
-                self._skip_until = None
-        if self.playout is not None:
-            self.playout.put(timestamp, payload)
+                if playout is not None and playout.playing:  # the cache drops what is late
+                    self._skip_until = None
+        if playout is not None:
+            playout.put(timestamp, payload)
 
     def _end(self) -> None:
         self.end_of_stream()
