@@ -14,12 +14,13 @@ The JSON's `members` and `rtcp_interval_s` are always there: the RTCP session's 
 (RFC 3550 §6.3's count, this client included: 2 in unicast, a two-party session) and its
 report interval Td in seconds; in multicast, the group's as the stream ended.
 
-A standard RTSP stream with sound (an L16 track beside the video) is played too: through the
-sound card when there is one (`--mute`: never), else muted on a stand-in clock, the picture
-scheduled against the sound's clock. `--save-audio OUT.wav` writes the sound as played,
-`--playout-log FILE` one CSV row per frame shown and per audio packet played, and the JSON
-gives `sound` ("device", "muted", or null without sound) and `av_offset_ms`, the sound's lag
-behind the picture as the rows measure it.
+A standard RTSP stream with sound (an L16 track beside the video) is played too, in the window
+as headless (`rtsplab.player.sound_controls`): through the sound card when there is one
+(`--mute`: never), else muted on a stand-in clock, the picture scheduled against the sound's
+clock. `--save-audio OUT.wav` writes the sound as played, `--playout-log FILE` one CSV row per
+frame shown and per audio packet played, and the JSON gives `sound` ("device", "muted", or null
+without sound) and `av_offset_ms`, the sound's lag behind the picture as the rows measure it.
+The window writes both at Teardown and at close: a later session's replace an earlier one's.
 """
 
 from __future__ import annotations
