@@ -16,8 +16,9 @@ import csv
 import json
 import shutil
 import struct
+import subprocess
+import sys
 import time
-import tkinter
 from array import array
 from pathlib import Path
 
@@ -47,34 +48,43 @@ SCREENSHOT = "player-sound.png"  # as the README shows it (docs/)
 TALL_WINDOW = "1000x720"  # the panel's rows, the sound's among them, and its plot all shown
 
 
+# Another Tk application on the player's display: it sends the player's interpreter a Tcl
+# command and prints the answer. A process of its own each time: a Tk in the test process
+# would hold a connection to the display, and Xlib ends a process whose display goes away.
+SEND = """
+import sys, tkinter
+root = tkinter.Tk()
+root.withdraw()
+me = root.tk.call("tk", "appname")
+others = [name for name in root.tk.call("winfo", "interps") if name != me]
+if len(others) != 1:
+    sys.exit(f"one player expected on the display: {others}")
+print(root.tk.call("send", others[0], *sys.argv[1:]))
+"""
+
+
 class WindowText:
-    """Another Tk application on the player's display, reading its widgets through `send`."""
+    """The player's widgets read as its window shows them, through Tk's `send`."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.root = tkinter.Tk(screenName=env["DISPLAY"])
-        self.root.withdraw()
-        self.me = self.root.tk.call("tk", "appname")
+        self.env = env
 
-    def player(self) -> str:
-        others = [name for name in self.root.tk.call("winfo", "interps") if name != self.me]
-        assert len(others) == 1, f"one player expected on the display: {others}"
-        return str(others[0])
+    def send(self, *command: str) -> str:
+        done = subprocess.run([sys.executable, "-c", SEND, *command], env=self.env,
+                              capture_output=True, text=True, timeout=10)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout.removesuffix("\n")
 
     def text(self, path: str) -> str:
-        return str(self.root.tk.call("send", self.player(), path, "cget", "-text"))
+        return self.send(path, "cget", "-text")
 
     def variable(self, name: str) -> str:
-        return str(self.root.tk.call("send", self.player(), "set", name))
-
-    def close(self) -> None:
-        self.root.destroy()
+        return self.send("set", name)
 
 
 @pytest.fixture
 def window_text(display):
-    reader = WindowText(display)
-    yield reader
-    reader.close()
+    return WindowText(display)
 
 
 def muted_env(display):
