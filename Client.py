@@ -28,9 +28,10 @@ The cache (`FrameBuffer`) fills to `--buffer N` frames before playing, and shows
 the time its RTP timestamp says, so HD plays smoothly even when frames arrive unevenly. A panel
 beside the buttons (`StatsPanel`) shows what RTCP and the cache know (with `--multicast`, the
 group's members and report interval among them; a group's stream is shared, so there is no
-seek bar). When the server says BYE
-at the end of the file, the player shows "end of video", plays out its cache and is READY
-again: Play starts the video from the beginning.
+seek bar). When the server says BYE at the end of the file, the player shows "end of video",
+plays out its cache and is READY again: Play starts the video from the beginning. A stream
+with sound (`WindowSound`) plays it as the headless run does, each frame due when the sound of
+its instant is heard: Mute (m) and volume under the seek bar, its state and A/V offset on the panel.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ from rtsplab.player.decoder import decode
 from rtsplab.player.frame_buffer import DEFAULT_MAX_FRAMES, DEFAULT_PREFILL, FrameBuffer, Playback
 from rtsplab.player.handover import Handover
 from rtsplab.player.playout import play_out
-from rtsplab.player.report import Sample, StatsLog, sample_of, save_plot, write_report
+from rtsplab.player.report import SessionReport
+from rtsplab.player.sound_controls import WindowSound
 from rtsplab.player.stats_panel import StatsPanel, Trend
 from rtsplab.player.status import DisplayRate, FrameWork, picture_position, status_line
 from rtsplab.player.wakeup import TkWakeup
@@ -62,8 +64,7 @@ from rtsplab.rtsp.state import PAUSE, PLAY, SETUP, TEARDOWN, State, is_allowed
 
 log = logging.getLogger(__name__)
 
-# How often Tk looks for a new picture where it cannot be woken (`TkWakeup`): well under a
-# 60 fps frame (16.7 ms).
+# How often Tk looks for a new picture where it cannot be woken (`TkWakeup`): < 16.7 ms (60 fps).
 REFRESH_MS = 4
 STATUS_MS = 250  # how often the status line is rewritten
 DEFAULT_PLOT = "player-stats.png"  # where Save plot writes without --plot
@@ -87,26 +88,26 @@ class Client:
                  rtcp_reduced_minimum: bool = False, standard: bool | None = None,
                  tcp: bool = False, stats_csv: str | None = None, plot: str | None = None,
                  multicast: bool = False, multicast_interface: str = ANY_INTERFACE,
-                 strict_ports: bool = False, **access: Any) -> None:  # fmt: skip
+                 strict_ports: bool = False, sound: WindowSound | None = None,
+                 **access: Any) -> None:  # fmt: skip
         self.master = master
         self.filename = filename
+        self.sound = sound or WindowSound(None)  # its sound, if any (standard RTSP)
         self.master.protocol("WM_DELETE_WINDOW", self.handler)
         self.rtsp = RtspClient(serveraddr, serverport, rtpport, filename, on_frame=self._push,
                                rtcp_reduced_minimum=rtcp_reduced_minimum, standard=standard,
                                tcp=tcp, multicast=multicast, strict_ports=strict_ports,
                                multicast_interface=multicast_interface,
-                               **access)  # fmt: skip
+                               audio=self.sound.link(), **access)  # fmt: skip
         self.master.title(f"RTP player: {self.rtsp.target.url}")  # no password a URL held
         self.trend = Trend()
-        # The lab report (--stats-csv, --plot, the panel's Save plot): a row a second.
-        self.stats_log = StatsLog()
-        self.stats_csv, self.plot_path = stats_csv, plot
-        self._played_at: float | None = None  # the session's first PLAY, for the rows' time
         self.buffer = FrameBuffer(prefill, max_frames=max(DEFAULT_MAX_FRAMES, 2 * prefill))
+        # The lab report (--stats-csv, --plot, the panel's Save plot): a row a second.
+        self.report = SessionReport(self.rtsp.summary, self.buffer, stats_csv, plot)
         self.frameNbr = 0  # frames shown in this session
         self._box = INITIAL_PICTURE  # the picture area's size, read by the playout thread
-        # Frames across seeks: each picture with the seconds its decode took.
-        self.handover: Handover[tuple[Image.Image, float]] = Handover(self.buffer)
+        # Frames across seeks: each picture with the seconds its decode took, and its timestamp.
+        self.handover: Handover[tuple[Image.Image, float, int]] = Handover(self.buffer)
         self._results_ready = TkWakeup(self.master, self._collect, POLL_MS)
         self.actions = ActionRunner(on_result=self._results_ready.notify)
         self._play_after_setup = False  # Play in INIT: PLAY once the SETUP is done
@@ -169,6 +170,7 @@ class Client:
             row=len(self.panel.grid_slaves()), column=0, columnspan=2, sticky="we"
         )
         self.master.bind("g", lambda _event: self.save_plot())
+        self.sound.build(self.master, 4, 4)  # Mute and volume under the seek bar, with sound
         self.master.columnconfigure(tuple(range(4)), weight=1)  # the panel keeps its width
         self.master.rowconfigure(0, weight=1)
         # A Label sized in pixels only while it holds an image; start with a black one.
@@ -229,9 +231,7 @@ class Client:
         if state is State.READY or self.buffer.state is Playback.BUFFERING:
             now = time.monotonic()
             self.buffer.played(now)
-            if self._played_at is None:
-                self._played_at = now
-                self.stats_log.add(self._sample(now))
+            self.report.played(now)
             self._post(PLAY, self.rtsp.play)
 
     def pauseMovie(self) -> None:
@@ -257,6 +257,7 @@ class Client:
         atexit.register(closer.join, CLOSE_GRACE)
         print(json.dumps(summary), flush=True)
         self._write_report()
+        self.sound.close()
         self.wakeup.close()
         self._results_ready.close()
         self.master.destroy()
@@ -268,7 +269,8 @@ class Client:
         average = (self.frameNbr - self._stretch_start) / span if span > 0 else 0.0
         stats.update(state=self.rtsp.state.value, picture="{}x{}".format(*self._box),
                      **b.summary(), display_fps=round(average, 2),
-                     decode_paint_ms=self.frame_work.median_ms())  # fmt: skip
+                     decode_paint_ms=self.frame_work.median_ms(),
+                     **self.sound.summary())  # fmt: skip
         return stats
 
     # -- helpers for the actions ---------------------------------------------------------
@@ -311,10 +313,9 @@ class Client:
             self.buffer.clear()
             self.frameNbr = 0
             self._first_shown = None
-            duration = self.rtsp.session.duration
-            if (
-                duration and not self.rtsp.session.multicast
-            ):  # a group's stream is everyone's: no seek
+            self.sound.set_up(self.rtsp.session, self.buffer)  # frames by the sound's clock
+            duration = self.rtsp.session.duration  # a group's stream is everyone's: no seek
+            if duration and not self.rtsp.session.multicast:
                 self.seekbar.configure(to=duration)
                 self.position.set(0.0)
                 self.seekbar.grid(row=3, column=0, columnspan=4, sticky="we", padx=4)
@@ -327,6 +328,7 @@ class Client:
                 self.buffer.resume(time.monotonic())
         elif name == PAUSE:
             self.buffer.pause()
+            self.sound.pause()
         elif name == TEARDOWN:  # refused or not, the client is done with the session
             if error is not None:
                 self._error(error)
@@ -345,6 +347,7 @@ class Client:
         try:
             if self.rtsp.state is State.PLAYING:
                 self.rtsp.pause()
+            self.sound.seek()  # no sound from before the PLAY
             self.rtsp.play(seconds)
             marker = self.rtsp.session.play_rtptime
         finally:
@@ -373,6 +376,7 @@ class Client:
         self.trend.clear()
         self.handover.drop()
         self._show(Image.new("RGB", self._box))
+        self.sound.reset()  # closed; a new SETUP starts it again
 
     def _refresh(self) -> None:
         """Buttons and status line, now: a press is seen to be taken at once."""
@@ -399,19 +403,20 @@ class Client:
             log.warning("cannot decode a frame: %s", exc)
             return
         spent = time.perf_counter() - started
-        if self.handover.offer((picture, spent), timestamp, generation, number):
+        if self.handover.offer((picture, spent, timestamp), timestamp, generation, number):
             self.wakeup.notify()
 
     def updateMovie(self) -> None:
         """Tk thread, woken when a picture is handed over: show the newest, if any."""
         decoded = self.handover.take()
         if decoded is not None:
-            picture, decode_seconds = decoded
+            picture, decode_seconds, timestamp = decoded
             started = time.perf_counter()
             self._show(picture)
             self.frame_work.add(decode_seconds + time.perf_counter() - started)
             self.frameNbr += 1
             now = time.monotonic()
+            self.sound.shown(timestamp, now)  # a row of the playout log
             self.display_rate.shown(now)
             if self._first_shown is None:
                 self._first_shown, self._stretch_start = now, self.frameNbr
@@ -438,25 +443,19 @@ class Client:
         self._refresh()
         self._update_seekbar()
         self._update_panel(now)
-        if self._played_at is not None:
-            self.stats_log.add(self._sample(now))
+        self.report.tick(now)
         self.master.after(STATUS_MS, self._tick)
 
     def _write_report(self) -> None:
-        """The session's rows to --stats-csv and --plot, when asked for; then a new log."""
-        if self._played_at is not None:
-            self.stats_log.finish(self._sample(time.monotonic()))
-        write_report(self.stats_log, self.stats_csv, self.plot_path)
-        self.stats_log, self._played_at = StatsLog(), None
-
-    def _sample(self, now: float) -> Sample:
-        return sample_of(self.rtsp.summary(), self.buffer, now - (self._played_at or now))
+        """The session's rows to --stats-csv and --plot, and its --playout-log, when asked
+        for; then a new log."""
+        self.report.finish(time.monotonic())
+        self.sound.write_log()
 
     def save_plot(self) -> None:
         """The panel's Save plot (or g): the session so far, drawn as --plot draws it."""
-        path = self.plot_path or DEFAULT_PLOT
         try:
-            save_plot(path, self.stats_log.rows)
+            path = self.report.save_plot(DEFAULT_PLOT)
         except OSError as exc:
             self._error(f"cannot save the plot: {exc.strerror or exc}")
             return
@@ -493,6 +492,7 @@ class Client:
                 self.panel.plot_trend(self.trend.points)
         stats["rate_kbps"] = self.trend.points[-1].kbps if self.trend.points else 0.0
         self.panel.show(stats, self.buffer.fill, self.buffer.prefill, self.display_rate.fps(now))
+        self.sound.show_in(self.panel, self.frame_work)
 
     def _status_text(self) -> str:
         fps = self.display_rate.fps(time.monotonic())

@@ -14,12 +14,13 @@ The JSON's `members` and `rtcp_interval_s` are always there: the RTCP session's 
 (RFC 3550 §6.3's count, this client included: 2 in unicast, a two-party session) and its
 report interval Td in seconds; in multicast, the group's as the stream ended.
 
-A standard RTSP stream with sound (an L16 track beside the video) is played too: through the
-sound card when there is one (`--mute`: never), else muted on a stand-in clock, the picture
-scheduled against the sound's clock. `--save-audio OUT.wav` writes the sound as played,
-`--playout-log FILE` one CSV row per frame shown and per audio packet played, and the JSON
-gives `sound` ("device", "muted", or null without sound) and `av_offset_ms`, the sound's lag
-behind the picture as the rows measure it.
+A standard RTSP stream with sound (an L16 track beside the video) is played too, in the window
+as headless (`rtsplab.player.sound_controls`): through the sound card when there is one
+(`--mute`: never), else muted on a stand-in clock, the picture scheduled against the sound's
+clock. `--save-audio OUT.wav` writes the sound as played, `--playout-log FILE` one CSV row per
+frame shown and per audio packet played, and the JSON gives `sound` ("device", "muted", or null
+without sound) and `av_offset_ms`, the sound's lag behind the picture as the rows measure it.
+The window writes both at Teardown and at close: a later session's replace an earlier one's.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from rtsplab.client.session import transport_conflict
 from rtsplab.player.frame_buffer import DEFAULT_PREFILL, Playback
 from rtsplab.player.headless import HeadlessPlayer
 from rtsplab.player.report import Sample, StatsLog, sample_of, write_report
+from rtsplab.player.sound_track import SoundTrack
 from rtsplab.rtp.ports import ANY_INTERFACE
 
 log = logging.getLogger(__name__)
@@ -170,8 +172,14 @@ def run_player(args: argparse.Namespace) -> int:
     from tkinter import Tk
 
     from Client import Client
+    from rtsplab.player.sound_controls import WindowSound
 
     root = Tk()
+    # The sound (standard RTSP's): played as headless plays it.
+    track = None
+    if _standard(args):
+        track = SoundTrack(sound=not args.mute, save_audio=args.save_audio)
+    sound = WindowSound(track, args.playout_log)
     if args.geometry:
         root.geometry(args.geometry)
     try:
@@ -181,8 +189,9 @@ def run_player(args: argparse.Namespace) -> int:
                standard=args.standard or None, tcp=args.tcp, stats_csv=args.stats_csv,
                plot=args.plot, multicast=args.multicast,
                multicast_interface=args.multicast_interface,
-               strict_ports=args.strict_ports, **access_options(args))  # fmt: skip
+               strict_ports=args.strict_ports, sound=sound, **access_options(args))  # fmt: skip
     except ClientError as exc:
+        sound.close()
         root.destroy()
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -191,3 +191,14 @@ def test_a_frame_repaired_after_later_ones_is_played_in_its_place():
     for ts in (90_000, 99_000, 94_500):  # 20 fps: the middle frame came last, after a NACK
         assert buffer.push(b"%d" % ts, ts, 0.0)
     assert [buffer.pop_due(t)[1] for t in (0.0, 0.05, 0.1)] == [90_000, 94_500, 99_000]
+
+
+def test_after_teardown_a_new_sessions_frames_are_taken_wherever_its_timestamps_start():
+    """TEARDOWN clears the cache; the next session's sender picks a new random timestamp
+    origin, below the last frame shown as likely as above: not a repair come too late."""
+    buffer = FrameBuffer(prefill=2)
+    fill(buffer, 0, 3, now=0.0, ts0=3_000_000_000)
+    assert [buffer.pop_due(k * T)[0] for k in range(3)] == [frame(n) for n in range(3)]
+    buffer.clear()
+    fill(buffer, 0, 2, now=10.0, ts0=1000)
+    assert buffer.stats.late == 0 and buffer.pop_due(10.0) == (frame(0), 1000)

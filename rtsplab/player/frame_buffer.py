@@ -101,7 +101,9 @@ class FrameBuffer:
         self._last_timestamp: int | None = None  # extended timestamp of the last push
         self._last_raw = 0  # its RTP timestamp as received
         self._step = 0  # timestamp units between the last two frames pushed: one frame's time
-        self._last_shown = 0  # extended timestamp of the last frame shown
+        # Extended timestamp of the last frame shown since the last clear (None: none yet; a
+        # new session's timestamps start anywhere, below the last one's as likely as above).
+        self._last_shown: int | None = None
         self._origin: tuple[float, int] | None = None  # (wall time, extended timestamp)
         self._stalled_at: float | None = None  # when the cache ran dry
         self._played_at: float | None = None  # the PLAY that the first frame shown answers
@@ -116,7 +118,7 @@ class FrameBuffer:
         with self._lock:
             ext = self._extend(timestamp)
             self.stats.received += 1
-            shown_past = self.stats.shown and ext <= self._last_shown  # a repair come too late
+            shown_past = self._last_shown is not None and ext <= self._last_shown  # a late repair
             if shown_past or (self.state is Playback.PLAYING and self._due(ext) < now):
                 self.stats.late += 1
                 return False
@@ -157,7 +159,11 @@ class FrameBuffer:
             if not self._frames:
                 if self._ended:
                     self.state = Playback.ENDED
-                elif self._step and now >= self._due(self._last_shown + self._step):
+                elif (
+                    self._step
+                    and self._last_shown is not None
+                    and now >= self._due(self._last_shown + self._step)
+                ):
                     # The next frame is due and not here: refill before going on. It counts
                     # as an underrun once frames come again (not when the stream just ended).
                     self._stalled = True
@@ -218,6 +224,7 @@ class FrameBuffer:
             self._ended = self._stalled = False
             self._stalled_at = None
             self._last_timestamp = None
+            self._last_shown = None
             self._step = 0
             self._origin = None
             self.state = Playback.BUFFERING

@@ -25,10 +25,9 @@ from rtsplab.player.handover import Handover
 from rtsplab.player.playout import play_out
 from rtsplab.player.sound_track import SoundTrack
 
-__all__ = ["ASSUMED_FPS", "FrameSink", "HeadlessPlayer"]
+__all__ = ["FrameSink", "HeadlessPlayer"]
 
 PLAYOUT_JOIN = 2.0  # seconds the end waits for the playout thread (a frame, at most)
-ASSUMED_FPS = 25.0  # the frame cache's depth in the sound's seconds, when the SDP says no fps
 
 
 class FrameSink:
@@ -106,10 +105,9 @@ class HeadlessPlayer:
         if track is None:
             return
         if buffer is not None:
-            fps = client.session.fps or ASSUMED_FPS
-            track.prefill = max(track.prefill, buffer.prefill / fps)
-            buffer.timeline = track.due
-        track.start(client.session)
+            track.start_beside(client.session, buffer)
+        else:
+            track.start(client.session)
 
     def play(self, client: RtspClient, start: float | None = None) -> float:
         """PLAY, from `start` seconds when given (a seek); the monotonic time it was sent."""

@@ -101,9 +101,11 @@ class PlayoutLog:
                 distance -= TIMESTAMP_MOD
             self.rows.append((stream, origin[1] + distance / self.rates[stream], played_at))
 
-    def offset(self) -> float | None:
+    def offset(self, last: int | None = None) -> float | None:
+        """The A/V offset over every row, or over the `last` rows only (a live figure that
+        costs the same however long the session)."""
         with self._lock:
-            rows = list(self.rows)
+            rows = list(self.rows if last is None else self.rows[-last:])
         return av_offset(rows)
 
     def write(self, path: str | Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,3 +286,45 @@ def write_report(log: StatsLog, csv_path: str | None, plot_path: str | None) -> 
         write_csv(csv_path, log.rows)
     if plot_path:
         save_plot(plot_path, log.rows)
+
+
+class SessionReport:
+    """A session's report as the window keeps it: a row at the first PLAY and about each
+    second after, written to --stats-csv and --plot at the session's end (then a new one
+    begins); `save_plot` draws it so far. `summary()` gives the client's running totals
+    (`RtspClient.summary`). Time passed in."""
+
+    def __init__(
+        self, summary: Callable[[], Mapping[str, float | str | None]], buffer: FrameBuffer,
+        csv_path: str | None, plot_path: str | None,
+    ) -> None:  # fmt: skip
+        self.summary, self.buffer = summary, buffer
+        self.csv_path, self.plot_path = csv_path, plot_path
+        self.log = StatsLog()
+        self._played_at: float | None = None  # the session's first PLAY, for the rows' time
+
+    def played(self, now: float) -> None:
+        """A PLAY: the first of the session starts the rows."""
+        if self._played_at is None:
+            self._played_at = now
+            self.log.add(self._sample(0.0))
+
+    def tick(self, now: float) -> None:
+        if self._played_at is not None:
+            self.log.add(self._sample(now - self._played_at))
+
+    def finish(self, now: float) -> None:
+        """The session's end: its last row, the files asked for, and a new log."""
+        if self._played_at is not None:
+            self.log.finish(self._sample(now - self._played_at))
+        write_report(self.log, self.csv_path, self.plot_path)
+        self.log, self._played_at = StatsLog(), None
+
+    def save_plot(self, default: str) -> str:
+        """The plot so far, at --plot or `default`: the path written (OSError if not)."""
+        path = self.plot_path or default
+        save_plot(path, self.log.rows)
+        return path
+
+    def _sample(self, seconds: float) -> Sample:
+        return sample_of(self.summary(), self.buffer, seconds)

@@ -8,7 +8,14 @@ PLAY's RTP-Info come through it, on the network threads. `start(session)`, once 
 said whether there is sound, opens the cache and the output for the track's rate and
 channels; a session without sound keeps the video alone, exactly as before (the playout log
 then has video rows only). PAUSE stops the sound and its clock (`pause`), a seek empties the
-cache (`seek`), and the end of the stream plays out what is held (`end_of_stream`).
+cache (`seek`) and takes no packet from before the new PLAY's RTP-Info (as the picture's
+hand-over does), and the end of the stream plays out what is held (`end_of_stream`). After
+TEARDOWN, `reset` readies the track for the next SETUP: a new log, no sound until `start`.
+
+The listener's mute and volume (`set_loudness`, the window's controls) outlive a session:
+they are applied to each new output. They change what is heard only: `--save-audio`
+records the stream as played out, in time, before loudness (a muted recording would be
+silence, not the sound the listener chose not to hear).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from rtsplab.client.session import ClientSession
 from rtsplab.player.audio_output import Renderer, SoundOutput, open_output
 from rtsplab.player.audio_playout import AudioPlayout
 from rtsplab.player.av_clock import AvClock
+from rtsplab.player.frame_buffer import FrameBuffer
 from rtsplab.player.playout_log import AUDIO, PlayoutLog
 
 __all__ = ["SoundTrack"]
@@ -35,7 +43,9 @@ log = logging.getLogger(__name__)
 
 SAMPLE_WIDTH = 2  # bytes: L16
 DEFAULT_PREFILL = 0.2  # s of sound held before it starts: jitter on a LAN, well under a frame cache
-SKIP_ALL = -1  # the marker while a seek's PLAY is on its way: no packet is taken
+ASSUMED_FPS = 25.0  # a frame cache's frames in the sound's seconds, when the SDP gives no rate
+HALF = TIMESTAMP_MOD // 2
+SKIP_ALL = -1  # the seek's marker while its PLAY is on its way: no packet is taken
 # Seconds the picture waits, beyond the sound's prefill, for the sound to start after a PLAY;
 # then it goes on alone, by its own clock (a track whose packets never come).
 SOUND_WAIT = 1.0
@@ -59,9 +69,11 @@ class SoundTrack:
         self.renderer: Renderer | None = None
         self.output: SoundOutput | None = None
         self._wav: wave.Wave_write | None = None
-        self._skip_until: int | None = None  # after a seek: the first RTP timestamp to take
+        self.volume, self.mute = 1.0, False  # the listener's
+        # After a seek: the first audio timestamp to take (SKIP_ALL until the PLAY's reply).
+        self._skip_until: int | None = None
+        self._skip_lock = threading.Lock()  # the seek's thread sets it, the network's reads
         self._played_at: float | None = None  # when the last PLAY's reply came (monotonic s)
-        self._lock = threading.Lock()  # the marker: set by a seek and its PLAY, read per packet
 
     def link(self) -> AudioLink:
         """What the driver feeds: the audio packets, both streams' SRs and each PLAY."""
@@ -88,20 +100,36 @@ class SoundTrack:
             wav.setframerate(audio.rate)
             record = wav.writeframesraw
         self.renderer = Renderer(self.playout, self.clock, self.log, record)
+        self.renderer.volume, self.renderer.mute = self.volume, self.mute
         self.output = open_output(self.renderer, self.want_sound)
         log.info("sound: L16 %d Hz, %d channel(s)", audio.rate, audio.channels)
+
+    def start_beside(self, session: ClientSession, buffer: FrameBuffer) -> None:
+        """`start`, with a frame cache: the sound held as deep as the cache, and the frames
+        scheduled by the sound's clock (a session without sound leaves the cache alone)."""
+        self.prefill = max(self.prefill, buffer.prefill / (session.fps or ASSUMED_FPS))
+        self.start(session)
+        if self.playout is not None:
+            buffer.timeline = self.due
 
     def pause(self) -> None:
         if self.playout is not None:
             self.playout.pause()
 
     def seek(self) -> None:
-        """A PLAY from elsewhere is coming: what is held is from before it, and so is what
-        comes until the PLAY's RTP-Info says where the new sound starts."""
-        with self._lock:
+        """A PLAY from elsewhere is coming: what is held is from before it, and so is every
+        packet until the PLAY's RTP-Info says where the new ones start."""
+        with self._skip_lock:
             self._skip_until = SKIP_ALL
         if self.playout is not None:
             self.playout.restart()
+
+    def set_loudness(self, volume: float, mute: bool) -> None:
+        """The listener's volume (0..1) and mute, now and for every session after."""
+        self.volume, self.mute = min(1.0, max(0.0, volume)), mute
+        renderer = self.renderer
+        if renderer is not None:
+            renderer.volume, renderer.mute = self.volume, self.mute
 
     def end_of_stream(self) -> None:
         """No more sound will come: play out what is held."""
@@ -119,6 +147,23 @@ class SoundTrack:
         if self._wav is not None:
             self._wav.close()
             self._wav = None
+
+    def reset(self) -> None:
+        """The session is over (TEARDOWN): closed, and ready for the next SETUP's `start`
+        with a new playout log (the summary and the log are to be taken before)."""
+        self.close()
+        self.playout = self.clock = self.renderer = None
+        self.output = None
+        self.log = PlayoutLog(JPEG_CLOCK_RATE, JPEG_CLOCK_RATE)
+        self.ended.clear()
+        with self._skip_lock:
+            self._skip_until = None
+        self._played_at = None
+
+    @property
+    def has_sound(self) -> bool:
+        """Whether the session set up has sound (after `start`)."""
+        return self.playout is not None
 
     # -- the picture ---------------------------------------------------------------------
 
@@ -146,6 +191,13 @@ class SoundTrack:
 
     # -- figures -------------------------------------------------------------------------
 
+    def loudness(self) -> str | None:
+        """What the output applies, as the panel shows it: "mute", "80 %"; None without."""
+        renderer = self.renderer
+        if renderer is None:
+            return None
+        return "mute" if renderer.mute else f"{renderer.volume * 100:.0f} %"
+
     @property
     def muted(self) -> str | None:
         """Why the sound is not heard (no device...), None when it is or there is none."""
@@ -168,15 +220,16 @@ class SoundTrack:
     # -- the network threads -------------------------------------------------------------
 
     def _packet(self, payload: bytes, timestamp: int) -> None:
-        with self._lock:
+        playout = self.playout
+        with self._skip_lock:
             first = self._skip_until
             if first is not None:
-                before = (timestamp - first) % TIMESTAMP_MOD >= TIMESTAMP_MOD // 2
-                if first == SKIP_ALL or before:
-                    return  # sent before the seek (earlier than the PLAY's RTP-Info)
-                self._skip_until = None
-        if self.playout is not None:
-            self.playout.put(timestamp, payload)
+                if first == SKIP_ALL or (timestamp - first) % TIMESTAMP_MOD >= HALF:
+                    return  # sent before the seek (earlier than its PLAY's RTP-Info)
+                if playout is not None and playout.playing:  # the cache drops what is late
+                    self._skip_until = None
+        if playout is not None:
+            playout.put(timestamp, payload)
 
     def _end(self) -> None:
         self.end_of_stream()
@@ -193,9 +246,9 @@ class SoundTrack:
         """A PLAY's reply: both tracks' RTP-Info, and the sound goes on."""
         npt = session.play_position
         video, audio = session.play_rtptime, session.audio_rtptime
-        with self._lock:
-            if self._skip_until == SKIP_ALL:  # a seek's PLAY: its sound from RTP-Info on
-                self._skip_until = audio
+        with self._skip_lock:
+            if self._skip_until == SKIP_ALL:
+                self._skip_until = audio  # None: the reply names none, every packet is taken
         self.log.on_play(npt, video, audio)
         if self.clock is not None:
             self.clock.on_play(None if video is None else (video, npt),

@@ -4,9 +4,12 @@
 the loss rate, dropped frames, data rate, interarrival jitter, round-trip time, the RTCP
 session's members and report interval (a multicast group's size, RFC 3550 §6.3, and the Td
 it gives; 2 and the two-party interval in unicast), cache fill (a bar), display rate — and,
-over the last minute, the data rate and the loss per second drawn on a Tk canvas. `Trend`
-turns the client's running totals into per-second rates; it is pure, with time passed in.
-`StatsPanel` only draws, on the Tk thread.
+over the last minute, the data rate and the loss per second drawn on a Tk canvas. Where the
+stream has sound: the sound's state ("device" or "muted"), the listener's volume and the A/V
+offset measured from what was played (`rtsplab.player.playout_log`: the sound's lag
+behind the picture, in ms). Each value is a label named by its key (`.panel.offset`...), so
+that what the window shows can be read back. `Trend` turns the client's running totals into
+per-second rates; it is pure, with time passed in. `StatsPanel` only draws, on the Tk thread.
 """
 
 from __future__ import annotations
@@ -71,16 +74,19 @@ ROWS = [
     ("members", "RTCP members"),
     ("interval", "report interval"),
     ("fps", "display rate"),
+    ("sound", "sound"),
+    ("volume", "volume"),
+    ("offset", "A/V offset"),
 ]
 
 
 class StatsPanel(tk.Frame):
     def __init__(self, master: tk.Misc) -> None:
-        super().__init__(master, padx=6, pady=4)
+        super().__init__(master, padx=6, pady=4, name="panel")
         self.values: dict[str, tk.Label] = {}
         for row, (key, title) in enumerate(ROWS):
             tk.Label(self, text=title, anchor="w").grid(row=row, column=0, sticky="w")
-            value = tk.Label(self, text="–", anchor="e", font="TkFixedFont", width=12)
+            value = tk.Label(self, text="–", anchor="e", font="TkFixedFont", width=12, name=key)
             value.grid(row=row, column=1, sticky="e")
             self.values[key] = value
         row = len(ROWS)
@@ -125,6 +131,14 @@ class StatsPanel(tk.Frame):
         width = int(self.bar["width"])
         self.bar.coords(self.bar_fill, 0, 0, width * min(1.0, fill / capacity), 14)
         self.bar.itemconfigure(self.bar_text, text=f"{fill}/{capacity}")
+
+    def show_sound(self, state: str | None, volume: str | None, offset_ms: float | None) -> None:
+        """The sound's state ("device", "muted"; None: the stream has none), the listener's
+        volume as the output applies it ("80 %", "mute"), and the A/V offset
+        (ms, the sound's lag; None until both streams have played)."""
+        self.values["sound"].configure(text=state or "–")
+        self.values["volume"].configure(text=volume or "–")
+        self.values["offset"].configure(text="–" if offset_ms is None else f"{offset_ms:+.1f} ms")
 
     def plot_trend(self, points: deque[Point]) -> None:
         canvas, (width, height) = self.plot, PLOT_SIZE
