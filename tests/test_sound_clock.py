@@ -27,10 +27,16 @@ def tied_clock() -> AvClock:
     return clock
 
 
+def hear(clock: AvClock, timestamp: int, at: float) -> None:
+    """The output plays in real time: a block asked for, then the next 10 ms later."""
+    clock.heard(timestamp - AUDIO_RATE // 100, at - 0.01)
+    clock.heard(timestamp, at)
+
+
 def test_a_frame_is_due_when_the_sound_of_its_instant_is_heard():
     clock = tied_clock()
     assert clock.due(V0) is None  # no sound heard yet: the frame cache keeps its own clock
-    clock.heard(A0 + AUDIO_RATE, 100.0)  # the sound of npt 1 s reaches the listener at 100 s
+    hear(clock, A0 + AUDIO_RATE, 100.0)  # the sound of npt 1 s reaches the listener at 100 s
     assert clock.due(V0 + VIDEO_RATE) == pytest.approx(100.0)
     assert clock.due(V0 + VIDEO_RATE + 9_000) == pytest.approx(100.1)  # 0.1 s later
     assert clock.due(V0) == pytest.approx(99.0)  # npt 0: a second before
@@ -38,9 +44,23 @@ def test_a_frame_is_due_when_the_sound_of_its_instant_is_heard():
     assert clock.due(V0 + VIDEO_RATE) is None
 
 
+def test_the_blocks_an_output_takes_at_once_when_it_starts_do_not_set_the_clock():
+    clock = tied_clock()
+    # A sound server's output asks for five 10 ms blocks at once, saying each is heard 10 ms
+    # after the one before, then nothing until it plays, 1.5 s later.
+    for n in range(5):
+        clock.heard(A0 + 80 * n, 10.0 + 0.01 * n, now=10.0)
+    assert clock.due(V0) is None  # a buffer filled: when it will be heard, nobody knows
+    clock.heard(A0 + 400, 11.55, now=11.5)
+    assert clock.due(V0) == pytest.approx(11.5)  # sample A0 was heard 50 ms before A0 + 400
+    clock.stopped()  # a PAUSE: when the sound goes on, the output settles again
+    clock.heard(A0 + 480, 20.0, now=20.0)
+    assert clock.due(V0) is None
+
+
 def test_once_both_streams_have_an_sr_their_ntp_times_tie_them():
     clock = tied_clock()
-    clock.heard(A0 + AUDIO_RATE, 100.0)
+    hear(clock, A0 + AUDIO_RATE, 100.0)
     # SRs 0.1 s into the stream, by which the sender says audio timestamp A0 was sampled
     # 40 ms after video timestamp V0 (its PLAY's RTP-Info had them at the same instant).
     clock.video_report(ntp_from_unix(SENDER_TIME + 0.1), V0 + 9_000)
@@ -51,7 +71,7 @@ def test_once_both_streams_have_an_sr_their_ntp_times_tie_them():
     # it are forgotten, its RTP-Info ties the streams until SRs sent after it come.
     clock.on_play((V0 + 5 * VIDEO_RATE, 5.0), (A0 + 5 * AUDIO_RATE, 5.0))
     assert clock.due(V0 + 5 * VIDEO_RATE) is None
-    clock.heard(A0 + 5 * AUDIO_RATE, 200.0)
+    hear(clock, A0 + 5 * AUDIO_RATE, 200.0)
     assert clock.due(V0 + 5 * VIDEO_RATE) == pytest.approx(200.0)
     clock.video_report(ntp_from_unix(SENDER_TIME), V0)  # an SR from before the PLAY
     clock.audio_report(ntp_from_unix(SENDER_TIME + 0.040), A0)
@@ -118,12 +138,15 @@ def test_the_renderer_tells_the_clock_and_the_log_what_is_heard_when(rendering):
     assert renderer.clock.due(V0) is None and not recorded
     playout.put(A0, l16_packet(1000, 160))
     playout.put(A0 + 160, l16_packet(-2000, 160))
-    block = renderer.render(240, 50.0)  # 30 ms: a packet and half the next
+    block = renderer.render(240, 50.0, now=49.98)  # 30 ms: a packet and half the next
     assert le_samples(block) == [1000] * 160 + [-2000] * 80
+    assert renderer.clock.due(V0) is None  # the first block: the output not yet settled
+    rest = renderer.render(80, 50.03, now=49.99)  # asked for 10 ms later, heard after the first
+    assert le_samples(rest) == [-2000] * 80
     assert renderer.clock.due(V0) == pytest.approx(50.0)
     # Each packet begun in the block is a row, at the instant its first sample is heard.
     assert renderer.log_rows.rows == [("audio", 0.0, 50.0), ("audio", 0.02, 50.02)]
-    assert recorded == [block]
+    assert recorded == [block, rest]
 
 
 def test_volume_and_mute_change_what_is_heard_not_what_is_recorded(rendering):

@@ -59,8 +59,9 @@ class Renderer:
         self.volume = MAX_VOLUME
         self.mute = False  # the listener's choice (the window's key), not the device's lack
 
-    def render(self, frames: int, heard_at: float) -> bytes:
-        """`frames` sampling instants of little-endian PCM, the first heard at `heard_at`."""
+    def render(self, frames: int, heard_at: float, now: float | None = None) -> bytes:
+        """`frames` sampling instants of little-endian PCM, the first heard at `heard_at`,
+        asked for at `now` (default `heard_at`)."""
         playout = self.playout
         position = playout.position if playout.running else None
         drained = playout.drained  # before: the block with the last sound is recorded
@@ -68,7 +69,7 @@ class Renderer:
         if position is None:
             self.clock.stopped()
             return pcm
-        self.clock.heard(position, heard_at)
+        self.clock.heard(position, heard_at, now)
         if self.record is not None and not drained:
             self.record(pcm)
         if self.log_rows is not None:
@@ -134,7 +135,8 @@ class DeviceOutput:
             latency = max(0.0, timing.outputBufferDacTime - timing.currentTime)
             if not timing.outputBufferDacTime:  # a host API that does not tell
                 latency = float(self._stream.latency)
-            outdata[:] = self.renderer.render(frames, time.monotonic() + latency)
+            now = time.monotonic()
+            outdata[:] = self.renderer.render(frames, now + latency, now)
         except Exception:
             log.exception("error playing a block of sound; silence")
             outdata[:] = bytes(len(outdata))

@@ -21,11 +21,17 @@ import threading
 
 from rtsplab.rtp.sync import LipSync
 
+# The output has played in real time once a block is asked for this long after the first:
+# the blocks it takes at once when it starts fill its buffer, and say nothing of when they
+# will be heard (a sound server may hold them a second or two before it plays).
+SETTLE = 0.005
+
 
 class AvClock:
     def __init__(self, video_rate: int, audio_rate: int) -> None:
         self.sync = LipSync(video_rate, audio_rate)
         self._heard: tuple[int, float] | None = None  # (audio timestamp, when it is heard)
+        self._started: float | None = None  # when the output asked for its first block
         self._lock = threading.Lock()
 
     # -- the streams' timing -------------------------------------------------------------
@@ -38,7 +44,7 @@ class AvClock:
                 self.sync.video.on_rtp_info(*video)
             if audio is not None:
                 self.sync.audio.on_rtp_info(*audio)
-            self._heard = None
+            self._heard = self._started = None
 
     def video_report(self, ntp: int, rtp_timestamp: int) -> None:
         """The video stream's SR: its NTP/RTP pair."""
@@ -51,15 +57,21 @@ class AvClock:
 
     # -- the sound output ----------------------------------------------------------------
 
-    def heard(self, audio_timestamp: int, at: float) -> None:
-        """Audio sample `audio_timestamp` reaches the listener at `at` (monotonic s)."""
+    def heard(self, audio_timestamp: int, at: float, now: float | None = None) -> None:
+        """Audio sample `audio_timestamp` reaches the listener at `at` (monotonic s), as
+        the output says when it asks for a block at `now` (default `at`). The clock runs
+        from the first block asked for SETTLE after the first one."""
+        asked = at if now is None else now
         with self._lock:
-            self._heard = (audio_timestamp, at)
+            if self._started is None:
+                self._started = asked
+            if asked - self._started >= SETTLE:
+                self._heard = (audio_timestamp, at)
 
     def stopped(self) -> None:
         """The sound stopped (pause, end): no audio clock until it goes on."""
         with self._lock:
-            self._heard = None
+            self._heard = self._started = None
 
     # -- the picture ---------------------------------------------------------------------
 

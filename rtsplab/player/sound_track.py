@@ -46,9 +46,10 @@ DEFAULT_PREFILL = 0.2  # s of sound held before it starts: jitter on a LAN, well
 ASSUMED_FPS = 25.0  # a frame cache's frames in the sound's seconds, when the SDP gives no rate
 HALF = TIMESTAMP_MOD // 2
 SKIP_ALL = -1  # the seek's marker while its PLAY is on its way: no packet is taken
-# Seconds the picture waits, beyond the sound's prefill, for the sound to start after a PLAY;
-# then it goes on alone, by its own clock (a track whose packets never come).
-SOUND_WAIT = 1.0
+# Seconds the picture waits, beyond the sound's prefill, for the sound to start after a PLAY
+# (a sound server may take two to start playing what it was given); then it goes on alone, by
+# its own clock (a track whose packets never come, a device that never plays).
+SOUND_WAIT = 3.0
 
 
 class SoundTrack:
