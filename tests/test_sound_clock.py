@@ -28,9 +28,9 @@ def tied_clock() -> AvClock:
 
 
 def hear(clock: AvClock, timestamp: int, at: float) -> None:
-    """The output plays in real time: a block asked for, then the next 10 ms later."""
-    clock.heard(timestamp - AUDIO_RATE // 100, at - 0.01)
-    clock.heard(timestamp, at)
+    """A sound card plays in real time: a block asked for, then the next 10 ms later."""
+    clock.heard(timestamp - AUDIO_RATE // 100, at - 0.01, now=at - 0.02)
+    clock.heard(timestamp, at, now=at - 0.01)
 
 
 def test_a_frame_is_due_when_the_sound_of_its_instant_is_heard():
@@ -56,6 +56,9 @@ def test_the_blocks_an_output_takes_at_once_when_it_starts_do_not_set_the_clock(
     clock.stopped()  # a PAUSE: when the sound goes on, the output settles again
     clock.heard(A0 + 480, 20.0, now=20.0)
     assert clock.due(V0) is None
+    clock.stopped()
+    clock.heard(A0 + 480, 30.0)  # the muted stand-in's clock: its own, from its first block
+    assert clock.due(V0) == pytest.approx(29.94)
 
 
 def test_once_both_streams_have_an_sr_their_ntp_times_tie_them():

@@ -60,8 +60,8 @@ class Renderer:
         self.mute = False  # the listener's choice (the window's key), not the device's lack
 
     def render(self, frames: int, heard_at: float, now: float | None = None) -> bytes:
-        """`frames` sampling instants of little-endian PCM, the first heard at `heard_at`,
-        asked for at `now` (default `heard_at`)."""
+        """`frames` sampling instants of little-endian PCM, the first heard at `heard_at`;
+        `now`: when a sound card asked for them (`AvClock.heard`)."""
         playout = self.playout
         position = playout.position if playout.running else None
         drained = playout.drained  # before: the block with the last sound is recorded

@@ -59,14 +59,16 @@ class AvClock:
 
     def heard(self, audio_timestamp: int, at: float, now: float | None = None) -> None:
         """Audio sample `audio_timestamp` reaches the listener at `at` (monotonic s), as
-        the output says when it asks for a block at `now` (default `at`). The clock runs
-        from the first block asked for SETTLE after the first one."""
-        asked = at if now is None else now
+        a sound card says when it asks for a block at `now`: the clock runs from the first
+        block asked for SETTLE after the first one. Without `now`, an output whose clock is
+        its own (the muted stand-in's): from its first block."""
         with self._lock:
-            if self._started is None:
-                self._started = asked
-            if asked - self._started >= SETTLE:
-                self._heard = (audio_timestamp, at)
+            if now is not None:
+                if self._started is None:
+                    self._started = now
+                if now - self._started < SETTLE:
+                    return
+            self._heard = (audio_timestamp, at)
 
     def stopped(self) -> None:
         """The sound stopped (pause, end): no audio clock until it goes on."""
