@@ -73,3 +73,13 @@ def test_no_more_is_taken_for_asked_than_one_nack_carries():
     assert nacks.due(0.01, round_trip=0.1, max_words=2) == [80]
     nacks.arrived(80, 0.02, 1.0)
     assert nacks.counts.recovered == 1
+
+
+def test_a_missing_packet_is_awaited_until_its_deadline():
+    nacks = fed(10, 13, deadline=0.3)  # 11 and 12 missing, each until 0.3 s
+    assert nacks.awaiting(0.29)
+    nacks.arrived(11, 0.1, 1.0)
+    assert nacks.awaiting(0.29)  # 12 still may come
+    assert not nacks.awaiting(0.3)  # past its deadline: nothing more to wait for
+    nacks.arrived(12, 0.2, 1.0)
+    assert not nacks.awaiting(0.0)

@@ -10,6 +10,7 @@ from MakeVideo import make_clip
 from rtsplab.rtp.resend import ResendLimits
 from rtsplab.rtp.rtx import RtxStream, unwrap
 from rtsplab.server.repair import MAX_WAITING, Repair
+from rtsplab.server.stream import REPAIR_TAIL
 from test_rtp_stream_engine import START, Run, decode, step_until
 
 
@@ -87,3 +88,21 @@ def test_nacks_posted_from_another_thread_are_bounded_and_each_number_asked_once
     repair.post([list(range(10_000, 13_000))])  # 3000 more: room for 2096
     assert repair.refused_waiting == 3000 - (MAX_WAITING - 2000)
     assert repair.answers(0.0) == [] and repair.counts.not_held == MAX_WAITING
+
+
+def test_past_the_last_frame_nacks_are_answered_until_the_bye(run):
+    repair = Repair(ResendLimits(share=1.0))
+    r = run(repair)
+    step_until(r, lambda: r.stream.at_end, start=START)
+    end, now = r.steps[-1]
+    now = r.step(now)  # a frame's time after the last: the NACK comes a round trip later
+    last = r.datagrams[-1]
+    repair.post([[decode(last).seqNum()]], round_trip=0.02)  # the last packet, asked at the end
+    bursts = len(r.bursts)
+    for _ in range(100):
+        if r.ends or now is None:
+            break
+        now = r.step(now)
+    assert [burst for _, burst in r.bursts[bursts:]] == [[last]]  # it went again, as it was
+    ((bye_at, _),) = r.ends
+    assert bye_at - end >= REPAIR_TAIL - 1e-9  # the BYE waited for the repairs' round trips

@@ -209,8 +209,8 @@ class RtspClient:
 
     def stream_over(self, now: float, idle: float | None = None) -> bool:
         """The end of the stream (`rtsplab.client.end_of_stream`'s rule; `idle` None: the
-        client's own). `now` is not read: the receiving side's own times decide."""
-        return self._verdict(idle) is Verdict.OVER
+        client's own), once no packet asked for again may still come at `now`."""
+        return self._verdict(idle) is Verdict.OVER and not ClientMedia.awaits(self.media, now)
 
     def failure(self) -> ClientError | None:
         """Why the session cannot go on, when it cannot: the server closed the RTSP

@@ -167,6 +167,12 @@ class ClientMedia:
         if self.delivery.on_end is not None:
             self.delivery.on_end()
 
+    @staticmethod
+    def awaits(media: ClientMedia | None, now: float) -> bool:
+        """Whether `media` still waits at `now` for a packet it asked for again (NACKed,
+        within its repair horizon): the stream is not over before it comes or is given up."""
+        return media is not None and media.rtcp.awaiting_repairs(now)
+
     def quiet_since(self) -> tuple[float | None, float | None]:
         """The latest RTP packet's arrival, and when the feeding thread last found nothing
         waiting (`end_of_stream.Heard`'s two times)."""

@@ -164,6 +164,11 @@ class ClientRtcp:
             now = self._clock()
             return self.nacks.arrived(seq, now, now + self.repair_horizon)
 
+    def awaiting_repairs(self, now: float) -> bool:
+        """Whether a packet asked for again may still come at `now` (its deadline ahead)."""
+        with self._lock:
+            return self.nacks is not None and self.nacks.awaiting(now)
+
     def repair_figures(self) -> dict[str, int]:
         """NACKs sent, and the packets they asked for: recovered, and given up."""
         with self._lock:

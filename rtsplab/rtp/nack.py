@@ -48,6 +48,10 @@ class NackList:
         self._highest: int | None = None
         self._missing: dict[int, _Missing] = {}  # by extended sequence number, oldest first
 
+    def awaiting(self, now: float) -> bool:
+        """Whether a missing packet may still be repaired at `now` (its deadline ahead)."""
+        return any(entry.deadline > now for entry in self._missing.values())
+
     def arrived(self, seq: int, now: float, deadline: float) -> bool:
         """Packet `seq` arrived at `now`; a packet before it now missing must be repaired by
         `deadline` (the arriving packet's frame's playout time bounds its own). True when

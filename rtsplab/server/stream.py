@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # Seconds between the last frame and the BYE, at least a frame's time: a receiver reading
 # RTP and RTCP from two sockets (ffmpeg) would otherwise stop before the last frame.
 EOF_BYE_DELAY = 0.1
+REPAIR_TAIL = 0.5  # s: with NACKs answered, a few round trips to repair the last frames
 
 END_OF_FILE = "end of file"
 FILE_CHANGED = "file changed"
@@ -72,6 +73,14 @@ class RtpStream:
 
     def step(self, now: float) -> float | None:
         """Do what is due at `now`; returns when to step next, or None when done."""
+        if self._bye is not None and now < self._bye[0]:  # till the BYE, repairs still go
+            try:
+                self._send_repairs(now)
+            except OSError as exc:
+                log.warning("session %s: RTP stream stopped: %s", self.name, exc)
+                self._stop(now)
+                return None
+            return min(self._bye[0], now + self.pacer.interval)
         if self._bye is not None:
             self.active = False
             self.on_end(self._bye[1])
@@ -146,9 +155,11 @@ class RtpStream:
     def _end(self, now: float, reason: str) -> float:
         self.at_end = True
         self.ended_at = now
-        when = now + max(self.pacer.interval, EOF_BYE_DELAY)
+        # The BYE waits while the last packets may still be asked for again.
+        tail = REPAIR_TAIL if self.repair is not None else EOF_BYE_DELAY
+        when = now + max(self.pacer.interval, tail)
         self._bye = (when, reason)
-        return when
+        return when if self.repair is None else min(when, now + self.pacer.interval)
 
 
 @dataclass
