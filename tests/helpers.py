@@ -5,6 +5,7 @@ the path."""
 from __future__ import annotations
 
 import io
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,16 @@ import pytest
 from PIL import Image
 
 POLL = 0.02  # seconds between two looks at a condition
+
+# The real peers' programs: a test that runs one skips, saying how to install it, without it.
+needs_ffmpeg = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="needs ffmpeg (apt install ffmpeg)"
+)
+needs_gst_launch = pytest.mark.skipif(
+    shutil.which("gst-launch-1.0") is None,
+    reason="needs gst-launch-1.0 (apt install gstreamer1.0-tools gstreamer1.0-plugins-good "
+    "gstreamer1.0-plugins-bad gstreamer1.0-rtsp)",
+)
 
 # What a decoder may be handed besides bytes: a bytearray, a memoryview, and a view of part of
 # a larger buffer (a datagram read into a bigger one), for `make_buffer(data)`.

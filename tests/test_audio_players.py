@@ -2,7 +2,6 @@
 (each click within a frame period of its flash, as it times both by the sender reports),
 GStreamer's rtspsrc takes every frame and every sample, over UDP and interleaved TCP."""
 
-import shutil
 import subprocess
 import wave
 from array import array
@@ -11,7 +10,7 @@ import pytest
 
 from av_marks import onsets, recorded
 from conftest import running_server
-from helpers import pixels, video_pixels
+from helpers import needs_ffmpeg, needs_gst_launch, pixels, video_pixels
 from rtsplab.media.clip_file import make_av_clip
 from rtsplab.payload.l16 import swapped
 
@@ -20,15 +19,6 @@ av = pytest.importorskip("av", reason="needs PyAV (pip install -r requirements-d
 FPS = 20
 SECONDS = 5
 RATE = 48_000
-
-needs_ffmpeg = pytest.mark.skipif(
-    shutil.which("ffmpeg") is None, reason="needs ffmpeg (apt install ffmpeg)"
-)
-needs_gst_launch = pytest.mark.skipif(
-    shutil.which("gst-launch-1.0") is None,
-    reason="needs gst-launch-1.0 (apt install gstreamer1.0-tools gstreamer1.0-plugins-good "
-    "gstreamer1.0-plugins-bad gstreamer1.0-rtsp)",
-)
 
 
 @pytest.fixture(scope="module")

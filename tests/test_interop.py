@@ -2,7 +2,6 @@
 and our client plays GStreamer's gst-rtsp-server — every frame, decoded pixel-identical."""
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -11,20 +10,11 @@ import pytest
 
 from conftest import ROOT, free_port, running_server
 from gst import gst_available, gst_rtsp_server
-from helpers import pixels, video_pixels
+from helpers import needs_ffmpeg, needs_gst_launch, pixels, video_pixels
 from MakeVideo import make_clip
 
 FPS = 20
 FRAMES = 20
-
-needs_ffmpeg = pytest.mark.skipif(
-    shutil.which("ffmpeg") is None, reason="needs ffmpeg (apt install ffmpeg)"
-)
-needs_gst_launch = pytest.mark.skipif(
-    shutil.which("gst-launch-1.0") is None,
-    reason="needs gst-launch-1.0 (apt install gstreamer1.0-tools gstreamer1.0-plugins-good "
-    "gstreamer1.0-plugins-bad gstreamer1.0-rtsp)",
-)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from helpers import pixels, wait_until
+from helpers import needs_ffmpeg, pixels, wait_until
 from MakeVideo import make_clip
 from netns import netns, netns_unavailable
 from rtsplab.payload.jpeg import frame_end
@@ -260,11 +260,6 @@ def movie(tmp_path_factory):
     root = tmp_path_factory.mktemp("multicast")
     make_clip(root / "clip.mjpeg", 320, 240, FRAMES, fmt="mjpeg")
     return root / "clip.mjpeg"
-
-
-needs_ffmpeg = pytest.mark.skipif(
-    shutil.which("ffmpeg") is None, reason="no ffmpeg (apt-get install ffmpeg)"
-)
 
 
 @needs_ffmpeg

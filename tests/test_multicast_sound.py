@@ -29,6 +29,7 @@ from rtsplab.rtsp.message import Headers, RtspRequest
 from rtsplab.server.audio_setup import audio_sender, rtptime_at
 from rtsplab.server.audio_source import AudioSource
 from rtsplab.server.session import MulticastConfig, ServerSession, StreamConfig
+from test_multicast_server import bound
 from VideoStream import VideoStream
 
 GROUP = "239.255.12.42"
@@ -184,17 +185,11 @@ def group_server(namespace, root: Path, port: int):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        wait_until(lambda: listening(namespace, port), timeout=10, what="the server")
+        wait_until(lambda: bound(namespace, "-ltn", port), timeout=10, what="the server")
         yield server
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def listening(namespace, port: int) -> bool:
-    probe = namespace.run(["ss", "-ltn", f"sport = :{port}"], capture_output=True, text=True,
-                          timeout=5)  # fmt: skip
-    return f":{port}" in probe.stdout
 
 
 def our_member(namespace, port: int, out: Path):

@@ -161,9 +161,11 @@ def join_group_sound(
     return setup, reply.format()
 
 
-def channels_beside(asked: tuple[int, int | None] | None, beside: object) -> Channels:
+def channels_beside(
+    asked: tuple[int, int | None] | None, beside: UdpPorts | Channels | SharedStream | None
+) -> Channels:
     """The interleaved channels of a track: those asked, or the first free pair; 461 when
-    they are the other track's (`beside`, a way): each stream has its own."""
+    they are the other track's (`beside`, its way): each stream has its own."""
     taken = {beside.rtp, beside.rtcp} if isinstance(beside, Channels) else set()
     if asked is None:
         first = next(n for n in range(0, 256, 2) if not {n, n + 1} & taken)

@@ -382,7 +382,9 @@ class ServerSession:
         session = format_session(str(self.session_id), self.timeout)
         return self._ok(cseq, session, Transport=sound.audio_reply(transport, self.audio, port))
 
-    def _unicast_way(self, transport: TransportSpec, beside: object = None) -> UdpPorts | Channels:
+    def _unicast_way(
+        self, transport: TransportSpec, beside: UdpPorts | Channels | SharedStream | None = None
+    ) -> UdpPorts | Channels:
         """Where a unicast SETUP's stream goes (`beside` the other track's way, if any).
         The Transport's parser has checked that its ports or channels leave room for
         RTCP's (`rtsplab.rtsp.headers.transport`)."""
