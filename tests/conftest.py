@@ -1,7 +1,9 @@
 """Shared test setup: a server on a thread, the headless client as a subprocess, free ports
 and frame hashes. (pyproject.toml puts the project's root on sys.path.)"""
 
+import collections
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -69,8 +71,16 @@ def lab_movie() -> Path:
 # -- network helpers -------------------------------------------------------------------------------
 
 
-def open_fds():
-    return len(os.listdir("/proc/self/fd"))
+def open_fds() -> collections.Counter[str]:
+    """What the process's descriptors point at (a socket's inode, a file's path), counted. Compare
+    with `<=`: nothing opened since, whatever an earlier test's garbage closes meanwhile (collected
+    first, so that it rarely does) and whichever numbers the descriptors take."""
+    gc.collect()
+    targets = collections.Counter()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor, closed by now
+            targets[os.readlink(f"/proc/self/fd/{fd}")] += 1
+    return targets
 
 
 def can_connect(port):

@@ -206,7 +206,7 @@ def test_a_client_that_disconnects_without_teardown_ends_its_session(tmp_path):
         wait_until(lambda: threading.active_count() <= threads_before + 2)  # acceptor, pacing
         datagrams_arriving(rtp, 0.05)  # what was sent before the session ended
         assert datagrams_arriving(rtp, 0.3) == 0
-        assert open_fds() == fds_before  # the RTSP and RTP sockets and the file are closed
+        assert open_fds() <= fds_before  # the RTSP and RTP sockets and the file are closed
     rtp.close()
 
 

@@ -64,7 +64,7 @@ def test_a_session_on_descriptors_above_1023_plays_whole(
             code, summary, err = run_client(server.port, name, "--save", str(saved), *extra)
         assert code == 0, err
         wait_until(lambda: not server.active_workers())
-        wait_until(lambda: open_fds() == fds_before)  # nothing left open up there either
+        wait_until(lambda: open_fds() <= fds_before)  # nothing left open up there either
     assert seen and all(fd >= SELECT_LIMIT for fd in seen[0])
     assert summary["frames"] == 200 and summary["lost_packets"] == 0
     if how == "lab":

@@ -128,7 +128,7 @@ def test_datagrams_that_are_not_the_sessions_rtcp_do_not_keep_it_alive(what):
             finally:
                 stop.set()
                 send.join()
-        wait_until(lambda: open_fds() == fds_before)  # TCP, the UDP pair and the file
+        wait_until(lambda: open_fds() <= fds_before)  # TCP, the UDP pair and the file
     wait_until(lambda: threading.active_count() <= threads_before)
 
 
@@ -284,7 +284,7 @@ def test_a_request_not_whole_within_its_deadline_closes_the_connection(short_dea
                     time.sleep(0.1)
             assert closed_by_server(rtsp.sock, 3)
         wait_until(lambda: not server.active_workers())
-        wait_until(lambda: open_fds() == fds_before)
+        wait_until(lambda: open_fds() <= fds_before)
     wait_until(lambda: threading.active_count() <= threads_before)
 
 
@@ -317,7 +317,7 @@ def test_a_lab_session_not_playing_and_unheard_is_ended_a_playing_one_is_not(tmp
             assert len(server.active_workers()) == 1  # the playing one: 1.5 s unheard
             assert closed_by_server(playing.sock, 4)  # the end of the clip, then 1 s
         wait_until(lambda: not server.active_workers())
-        wait_until(lambda: open_fds() == fds_before)
+        wait_until(lambda: open_fds() <= fds_before)
     wait_until(lambda: threading.active_count() <= threads_before)
 
 
@@ -359,7 +359,7 @@ def test_past_max_per_address_a_client_gets_503_and_another_address_is_served(ca
                 with connect_from("127.0.0.1", server.port) as fourth:
                     reply = read_to_eof(fourth)
                     assert reply.startswith(b"RTSP/1.0 503 Service Unavailable\r\n")
-            wait_until(lambda: open_fds() == fds_before)  # nothing kept for a refusal
+            wait_until(lambda: open_fds() <= fds_before)  # nothing kept for a refusal
             assert threading.active_count() == threads_before
             refusals = [r for r in caplog.records if "refusing" in r.getMessage()]
             assert len(refusals) == 1  # once a minute per address

@@ -32,7 +32,7 @@ def test_an_interface_not_ours_fails_the_join_and_leaks_nothing(clips):
     before = open_fds()
     with pytest.raises(OSError):
         groups.join(clips / "a.mjpeg")  # the file opened, then its first socket failed
-    assert open_fds() == before
+    assert open_fds() <= before
     assert groups._ports == {} and groups._streams == {}
 
 
@@ -49,6 +49,6 @@ def test_a_later_step_failing_closes_the_file_and_the_sockets_and_frees_the_port
     before = open_fds()
     with pytest.raises(OSError, match="cannot join"):
         groups.join(clips / "a.mjpeg")  # after the file and two sockets were opened
-    assert open_fds() == before
+    assert open_fds() <= before
     assert groups._ports == {clips / "b.mjpeg": 5004}
     assert groups._port(clips / "c.mjpeg") == 5006  # the lowest free pair, none taken twice

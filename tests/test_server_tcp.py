@@ -189,7 +189,7 @@ def test_a_tcp_client_that_stops_reading_is_ended_and_another_session_plays_on(m
             sock.close()
         wait_until(lambda: not server.active_workers())
         wait_until(lambda: threading.active_count() <= threads_before + 2)  # acceptor, pacing
-        assert open_fds() == fds_before  # its sockets and its file are closed
+        assert open_fds() <= fds_before  # its sockets and its file are closed
 
 
 def test_a_slow_tcp_reader_gets_every_reply_and_only_whole_frames(monkeypatch):
