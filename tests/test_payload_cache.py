@@ -7,6 +7,7 @@ import pytest
 from MakeVideo import make_clip
 from rtsplab.payload.lab import fragment_parts
 from rtsplab.rtp.sender import CutFrame
+from rtsplab.server import payload_cache
 from rtsplab.server.payload_cache import PayloadCache
 from VideoStream import VideoError, VideoStream
 
@@ -65,7 +66,7 @@ def joined_payloads(frame):
 
 
 def test_two_streams_of_one_file_share_its_cut_frames(clip):
-    cache, cut = PayloadCache(), CountingCut()
+    cache, cut = PayloadCache(min_uses=1), CountingCut()
     with VideoStream(clip) as first, VideoStream(clip) as second:
         originals = [first.frame(i) for i in range(4)]
         a = [cache.get(first, i, cut, HOW) for i in range(4)]
@@ -79,7 +80,7 @@ def test_two_streams_of_one_file_share_its_cut_frames(clip):
 
 
 def test_each_way_of_cutting_is_cached_apart(clip):
-    cache, small, large = PayloadCache(), CountingCut(300), CountingCut(1000)
+    cache, small, large = PayloadCache(min_uses=1), CountingCut(300), CountingCut(1000)
     with VideoStream(clip) as video:
         by_300 = cache.get(video, 0, small, ("lab", 300))
         by_1000 = cache.get(video, 0, large, ("lab", 1000))
@@ -107,7 +108,7 @@ def flip_a_scan_byte(frame):
 
 
 def test_a_file_rewritten_in_place_is_read_again(clip):
-    cache, cut = PayloadCache(), CountingCut()
+    cache, cut = PayloadCache(min_uses=1), CountingCut()
     with VideoStream(clip) as video:
         old = video.frame(1)
         assert joined_payloads(cache.get(video, 1, cut, HOW)) == old
@@ -126,7 +127,7 @@ def test_a_file_rewritten_in_place_is_read_again(clip):
 
 
 def test_a_frame_cut_short_raises_and_caches_nothing(clip):
-    cache, cut = PayloadCache(), CountingCut()
+    cache, cut = PayloadCache(min_uses=1), CountingCut()
     with VideoStream(clip) as video:
         frames = [video.frame(i) for i in range(4)]
         cache.get(video, 0, cut, HOW)
@@ -143,7 +144,7 @@ def test_a_frame_cut_short_raises_and_caches_nothing(clip):
 
 
 def test_past_its_bound_the_least_recently_used_frame_goes_first(blob):
-    cache, cut = PayloadCache(max_bytes=250), CountingCut()
+    cache, cut = PayloadCache(max_bytes=250, min_uses=1), CountingCut()
     cache.get(blob, 0, cut, HOW)
     cache.get(blob, 1, cut, HOW)
     cache.get(blob, 0, cut, HOW)  # 0 used last: 1 is now the oldest
@@ -162,7 +163,7 @@ def test_past_its_bound_the_least_recently_used_frame_goes_first(blob):
 
 
 def test_a_frame_bigger_than_the_cache_is_returned_but_not_kept(blob):
-    cache, cut = PayloadCache(max_bytes=99), CountingCut()
+    cache, cut = PayloadCache(max_bytes=99, min_uses=1), CountingCut()
     first = cache.get(blob, 0, cut, HOW)
     assert joined_payloads(first) == blob.frames[0]
     assert (len(cache), cache.bytes) == (0, 0)
@@ -173,7 +174,7 @@ def test_a_frame_bigger_than_the_cache_is_returned_but_not_kept(blob):
 def test_a_frame_bigger_than_the_cache_pushes_nothing_out(tmp_path):
     media = Blob(tmp_path / "blob", sizes=(100, 100, 300))
     try:
-        cache, cut = PayloadCache(max_bytes=250), CountingCut()
+        cache, cut = PayloadCache(max_bytes=250, min_uses=1), CountingCut()
         for i in (0, 1, 2, 0, 1):
             assert joined_payloads(cache.get(media, i, cut, HOW)) == media.frames[i]
     finally:
@@ -183,7 +184,7 @@ def test_a_frame_bigger_than_the_cache_pushes_nothing_out(tmp_path):
 
 
 def test_a_cache_of_zero_bytes_keeps_nothing(clip):
-    cache, cut = PayloadCache(max_bytes=0), CountingCut()
+    cache, cut = PayloadCache(max_bytes=0, min_uses=1), CountingCut()
     with VideoStream(clip) as video:
         for _ in range(2):
             for i in range(4):
@@ -193,7 +194,7 @@ def test_a_cache_of_zero_bytes_keeps_nothing(clip):
 
 
 def test_a_frame_exactly_the_bound_is_kept(blob):
-    cache, cut = PayloadCache(max_bytes=100), CountingCut()
+    cache, cut = PayloadCache(max_bytes=100, min_uses=1), CountingCut()
     cache.get(blob, 0, cut, HOW)
     cache.get(blob, 0, cut, HOW)
     assert (len(cache), cache.bytes, cache.hits) == (1, 100, 1)
@@ -208,7 +209,37 @@ def test_a_failing_cut_caches_nothing(blob):
     def refuse(frame):
         raise ValueError("cannot cut")
 
-    cache = PayloadCache()
+    cache = PayloadCache(min_uses=1)
     with pytest.raises(ValueError, match="cannot cut"):
         cache.get(blob, 0, refuse, HOW)
     assert (len(cache), cache.bytes) == (0, 0)
+
+
+def test_a_frame_is_kept_from_its_second_cut_by_default(blob):
+    """The first session alone on a file keeps nothing; the second keeps each frame it
+    cuts again; every later one takes them."""
+    cache, cut = PayloadCache(), CountingCut()
+    first = [cache.get(blob, i, cut, HOW) for i in range(4)]
+    assert (len(cache), cache.bytes, cache.hits, cache.misses) == (0, 0, 0, 4)
+    second = [cache.get(blob, i, cut, HOW) for i in range(4)]
+    assert (len(cache), cache.bytes, cache.hits, cache.misses) == (4, 400, 0, 8)
+    third = [cache.get(blob, i, cut, HOW) for i in range(4)]
+    assert all(x is y for x, y in zip(second, third, strict=True))
+    assert all(x is not y for x, y in zip(first, second, strict=True))
+    assert [joined_payloads(f) for f in first] == [joined_payloads(f) for f in third]
+    assert len(cut.frames) == 8 and cache.hits == 4
+    assert cache.get(blob, 0, cut, ("lab", 200)) is not third[0]  # another way: its own count
+    assert len(cache) == 4
+
+
+def test_what_was_cut_once_is_forgotten_past_its_bound(blob, monkeypatch):
+    monkeypatch.setattr(payload_cache, "MAX_SEEN", 2)
+    cache, cut = PayloadCache(), CountingCut()
+    for index in (0, 1, 2):  # the third forgets the first two
+        cache.get(blob, index, cut, HOW)
+    cache.get(blob, 0, cut, HOW)  # cut once more, as if new
+    assert len(cache) == 0
+    cache.get(blob, 2, cut, HOW)  # still remembered: kept now
+    assert len(cache) == 1 and len(cut.frames) == 5
+    with pytest.raises(ValueError, match="first or second"):
+        PayloadCache(min_uses=3)

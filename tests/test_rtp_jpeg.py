@@ -22,6 +22,7 @@ from rfc2435_samples import (
     replace_segment,
     segments,
 )
+from rtsplab.payload.jpeg import JpegError
 from rtsplab.payload.rfc2435.depacketizer import JpegDepacketizer
 from rtsplab.payload.rfc2435.frame import UnsupportedJpeg, parse_jpeg
 from rtsplab.payload.rfc2435.header import (
@@ -212,6 +213,26 @@ def test_parse_skips_segments_by_length(source):
     sof_at = source.index(b"\xff\xc0")
     dressed = source[:2] + app1 + com + source[2:sof_at] + b"\xff\xff" + source[sof_at:]
     assert parse_jpeg(dressed) == parse_jpeg(source)
+
+
+def test_a_frame_with_the_headers_of_the_last_takes_their_fields_and_its_own_scan():
+    """A clip's frames share their headers: the second of two is taken apart from the first's
+    findings, with its own scan; one with other headers, or headers cut short, afresh."""
+    first, second = pillow_jpeg(seed=1), pillow_jpeg(seed=2)
+    sos_end = first.index(b"\xff\xda") + 2 + 12
+    assert first[:sos_end] == second[:sos_end] and first[sos_end:] != second[sos_end:]
+    parse_jpeg(first)
+    frame = parse_jpeg(second)
+    assert frame.scan == second[sos_end:-2] and frame.qtables == parse_jpeg(first).qtables
+    smaller = pillow_jpeg((160, 120), seed=2)
+    assert (parse_jpeg(smaller).width, parse_jpeg(smaller).height) == (160, 120)
+    other_tables = pillow_jpeg(seed=2, quality=40)
+    assert parse_jpeg(other_tables).qtables == tuple(dqt_tables(other_tables).values())
+    with pytest.raises(UnsupportedJpeg, match="progressive"):
+        parse_jpeg(pillow_jpeg(seed=2, progressive=True))
+    truncated = first[: sos_end - 1] + b"\xff\xd9"
+    with pytest.raises(JpegError):
+        parse_jpeg(truncated)
 
 
 @pytest.mark.parametrize(

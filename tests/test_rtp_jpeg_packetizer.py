@@ -189,3 +189,22 @@ def test_a_scan_that_fits_one_payload_stays_one(source):
     first = len(head) - len(JpegPayloadHeader.decode(head)[1])
     [payload] = packetize(frame, first + len(frame.scan))
     assert JpegPayloadHeader.decode(payload)[1] == bytes(frame.scan)
+
+
+def test_each_frame_gets_headers_of_its_own_size_tables_and_q(source):
+    """Frames in turn: the headers made for the one before serve a frame like it only."""
+    frame = parse_jpeg(source)
+    cases = [
+        (frame, 255, (1, 255, 40, 30), b"".join(frame.qtables)),
+        (parse_jpeg(pillow_jpeg((160, 120))), 255, (1, 255, 20, 15), None),
+        (parse_jpeg(pillow_jpeg(quality=50)), 50, (1, 50, 40, 30), None),
+        (parse_jpeg(pillow_jpeg(quality=40)), 255, (1, 255, 40, 30), None),
+        (frame, 255, (1, 255, 40, 30), b"".join(frame.qtables)),
+    ]
+    for parsed, q, fields, tables in cases:
+        for _ in range(2):
+            first, *_ = packetize(parsed, MAX_PAYLOAD, q)
+            header, _ = JpegPayloadHeader.decode(first)
+            assert (header.type, header.q, header.width, header.height) == fields
+            want = (b"".join(parsed.qtables) if q == 255 else None) if tables is None else tables
+            assert header.qtables == want

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import rtsplab.payload.jpeg as jpeg_module
 import VideoStream as video_module
+from rtsplab.payload.rfc2435.frame import parse_jpeg
 from VideoStream import (
     CHANGED,
     FORMAT_LAB,
@@ -312,6 +314,64 @@ def test_rewritten_in_place_with_another_file_refuses_every_frame(request, file)
         for index in range(count):
             with pytest.raises(VideoError, match=f"{CHANGED}: frame {index} .*whole JPEG"):
                 stream.frame(index)
+
+
+def counted_walks(monkeypatch):
+    """The walks of a JPEG's markers made from now on, as the offsets they started at."""
+    walks = []
+    real = jpeg_module._walk
+
+    def walk(data, start):
+        walks.append(start)
+        return real(data, start)
+
+    monkeypatch.setattr(jpeg_module, "_walk", walk)
+    return walks
+
+
+def test_an_unchanged_file_is_read_without_a_walk_and_cut_from_the_index(monkeypatch):
+    with VideoStream(ROOT / "video" / "hd720.mjpeg") as stream:  # indexed: walked once
+        walks = counted_walks(monkeypatch)
+        for index in (0, 7, stream.frame_count - 1):
+            jpeg = stream.frame(index)
+            parsed = parse_jpeg(jpeg)  # RFC 2435's payloader takes the index's findings
+            assert walks == []
+            fresh = parse_jpeg(bytearray(jpeg))  # another object: walked
+            assert walks == [0]
+            assert bytes(parsed.scan) == bytes(fresh.scan) and len(parsed.scan) > 1000
+            walks.clear()
+
+
+def test_a_file_changed_while_indexed_is_walked_at_every_read(raw_file, frames, monkeypatch):
+    real = video_module.frame_bounds
+    changed = []
+
+    def bounds_then_change(data, start=0):
+        if not changed:  # a write while the index is made: the file's change time moves
+            os.chmod(raw_file, 0o600)
+            changed.append(1)
+        return real(data, start)
+
+    monkeypatch.setattr(video_module, "frame_bounds", bounds_then_change)
+    with VideoStream(raw_file) as stream:
+        walks = counted_walks(monkeypatch)
+        assert [stream.frame(i) for i in range(len(frames))] == frames
+        assert len(walks) == len(frames)  # not one frame taken on the index's word
+
+
+def test_a_frame_whose_edges_moved_is_walked_and_refused_though_the_times_agree(raw_file, frames):
+    """A rewrite the times cannot show (within their tick, or put back): the frame's edges
+    no longer SOI and EOI, it is walked, and refused."""
+    with VideoStream(raw_file) as stream:
+        stat = os.stat(raw_file)
+        data = bytearray(raw_file.read_bytes())
+        data[len(frames[0]) - 1] ^= 0xFF  # frame 0's EOI is no longer one
+        raw_file.write_bytes(bytes(data))
+        os.utime(raw_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        stream._identity = video_module._identity(os.stat(raw_file))  # as if within a tick
+        with pytest.raises(VideoError, match=f"{CHANGED}: frame 0 .*whole JPEG"):
+            stream.frame(0)
+        assert stream.frame(1) == frames[1]
 
 
 def test_replaced_by_rename_serves_the_open_file_to_its_end(tmp_path, raw_file, frames):

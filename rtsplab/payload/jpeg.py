@@ -30,6 +30,7 @@ __all__ = [
     "frame_end",
     "is_complete_jpeg",
     "marker_name",
+    "vouch_bounds",
 ]
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
@@ -139,11 +140,19 @@ def frame_end(data: Buffer, start: int = 0) -> int:
     return frame_bounds(data, start)[0]
 
 
-# The last `bytes` walked whole and what the walk found. A frame read from a file is walked
-# to check it (`VideoStream.frame`) and then again to take it apart (RFC 2435's
-# `parse_jpeg`): the second asks about the same object, and an immutable object's bytes have
-# not changed, so its answer is this. Read and replaced as one tuple: safe across threads.
+# The last `bytes` walked whole (or vouched for) and what the walk found. A frame read from a
+# file is checked (`VideoStream.frame`) and then taken apart (RFC 2435's `parse_jpeg`): the
+# second asks about the same object, and an immutable object's bytes have not changed, so
+# its answer is this. Read and replaced as one tuple: safe across threads.
 _last_walk: tuple[bytes, int, tuple[int, int]] | None = None
+
+
+def vouch_bounds(data: bytes, bounds: tuple[int, int]) -> None:
+    """Take `bounds` as what `frame_bounds(data)` would find: the caller walked these very
+    bytes before (a file's index, the file unchanged since), so the next question about
+    `data` is answered without a walk."""
+    global _last_walk
+    _last_walk = (data, 0, bounds)
 
 
 def frame_bounds(data: Buffer, start: int = 0) -> tuple[int, int]:

@@ -100,6 +100,13 @@ class JpegFrame:
         )
 
 
+# The headers (SOI to the end of the SOS segment) of the last JPEG taken apart, and what
+# was taken: a clip's frames share theirs (one encoder, one size, one set of tables), so a
+# JPEG that starts with the same bytes says the same, and only its scan is new. Read and
+# replaced as one tuple: safe across threads.
+_last_headers: tuple[bytes, JpegFrame] | None = None
+
+
 def parse_jpeg(data: Buffer) -> JpegFrame:
     """Take a JPEG apart for sending as RFC 2435.
 
@@ -107,7 +114,13 @@ def parse_jpeg(data: Buffer) -> JpegFrame:
     `rtsplab.payload.jpeg.JpegError` for data that is not a whole, well-formed JPEG (both
     are a `rtsplab.errors.PayloadError`). Bytes after EOI are ignored.
     """
+    global _last_headers
     end, first_scan_end = frame_bounds(data)
+    last = _last_headers
+    if last is not None and len(last[0]) < first_scan_end and data[: len(last[0])] == last[0]:
+        headers, taken = last
+        _check_only_scan(data, first_scan_end)
+        return _with_scan(taken, memoryview(data)[len(headers) : first_scan_end])
     qtables: dict[int, bytes] = {}
     huffman: dict[tuple[int, int], bytes] = {}
     restart_interval = 0
@@ -139,7 +152,9 @@ def parse_jpeg(data: Buffer) -> JpegFrame:
             # frame_bounds found where this, the first scan, ends, on its walk.
             scan = memoryview(data)[seg_end:first_scan_end]
             _check_only_scan(data, first_scan_end)
-            return _frame(width, height, restart_interval, components, qtables, scan)
+            frame = _frame(width, height, restart_interval, components, qtables, scan)
+            _last_headers = (bytes(data[:seg_end]), frame)
+            return frame
     raise JpegError("corrupt JPEG: no scan")  # pragma: no cover - frame_bounds saw EOI
 
 
@@ -282,17 +297,24 @@ def _frame(
                 "the payload says 0 and only a=x-dimensions gives the size, so sizes over "
                 f"{MAX_WIRE_SIZE} are sent in whole 8-pixel blocks only"
             )
+    taken = JpegFrame(
+        width=width,
+        height=height,
+        type=jpeg_type + (TYPE_RESTART if restart_interval else 0),
+        restart_interval=restart_interval,
+        qtables=(qtables[y_table], qtables[cb_table]),
+        scan=b"",
+    )
+    return _with_scan(taken, scan)
+
+
+def _with_scan(taken: JpegFrame, scan: Buffer) -> JpegFrame:
+    """`taken`'s header fields and tables with `scan`, once the scan is checked."""
     if not scan:
         raise JpegError("corrupt JPEG: empty scan")
     if len(scan) > MAX_OFFSET + 1:
         raise UnsupportedJpeg(
             f"scan of {len(scan)} bytes; the 24-bit fragment offset reaches {MAX_OFFSET + 1}"
         )
-    return JpegFrame(
-        width=width,
-        height=height,
-        type=jpeg_type + (TYPE_RESTART if restart_interval else 0),
-        restart_interval=restart_interval,
-        qtables=(qtables[y_table], qtables[cb_table]),
-        scan=scan,
-    )
+    return JpegFrame(taken.width, taken.height, taken.type, taken.restart_interval,
+                     taken.qtables, scan)  # fmt: skip

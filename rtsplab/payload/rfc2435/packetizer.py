@@ -58,21 +58,9 @@ def payload_parts(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> lis
     if len(scan) > MAX_OFFSET + 1:
         raise ValueError(f"scan of {len(scan)} bytes is past the 24-bit fragment offset")
 
-    def header(offset: int) -> bytes:
-        return JpegPayloadHeader(
-            offset=offset,
-            type=frame.type,
-            q=q,
-            width=_wire_size(frame.width),
-            height=_wire_size(frame.height),
-            restart_interval=frame.restart_interval,
-            qtables=b"".join(frame.qtables) if q >= Q_TABLES_INLINE and offset == 0 else None,
-        ).encode()
-
-    first = header(0)
+    first, later = _headers(frame, q)
     # Past the first payload only the 24-bit offset changes (§3.1.2): its bytes are put
     # after the header's first byte and before the rest, taken once from a header at offset 1.
-    later = header(1)
     type_specific, rest = later[0] << TYPE_SPECIFIC_SHIFT, later[OFFSET_END:]
     room = max_payload - len(later)
     if max_payload - len(first) < 1 or room < 1:
@@ -85,6 +73,37 @@ def payload_parts(frame: JpegFrame, max_payload: int, q: int = Q_DYNAMIC) -> lis
     ends = [*starts[1:], len(scan)]
     bodies = [scan[start:end] for start, end in zip(starts, ends, strict=True)]
     return list(zip(heads, bodies, strict=True))
+
+
+# The payload headers of the last frame cut, by what they are made of: a clip's frames share
+# them. Read and replaced as one tuple: safe across threads.
+_last_headers: tuple[tuple[object, ...], bytes, bytes] | None = None
+
+
+def _headers(frame: JpegFrame, q: int) -> tuple[bytes, bytes]:
+    """The first payload's headers, and those of a payload at offset 1."""
+    global _last_headers
+    inline = q >= Q_TABLES_INLINE
+    key = (frame.type, q, frame.width, frame.height, frame.restart_interval,
+           frame.qtables if inline else None)  # fmt: skip
+    last = _last_headers
+    if last is not None and last[0] == key:
+        return last[1], last[2]
+
+    def header(offset: int) -> bytes:
+        return JpegPayloadHeader(
+            offset=offset,
+            type=frame.type,
+            q=q,
+            width=_wire_size(frame.width),
+            height=_wire_size(frame.height),
+            restart_interval=frame.restart_interval,
+            qtables=b"".join(frame.qtables) if inline and offset == 0 else None,
+        ).encode()
+
+    first, later = header(0), header(1)
+    _last_headers = (key, first, later)
+    return first, later
 
 
 def _slice_starts(size: int, first: int, room: int) -> list[int]:
