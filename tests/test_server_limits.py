@@ -248,7 +248,7 @@ def test_many_pause_play_cycles_leave_the_rtcp_thread_running(caplog):
                 )
                 assert reply.status == 200
                 cseq += 1
-        assert worker.rtcp is not None and worker.rtcp._thread.is_alive()
+        assert worker.rtcp is not None and worker.rtcp.running
     assert not [r for r in caplog.records if "RTCP failed" in r.getMessage()]
 
 

@@ -1,7 +1,8 @@
-"""The server's RTCP driver (rtsplab.server.rtcp.ServerRtcp) on real UDP sockets: a fault in
-one turn or in one datagram is logged and the thread goes on; only `stop` or its socket
-closed ends it. And what its RTCP says of the server, worked out once: the CNAME and the
-session bandwidth, from the open file."""
+"""The server's RTCP driver (rtsplab.server.rtcp.ServerRtcp) on real UDP sockets, in the RTCP
+loop: a fault in one turn or in one datagram is logged and the turns go on; only `stop` or
+its socket closed ends it; one thread for every session, there while one is. And what its
+RTCP says of the server, worked out once: the CNAME and the session bandwidth, from the
+open file."""
 
 import logging
 import socket
@@ -10,13 +11,12 @@ import time
 import pytest
 
 from helpers import wait_until
-from MakeVideo import make_clip
 from rtsplab.rtcp.compound import encode_compound
 from rtsplab.rtcp.reports import ReceiverReport, ReportBlock
 from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.rtp.sender import RtpSender
-from rtsplab.server.rtcp import ServerRtcp, server_cname, session_bandwidth
-from VideoStream import VideoStream
+from rtsplab.server.rtcp import ServerRtcp
+from rtsplab.server.rtcp_loop import RtcpLoop
 
 SSRC = 0x1234
 CLIENT_SSRC = 0x5678
@@ -41,7 +41,7 @@ def report() -> bytes:
     return encode_compound([ReceiverReport(CLIENT_SSRC, [ReportBlock(SSRC)])])
 
 
-def test_a_fault_in_one_turn_is_logged_once_and_the_thread_goes_on(caplog):
+def test_a_fault_in_one_turn_is_logged_once_and_the_turns_go_on(caplog):
     turns = []
 
     def quiet():
@@ -54,7 +54,7 @@ def test_a_fault_in_one_turn_is_logged_once_and_the_thread_goes_on(caplog):
     with caplog.at_level(logging.DEBUG, logger="rtsplab.server.rtcp"):
         rtcp.start()
         try:
-            wait_until(lambda: len(turns) >= 6, what="turns after the faults")
+            wait_until(lambda: len(turns) >= 5, what="turns after the faults")
         finally:
             rtcp.stop("end")
     assert rtcp.faults == 3
@@ -84,22 +84,37 @@ def test_a_datagram_that_raises_is_skipped_and_the_next_is_read(sockets):
         rtcp.stop("end")
 
 
-def test_its_socket_closed_under_it_ends_the_thread(sockets):
-    ours, _ = sockets
-    rtcp = ServerRtcp(engine(), "closing", ours, None)
-    rtcp.start()
-    assert rtcp._thread.is_alive()
+def test_its_socket_closed_under_it_ends_its_turns_and_not_the_others(sockets):
+    ours, peer = sockets
+    closing = ServerRtcp(engine(), "closing", ours, None, loop=RtcpLoop())
+    closing.start()
+    assert closing.running
     ours.close()
-    wait_until(lambda: not rtcp._thread.is_alive(), what="the thread to end")
-    assert rtcp.faults == 0  # a closed socket is the end, not a fault
-    rtcp.stop("end")
+    wait_until(lambda: not closing.running, timeout=10, what="its next turn to see it")
+    assert closing.faults == 0  # a closed socket is the end, not a fault
+    closing.stop("end")
 
 
-def test_the_bandwidth_comes_from_the_open_file_even_once_it_is_gone(tmp_path):
-    path = tmp_path / "clip.mjpeg"
-    make_clip(path, 64, 48, 10, fmt="mjpeg")
-    size = path.stat().st_size
-    with VideoStream(path) as media:
-        path.unlink()  # removed after SETUP opened it: the session goes on with what it has
-        assert session_bandwidth(media, 20.0) == pytest.approx(size / 10 * 20.0)
-    assert server_cname("192.0.2.7") == "server@192.0.2.7"
+def test_one_thread_turns_every_session_and_goes_with_the_last(sockets):
+    ours, peer = sockets
+    loop = RtcpLoop()
+    drivers = [ServerRtcp(engine(), f"s{i}", None, None, loop=loop) for i in range(50)]
+    reading = ServerRtcp(engine(), "reading", ours, None, loop=loop)
+    for driver in [*drivers, reading]:
+        driver.start()
+    thread = loop.thread
+    assert thread is not None and thread.is_alive()
+    peer.sendto(report(), ours.getsockname())
+    wait_until(lambda: reading.peer is not None, what="the peer's report read by the loop")
+    for driver in drivers:
+        driver.stop("end")
+        assert not driver.running
+    assert reading.running and loop.thread is thread
+    reading.stop("end")
+    thread.join(timeout=5)
+    assert not thread.is_alive() and loop.thread is None
+    drivers[0].stop("again")  # stopped twice, and with no loop running: harmless
+    again = ServerRtcp(engine(), "again", None, None, loop=loop)
+    again.start()  # a thread again
+    assert again.running and loop.thread not in (None, thread)
+    again.stop("end")

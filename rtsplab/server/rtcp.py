@@ -1,13 +1,14 @@
 """The server's RTCP driver: one engine (`rtsplab.rtcp.session.SenderRtcp`), its owner.
 
 `ServerRtcp` serves a unicast session (`ServerWorker`) and a multicast stream
-(`rtsplab.server.multicast`) alike. Its thread owns the timer: it sends the reports the engine
-says are due and reads the RTCP socket (with `selectors`, never `select.select`). Other
+(`rtsplab.server.multicast`) alike. The RTCP loop (`rtsplab.server.rtcp_loop`, one thread for
+every session) runs its timer and its socket: at each turn it sends the reports the engine
+says are due (`turn`), and it reads the RTCP socket when a datagram waits (`read`). Other
 threads reach the engine only through its methods, each under the driver's lock: the RTSP
 thread hands over interleaved RTCP (`receive`) and ends the session (`stop`, which says BYE),
-the pacing loop says BYE at the end of the file (`say_bye`). Nothing escapes the thread, and
-nothing ends it but `stop` or its socket closed: a fault in a turn or in one datagram is
-logged (the first with its traceback) and the thread goes on.
+the pacing loop says BYE at the end of the file (`say_bye`). Nothing escapes a turn, and
+nothing ends the driver but `stop` or its socket closed: a fault in a turn or in one
+datagram is logged (the first with its traceback) and the next turn comes all the same.
 
 What the engine returns is all that is sent, by `send` (UDP, the impaired link, or the
 interleaved channel: the caller's choice). `accept(source)` screens datagrams before the
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import selectors
 import socket
 import threading
 import time
@@ -31,12 +31,14 @@ from collections.abc import Callable
 from rtsplab.rtcp.endpoint import Address, send_each
 from rtsplab.rtcp.reports import PeerReport
 from rtsplab.rtcp.session import SenderRtcp
-from rtsplab.server.connection_writer import Selector
+from rtsplab.server.rtcp_loop import RTCP_LOOP, RtcpLoop
 from VideoStream import VideoStream
 
 log = logging.getLogger(__name__)
 
-RTCP_POLL = 0.1  # seconds: how often the thread looks up to notice the end
+# Seconds to the next turn when the engine names no time ahead (its BYE said, its reports
+# let go while quiet), or after a turn that failed.
+RTCP_RETRY = 0.1
 MAX_RTCP_DATAGRAM = 2048  # compound reports are a few hundred bytes at most
 RTCP_BATCH = 64  # datagrams read per wake-up: a flood cannot starve the timer
 
@@ -54,7 +56,8 @@ def session_bandwidth(media: VideoStream, fps: float) -> float:
 
 
 class ServerRtcp:
-    """One session's (or one multicast stream's) RTCP: the engine, a lock, a thread."""
+    """One session's (or one multicast stream's) RTCP: the engine and a lock, driven by the
+    RTCP loop."""
 
     def __init__(
         self, rtcp: SenderRtcp, name: str, sock: socket.socket | None,
@@ -64,6 +67,7 @@ class ServerRtcp:
         on_report: Callable[[SenderRtcp], None] | None = None,
         on_peer_report: Callable[[PeerReport], None] | None = None,
         on_nacks: Callable[[list[list[int]], float | None], None] | None = None,
+        loop: RtcpLoop = RTCP_LOOP,
     ) -> None:  # fmt: skip
         """`sock`: where the peers' RTCP arrives by UDP (None: only `receive`). `send`: how a
         compound reaches the peer(s), None when it cannot. `quiet()`: our source has said BYE
@@ -72,7 +76,7 @@ class ServerRtcp:
         lists, round trip in seconds or None)` after NACKs about our stream, under the lock."""
         self.rtcp = rtcp
         self.name = name
-        self._sock = sock
+        self.sock = sock
         self._send = send
         self._accept = accept
         self._quiet = quiet
@@ -80,13 +84,19 @@ class ServerRtcp:
         self._on_peer_report = on_peer_report
         self._on_nacks = on_nacks
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"rtcp-{name}", daemon=True)
+        self._loop = loop
+        self._next_turn = 0.0  # when the loop turns it next, as the last turn said
         self.stopped = False
         self.faults = 0  # turns and datagrams that raised (the first logged in full)
 
     def start(self) -> None:
-        self._thread.start()
+        """Hand it to the loop; raises RuntimeError when no thread can be had for that."""
+        self._loop.add(self)
+
+    @property
+    def running(self) -> bool:
+        """The loop turns it: started, neither stopped nor its socket closed."""
+        return self._loop.holds(self)
 
     # -- what other threads call ---------------------------------------------------------
 
@@ -116,6 +126,7 @@ class ServerRtcp:
             nacks = self.rtcp.take_nacks()
             if nacks and self._on_nacks is not None:
                 self._on_nacks(nacks, self.round_trip())
+            self._sooner()
 
     def round_trip(self) -> float | None:
         """Seconds, from the peer's last report (LSR/DLSR, RFC 3550 §6.4.1); call locked."""
@@ -127,59 +138,53 @@ class ServerRtcp:
         with self._lock:
             if not self.stopped:
                 self._transmit([self.rtcp.bye(time.monotonic(), time.time(), reason)])
+                self._sooner()
 
     def stop(self, reason: str) -> None:
-        """The session ends: BYE, the thread joined, and the peer's last reports (its RR and
-        BYE, sent just before TEARDOWN) read. Once; later calls do nothing."""
+        """The session ends: BYE, the driver let go by the loop, and the peer's last reports
+        (its RR and BYE, sent just before TEARDOWN) read. Once; later calls do nothing."""
         with self._lock:
             if self.stopped:
                 return
             self.stopped = True
             self._transmit([self.rtcp.bye(time.monotonic(), time.time(), reason)])
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
+        self._loop.remove(self)
         self._drain(RTCP_BATCH)
 
-    # -- the thread ------------------------------------------------------------------------
+    def _sooner(self) -> None:
+        """The engine's next time moved before the loop's next turn: the loop hears of it.
+        Under the lock."""
+        tn = self.rtcp.group.tn
+        if tn < self._next_turn:
+            self._next_turn = tn
+            self._loop.sooner(self, tn)
 
-    def _run(self) -> None:
-        """Send reports when due and read the peers' until stopped or the socket is closed.
-        Never raises; a fault in one turn is logged and the next turn comes all the same."""
-        with Selector() as selector:
-            if self._sock is not None and not self._watch(selector, self._sock):
-                return
-            while not self._stop.is_set():
-                wait = RTCP_POLL
-                try:
-                    now = time.monotonic()
-                    self._report(now)
-                    wait = min(RTCP_POLL, max(0.0, self.rtcp.group.tn - time.monotonic()))
-                except Exception:
-                    self._fault("a report turn")
-                if self._sock is None:
-                    self._stop.wait(wait)
-                    continue
-                try:
-                    ready = selector.select(wait)
-                except (OSError, ValueError) as exc:  # the selector's word for a closed socket
-                    log.debug("%s: RTCP stopped: %s", self.name, exc)
-                    return
-                if ready and not self._drain(RTCP_BATCH):
-                    log.debug("%s: RTCP stopped: its socket is closed", self.name)
-                    return
+    # -- what the loop calls -------------------------------------------------------------
 
-    def _watch(self, selector: selectors.BaseSelector, sock: socket.socket) -> bool:
+    def turn(self, now: float) -> float | None:
+        """Send the reports due; when to turn next, None once the socket is closed. Never
+        raises: a fault is counted, and the next turn comes all the same."""
+        if self.sock is not None and self.sock.fileno() == -1:
+            log.debug("%s: RTCP stopped: its socket is closed", self.name)
+            return None
+        after = now + RTCP_RETRY
         try:
-            selector.register(sock, selectors.EVENT_READ)
-        except (OSError, ValueError) as exc:  # closed before the thread began
-            log.debug("%s: RTCP not started: %s", self.name, exc)
-            return False
-        return True
+            self._report(now)
+            tn = self.rtcp.group.tn
+            if tn > now:
+                after = tn
+        except Exception:
+            self._fault("a report turn")
+        self._next_turn = after
+        return after
+
+    def read(self) -> bool:
+        """Read what waits on the socket; False once it is closed."""
+        return self._drain(RTCP_BATCH)
 
     def _fault(self, what: str) -> None:
         """Something raised in `what`: logged with its traceback the first time, counted
-        always; the thread goes on."""
+        always; the turns go on."""
         self.faults += 1
         if self.faults == 1:
             log.exception("%s: RTCP fault in %s (going on; later ones at debug)", self.name, what)
@@ -199,7 +204,7 @@ class ServerRtcp:
     def _drain(self, limit: int) -> bool:
         """Read up to `limit` datagrams waiting on the socket, without blocking; False once
         the socket is closed. A datagram whose handling raises is logged and skipped."""
-        sock = self._sock
+        sock = self.sock
         if sock is None:
             return True
         for _ in range(limit):
