@@ -27,9 +27,7 @@ of the Kurose & Ross lab skeleton, which students and graders call.
 from __future__ import annotations
 
 import struct
-import sys
 import time
-from array import array
 from collections.abc import Sequence
 
 from rtsplab.errors import PeerError
@@ -84,34 +82,20 @@ def fixed_header(seqnum: int, marker: int, pt: int, ssrc: int, timestamp: int) -
     )
 
 
-# A sequence number's place in a fixed header, in 16-bit words (bytes 2-3, RFC 3550 §5.1).
-_SEQ_WORD = 1
-_HEADER_WORDS = RTP_HEADER_SIZE // 2
-
-
 def fixed_headers(
     first_seq: int, count: int, pt: int, ssrc: int, timestamp: int, marker: bool = True
 ) -> list[bytes]:
     """The `fixed_header`s of one frame's `count` packets, made at once: sequence numbers
     from `first_seq` on (mod 2^16), one timestamp, the marker on the last (none with
-    `marker` False: audio marks only a talkspurt's start, RFC 3551 §4.1). The headers are
-    one header repeated, the sequence numbers then written into it as one array of 16-bit
-    words: no Python work per packet but a slice each."""
-    run = bytearray(fixed_header(0, 0, pt, ssrc, timestamp) * count)
-    end = first_seq + count
-    numbers = array("H", range(first_seq, end) if end <= SEQ_MOD else
-                    [*range(first_seq, SEQ_MOD), *range(end - SEQ_MOD)])  # fmt: skip
-    if sys.byteorder == "little":  # the array is in the machine's order, the wire's is big
-        numbers.byteswap()
-    memoryview(run).cast("H")[_SEQ_WORD::_HEADER_WORDS] = numbers
-    if marker:
-        run[-RTP_HEADER_SIZE + 1] |= MARKER_BIT
-    # Slices of bytes rather than views: small copies, and objects the garbage collector
-    # need not follow.
-    packed = bytes(run)
-    return [
-        packed[i : i + RTP_HEADER_SIZE] for i in range(0, count * RTP_HEADER_SIZE, RTP_HEADER_SIZE)
-    ]
+    `marker` False: audio marks only a talkspurt's start, RFC 3551 §4.1). One `struct` pack
+    each: faster, measured, than writing the numbers into a repeated header as an array."""
+    pack, first = _FIXED_HEADER.pack, RTP_VERSION << VERSION_SHIFT
+    headers = [pack(first, pt, seq & MAX_SEQ, timestamp, ssrc)
+               for seq in range(first_seq, first_seq + count)]  # fmt: skip
+    if marker and headers:
+        last = (first_seq + count - 1) & MAX_SEQ
+        headers[-1] = pack(first, pt | MARKER_BIT, last, timestamp, ssrc)
+    return headers
 
 
 class RtpError(PeerError):

@@ -7,8 +7,8 @@ sends its frames burst by burst (`sendRtp`) until PAUSE, TEARDOWN, the end of th
 client going away; the frames come cut once for every session from the server's
 `PayloadCache`. A multicast member plays its file's one stream to the group instead
 (`rtsplab.server.multicast`), which goes on for the others when it stops. From SETUP to
-TEARDOWN a unicast session's RTCP driver (`rtsplab.server.rtcp.ServerRtcp`, its own thread)
-sends sender reports and reads the client's reception reports, from the client's RTCP port
+TEARDOWN a unicast session's RTCP driver (`rtsplab.server.rtcp.ServerRtcp`, in the one RTCP
+loop) sends sender reports and reads the client's reception reports, from the client's RTCP port
 only; a multicast member has no RTCP of its own: its file's stream reports to the group
 for every member, and tells when it last heard each. The decisions are the pure sessions'
 (`rtsplab.server.session`, `rtsplab.rtcp.session`); this module owns sockets and threads.
@@ -19,7 +19,8 @@ request must arrive whole within its deadline (`rtsplab.server.channel`), a conn
 with no session and no request for IDLE_CONNECTION is closed, a lab session not playing and
 unheard for LAB_IDLE_SESSION is ended, and a standard session unheard for its timeout
 (requests, or RTCP about the session or from the member to its group) is ended; the RTSP
-thread looks at both every IDLE_CHECK. Nothing a client holds back blocks a thread
+thread looks when that could first be (at most every IDLE_CHECK), so that a thousand
+sessions do not wake a thousand threads a second. Nothing a client holds back blocks a thread
 either: one writer per connection (`rtsplab.server.connection_writer`) sends replies and
 interleaved frames from a bounded queue; the others enqueue, a full queue drops whole frames,
 and a client that takes no byte for its deadline has its connection shut down, which ends the
@@ -74,7 +75,7 @@ NO_SESSION_LIMIT = 60.0
 # it plays, so this counts from the end of the file).
 LAB_IDLE_SESSION = 120.0
 MAX_BAD_REQUESTS = 10  # malformed requests on one connection: past this, it is closed
-IDLE_CHECK = 1.0  # seconds: how often a session's idleness (lab) or silence (standard) is looked at
+IDLE_CHECK = 1.0  # seconds: the least between two looks at a session's idleness or silence
 CLOSE_LINGER = 1.0  # s for the last replies and BYE to leave: a half-closed client reads them
 
 
@@ -156,13 +157,11 @@ class ServerWorker:
             log.info("connection from %s:%d: a request not whole within %g s: closing",
                      *self.address, rtsp.request_deadline)  # fmt: skip
             return None
-        if self._lab_session_idle():
-            log.info("lab session %s unheard for %g s while not playing: ending it",
-                     session.session_id, LAB_IDLE_SESSION)  # fmt: skip
-            return None
-        if self._standard_session_unheard(time.monotonic()):
-            log.info("session %s: nothing heard for %d s, ending it", session.session_id,
-                     session.timeout)  # fmt: skip
+        limit = self._quiet_limit()
+        if limit is not None and time.monotonic() > limit:
+            why = (f"unheard for {LAB_IDLE_SESSION:g} s while not playing" if session.timeout
+                   is None else f"nothing heard for {session.timeout} s")  # fmt: skip
+            log.info("session %s: %s: ending it", session.session_id, why)
             return None
         if rtsp.readable(self._read_timeout()):
             return rtsp.read()
@@ -178,40 +177,34 @@ class ServerWorker:
 
     def _read_timeout(self) -> float | None:
         """How long to wait for the client: as a request in progress allows; a while with
-        no session (an idle connection is closed); a session is looked at every
-        IDLE_CHECK (a lab one idle, a standard one unheard, is ended)."""
-        session = self.session
-        request = self.rtsp.request_wait(not session.standard, time.monotonic())
+        no session (an idle connection is closed); with a session, till its quiet limit
+        (`_quiet_limit`), at least IDLE_CHECK."""
+        session, now = self.session, time.monotonic()
+        request = self.rtsp.request_wait(not session.standard, now)
         waits = [] if request is None else [request]
         if session.state is State.INIT:
             waits.append(IDLE_CONNECTION)
         else:
-            waits.append(min(IDLE_CHECK, LAB_IDLE_SESSION))
+            limit = self._quiet_limit()  # none while a lab session plays: look again later
+            waits.append(max(IDLE_CHECK, LAB_IDLE_SESSION if limit is None else limit - now))
         return min(waits)
 
-    def _lab_session_idle(self) -> bool:
-        """A lab session past SETUP, not streaming, unheard for LAB_IDLE_SESSION."""
-        session = self.session
+    def _quiet_limit(self) -> float | None:
+        """When (monotonic s) the session is to end if it stays quiet: a standard one unheard
+        for its timeout (no request, no RTCP about it, to the session or from the member to
+        its group), a lab one past SETUP, not streaming and unheard for LAB_IDLE_SESSION."""
+        session, group, rtcp, stream = self.session, self.group, self.rtcp, self.stream
+        if session.timeout is not None:
+            heard = [self.last_heard]
+            if group is not None:
+                heard.append(group.heard_since(session.client_ip) or 0.0)
+            if rtcp is not None:
+                heard.append(rtcp.peer_heard or 0.0)
+            return max(heard) + session.timeout
         if session.standard or session.state is State.INIT or self._streaming():
-            return False
-        stream = self.stream
+            return None
         ended = stream.ended_at if stream is not None and stream.ended_at else 0.0
-        quiet_since = max(self.last_heard, self._stream_stopped, ended)
-        return time.monotonic() - quiet_since > LAB_IDLE_SESSION
-
-    def _standard_session_unheard(self, now: float) -> bool:
-        """A session with a timeout unheard for longer: no request, no RTCP about it (to the
-        session, or from the member to its group)."""
-        session = self.session
-        if session.timeout is None:
-            return False
-        heard = [self.last_heard]
-        group, rtcp = self.group, self.rtcp
-        if group is not None:
-            heard.append(group.heard_since(session.client_ip) or 0.0)
-        if rtcp is not None:
-            heard.append(rtcp.peer_heard or 0.0)
-        return now - max(heard) > session.timeout
+        return max(self.last_heard, self._stream_stopped, ended) + LAB_IDLE_SESSION
 
     def _streaming(self) -> bool:
         stream = self.stream
@@ -411,7 +404,7 @@ class ServerWorker:
         try:
             self.rtcp.start()
         except RuntimeError as exc:  # no thread to be had: the stream goes on without RTCP,
-            # and the session ends on its timeout all the same (`_standard_session_unheard`)
+            # and the session ends on its timeout all the same (`_quiet_limit`)
             log.error("session %s: RTCP cannot start (%s): going on without it",
                       session.session_id, exc)  # fmt: skip
             self.rtcp = None

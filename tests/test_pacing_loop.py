@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from conftest import wait_until
-from rtsplab.server.pacing_loop import PacingLoop
+from rtsplab.server.pacing_loop import EARLY, PacingLoop
 
 WAIT = 5.0  # the longest any test waits for the loop's thread
 
@@ -72,6 +72,21 @@ def test_streams_step_in_the_order_they_are_due(loop, clock):
     # (3.5, due too) comes in the turn after it.
     assert log == ["a", "b", "c", "d", "a"]
     assert a.steps == [10.0, 10.0] and d.steps == [10.0]
+
+
+def test_a_stream_due_within_early_steps_now_as_at_its_time_and_one_later_waits(loop, clock):
+    log = []
+    soon, later = Fake("soon", log), Fake("later", log)
+    clock.now = 7.0
+    loop.add(later, 7.0 + 2 * EARLY)
+    loop.add(soon, 7.0 + EARLY / 2)  # the clock does not move: only EARLY lets it step
+    wait_until(lambda: log == ["soon"], WAIT)
+    assert soon.steps == [7.0 + EARLY / 2]  # its own time, not the clock's 7.0
+    assert later.steps == []
+    clock.now = 7.0 + 2 * EARLY
+    loop.add(Fake("wake", log), 100.0)
+    wait_until(lambda: "later" in log, WAIT)
+    assert later.steps == [7.0 + 2 * EARLY]
 
 
 def test_streams_due_at_the_same_time_step_in_the_order_added(loop, clock):

@@ -16,6 +16,7 @@ from rtsplab.client.connection import RtspClient
 from rtsplab.rtsp.state import State
 from rtsplab.server.session import StreamConfig
 from Server import Server
+import ServerWorker as worker_module
 from ServerWorker import ServerWorker
 
 URL = "rtsp://127.0.0.1:{port}/movie.Mjpeg"  # video/movie.Mjpeg: 200 frames, 10 s at 20 fps
@@ -51,6 +52,25 @@ def test_a_standard_session_unheard_for_its_timeout_is_ended_a_lab_one_is_not():
             assert standard.sock.recv(100) == b""  # the server closed the connection
             time.sleep(1.5)  # the interval is the test: past the timeout, nothing ends
             assert len(server.active_workers()) == 1  # the lab's session lives on
+
+
+def test_a_session_reader_sleeps_till_its_quiet_limit_not_every_second():
+    """A thousand sessions must not wake a thousand threads a second: the reader waits for
+    the client until the session could first be ended for its quiet."""
+    with running_server(ROOT) as server:
+        server.config.session_timeout = 30
+        with rtsp_connection(server.port) as standard:
+            reply = standard.ask(
+                f"SETUP {URL.format(port=server.port)}/track1 RTSP/1.0\r\nCSeq: 1\r\n"
+                f"Transport: RTP/AVP;unicast;client_port={free_port()}-{free_port()}\r\n\r\n"
+            )
+            assert reply.status == 200
+            (worker,) = server.active_workers()
+            heard = worker.last_heard
+            assert worker._quiet_limit() == pytest.approx(heard + 30, abs=0.01)
+            assert 29 < worker._read_timeout() <= 30
+            worker.last_heard -= 29.5  # heard long ago: looked at again in IDLE_CHECK
+            assert worker._read_timeout() == pytest.approx(worker_module.IDLE_CHECK)
 
 
 def test_the_client_keeps_a_paused_session_alive(monkeypatch):
