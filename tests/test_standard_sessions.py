@@ -10,13 +10,13 @@ import time
 
 import pytest
 
+import ServerWorker as worker_module
 from conftest import ROOT, free_port, rtsp_connection, running_server, wait_until
 from helpers import pixels, video_pixels
 from rtsplab.client.connection import RtspClient
 from rtsplab.rtsp.state import State
 from rtsplab.server.session import StreamConfig
 from Server import Server
-import ServerWorker as worker_module
 from ServerWorker import ServerWorker
 
 URL = "rtsp://127.0.0.1:{port}/movie.Mjpeg"  # video/movie.Mjpeg: 200 frames, 10 s at 20 fps

@@ -128,10 +128,10 @@ class PacingLoop:
             steps = [(stream, self._step(stream, at)) for at, stream in due]
             self._count_load(now, len(heap) + len(due))
             with wake:
-                for stream, at in steps:
+                for stream, after in steps:
                     stepping.discard(id(stream))
-                    if at is not None and stream.active:
-                        heapq.heappush(heap, (at, next(self._order), stream))
+                    if after is not None and stream.active:
+                        heapq.heappush(heap, (after, next(self._order), stream))
                 if self._removing:
                     wake.notify_all()  # a remove() waiting for one of these steps
 
