@@ -106,7 +106,7 @@ class RtpSender:
         self.frames_sent = 0  # the media clock: frame k has timestamp origin + k/fps
         self.packets_sent = 0
         self.octets_sent = 0  # payload octets (headers not counted), as SR reports them
-        self._clock: tuple[float, int] | None = None  # (when, timestamp) of the last frame
+        self._clock: tuple[float, int] | None = None  # (when, index) of the last frame
         # ssrc, next_seq and frames_sent change together under it (see the module's doc).
         self._lock = threading.Lock()
 
@@ -122,8 +122,8 @@ class RtpSender:
         clock = self._clock  # once: the streamer's pause() may clear it meanwhile
         if clock is None:
             return self.timestamp(self.frames_sent)
-        due, timestamp = clock
-        return (timestamp + round((now - due) * self.clock_rate)) % TIMESTAMP_MOD
+        due, frame = clock
+        return (self.timestamp(frame) + round((now - due) * self.clock_rate)) % TIMESTAMP_MOD
 
     def play_position(self) -> tuple[int, int]:
         """(sequence number, RTP timestamp) of the next frame to be sent, of one frame even
@@ -150,7 +150,7 @@ class RtpSender:
 
     def mark_due(self, due: float) -> None:
         """The last frame packetized goes out at `due` (monotonic s): the RTP clock's anchor."""
-        self._clock = (due, self.timestamp(self.frames_sent - 1))
+        self._clock = (due, self.frames_sent - 1)  # its timestamp made when an SR asks
 
     def cut(self, frame: bytes) -> CutFrame:
         """`frame` cut into this sender's payloads; raises what the payloader raises."""
