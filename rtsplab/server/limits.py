@@ -1,9 +1,9 @@
 """How many sessions the process's limits allow, with the descriptor limit raised at start.
 
 A unicast session holds four descriptors (its RTSP connection, its RTP and RTCP UDP sockets,
-bound when it connects, and the file it plays, from SETUP on) and three threads (its RTSP
-reader, its connection's writer, and its RTCP driver from SETUP to TEARDOWN), a fourth with
-the lab's impaired network on. Every wait is a poll(), which holds no descriptor. The soft
+bound when it connects, and the file it plays, from SETUP on) and two threads (its RTSP
+reader and its connection's writer; every session's RTCP is one loop's), a third with the
+lab's impaired network on. Every wait is a poll(), which holds no descriptor. The soft
 RLIMIT_NOFILE is often 1024 while the hard one is far above: the server raises the soft one
 to the hard one at start (any process may, setrlimit(2)), then says how many sessions fit.
 
@@ -21,11 +21,11 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SESSION_DESCRIPTORS = 4
-SESSION_THREADS = 3
-IMPAIRED_SESSION_THREADS = 4  # with the lab's impaired network: its link's thread
+SESSION_THREADS = 2
+IMPAIRED_SESSION_THREADS = 3  # with the lab's impaired network: its link's thread
 # Held by the server whatever its sessions: stdio, the listener, a multicast stream's three
-# sockets and file, a log file; and its main thread, the pacing loop, a multicast stream's
-# RTCP thread. Kept aside before sessions are counted.
+# sockets and file, a log file, the RTCP loop's epoll and wake-up pair; and its main thread,
+# the pacing loop, the RTCP loop. Kept aside before sessions are counted.
 SPARE_DESCRIPTORS = 16
 SPARE_THREADS = 8
 THREADS_MAX = Path("/proc/sys/kernel/threads-max")
