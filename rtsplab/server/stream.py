@@ -92,11 +92,14 @@ class RtpStream:
         first, end, _ = self._bursts.pop(0)
         while self._bursts and self._bursts[0][2] <= now:
             end = self._bursts.pop(0)[1]  # behind the clock: the bursts due leave as one
+        packets = self._packets
+        burst = packets if first == 0 and end == len(packets) else packets[first:end]
         try:
-            self._send_repairs(now)
-            self.send(self._packets[first:end], self._segment)
             if self.repair is not None:
-                self.repair.sent(self._packets[first:end], now)
+                self._send_repairs(now)
+            self.send(burst, self._segment)
+            if self.repair is not None:
+                self.repair.sent(burst, now)
         except OSError as exc:
             log.warning("session %s: RTP stream stopped: %s", self.name, exc)
             self._stop(now)

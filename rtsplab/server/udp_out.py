@@ -23,6 +23,7 @@ pacing loop feeds it its load (`Gso.update`), and `--gso on|off` forces either.
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import socket
 import struct
@@ -132,6 +133,12 @@ def gso_available() -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _segment_control(size: int) -> tuple[tuple[int, int, bytes]]:
+    """The ancillary data of a GSO send of `size`-byte segments, made once a size."""
+    return ((SOL_UDP, UDP_SEGMENT, _SEGMENT_SIZE.pack(size)),)
+
+
 def most_segments(size: int, limit: int = MAX_GSO_BYTES) -> int:
     """How many packets of `size` bytes one GSO call can carry (an empty one goes alone)."""
     return min(MAX_SEGMENTS, max(1, limit // size)) if size else 1
@@ -193,15 +200,17 @@ class UdpOut:
         if segment is None:
             sizes = [len(a) + len(b) + len(c) for a, b, c in packets]
             cuts = [(first, end, sizes[first]) for first, end in runs(sizes)]
+        elif n <= (most := most_segments(segment)):
+            cuts = [(0, n, segment)]  # a burst in one call: the usual case
         else:
-            most = most_segments(segment)
             cuts = [(first, min(first + most, n), segment) for first in range(0, n, most)]
         for first, end, size in cuts:
             if end - first == 1:
                 self.sock.sendmsg(packets[first], (), 0, self.destination)
             else:
-                buffers = list(chain.from_iterable(packets[first:end]))
-                control = [(SOL_UDP, UDP_SEGMENT, _SEGMENT_SIZE.pack(size))]
+                burst = packets if end - first == n else packets[first:end]
+                buffers = chain.from_iterable(burst)  # sendmsg takes any iterable
+                control = _segment_control(size)
                 try:
                     self.sock.sendmsg(buffers, control, 0, self.destination)
                 except OSError as exc:
