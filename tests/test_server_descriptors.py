@@ -8,6 +8,7 @@ import resource
 import pytest
 
 from conftest import ROOT, frame_hashes, open_fds, run_client, running_server, wait_until
+from rtsplab.server.rtcp_loop import RTCP_LOOP
 from ServerWorker import ServerWorker
 
 SELECT_LIMIT = 1024  # FD_SETSIZE: select() takes descriptors 0 to 1023 only
@@ -19,6 +20,9 @@ HEADROOM = 1000  # what the server, the client's pipes and pytest open beside
 def low_descriptors_taken():
     """Every descriptor below ABOVE held open, so whatever opens next is numbered above
     it; the soft limit raised for that if it must be (the hard limit allowing)."""
+    # The RTCP loop's thread, ending once an earlier test's last session has, frees its
+    # descriptors: let it go first, or the next socket could take one of them.
+    wait_until(lambda: RTCP_LOOP.thread is None, what="an earlier test's RTCP loop to end")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = ABOVE + HEADROOM
     if soft != resource.RLIM_INFINITY and soft < need:

@@ -109,8 +109,8 @@ def test_sessions_allowed_is_the_tighter_of_the_two_limits(descriptors, threads,
 
 
 def test_the_impaired_network_counts_its_thread():
-    limits = Limits(100_000, 1024, 3 * 1000 + SPARE_THREADS)
+    limits = Limits(100_000, 1024, 2 * 1000 + SPARE_THREADS)
     assert "room for 1000 sessions" in describe(limits, 1000)[1]
     level, line = describe(limits, 1000, impaired=True)
-    assert "room for 750 sessions" in line and "thread limit comes first" in line
+    assert "room for 666 sessions" in line and "thread limit comes first" in line
     assert level == logging.WARNING  # 1000 clients do not fit
