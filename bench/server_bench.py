@@ -67,7 +67,7 @@ from session_peer import (
     play_standard,
 )
 from unpaced_send import REAL_SOURCE, unpaced_part
-from VideoStream import VideoStream
+from VideoStream import FORMAT_MJPEG, VideoStream
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = ROOT / "video" / "generated"
@@ -256,7 +256,7 @@ def sessions_part(args: argparse.Namespace) -> None:
         if gst_missing:
             print(f"{'gst-rtsp-server':<22} skipped: {gst_missing}")
         else:
-            gst = partial(gst_server, clip, args.fps)
+            gst = partial(gst_server, raw_copy(clip), args.fps)
             runs.append(("gst-rtsp-server", gst, lambda port, url: standard_player(port, url)))
         for who, server, player in runs:
             results = []
@@ -350,6 +350,18 @@ def lab_movie(frames: int) -> Path:
     return path
 
 
+def raw_copy(clip: Path) -> Path:
+    """`clip` as raw MJPEG (gst-rtsp-server's pipeline reads no lab framing): itself if it
+    is, else its frames written once, one after the other."""
+    with VideoStream(clip) as video:
+        if video.format == FORMAT_MJPEG:
+            return clip
+        raw = clip.with_suffix(".raw.mjpeg")
+        if not raw.exists():
+            raw.write_bytes(b"".join(video.frame(i) for i in range(video.frame_count)))
+    return raw
+
+
 def clip_for(preset: str, frames: int) -> Path:
     path = CLIPS / f"bench-{preset}-{frames}.mjpeg"
     if not path.exists():
@@ -389,7 +401,7 @@ def main() -> int:
         help="more options for our Server.py, e.g. --server-options=--burst=32",
     )  # fmt: skip
     args = parser.parse_args()
-    raise_descriptor_limit()  # a thousand sessions: three thousand sockets on this side
+    raise_descriptor_limit()  # a thousand sessions: two thousand sockets on this side
     args.parts = args.parts or ["unpaced", "sessions", "multicast"]
     if unknown := set(args.parts) - {"unpaced", "sessions", "multicast", "multicast-inside"}:
         parser.error(f"no part named {', '.join(sorted(unknown))}")
