@@ -46,10 +46,10 @@ log = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 16
 # Each connection holds four descriptors (its TCP socket, its UDP pair, the file it plays;
-# every wait is a poll(), which holds none) and three threads of its own: its RTSP thread,
-# its writer, a unicast session's RTCP thread from SETUP to TEARDOWN, and a fourth, the lab's
-# impaired link, while --loss and the like are on. Every session's RTP leaves from the
-# server's one pacing loop; a multicast stream has one RTCP thread for all its members, and
+# every wait is a poll(), which holds none) and two threads of its own: its RTSP thread and
+# its writer, and a third, the lab's impaired link, while --loss and the like are on. Every
+# session's RTP leaves from the server's one pacing loop, and every session's RTCP (a
+# multicast stream's for all its members too) is one RTCP loop's; a multicast stream holds
 # its file and three sockets. Capped, so that no client can exhaust the server's threads and
 # descriptors and no one address can take every slot. At start the server raises its soft
 # descriptor limit to the hard one and says how many sessions its limits hold

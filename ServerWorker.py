@@ -107,7 +107,7 @@ class ServerWorker:
         self.stream: RtpStream | None = None  # from PLAY to PAUSE or the end
         self.repair: Repair | None = None  # the answers to its NACKs, from SETUP on
         self._udp_out: UdpOut | None = None  # RTP's way out, when it is plain UDP
-        self.rtcp: ServerRtcp | None = None  # unicast, from SETUP to TEARDOWN: its own thread
+        self.rtcp: ServerRtcp | None = None  # unicast, from SETUP to TEARDOWN, in the RTCP loop
         self.link: ImpairedLink | None = None  # the lab's impaired network, from SETUP on
         self.last_heard = time.monotonic()  # a request or RTCP: the session is alive
         self.set_up_at = time.monotonic()  # the last SETUP's time, for its average rate
@@ -416,7 +416,7 @@ class ServerWorker:
         self.repair = Repair.negotiated(setup.rtx) if setup and wanted else None
 
     def _nacked(self, nacks: list[list[int]], round_trip: float | None) -> None:
-        """The client's NACKs (the RTCP thread), posted to the stream's answers; a UDP client
+        """The client's NACKs (the RTCP loop), posted to the stream's answers; a UDP client
         NACKing unasked (ffmpeg's SETUP says RTP/AVP) is answered from then on, as it was."""
         repair, stream, session = self.repair, self.stream, self.session
         if repair is None and stream and session.config.retransmission and session.rtp_destination:

@@ -115,7 +115,7 @@ class AudioTrack:
     def _nacked(
         self, session: ServerSession, nacks: list[list[int]], round_trip: float | None
     ) -> None:
-        """The client's NACKs of the sound (the RTCP thread): answered from the first on,
+        """The client's NACKs of the sound (the RTCP loop): answered from the first on,
         with the packets as they were, over UDP and where the server answers NACKs."""
         audio, repair = session.audio, self.repair
         if repair is None and audio is not None and audio.rtp_destination is not None:

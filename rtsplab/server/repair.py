@@ -1,7 +1,7 @@
 """One stream's answers to its receivers' NACKs (RFC 4585 §6.2.1): lost packets sent again,
 as RFC 4588 retransmission packets to a client that asked for them, else as they were.
 
-Two threads meet here and nowhere else: the RTCP thread, which reads the NACKs, posts them
+Two threads meet here and nowhere else: the RTCP loop, which reads the NACKs, posts them
 (`post`), and the pacing loop, which owns the store of recent packets (`rtsplab.rtp.resend`),
 records each burst it sends (`sent`) and, before its next burst, takes the answers
 (`answers`). So a NACK is answered before the stream's next burst (within a frame's time
@@ -51,7 +51,7 @@ class Repair:
         return self.store.counts
 
     def post(self, nacks: list[list[int]], round_trip: float | None = None) -> None:
-        """NACKs read by the RTCP thread (each its lost sequence numbers), with the round
+        """NACKs read by the RTCP loop (each its lost sequence numbers), with the round
         trip as the receiver's reports measure it (seconds), when known."""
         with self._lock:
             if round_trip is not None:
