@@ -26,11 +26,18 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+from helpers import wait_until
 
 __all__ = ["LINK_ADDRESSES", "Netns", "linked_netns", "netns", "netns_unavailable", "stop_process"]
 
+ROOT = Path(__file__).resolve().parent.parent
 IP = "ip"
 MULTICAST_ROUTE = "224.0.0.0/4"  # every IPv4 multicast group (RFC 5771)
 # The veth pair's two ends: TEST-NET-1 (RFC 5737), documentation addresses no network routes,
@@ -167,3 +174,42 @@ def linked_netns(tag: str = "test") -> Iterator[tuple[Netns, Netns]]:
             ns.ip("route", "replace", MULTICAST_ROUTE, "dev", LINK_DEVICE)
             ns.address = address
         yield a, b
+
+
+def netns_or_skip(tag: str) -> Iterator[Netns]:
+    """A module's namespace (`netns`), or its tests skipped saying why: `yield from` it in
+    a module-scoped fixture."""
+    why = netns_unavailable()
+    if why:
+        pytest.skip(why)
+    with netns(tag) as ns:
+        yield ns
+
+
+def bound(ns: Netns, kind: str, port: int) -> bool:
+    """Whether a socket of `kind` (ss's -ltn: listening TCP, -uan: UDP) in the namespace has
+    local port `port` (asked from inside)."""
+    probe = ns.run(["ss", kind, f"sport = :{port}"], capture_output=True, text=True,
+                   timeout=5)  # fmt: skip
+    return f":{port}" in probe.stdout
+
+
+@contextlib.contextmanager
+def group_server(
+    ns: Netns, root: Path, port: int, fps: float, group: str, *options: str,
+    interface: str = LOOPBACK,
+) -> Iterator[subprocess.Popen[str]]:  # fmt: skip
+    """Our server in `ns`, RTSP on `port`, its files' multicast streams to `group` sent from
+    `interface` (else the namespace's route to 224.0.0.0/4 sends from 0.0.0.0)."""
+    server = ns.popen(
+        [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(root),
+         "--fps", str(fps), "--multicast", group, "--multicast-interface", interface,
+         *options],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: bound(ns, "-ltn", port), timeout=10, what="the server")
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 from helpers import needs_ffmpeg, pixels, wait_until
 from MakeVideo import make_clip
-from netns import netns, netns_unavailable
+from netns import bound, group_server, netns_or_skip
 from rtsplab.payload.jpeg import frame_end
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.errors import RtspError
@@ -180,36 +180,11 @@ def test_a_refused_multicast_setup_joins_nothing(tmp_path):
 
 @pytest.fixture(scope="module")
 def namespace():
-    why = netns_unavailable()
-    if why:
-        pytest.skip(why)
-    with netns("mcs") as ns:
-        yield ns
+    yield from netns_or_skip("mcs")
 
 
-@contextlib.contextmanager
 def multicast_server(namespace, root, port=8554, *extra):
-    server = namespace.popen(
-        [sys.executable, str(ROOT / "Server.py"), str(port), "--root",
-               str(root), "--fps", str(FPS), "--multicast", GROUP,
-               # Else the namespace's route to 224.0.0.0/4 sends from 0.0.0.0.
-               "--multicast-interface", "127.0.0.1", "-v", *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        wait_until(lambda: bound(namespace, "-ltn", port), timeout=10, what="the server")
-        yield server
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def bound(namespace, kind, port):
-    """Whether a socket of `kind` (ss's -ltn: listening TCP, -uan: UDP) in the namespace has
-    local port `port` (asked from inside)."""
-    probe = namespace.run(["ss", kind, f"sport = :{port}"], capture_output=True, text=True,
-                          timeout=5)  # fmt: skip
-    return f":{port}" in probe.stdout
+    return group_server(namespace, root, port, FPS, GROUP, "-v", *extra)
 
 
 def pictures(data):

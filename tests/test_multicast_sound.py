@@ -5,7 +5,6 @@ of the sound in sync with the picture, and ffmpeg recording both tracks from the
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ import pytest
 from av_marks import onsets, recorded
 from conftest import ROOT
 from helpers import wait_until
-from netns import netns, netns_unavailable
+from netns import group_server, netns_or_skip
 from rtsplab.media.clip_file import make_av_clip, make_clip
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.rtsp.headers.rtp_info import parse_rtp_info
@@ -29,7 +28,6 @@ from rtsplab.rtsp.message import Headers, RtspRequest
 from rtsplab.server.audio_setup import audio_sender, rtptime_at
 from rtsplab.server.audio_source import AudioSource
 from rtsplab.server.session import MulticastConfig, ServerSession, StreamConfig
-from test_multicast_server import bound
 from VideoStream import VideoStream
 
 GROUP = "239.255.12.42"
@@ -169,27 +167,11 @@ def test_the_rtptime_of_an_instant_follows_the_samples_across_the_wrap(root):
 
 @pytest.fixture(scope="module")
 def namespace():
-    why = netns_unavailable()
-    if why:
-        pytest.skip(why)
-    with netns("mcsound") as ns:
-        yield ns
+    yield from netns_or_skip("mcsound")
 
 
-@contextlib.contextmanager
-def group_server(namespace, root: Path, port: int):
-    server = namespace.popen(
-        [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(root),
-         "--fps", str(FPS), "--multicast", GROUP, "--multicast-interface", "127.0.0.1",
-         "--rtcp-reduced-minimum"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        wait_until(lambda: bound(namespace, "-ltn", port), timeout=10, what="the server")
-        yield server
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+def our_group(namespace, root: Path, port: int):
+    return group_server(namespace, root, port, FPS, GROUP, "--rtcp-reduced-minimum")
 
 
 def our_member(namespace, port: int, out: Path):
@@ -220,7 +202,7 @@ def test_our_members_hear_the_groups_sound_in_sync(namespace, root, tmp_path):
     outs = [tmp_path / "first", tmp_path / "late"]
     for out in outs:
         out.mkdir()
-    with group_server(namespace, root, 8564) as server:
+    with our_group(namespace, root, 8564) as server:
         first = our_member(namespace, 8564, outs[0])
         wait_until(lambda: played(outs[0] / "sound.wav", 1.0), timeout=20, what="a second")
         late = our_member(namespace, 8564, outs[1])
@@ -250,7 +232,7 @@ def test_our_members_hear_the_groups_sound_in_sync(namespace, root, tmp_path):
 def test_ffmpeg_records_the_groups_clicks_with_their_flashes(namespace, root, tmp_path):
     pytest.importorskip("av", reason="needs PyAV (pip install -r requirements-dev.txt)")
     out = tmp_path / "out.mkv"
-    with group_server(namespace, root, 8566):
+    with our_group(namespace, root, 8566):
         done = namespace.run(
             ["ffmpeg", "-v", "error", "-nostdin", "-rtsp_transport", "udp_multicast",
              "-i", "rtsp://127.0.0.1:8566/av.mjpeg", "-map", "0", "-c", "copy", str(out)],

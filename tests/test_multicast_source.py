@@ -10,19 +10,17 @@ from the second while the client speaks RTSP to the first, and the client plays 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
-from helpers import pixels, wait_until
+from helpers import pixels
 from MakeVideo import make_clip
-from netns import LOOPBACK, netns, netns_unavailable
+from netns import LOOPBACK, group_server, netns_or_skip
 from rtsplab.client.multicast import media_source
 from rtsplab.client.session import ClientError, ClientSession, parse_target
 from rtsplab.client.transport_reply import GroupTransport
@@ -32,7 +30,6 @@ from rtsplab.rtsp.headers.transport import TransportSpec
 from rtsplab.rtsp.message import Headers, RtspRequest, RtspResponse
 from rtsplab.server.session import MulticastConfig, ServerSession, StreamConfig
 from test_multicast_server import (
-    bound,
     ffmpeg_member,
     gst_member,
     gstreamer_pictures,
@@ -168,29 +165,15 @@ def test_a_source_no_host_sends_from_is_refused(source, why):
 @pytest.fixture(scope="module")
 def two_addresses():
     """A namespace whose loopback has a second address, the multicast interface."""
-    why = netns_unavailable()
-    if why:
-        pytest.skip(why)
-    with netns("src") as ns:
+    for ns in netns_or_skip("src"):
         ns.ip("address", "add", f"{SECOND_ADDRESS}/32", "dev", "lo")
         yield ns
 
 
-@contextlib.contextmanager
 def server_sending_from(ns, root: Path, port: int, interface: str):
     """Our server in `ns`: RTSP on 127.0.0.1, the group's stream from `interface`."""
-    server = ns.popen(
-        [sys.executable, str(ROOT / "Server.py"), str(port), "--root", str(root),
-         "--host", LOOPBACK, "--fps", str(FPS), "--multicast", GROUP,
-         "--multicast-interface", interface, "-v"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        wait_until(lambda: bound(ns, "-ltn", port), timeout=10, what="the server")
-        yield server
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    return group_server(ns, root, port, FPS, GROUP, "--host", LOOPBACK, "-v",
+                        interface=interface)  # fmt: skip
 
 
 def clip_pictures(root: Path) -> list[bytes]:
