@@ -116,7 +116,9 @@ def test_the_sound_reaches_the_card_and_the_picture_keeps_to_it(sound_card, tmp_
     raw = heard.read_bytes()
     clicks = click_onsets(array("h", raw[: len(raw) // 2 * 2]))  # s16le: x86's own order
     # The clicks reached the speaker a second apart (the first may come before the
-    # recording's own start: the monitor is joined as the sink runs).
+    # recording's own start: the monitor is joined as the sink runs). Within 10 ms: a
+    # 20 ms packet lost or played twice shows, and the recorder on a loaded machine may
+    # drop a few milliseconds of the monitor itself (8.5 ms once in a full run).
     assert len(clicks) >= SECONDS - 1
     gaps = [b - a for a, b in zip(clicks, clicks[1:], strict=False)]
-    assert all(abs(gap - 1.0) < 0.005 for gap in gaps), clicks
+    assert all(abs(gap - 1.0) < 0.010 for gap in gaps), clicks
