@@ -85,14 +85,19 @@ def test_a_datagram_that_raises_is_skipped_and_the_next_is_read(sockets):
 
 
 def test_its_socket_closed_under_it_ends_its_turns_and_not_the_others(sockets):
-    ours, peer = sockets
-    closing = ServerRtcp(engine(), "closing", ours, None, loop=RtcpLoop())
+    ours, _ = sockets
+    loop = RtcpLoop()
+    closing = ServerRtcp(engine(), "closing", ours, None, loop=loop)
+    other = ServerRtcp(engine(), "other", None, None, loop=loop)
     closing.start()
+    other.start()
     assert closing.running
     ours.close()
     wait_until(lambda: not closing.running, timeout=10, what="its next turn to see it")
     assert closing.faults == 0  # a closed socket is the end, not a fault
+    assert other.running and loop.thread is not None  # the loop goes on for the others
     closing.stop("end")
+    other.stop("end")
 
 
 def test_one_thread_turns_every_session_and_goes_with_the_last(sockets):
