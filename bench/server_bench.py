@@ -92,6 +92,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (proc(5) 14, 15)
 
 
+def thread_seconds(pid: int) -> dict[int, float]:
+    """User plus system time of each thread of process `pid`, by thread id."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            with open(task / "stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return found
+
+
+def busiest_share(before: dict[int, float], after: dict[int, float], elapsed: float) -> float:
+    """The busiest thread's share of one core between two `thread_seconds`."""
+    return max((t - before.get(tid, 0.0) for tid, t in after.items()), default=0.0) / elapsed
+
+
 def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -155,7 +173,7 @@ def have_gst_server() -> str | None:
 SESSIONS_HEADER = (
     f"{'server':<22} {'sessions':>8} {'fps min':>8} {'fps med':>8} {'of':>6} "
     f"{'packets':>10} {'lost':>7} {'CPU s':>7} {'µs/pkt':>9} {'threads':>8} {'RSS MB':>7} "
-    f"{'thr/ses':>7} {'KB/ses':>7}"
+    f"{'thr/ses':>7} {'KB/ses':>7} {'busiest':>7}"
 )
 
 
@@ -178,6 +196,7 @@ class SessionsResult:
     lost: int
     packets: int
     cpu: float  # seconds in the window
+    busiest: float  # the busiest thread's share of a core in the window (the pacing loop's)
     idle: dict[str, int]  # the server's /proc status before the first session
     busy: dict[str, int]  # and in the window, every session playing
 
@@ -189,7 +208,8 @@ class SessionsResult:
         return (
             f"{who:<22} {self.sessions:>8} {self.fps_min:>8.1f} {self.fps_median:>8.1f} "
             f"{fps:>6g} {self.packets:>10} {self.lost:>7} {self.cpu:>7.2f} {per_packet:>9.2f} "
-            f"{threads:>8} {rss / 1024:>7.1f} {per_thread:>7.2f} {per_kb:>7.0f}"
+            f"{threads:>8} {rss / 1024:>7.1f} {per_thread:>7.2f} {per_kb:>7.0f} "
+            f"{self.busiest:>7.0%}"
         )
 
 
@@ -213,9 +233,11 @@ def measure(
             receiver.run(time.monotonic() + SETUP_PACE)  # keep reading while they join
         receiver.run(time.monotonic() + SETTLE)
         before = [c.snapshot() for c in receiver.counts]
+        threads_before = thread_seconds(pid)
         cpu_before, start = cpu_seconds(pid), time.monotonic()
         receiver.run(start + seconds)
         cpu, elapsed = cpu_seconds(pid) - cpu_before, time.monotonic() - start
+        busiest = busiest_share(threads_before, thread_seconds(pid), elapsed)
         after = [c.snapshot() for c in receiver.counts]
         busy = proc_status(pid)
     finally:
@@ -226,7 +248,7 @@ def measure(
     packets = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
     lost = sum(max(0, (a[2] - b[2]) - (a[0] - b[0])) for a, b in zip(after, before, strict=True))
     return SessionsResult(count, min(rates), statistics.median(rates), lost, packets + lost, cpu,
-                          idle, busy)  # fmt: skip
+                          busiest, idle, busy)  # fmt: skip
 
 
 def sessions_part(args: argparse.Namespace) -> None:

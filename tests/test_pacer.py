@@ -39,6 +39,14 @@ def test_a_frames_packets_are_spread_in_small_bursts_within_its_interval():
     assert next_due == pytest.approx(10.0 + 1 / 30)
 
 
+def test_a_frame_of_a_burst_or_less_leaves_at_once_and_one_more_packet_makes_two():
+    pacer = Pacer(20, burst=16, spread=0.8)
+    pacer.start(3.0)
+    assert pacer.next_frame(9, 3.0) == [(0, 9, 3.0)]
+    assert pacer.next_frame(16, 3.0) == [(0, 16, 3.05)]
+    assert pacer.next_frame(17, 3.0) == [(0, 16, 3.1), (16, 17, pytest.approx(3.1 + 0.02))]
+
+
 def test_far_behind_the_clock_it_starts_again_from_now():
     pacer = Pacer(20)
     pacer.start(0.0)

@@ -55,6 +55,8 @@ class Pacer:
             due = now
         self.frame += 1
         burst = self.burst or max(1, n_packets)
+        if n_packets <= burst:
+            return [(0, n_packets, due)]  # the usual frame at SD: one burst
         n_bursts = max(1, -(-n_packets // burst))
         step = self.spread * self.interval / n_bursts
         return [

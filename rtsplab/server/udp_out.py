@@ -186,13 +186,12 @@ class UdpOut:
         """Send `packets` in order; raises OSError as a send does (the client is gone).
         `segment`: every packet is that many bytes but the last, which is no longer (a
         `CutFrame` knows); None: each packet's size is looked at."""
-        sent = 0
-        if self.gso and len(packets) > 1:
-            sent = self._send_segmented(packets, segment)
-        sendmsg, destination = self.sock.sendmsg, self.destination
-        for packet in packets[sent:]:
-            sendmsg(packet, (), 0, destination)
-        self.calls += len(packets) - sent
+        sent = self._send_segmented(packets, segment) if self.gso and len(packets) > 1 else 0
+        if sent < len(packets):
+            sendmsg, destination = self.sock.sendmsg, self.destination
+            for packet in packets[sent:]:
+                sendmsg(packet, (), 0, destination)
+            self.calls += len(packets) - sent
 
     def _send_segmented(self, packets: Sequence[Packet], segment: int | None) -> int:
         """Send runs of `packets` with GSO; how many went (all, unless GSO was refused)."""
@@ -204,21 +203,21 @@ class UdpOut:
             cuts = [(0, n, segment)]  # a burst in one call: the usual case
         else:
             cuts = [(first, min(first + most, n), segment) for first in range(0, n, most)]
-        for first, end, size in cuts:
+        for made, (first, end, size) in enumerate(cuts):
             if end - first == 1:
                 self.sock.sendmsg(packets[first], (), 0, self.destination)
             else:
                 burst = packets if end - first == n else packets[first:end]
                 buffers = chain.from_iterable(burst)  # sendmsg takes any iterable
-                control = _segment_control(size)
                 try:
-                    self.sock.sendmsg(buffers, control, 0, self.destination)
+                    self.sock.sendmsg(buffers, _segment_control(size), 0, self.destination)
                 except OSError as exc:
                     if exc.errno not in UNSUPPORTED:
                         raise
                     log.warning("UDP GSO refused (%s): each packet is sent alone from now on",
                                 exc.strerror)  # fmt: skip
                     self.refused = True
+                    self.calls += made
                     return first
-            self.calls += 1
-        return len(packets)
+        self.calls += len(cuts)
+        return n
