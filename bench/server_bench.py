@@ -173,7 +173,7 @@ def have_gst_server() -> str | None:
 SESSIONS_HEADER = (
     f"{'server':<22} {'sessions':>8} {'fps min':>8} {'fps med':>8} {'of':>6} "
     f"{'packets':>10} {'lost':>7} {'CPU s':>7} {'µs/pkt':>9} {'threads':>8} {'RSS MB':>7} "
-    f"{'thr/ses':>7} {'KB/ses':>7} {'busiest':>7}"
+    f"{'thr/ses':>7} {'KB/ses':>7} {'busiest':>7} {'recv':>5}"
 )
 
 
@@ -197,6 +197,7 @@ class SessionsResult:
     packets: int
     cpu: float  # seconds in the window
     busiest: float  # the busiest thread's share of a core in the window (the pacing loop's)
+    receiving: float  # the receiver's (this process's) share of a core in the window
     idle: dict[str, int]  # the server's /proc status before the first session
     busy: dict[str, int]  # and in the window, every session playing
 
@@ -209,7 +210,7 @@ class SessionsResult:
             f"{who:<22} {self.sessions:>8} {self.fps_min:>8.1f} {self.fps_median:>8.1f} "
             f"{fps:>6g} {self.packets:>10} {self.lost:>7} {self.cpu:>7.2f} {per_packet:>9.2f} "
             f"{threads:>8} {rss / 1024:>7.1f} {per_thread:>7.2f} {per_kb:>7.0f} "
-            f"{self.busiest:>7.0%}"
+            f"{self.busiest:>7.0%} {self.receiving:>5.0%}"
         )
 
 
@@ -234,9 +235,10 @@ def measure(
         receiver.run(time.monotonic() + SETTLE)
         before = [c.snapshot() for c in receiver.counts]
         threads_before = thread_seconds(pid)
-        cpu_before, start = cpu_seconds(pid), time.monotonic()
+        cpu_before, start, own = cpu_seconds(pid), time.monotonic(), time.process_time()
         receiver.run(start + seconds)
         cpu, elapsed = cpu_seconds(pid) - cpu_before, time.monotonic() - start
+        receiving = (time.process_time() - own) / elapsed
         busiest = busiest_share(threads_before, thread_seconds(pid), elapsed)
         after = [c.snapshot() for c in receiver.counts]
         busy = proc_status(pid)
@@ -248,7 +250,7 @@ def measure(
     packets = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
     lost = sum(max(0, (a[2] - b[2]) - (a[0] - b[0])) for a, b in zip(after, before, strict=True))
     return SessionsResult(count, min(rates), statistics.median(rates), lost, packets + lost, cpu,
-                          busiest, idle, busy)  # fmt: skip
+                          busiest, receiving, idle, busy)  # fmt: skip
 
 
 def sessions_part(args: argparse.Namespace) -> None:
