@@ -45,9 +45,9 @@ class Counts:
         GRO batch: packets of one stream in the order they came). Its headers are read
         where they lie, not packet by packet in Python: the receiver stands in for other
         machines and should take as little of this one as it can."""
-        n = -(-len(data) // size) if data else 0
-        if n == 0:
+        if not data:
             return
+        n = -(-len(data) // size)
         self.packets += n
         self.frames += len(data[1::size].translate(None, _BELOW_MARKER))  # M set: >= 0x80
         at = (n - 1) * size + 2
