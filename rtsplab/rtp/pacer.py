@@ -54,10 +54,10 @@ class Pacer:
             self.origin = now - self.frame * self.interval
             due = now
         self.frame += 1
-        burst = self.burst or max(1, n_packets)
-        if n_packets <= burst:
-            return [(0, n_packets, due)]  # the usual frame at SD: one burst
-        n_bursts = max(1, -(-n_packets // burst))
+        burst = self.burst
+        if not burst or n_packets <= burst:
+            return [(0, n_packets, due)]  # one burst: all at once, or the usual frame at SD
+        n_bursts = -(-n_packets // burst)
         step = self.spread * self.interval / n_bursts
         return [
             (i * burst, min(n_packets, (i + 1) * burst), due + i * step) for i in range(n_bursts)
