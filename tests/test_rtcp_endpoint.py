@@ -48,10 +48,10 @@ def test_a_collision_resolves_once_with_bounded_draws_and_a_compound_for_the_new
     (out,) = engine.receive(rr(SERVER, cname="thief@h"), 2.0, WALL, ("192.0.2.9", 5001))
     head, sdes, bye = decode_compound(out)
     assert isinstance(head, SenderReport) and head.ssrc == NEW == engine.ssrc
-    # Our RTP keeps the old SSRC until the compound has gone: the driver sends what a call
-    # returns before its next call, which moves the sender.
+    # Our RTP keeps the old SSRC until the compound has gone: the driver says when it has
+    # sent it, and the next call moves the sender for a driver that does not say.
     assert sender.ssrc == SERVER
-    engine.tick(2.0, WALL)
+    engine.take_new_ssrc()
     assert sender.ssrc == NEW
     # Our CNAME for the new SSRC and for the old one: the two are one source (§6.5.1).
     assert sdes.cnames() == {NEW: "server@h", SERVER: "server@h"} and bye.sources == [SERVER]
@@ -59,6 +59,15 @@ def test_a_collision_resolves_once_with_bounded_draws_and_a_compound_for_the_new
     for port in (5001, 5002):
         assert engine.receive(rr(NEW, cname="thief@h"), 3.0, WALL, ("192.0.2.9", port)) == []
     assert engine.ssrc == NEW and engine.group.collisions == 1
+
+
+def test_without_the_driver_saying_so_the_next_call_moves_the_sender():
+    sender, engine = server(new_ssrc=lambda: NEW)
+    engine.receive(rr(CLIENT), 1.0, WALL, CLIENT_RTCP)
+    engine.receive(rr(SERVER, cname="thief@h"), 2.0, WALL, ("192.0.2.9", 5001))
+    assert sender.ssrc == SERVER
+    engine.tick(2.5, WALL)
+    assert sender.ssrc == NEW == engine.ssrc
 
 
 def test_no_free_ssrc_in_the_bounded_draws_keeps_the_old_one():

@@ -13,6 +13,7 @@ import pytest
 from helpers import wait_until
 from rtsplab.rtcp.compound import encode_compound
 from rtsplab.rtcp.reports import ReceiverReport, ReportBlock
+from rtsplab.rtcp.sdes import SourceDescription
 from rtsplab.rtcp.session import SenderRtcp
 from rtsplab.rtp.sender import RtpSender
 from rtsplab.server.rtcp import ServerRtcp
@@ -39,6 +40,17 @@ def sockets():
 
 def report() -> bytes:
     return encode_compound([ReceiverReport(CLIENT_SSRC, [ReportBlock(SSRC)])])
+
+
+def test_after_a_collision_our_rtp_takes_the_new_ssrc_once_the_bye_has_gone_not_a_report_later():
+    sender = RtpSender(20, ssrc=SSRC)
+    engine = SenderRtcp(sender, "server@test", 1e5, time.monotonic(), new_ssrc=lambda: 0x9ABC)
+    sent: list[tuple[int, int]] = []  # (sender's SSRC as each datagram left, its length)
+    rtcp = ServerRtcp(engine, "colliding", None, lambda d: sent.append((sender.ssrc, len(d))))
+    thief = encode_compound([ReceiverReport(SSRC, []), SourceDescription.cname(SSRC, "x@h")])
+    rtcp.receive(thief, ("192.0.2.9", 5001))
+    assert len(sent) == 1 and sent[0][0] == SSRC  # the BYE left while RTP still had the old
+    assert sender.ssrc == 0x9ABC == engine.ssrc  # and RTP has the new one now, no turn since
 
 
 def test_a_fault_in_one_turn_is_logged_once_and_the_turns_go_on(caplog):

@@ -16,8 +16,8 @@ and sends what it is given. It holds the member table and the A.7 timer
   for us the RTT;
 - resolves a collision with our SSRC once (§8.2): a new SSRC from an injectable source, in at
   most SSRC_DRAWS draws, and a compound that introduces it and says BYE for the old one. Our
-  RTP takes the new SSRC only at the next call into the engine, after the driver has sent
-  that compound: receivers hear of the change before any packet under the new SSRC;
+  RTP takes the new SSRC once the driver has sent that compound (`take_new_ssrc`, or the
+  next call): receivers hear of the change before any packet under the new SSRC;
 - follows the media source by its CNAME (§6.5.1, §8.2): when the media source's address
   introduces a new SSRC with the media source's CNAME beside a BYE for the old one, the new
   one is the same source (`source_changes`), and the BYE does not end the stream;
@@ -161,7 +161,7 @@ class RtcpEndpoint:
         silent (§6.3.5: when a report is due, and at most every EXPIRE_SPACING seconds
         between). `quiet`: our source has said BYE and waits; the report due is let go, and
         the next is an interval away."""
-        self._announced()
+        self.take_new_ssrc()
         if (
             now >= self.group.tn
             or self._expired_at is None
@@ -220,14 +220,14 @@ class RtcpEndpoint:
     def bye(self, now: float, wall: float, reason: str | None = None) -> bytes:
         """SR or RR + SDES + BYE: our source leaves (end of file, TEARDOWN). A later PLAY
         goes on with the same SSRC; to leave the session for good, `leave`."""
-        self._announced()
+        self.take_new_ssrc()
         return self._sent(self._compound(self.ssrc, now, wall, Bye([self.ssrc], reason)), now)
 
     def leave(self, now: float, wall: float, reason: str | None = None) -> bytes | None:
         """We leave the session (§6.3.7): the BYE to send, or None. No BYE if we never sent
         RTP or RTCP; at once in a group of at most 50; in a larger one the BYE would wait out
         a back-off longer than a TEARDOWN should, so we leave without it (logged)."""
-        self._announced()
+        self.take_new_ssrc()
         group = self.group
         if group.leaving or group.left:
             return None
@@ -288,7 +288,7 @@ class RtcpEndpoint:
     ) -> list[bytes]:
         """Take one datagram from `source` (None: the peer, checked by the driver); return
         the datagrams to send because of it (after a collision with our SSRC)."""
-        self._announced()
+        self.take_new_ssrc()
         if not self._from_peer(source):
             self.forged += 1
             if self.forged == 1:
@@ -315,7 +315,7 @@ class RtcpEndpoint:
     def heard_rtp(self, ssrc: int, source: Address, now: float, wall: float) -> list[bytes]:
         """An RTP packet of the session's stream: its source is a member and a sender
         (§6.3.3). Returns what to send after a collision with our SSRC."""
-        self._announced()
+        self.take_new_ssrc()
         collision = self.group.on_rtp(ssrc, source, now)
         return [] if collision is None else self._resolve(collision, now, wall)
 
@@ -478,7 +478,7 @@ class RtcpEndpoint:
             except ValueError:
                 continue  # in use (or not 32 bits): draw again
             if self.sender is not None:
-                self._sender_ssrc = new  # once the compound below has gone: `_announced`
+                self._sender_ssrc = new  # once the compound below has gone: `take_new_ssrc`
             log.warning("RTCP: our SSRC %08X is also used by %s (%s): now %08X", old,
                         collision.address[0], collision.cname or "no CNAME", new)  # fmt: skip
             bye = Bye([old], BYE_REASON_COLLISION)
@@ -487,10 +487,10 @@ class RtcpEndpoint:
                   SSRC_DRAWS, old)  # fmt: skip
         return []
 
-    def _announced(self) -> None:
-        """At the call after a collision: the driver has sent the compound that introduced
-        our new SSRC (every call is under its lock, and it sends what a call returns before
-        letting go), so our RTP may carry it now without outrunning the news."""
+    def take_new_ssrc(self) -> None:
+        """After a collision, once the driver has sent the compound that introduced our new
+        SSRC, our RTP takes it: a driver says so as soon as it has sent what a call returned,
+        and every call does it first (the driver sends what a call returns before the next)."""
         new, self._sender_ssrc = self._sender_ssrc, None
         if new is not None and self.sender is not None:
             self.sender.change_ssrc(new)

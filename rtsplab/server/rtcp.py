@@ -222,5 +222,8 @@ class ServerRtcp:
         return True
 
     def _transmit(self, datagrams: list[bytes]) -> None:
+        """Send what an engine's call returned, under the lock; then our RTP may carry an SSRC
+        they introduced (a collision's), at once rather than at the next report."""
         if self._send is not None:
             send_each(self._send, datagrams, self.name)
+        self.rtcp.take_new_ssrc()
