@@ -276,11 +276,23 @@ def test_members_share_one_stream_a_leaver_stops_no_one_a_late_one_joins_where_i
 )
 def test_gstreamer_joins_and_decodes_every_frame(namespace, movie, tmp_path):
     url = f"rtsp://127.0.0.1:8556/{movie.name}"
-    with multicast_server(namespace, movie.parent, 8556):
+    with multicast_server(namespace, movie.parent, 8556) as server:
         member = gst_member(namespace, url, tmp_path / "gst.mjpeg")
         _, err = member.communicate(timeout=PROCESS_TIMEOUT)  # EOS at the BYE
-        assert member.returncode == 0, err
+    log = server.stderr.read()
+    if member.returncode != 0:
+        # After the EOS, about one run in twenty on a loaded machine, rtspsrc 1.22 fails its
+        # own PAUSE as it shuts down ("Received end-of-file") without the PAUSE reaching the
+        # server, whose connection goes on to answer its TEARDOWN. Anything else fails here.
+        assert SHUTDOWN_PAUSE in err and "PAUSE rtsp://" not in log, err
+        assert "leaves its multicast stream: teardown" in log, log
     assert gstreamer_pictures((tmp_path / "gst.mjpeg").read_bytes()) == source_pictures(movie)
+
+
+SHUTDOWN_PAUSE = (
+    b"gst_rtspsrc_pause (): /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0:\n"
+    b"Could not send message. (Received end-of-file)"
+)
 
 
 def gstreamer_pictures(data):
